@@ -1,0 +1,333 @@
+"""The `drn` command line: thin Typer commands over the library, Rich output on stderr.
+
+Heavy imports (torch, numpy) happen inside the commands so that `drn --help` stays instant.
+Errors users can cause (DrnError) print one red line and exit 1 (2 for usage errors); set
+DRN_DEBUG=1 to see the traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="DRN super-resolution: upscale images, train, adapt and evaluate models.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+err = Console(stderr=True, highlight=False)
+
+EXIT_FAILED, EXIT_USAGE = 1, 2
+
+ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Preset name (e.g. drn-s-x4), a .safetensors file, or an official DRN .pt checkpoint.")]
+ScaleOpt = Annotated[Optional[int], typer.Option("--scale", "-s", help="2, 4 or 8: picks the shipped drn-s model for that scale.")]
+DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA when present), cpu, cuda or cuda:N.")]
+PrecisionOpt = Annotated[str, typer.Option(help="auto, fp32, bf16 or fp16. auto = bf16 where the hardware is fast at it.")]
+TileOpt = Annotated[Optional[int], typer.Option(help="Tile size in LR pixels; 0 = whole image; default from available memory.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+
+
+def handle_errors(fn):
+    """Turn DrnError into one red line on stderr and exit 1, unless DRN_DEBUG is set."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from .errors import DrnError
+
+        try:
+            return fn(*args, **kwargs)
+        except DrnError as exc:
+            if os.environ.get("DRN_DEBUG"):
+                raise
+            err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+            raise typer.Exit(EXIT_FAILED) from None
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted[/yellow]")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def usage_error(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", soft_wrap=True)
+    return typer.Exit(EXIT_USAGE)
+
+
+def _model_spec(model: str | None, scale: int | None) -> str:
+    from .weights import DEFAULT_MODEL, preset_for_scale
+
+    if scale is not None and scale not in (2, 4, 8):
+        raise usage_error(f"--scale must be 2, 4 or 8, got {scale}")
+    if model is not None:
+        return model
+    return preset_for_scale(scale) if scale else DEFAULT_MODEL
+
+
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=err, transient=False)
+
+
+@app.command()
+@handle_errors
+def upscale(
+    inputs: Annotated[list[str], typer.Argument(help="Image files, folders and globs.", show_default=False)],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output folder (default: next to each input).")] = None,
+    model: ModelOpt = None,
+    scale: ScaleOpt = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="png, jpg, webp or tiff (default: as the input).")] = None,
+    quality: Annotated[int, typer.Option(help="JPEG/WebP quality.", min=1, max=100)] = 95,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders, keeping the tree under -o.")] = False,
+    skip_existing: Annotated[bool, typer.Option(help="Skip inputs whose output exists.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
+    tile: TileOpt = None,
+    tile_overlap: Annotated[int, typer.Option(help="Tile overlap in LR pixels.", min=0)] = 16,
+    device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "auto",
+    as_json: JsonOpt = False,
+) -> None:
+    """Upscale images with DRN. Writes {stem}_x{scale}.{ext}; never overwrites inputs."""
+    from .inference import load_upscaler
+    from .upscaling import plan_jobs, run_jobs
+
+    if skip_existing and overwrite:
+        raise usage_error("--skip-existing and --overwrite exclude each other")
+    if tile is not None and tile < 0:
+        raise usage_error("--tile must be 0 (whole image) or a positive size")
+    spec = _model_spec(model, scale)
+    upscaler = load_upscaler(spec, device, precision, tile, tile_overlap)
+    if scale is not None and upscaler.scale != scale:
+        raise usage_error(f"--model {spec} is a x{upscaler.scale} model, but --scale {scale} was given")
+    try:
+        plan = plan_jobs(inputs, upscaler.scale, output, fmt, recursive)
+    except Exception as exc:  # DrnError from planning is a usage error
+        from .errors import DrnError
+
+        if isinstance(exc, DrnError):
+            raise usage_error(str(exc)) from None
+        raise
+    failed = 0
+    with _progress() as progress:
+        task = progress.add_task("upscaling", total=len(plan.jobs) + len(plan.failures))
+        for result in run_jobs(plan, upscaler, fmt=fmt, quality=quality, overwrite=overwrite,
+                               skip_existing=skip_existing):
+            progress.update(task, advance=1, description=Path(result.input).name[:40])
+            if result.status == "error":
+                failed += 1
+                progress.console.print(f"[red]error:[/red] {result.error}", soft_wrap=True)
+            if as_json:
+                sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+                sys.stdout.flush()
+    done = len(plan.jobs) + len(plan.failures) - failed
+    err.print(f"{done} done, {failed} failed")
+    if failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("eval")
+@handle_errors
+def evaluate_cmd(
+    dataset: Annotated[str, typer.Option(help="Set5, Set14, B100, Urban100, Manga109, or a folder of HR images.")] = "Set5",
+    model: ModelOpt = None,
+    scale: ScaleOpt = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Local copy laid out as DIR/<Name>/HR/*.png.")] = None,
+    degradation: Annotated[str, typer.Option(help="bicubic, nearest or bd (7x7 Gaussian blur, sigma 1.6, then decimation).")] = "bicubic",
+    self_ensemble: Annotated[bool, typer.Option(help="Average over the 8 flips/rotations.")] = False,
+    save_lr: Annotated[Optional[Path], typer.Option(help="Write the LR images made to this folder.")] = None,
+    save_dir: Annotated[Optional[Path], typer.Option(help="Write the SR images to this folder.")] = None,
+    per_image: Annotated[bool, typer.Option(help="Show a row per image.")] = False,
+    tile: TileOpt = None,
+    device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "auto",
+    as_json: JsonOpt = False,
+) -> None:
+    """PSNR/SSIM on a benchmark with the paper's protocol (Y channel, shave = scale)."""
+    from .datasets import resolve_dataset
+    from .degrade import DEGRADATIONS
+    from .evaluate import CONVENTION, EvalReport, bicubic_sr, iter_scores
+
+    if degradation not in DEGRADATIONS:
+        raise usage_error(f"--degradation must be one of {', '.join(DEGRADATIONS)}")
+    if model == "bicubic":
+        if scale is None:
+            raise usage_error("--model bicubic needs --scale")
+        sr_fn, name = bicubic_sr(scale), "bicubic"
+    else:
+        sr_fn, scale, name = _model_sr_fn(_model_spec(model, scale), scale, device, precision, tile)
+    if self_ensemble:
+        from .inference import self_ensemble as ensemble
+
+        base_fn = sr_fn
+        sr_fn = lambda lr: ensemble(base_fn, lr)
+    paths = resolve_dataset(dataset, data_dir)
+    report = EvalReport(Path(dataset).name, scale, name, degradation)
+    with _progress() as progress:
+        task = progress.add_task(f"{report.dataset} x{scale}", total=len(paths))
+        for score in iter_scores(sr_fn, paths, scale, degradation, _image_saver(save_lr, save_dir, scale)):
+            report.images.append(score)
+            progress.update(task, advance=1)
+    _print_report(report, CONVENTION, per_image)
+    if as_json:
+        print(json.dumps(report.to_dict()))
+
+
+def _model_sr_fn(spec: str, scale: int | None, device: str, precision: str, tile: int | None):
+    from .inference import load_upscaler
+
+    upscaler = load_upscaler(spec, device, precision, tile)
+    if scale is not None and scale != upscaler.scale:
+        raise usage_error(f"--model {spec} is a x{upscaler.scale} model, but --scale {scale} was given")
+    fn = lambda lr: upscaler.upscale_array(lr.astype("float32") / 255.0) * 255.0
+    return fn, upscaler.scale, spec
+
+
+def _image_saver(save_lr: Path | None, save_dir: Path | None, scale: int):
+    if save_lr is None and save_dir is None:
+        return None
+    from PIL import Image
+
+    def save(path: Path, lr, sr) -> None:
+        for folder, image in ((save_lr, lr), (save_dir, sr)):
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(image).save(folder / f"{path.stem}_x{scale}.png")
+
+    return save
+
+
+def _print_report(report, convention: str, per_image: bool) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{report.dataset} x{report.scale} · {report.model} · LR: {report.degradation}")
+    table.add_column("image")
+    table.add_column("PSNR (dB)", justify="right")
+    table.add_column("SSIM", justify="right")
+    if per_image:
+        for s in report.images:
+            table.add_row(s.name, f"{s.psnr:.2f}", f"{s.ssim:.4f}")
+    table.add_row("[bold]mean[/bold]", f"[bold]{report.psnr:.2f}[/bold]", f"[bold]{report.ssim:.4f}[/bold]")
+    err.print(table)
+    err.print(f"[dim]{convention}[/dim]", soft_wrap=True)
+
+
+@app.command()
+@handle_errors
+def convert(
+    checkpoint: Annotated[Path, typer.Argument(help="Official DRN primal .pt checkpoint.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output .safetensors file.")],
+    dual: Annotated[Optional[Path], typer.Option(help="Official *_dual_model.pt to include.")] = None,
+    half: Annotated[bool, typer.Option(help="Store fp16 tensors.")] = False,
+) -> None:
+    """Convert an official DRN .pt checkpoint into a self-describing .safetensors file."""
+    from .weights import load_official, save_weights
+
+    if output.exists():
+        raise usage_error(f"{output}: exists; choose another -o")
+    weights = load_official(checkpoint, dual)
+    save_weights(output, weights, half=half)
+    err.print(f"wrote {output} ({weights.config})")
+
+
+@app.command()
+@handle_errors
+def train(
+    data: Annotated[Optional[list[Path]], typer.Option("--data", help="Folder of HR training images (repeatable).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Run folder to create.")] = None,
+    resume: Annotated[Optional[Path], typer.Option(help="Continue this run folder up to --steps.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Variant name, e.g. drn-s-x4.")] = None,
+    scale: ScaleOpt = None,
+    n_blocks: Annotated[Optional[int], typer.Option(help="RCABs per level (overrides the variant).")] = None,
+    n_feats: Annotated[Optional[int], typer.Option(help="Base width (overrides the variant).")] = None,
+    steps: Annotated[Optional[int], typer.Option(help="Total steps of the run.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Patches per step (per process).")] = 16,
+    patch_size: Annotated[int, typer.Option(help="HR patch size in pixels (a multiple of the scale).")] = 128,
+    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 2e-4,
+    warmup: Annotated[int, typer.Option(help="Linear warm-up steps.")] = 0,
+    dual_weight: Annotated[float, typer.Option(help="Weight of the dual loss (lambda).")] = 0.1,
+    val: Annotated[Optional[str], typer.Option(help="Validation set: a dataset name or an HR folder.")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Local benchmark copy for --val.")] = None,
+    val_every: Annotated[int, typer.Option(help="Validate every N steps.")] = 500,
+    save_every: Annotated[int, typer.Option(help="Checkpoint every N steps.")] = 200,
+    log_every: Annotated[int, typer.Option(help="Log metrics every N steps.")] = 10,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "auto",
+    workers: Annotated[int, typer.Option(help="DataLoader worker processes.")] = 0,
+    init: Annotated[Optional[str], typer.Option(help="Start from these weights (preset or file).")] = None,
+) -> None:
+    """Paired dual-regression training on folders of HR images (resumable; torchrun for DDP)."""
+    from dataclasses import asdict
+
+    from .model import VARIANTS, DRNConfig
+    from .train import TrainConfig, resume_run, start_run
+
+    if resume is not None:
+        trainer = resume_run(resume, steps, _train_events())
+    else:
+        if not data or out is None:
+            raise usage_error("drn train needs --data DIR and --out RUN_DIR (or --resume RUN_DIR)")
+        name = model or f"drn-s-x{scale or 4}"
+        if name not in VARIANTS:
+            raise usage_error(f"--model must be one of {', '.join(VARIANTS)}")
+        base = VARIANTS[name]
+        arch = DRNConfig(scale=scale or base.scale, n_blocks=n_blocks or base.n_blocks,
+                         n_feats=n_feats or base.n_feats)
+        if patch_size % arch.scale or patch_size < 4 * arch.scale:
+            raise usage_error(f"--patch-size must be a multiple of {arch.scale} and at least {4 * arch.scale}")
+        val_paths = []
+        if val is not None:
+            from .datasets import resolve_dataset
+
+            val_paths = [str(p) for p in resolve_dataset(val, data_dir)]
+        config = TrainConfig(
+            data=[str(d) for d in data], out=str(out), model=arch.to_dict(), steps=steps or 10_000,
+            batch_size=batch_size, patch_size=patch_size, lr=lr, warmup=warmup,
+            dual_weight=dual_weight, val=val_paths, val_every=val_every, save_every=save_every,
+            log_every=log_every, seed=seed, device=device, precision=precision, workers=workers,
+            init=init)
+        trainer = start_run(config, _train_events())
+    if trainer.dist.is_main:
+        err.print(f"training {trainer.config.drn} on {trainer.device} "
+                  f"({asdict(trainer.config)['precision']}) from step {trainer.step} to {trainer.config.steps}")
+    trainer.run()
+    if trainer.dist.is_main:
+        err.print(f"done: {Path(trainer.config.out) / 'model.safetensors'}")
+
+
+def _train_events():
+    """Event callback that draws training progress on stderr (rank 0 only prints)."""
+    import time
+
+    state = {"time": time.time(), "step": None, "val": None}
+
+    def on_event(event: dict) -> None:
+        if os.environ.get("RANK", "0") != "0":
+            return
+        kind = event["type"]
+        if kind == "warning":
+            err.print(f"[yellow]warning:[/yellow] {event['message']}", soft_wrap=True)
+        elif kind == "step" and "val_psnr" in event:
+            state["val"] = event["val_psnr"]
+            err.print(f"step {event['step']}: validation PSNR {event['val_psnr']:.3f} dB "
+                      f"(best {event['best_psnr']:.3f})")
+        elif kind == "step":
+            now, eta = time.time(), ""
+            if state["step"] is not None and event["step"] > state["step"]:
+                per_step = (now - state["time"]) / (event["step"] - state["step"])
+                eta = f"  ETA {(event['steps'] - event['step']) * per_step / 60:.0f} min"
+            state.update(time=now, step=event["step"])
+            err.print(f"step {event['step']}/{event['steps']}  loss {event['loss']:.3f} "
+                      f"(primal {event['loss_primal']:.3f}, dual {event['loss_dual']:.3f})  "
+                      f"lr {event['lr']:.2e}  {event['patches_per_s']:.1f} patches/s  "
+                      f"skipped {event['skipped']}{eta}"
+                      + (f"  val {state['val']:.2f} dB" if state["val"] else ""))
+        elif kind == "skip":
+            err.print(f"[yellow]step {event['step']}: loss exploded, batch skipped[/yellow]")
+
+    return on_event

@@ -1,0 +1,21 @@
+"""Errors that users can cause. The CLI prints them as one line; anything else is a bug."""
+
+
+class DrnError(Exception):
+    """A mistake the user can fix: bad input file, wrong weights, bad option value."""
+
+
+class InputImageError(DrnError):
+    """An input image could not be read (corrupt, truncated, not an image, too large)."""
+
+
+class OutputError(DrnError):
+    """An output could not be written (exists, not writable, disk full)."""
+
+
+class WeightsError(DrnError):
+    """A weights file is missing, unsafe, corrupt or for another architecture."""
+
+
+class DatasetError(DrnError):
+    """A dataset could not be found, downloaded, verified or extracted."""

@@ -1,0 +1,136 @@
+"""Inference: the model on a device, in a precision, tile by tile.
+
+Contract: images are float32 arrays (H, W, 3) in [0, 1]; the official 0..255 range stays
+inside `_forward`. Reduced-precision tiles whose output is not finite are redone in fp32, and a
+tile that runs out of memory makes the whole image restart with half the tile size.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .device import autocast, resolve_device, resolve_precision
+from .errors import DrnError
+from .model import DRN
+from .tiling import upscale_tiled
+from .weights import Weights, resolve_model
+
+DEFAULT_CPU_TILE = 256      # LR pixels; see docs/performance.md for the sweep
+DEFAULT_OVERLAP = 16        # LR pixels; see docs/tiling.md for the tiled-vs-whole PSNR
+MIN_TILE = 32
+CUDA_BYTES_PER_LR_PIXEL = 12_000  # measured peak for DRN-S x4 in fp16/bf16, with margin
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    text = str(exc)
+    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in text or "can't allocate" in text
+
+
+@dataclass
+class Upscaler:
+    """A loaded model ready to upscale; safe to share between threads (it holds no call state)."""
+
+    model: DRN
+    device: torch.device
+    dtype: torch.dtype
+    tile: int | None = None      # LR pixels; None = chosen from memory, 0 = whole image
+    overlap: int = DEFAULT_OVERLAP
+
+    @property
+    def scale(self) -> int:
+        return self.model.config.scale
+
+    def default_tile(self) -> int:
+        if self.device.type == "cuda":
+            free, _ = torch.cuda.mem_get_info(self.device)
+            return max(MIN_TILE, int((0.6 * free / CUDA_BYTES_PER_LR_PIXEL) ** 0.5) // 8 * 8)
+        return DEFAULT_CPU_TILE
+
+    def _forward(self, lr: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """(1, 3, h, w) in [0, 1] on the CPU -> (1, 3, h*s, w*s) float32 in [0, 1] on the CPU."""
+        x = (lr.to(self.device) * 255.0).contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), autocast(self.device, dtype):
+            sr = self.model(x)[-1]
+        return (sr.float() / 255.0).clamp_(0.0, 1.0).cpu()
+
+    def upscale_tile(self, lr: torch.Tensor) -> torch.Tensor:
+        """One tile; a non-finite result in reduced precision is redone in fp32."""
+        sr = self._forward(lr, self.dtype)
+        if self.dtype != torch.float32 and not torch.isfinite(sr).all():
+            sr = self._forward(lr, torch.float32)
+        return sr
+
+    def upscale_rows(self, image: np.ndarray, emit: Callable[[int, np.ndarray], None]) -> None:
+        """Upscale (H, W, 3) float in [0, 1], handing finished (rows, W*s, 3) float32 rows to
+        `emit(first_row, rows)` top to bottom. Halves the tile and restarts on out-of-memory."""
+        lr = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))[None]
+        tile = self.default_tile() if self.tile is None else self.tile
+        while True:
+            try:
+                upscale_tiled(lr, self.upscale_tile, self.scale, tile, self.overlap,
+                              lambda y, rows: emit(y, rows.permute(1, 2, 0).numpy()))
+                return
+            except RuntimeError as exc:
+                if not _is_out_of_memory(exc):
+                    raise
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                h, w = image.shape[:2]
+                current = tile if 0 < tile < max(h, w) else max(h, w)
+                if current // 2 < MIN_TILE:
+                    raise DrnError(f"out of memory even with {current}px tiles; "
+                                   "try --device cpu or a smaller --tile") from None
+                tile = current // 2
+
+    def upscale_array(self, image: np.ndarray) -> np.ndarray:
+        """(H, W, 3) float in [0, 1] -> (H*s, W*s, 3) float32 in [0, 1]."""
+        h, w = image.shape[:2]
+        out = np.empty((h * self.scale, w * self.scale, 3), dtype=np.float32)
+
+        def emit(y: int, rows: np.ndarray) -> None:
+            out[y: y + rows.shape[0]] = rows
+
+        self.upscale_rows(image, emit)
+        return out
+
+
+def make_upscaler(weights: Weights, device: str = "auto", precision: str = "auto",
+                  tile: int | None = None, overlap: int = DEFAULT_OVERLAP) -> Upscaler:
+    """Build an Upscaler for loaded weights on the chosen device and precision."""
+    dev = resolve_device(device)
+    model, _ = weights.build()
+    model = model.to(dev, memory_format=torch.channels_last)
+    return Upscaler(model, dev, resolve_precision(precision, dev), tile, overlap)
+
+
+_CACHE: dict[tuple, Upscaler] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_upscaler(model: str = "drn-s-x4", device: str = "auto", precision: str = "auto",
+                  tile: int | None = None, overlap: int = DEFAULT_OVERLAP) -> Upscaler:
+    """Cached `make_upscaler(resolve_model(model), ...)`; returned objects are read-only."""
+    key = (str(model), device, precision, tile, overlap)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = make_upscaler(resolve_model(model), device, precision, tile, overlap)
+        return _CACHE[key]
+
+
+def self_ensemble(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> np.ndarray:
+    """Average `fn` over the 8 flips/rotations of (H, W, C) `image` (the x8 self-ensemble)."""
+    total = None
+    for k in range(4):
+        for flip in (False, True):
+            x = np.rot90(image, k)
+            x = x[:, ::-1] if flip else x
+            y = fn(np.ascontiguousarray(x))
+            y = y[:, ::-1] if flip else y
+            y = np.rot90(y, -k).astype(np.float64)
+            total = y if total is None else total + y
+    return total / 8

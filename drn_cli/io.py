@@ -1,0 +1,209 @@
+"""Reading and writing real-world images: alpha, grey, 16-bit, EXIF orientation, ICC, atomically.
+
+`read_image` returns a `Picture`: integer pixels (uint8 or uint16) with 1 (grey) or 3 (RGB)
+channels, an optional alpha plane and the metadata to carry over. Pixels stay integers end to
+end so that a 67 MP output never needs a full-size float copy. `write_image`
+writes through a temporary file in the target folder and renames it, so a crash or a full disk
+never leaves a half-written image under the final name.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .errors import InputImageError, OutputError
+
+DEFAULT_MAX_PIXELS = 100_000_000
+FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "tif": "TIFF",
+           "tiff": "TIFF", "bmp": "BMP"}
+_EXIF_ORIENTATION = 0x0112
+# EXIF orientation -> numpy ops on (H, W, ...) arrays, for images decoded without Pillow.
+_ORIENT_OPS = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+               5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1),
+               7: lambda a: np.rot90(a, 1)[::-1], 8: lambda a: np.rot90(a, 1)}
+
+
+@dataclass
+class Picture:
+    """pixels (H, W, C) uint8 or uint16, C = 1 or 3; alpha (H, W) of the same dtype, or None."""
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None
+    format: str
+    icc: bytes | None = None
+    exif: bytes | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height)."""
+        return self.pixels.shape[1], self.pixels.shape[0]
+
+    @property
+    def bits(self) -> int:
+        return 16 if self.pixels.dtype == np.uint16 else 8
+
+
+def max_pixels() -> int:
+    """Decompression-bomb limit in pixels (DRN_MAX_PIXELS overrides the default)."""
+    return int(os.environ.get("DRN_MAX_PIXELS", DEFAULT_MAX_PIXELS))
+
+
+def _is_16bit_colour(img: Image.Image, path: Path) -> bool:
+    """Pillow decodes 16-bit RGB(A) PNG/TIFF as 8-bit: detect them from the file header."""
+    if img.mode not in ("RGB", "RGBA"):
+        return False
+    if img.format == "PNG":
+        with open(path, "rb") as f:
+            header = f.read(26)
+        return len(header) >= 25 and header[24] == 16
+    if img.format == "TIFF":
+        bits = img.tag_v2.get(258, (8,))
+        return (bits[0] if isinstance(bits, tuple) else bits) == 16
+    return False
+
+
+def _split(data: np.ndarray, has_alpha: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    if data.ndim == 2:
+        data = data[:, :, None]
+    if has_alpha:
+        return np.ascontiguousarray(data[:, :, :-1]), np.ascontiguousarray(data[:, :, -1])
+    return data, None
+
+
+def _decode_16bit_colour(path: Path, orientation: int) -> tuple[np.ndarray, np.ndarray | None]:
+    import cv2  # only needed for 16-bit colour, which Pillow cannot decode
+
+    array = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if array is None or array.ndim != 3:
+        raise InputImageError(f"{path}: cannot decode this 16-bit colour image")
+    array = array[:, :, [2, 1, 0, 3][: array.shape[2]]]  # BGR(A) -> RGB(A)
+    array = _ORIENT_OPS.get(orientation, lambda a: a)(array)
+    return _split(array, array.shape[2] == 4)
+
+
+def _decode_pillow(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pixels of an (already EXIF-transposed) Pillow image -> (pixels, alpha)."""
+    mode = img.mode
+    if mode == "P" or mode == "PA":
+        img = img.convert("RGBA" if ("transparency" in img.info or mode == "PA") else "RGB")
+    elif mode in ("I;16", "I;16B", "I;16L", "I"):
+        return _split(np.clip(np.asarray(img), 0, 65535).astype(np.uint16), False)
+    elif mode == "1":
+        img = img.convert("L")
+    elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        img = img.convert("RGB")
+    elif mode == "F":
+        return _split(to_integers(np.clip(np.asarray(img, dtype=np.float32), 0, 1), 16), False)
+    elif mode not in ("L", "LA", "RGB", "RGBA"):
+        img = img.convert("RGBA")
+    return _split(np.asarray(img), img.mode in ("LA", "RGBA"))
+
+
+def read_image(path: str | os.PathLike) -> Picture:
+    """Decode an image file with EXIF orientation applied; raise InputImageError if unusable."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputImageError(f"{path}: is a folder, not an image")
+    limit = max_pixels()
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            if width * height > limit:
+                raise InputImageError(
+                    f"{path}: {width}x{height} is {width * height / 1e6:.0f} MP, above the "
+                    f"{limit / 1e6:.0f} MP safety limit; set DRN_MAX_PIXELS to raise it")
+            if getattr(img, "n_frames", 1) > 1:
+                img.seek(0)  # animated: the first frame
+            icc = img.info.get("icc_profile")
+            exif = img.getexif()
+            orientation = exif.get(_EXIF_ORIENTATION, 1)
+            fmt = img.format or "PNG"
+            if _is_16bit_colour(img, path):
+                pixels, alpha = _decode_16bit_colour(path, orientation)
+            else:
+                img.load()
+                pixels, alpha = _decode_pillow(ImageOps.exif_transpose(img))
+    except InputImageError:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, EOFError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise InputImageError(f"{path}: not a readable image ({reason})") from None
+    if exif and _EXIF_ORIENTATION in exif:
+        del exif[_EXIF_ORIENTATION]
+    return Picture(pixels, alpha, fmt, icc, exif.tobytes() if exif else None)
+
+
+def to_integers(data: np.ndarray, bits: int) -> np.ndarray:
+    """Float in [0, 1] -> rounded uint8 (bits=8) or uint16 (bits=16)."""
+    maxval = np.float32(65535.0 if bits == 16 else 255.0)
+    out = np.clip(data * maxval + np.float32(0.5), 0, maxval)
+    return out.astype(np.uint16 if bits == 16 else np.uint8)
+
+
+def _to_8bit(data: np.ndarray) -> np.ndarray:
+    return (data >> 8).astype(np.uint8) if data.dtype == np.uint16 else data
+
+
+def encode_image(picture: Picture, fmt: str, quality: int = 95) -> bytes:
+    """Encode `picture` as `fmt` (a FORMATS value); alpha is dropped (on white) for JPEG/BMP."""
+    pixels, alpha = picture.pixels, picture.alpha
+    if fmt not in ("PNG", "TIFF"):
+        pixels, alpha = _to_8bit(pixels), (None if alpha is None else _to_8bit(alpha))
+    if alpha is not None and fmt in ("JPEG", "BMP"):
+        a = alpha[:, :, None].astype(np.float32) / 255.0
+        pixels, alpha = to_integers(pixels / np.float32(255.0) * a + (1 - a), 8), None
+    array = pixels if alpha is None else np.concatenate([pixels, alpha[:, :, None]], axis=2)
+    if array.dtype == np.uint16 and array.shape[2] == 2:
+        array = array[:, :, [0, 0, 0, 1]]  # 16-bit grey + alpha: encoded as RGBA
+    if array.dtype == np.uint16 and array.shape[2] > 1:
+        import cv2  # Pillow cannot encode 16-bit colour
+
+        ok, buf = cv2.imencode(".png" if fmt == "PNG" else ".tiff", array[:, :, [2, 1, 0, 3][: array.shape[2]]])
+        if not ok:
+            raise OutputError(f"cannot encode a 16-bit {fmt} image")
+        return buf.tobytes()
+    image = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+    options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    if picture.icc and fmt in ("PNG", "JPEG", "WEBP", "TIFF"):
+        options["icc_profile"] = picture.icc
+    if picture.exif and fmt in ("PNG", "JPEG", "WEBP", "TIFF"):
+        options["exif"] = picture.exif
+    buffer = _io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def write_bytes_atomic(path: Path, data: bytes, overwrite: bool = False) -> None:
+    """Write `data` to `path` via a temporary file and a rename; never leaves a partial file."""
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path}: already exists; use --overwrite or --skip-existing")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_image(path: str | os.PathLike, picture: Picture, fmt: str | None = None,
+                quality: int = 95, overwrite: bool = False) -> None:
+    """Encode and atomically write `picture`; `fmt` defaults to the file extension's format."""
+    path = Path(path)
+    fmt = fmt or FORMATS.get(path.suffix.lower().lstrip("."))
+    if fmt is None:
+        raise OutputError(f"{path}: unknown output format; use one of {', '.join(sorted(FORMATS))}")
+    write_bytes_atomic(path, encode_image(picture, fmt, quality), overwrite)

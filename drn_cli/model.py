@@ -1,0 +1,199 @@
+"""The DRN primal network and dual blocks, matching the official code (DRN.md §2).
+
+Official checkpoints load into these modules unchanged: module names and parameter shapes are
+those of guoyongcs/DRN `model/drn.py` and `model/common.py`. Internally the network works on
+the official 0..255 range; `DRN.forward` takes and returns that range. The public contract in
+[0, 1] lives in `inference.py`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+RGB_MEAN = (0.4488, 0.4371, 0.4040)
+RGB_RANGE = 255.0
+LEAKY_SLOPE = 0.2  # official `negval`
+CA_REDUCTION = 16  # channel-attention reduction in RCAB
+
+
+@dataclass(frozen=True)
+class DRNConfig:
+    """Architecture of one DRN: scale (2, 4 or 8), RCABs per level and base width."""
+
+    scale: int = 4
+    n_blocks: int = 30
+    n_feats: int = 16
+
+    def __post_init__(self) -> None:
+        if self.scale not in (2, 4, 8):
+            raise ValueError(f"DRN scale must be 2, 4 or 8, got {self.scale}")
+        if self.n_blocks < 1 or self.n_feats < 1:
+            raise ValueError(f"n_blocks and n_feats must be positive, got {self}")
+        narrowest = self.n_feats * (2 if self.scale == 2 else 4)
+        if narrowest < CA_REDUCTION:
+            raise ValueError(f"n_feats {self.n_feats} is too narrow for x{self.scale}: channel "
+                             f"attention needs at least {CA_REDUCTION} channels, got {narrowest}")
+
+    @property
+    def phases(self) -> int:
+        return int(math.log2(self.scale))
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+VARIANTS: dict[str, DRNConfig] = {
+    "drn-s-x2": DRNConfig(scale=2, n_blocks=30, n_feats=32),
+    "drn-s-x4": DRNConfig(scale=4, n_blocks=30, n_feats=16),
+    "drn-s-x8": DRNConfig(scale=8, n_blocks=30, n_feats=8),
+    "drn-l-x2": DRNConfig(scale=2, n_blocks=40, n_feats=40),
+    "drn-l-x4": DRNConfig(scale=4, n_blocks=40, n_feats=20),
+    "drn-l-x8": DRNConfig(scale=8, n_blocks=36, n_feats=10),
+}
+
+
+def conv3x3(in_ch: int, out_ch: int, *, bias: bool = True, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=bias)
+
+
+class MeanShift(nn.Conv2d):
+    """1x1 conv that subtracts (sign=-1) or adds (sign=+1) the RGB mean on the 0..255 scale."""
+
+    def __init__(self, sign: int) -> None:
+        super().__init__(3, 3, kernel_size=1)
+        with torch.no_grad():
+            self.weight.copy_(torch.eye(3).view(3, 3, 1, 1))
+            self.bias.copy_(sign * RGB_RANGE * torch.tensor(RGB_MEAN))
+        self.requires_grad_(False)
+
+
+class CALayer(nn.Module):
+    """Channel attention: global average pool -> squeeze -> excite -> sigmoid gate."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        squeezed = channels // CA_REDUCTION
+        self.conv_du = nn.Sequential(
+            nn.Conv2d(channels, squeezed, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(squeezed, channels, 1), nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.conv_du(x.mean(dim=(2, 3), keepdim=True))
+
+
+class RCAB(nn.Module):
+    """Residual channel-attention block: x + CA(conv(relu(conv(x))))."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            conv3x3(channels, channels), nn.ReLU(inplace=True),
+            conv3x3(channels, channels), CALayer(channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class DownBlock(nn.Module):
+    """One 2x downscaling step: stride-2 conv -> LeakyReLU -> conv (official `DownBlock`, scale 2).
+
+    Used both inside the primal network and as a dual block (3 -> n_feats -> 3 channels).
+    """
+
+    def __init__(self, in_ch: int, hidden: int, out_ch: int) -> None:
+        super().__init__()
+        self.dual_module = nn.Sequential(
+            nn.Sequential(conv3x3(in_ch, hidden, bias=False, stride=2),
+                          nn.LeakyReLU(LEAKY_SLOPE, inplace=True)),
+            conv3x3(hidden, out_ch, bias=False),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dual_module(x)
+
+
+class Upsampler(nn.Sequential):
+    """conv to 4x channels then PixelShuffle(2) (official `common.Upsampler`, scale 2)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__(conv3x3(channels, 4 * channels), nn.PixelShuffle(2))
+
+
+def _up_width(config: DRNConfig, level: int) -> int:
+    """Channels entering up block `level` (0 = coarsest); also tail[level]'s input width."""
+    n, phases = config.n_feats, config.phases
+    return n * 2 ** phases if level == 0 else n * 2 ** (phases - level + 1)
+
+
+class DRN(nn.Module):
+    """DRN primal network P: LR (B, 3, h, w) in 0..255 -> list of phases+1 images, coarsest first.
+
+    Output k has size (h * 2**k, w * 2**k); the last one is the super-resolved image.
+    """
+
+    def __init__(self, config: DRNConfig) -> None:
+        super().__init__()
+        self.config = config
+        n, phases = config.n_feats, config.phases
+        self.sub_mean = MeanShift(-1)
+        self.head = conv3x3(3, n)
+        self.down = nn.ModuleList(
+            DownBlock(n * 2 ** p, n * 2 ** p, n * 2 ** (p + 1)) for p in range(phases)
+        )
+        self.up_blocks = nn.ModuleList()
+        for level in range(phases):
+            width = _up_width(config, level)
+            self.up_blocks.append(nn.Sequential(
+                *(RCAB(width) for _ in range(config.n_blocks)),
+                Upsampler(width),
+                nn.Conv2d(width, n * 2 ** (phases - level - 1), 1),
+            ))
+        self.tail = nn.ModuleList(conv3x3(_up_width(config, k), 3) for k in range(phases))
+        self.tail.append(conv3x3(2 * n, 3))
+        self.add_mean = MeanShift(+1)
+
+    def forward(self, lr: torch.Tensor) -> list[torch.Tensor]:
+        x = F.interpolate(lr, scale_factor=self.config.scale, mode="bicubic", align_corners=False)
+        return self.forward_upsampled(x)
+
+    def forward_upsampled(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Run the U-Net on an input already bicubic-upsampled to the output size.
+
+        Under autocast the body runs in reduced precision, but the mean shifts, the head and
+        the tails stay in fp32: they map to and from pixel values, where bf16's 8-bit mantissa
+        would cost visible PSNR (see docs/performance.md).
+        """
+        x = _in_fp32(lambda t: self.head(self.sub_mean(t)), x)
+        skips = []
+        for down in self.down:
+            skips.append(x)
+            x = down(x)
+        results = [_in_fp32(lambda t: self.add_mean(self.tail[0](t)), x)]
+        for level, up in enumerate(self.up_blocks):
+            x = torch.cat((up(x).float(), skips[-1 - level].float()), dim=1)
+            tail = self.tail[level + 1]
+            results.append(_in_fp32(lambda t: self.add_mean(tail(t)), x))
+        return results
+
+
+def _in_fp32(fn, x: torch.Tensor) -> torch.Tensor:
+    """Apply `fn` to `x` in float32 with autocast disabled."""
+    with torch.autocast(x.device.type, enabled=False):
+        return fn(x.float())
+
+
+def build_duals(config: DRNConfig) -> nn.ModuleList:
+    """Dual network D: one DownBlock(3 -> n_feats -> 3) per 2x step; dual[i] maps level i+1 -> i."""
+    return nn.ModuleList(DownBlock(3, config.n_feats, 3) for _ in range(config.phases))
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters (the mean shifts are fixed and not counted)."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -1,0 +1,73 @@
+"""Tiled upscaling with overlapping, blended tiles, streamed row band by row band.
+
+Knows nothing of DRN: it takes `upscale(tile) -> tile` for (1, C, h, w) float tensors. Tiles are
+balanced (the count comes from the maximum size, then all tiles get equal sizes) and overlap by
+at least `overlap` input pixels; overlaps are blended with linear ramps whose weights sum to one,
+so there are no seams. Finished output rows are handed to `emit(y, rows)` as soon as no later
+tile can touch them: only one band of tile rows is ever held in float, never the whole output.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+TileFn = Callable[[torch.Tensor], torch.Tensor]
+EmitFn = Callable[[int, torch.Tensor], None]  # (first output row, (C, rows, W) float rows)
+
+
+def plan_axis(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
+    """Balanced [start, end) spans covering `length`, each at most `tile` long, neighbours
+    overlapping by at least `overlap` (when there is more than one span)."""
+    if tile <= 0 or tile >= length:
+        return [(0, length)]
+    overlap = min(overlap, tile // 2)
+    count = math.ceil((length - overlap) / (tile - overlap))
+    size = math.ceil((length + (count - 1) * overlap) / count)
+    starts = [round(i * (length - size) / (count - 1)) for i in range(count)] if count > 1 else [0]
+    return [(s, s + size) for s in starts]
+
+
+def _ramp(n: int, device: torch.device) -> torch.Tensor:
+    """Weights rising from ~0 to ~1 over n samples (the incoming tile's share of an overlap)."""
+    return (torch.arange(n, device=device, dtype=torch.float32) + 0.5) / n
+
+
+def _blend_weights(spans: list[tuple[int, int]], index: int, scale: int) -> torch.Tensor:
+    """Per-output-pixel weight of tile `index` along one axis, (size * scale,)."""
+    start, end = spans[index]
+    w = torch.ones((end - start) * scale)
+    if index > 0:
+        n = (spans[index - 1][1] - start) * scale
+        w[:n] = _ramp(n, w.device)
+    if index + 1 < len(spans):
+        n = (end - spans[index + 1][0]) * scale
+        w[len(w) - n:] = 1 - _ramp(n, w.device)
+    return w
+
+
+def upscale_tiled(image: torch.Tensor, upscale: TileFn, scale: int, tile: int, overlap: int,
+                  emit: EmitFn) -> None:
+    """Upscale (1, C, h, w) `image` tile by tile, emitting blended (C, rows, w*scale) rows.
+
+    Rows are emitted top to bottom, each exactly once; the union covers all h*scale rows.
+    """
+    _, channels, h, w = image.shape
+    rows, cols = plan_axis(h, tile, overlap), plan_axis(w, tile, overlap)
+    col_weights = [_blend_weights(cols, j, scale) for j in range(len(cols))]
+    carry = None  # blended float rows of the previous band that the next band still overlaps
+    for i, (y0, y1) in enumerate(rows):
+        band = torch.zeros(channels, (y1 - y0) * scale, w * scale)
+        for j, (x0, x1) in enumerate(cols):
+            out = upscale(image[:, :, y0:y1, x0:x1])[0].float().cpu()
+            band[:, :, x0 * scale: x1 * scale] += out * col_weights[j]
+        row_w = _blend_weights(rows, i, scale)[:, None]
+        band *= row_w
+        if carry is not None:
+            band[:, : carry.shape[1]] += carry
+        keep = (y1 - rows[i + 1][0]) * scale if i + 1 < len(rows) else 0
+        done = band.shape[1] - keep
+        emit(y0 * scale, band[:, :done])
+        carry = band[:, done:]

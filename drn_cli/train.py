@@ -1,0 +1,353 @@
+"""Paired dual-regression training (DRN.md §3), resumable, single process or DDP.
+
+Loss (paper Eq. 1, official `trainer.py`): L1 of the primal output at every pyramid level
+against the bicubic pyramid, plus `dual_weight` x L1 of each dual block's output against the
+level below. All losses are on the official 0..255 scale. Adam for the primal and a separate
+Adam for each dual block; cosine learning-rate decay with optional linear warm-up.
+
+Run folder: config.json, metrics.jsonl, checkpoint.pt (everything to resume), model.safetensors
+(latest weights, primal + dual) and best.safetensors (best validation PSNR).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn import functional as F
+
+from .data import PairedPatches, PatchSpec, build_pyramids, find_images
+from .device import autocast, precision_name, resolve_device, resolve_precision
+from .errors import DrnError
+from .evaluate import iter_scores
+from .inference import Upscaler
+from .model import DRN, DRNConfig, build_duals
+from .weights import Weights, resolve_model, save_weights
+
+EventFn = Callable[[dict], None]
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; saved as config.json in the run folder."""
+
+    data: list[str]
+    out: str
+    model: dict = field(default_factory=lambda: DRNConfig().to_dict())
+    steps: int = 10_000
+    batch_size: int = 16
+    patch_size: int = 128          # HR pixels
+    lr: float = 2e-4
+    min_lr: float = 1e-7
+    warmup: int = 0
+    dual_weight: float = 0.1
+    val: list[str] = field(default_factory=list)   # HR image files for validation
+    val_every: int = 500
+    save_every: int = 200
+    log_every: int = 10
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"
+    workers: int = 0
+    init: str | None = None
+    bicubic_init: bool = True      # start from an identity path that outputs the bicubic input
+    skip_threshold: float = 1e6    # official: skip a batch whose loss exceeds this x the average
+
+    @property
+    def drn(self) -> DRNConfig:
+        return DRNConfig(**self.model)
+
+
+class DualRegression(nn.Module):
+    """Primal network and dual blocks as one module (one DDP wrapper for both)."""
+
+    def __init__(self, config: DRNConfig) -> None:
+        super().__init__()
+        self.primal = DRN(config)
+        self.dual = build_duals(config)
+
+    def forward(self, lr: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        sr = self.primal(lr)
+        return sr, [block(sr[i + 1]) for i, block in enumerate(self.dual)]
+
+
+def dual_regression_loss(sr: list[torch.Tensor], sr2lr: list[torch.Tensor],
+                         pyramid: list[torch.Tensor], dual_weight: float
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(primal, dual) L1 losses. `pyramid` is [LR_0, ..., HR], the same levels as `sr`."""
+    primal = sum(F.l1_loss(out.float(), target) for out, target in zip(sr, pyramid))
+    dual = sum(F.l1_loss(out.float(), target) for out, target in zip(sr2lr, pyramid))
+    return primal, dual_weight * dual
+
+
+def init_bicubic_path(model: DRN) -> None:
+    """Make the untrained primal output its own bicubic input (a warm start for short runs).
+
+    The head copies the mean-shifted RGB into its first three channels, which reach the last
+    tail through the full-resolution skip; that tail reads them back with a centre tap of 1.
+    The other tail weights are scaled down so the random body starts as a small residual.
+    Training is otherwise unchanged, and the architecture stays the official one.
+    """
+    n = model.config.n_feats
+    with torch.no_grad():
+        model.head.weight[:3].zero_()
+        model.head.bias[:3].zero_()
+        last = model.tail[-1]
+        last.weight.mul_(0.1)
+        last.weight[:, n: n + 3].zero_()
+        last.bias.zero_()
+        for c in range(3):
+            model.head.weight[c, c, 1, 1] = 1.0
+            last.weight[c, n + c, 1, 1] = 1.0
+
+
+def lr_at(step: int, config: TrainConfig) -> float:
+    """Learning rate at `step`: linear warm-up, then cosine from lr down to min_lr."""
+    if step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    progress = (step - config.warmup) / max(1, config.steps - config.warmup)
+    return config.min_lr + 0.5 * (config.lr - config.min_lr) * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+class _StreamSampler(torch.utils.data.Sampler):
+    """Sample indices of steps [first, last) for this rank: index = global sample number."""
+
+    def __init__(self, first: int, last: int, batch: int, rank: int, world: int) -> None:
+        self.first, self.last, self.batch, self.rank, self.world = first, last, batch, rank, world
+
+    def __iter__(self):
+        for step in range(self.first, self.last):
+            base = (step * self.world + self.rank) * self.batch
+            yield from range(base, base + self.batch)
+
+    def __len__(self) -> int:
+        return (self.last - self.first) * self.batch
+
+
+@dataclass
+class _Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def _init_distributed(device_spec: str) -> tuple[_Dist, torch.device]:
+    """Read torchrun's environment; start NCCL (CUDA) or gloo (CPU) when WORLD_SIZE > 1."""
+    info = _Dist(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
+                 int(os.environ.get("LOCAL_RANK", 0)))
+    device = resolve_device(device_spec)
+    if device.type == "cuda" and info.world > 1:
+        device = torch.device("cuda", info.local_rank)
+        torch.cuda.set_device(device)
+    if info.world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return info, device
+
+
+def _atomic_torch_save(obj: object, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+class Trainer:
+    """One run: builds everything from a TrainConfig, optionally restores a checkpoint."""
+
+    def __init__(self, config: TrainConfig, on_event: EventFn | None = None) -> None:
+        self.config = config
+        self.emit = on_event or (lambda event: None)
+        self.dist, self.device = _init_distributed(config.device)
+        self.dtype = resolve_precision(config.precision, self.device)
+        self.out = Path(config.out)
+        torch.manual_seed(config.seed + self.dist.rank)
+        self.net = DualRegression(config.drn)
+        if config.init:
+            self._load_init(config.init)
+        elif config.bicubic_init:
+            init_bicubic_path(self.net.primal)
+        self.net.to(self.device, memory_format=torch.channels_last)
+        self.opt_primal = torch.optim.Adam(
+            [p for p in self.net.primal.parameters() if p.requires_grad], lr=config.lr,
+            betas=(0.9, 0.999), eps=1e-8)
+        self.opt_dual = [torch.optim.Adam(b.parameters(), lr=config.lr, betas=(0.9, 0.999), eps=1e-8)
+                         for b in self.net.dual]
+        self.step, self.best_psnr, self.skipped, self.loss_avg = 0, -math.inf, 0, None
+        self.ddp = (nn.parallel.DistributedDataParallel(self.net, device_ids=[self.device.index]
+                                                         if self.device.type == "cuda" else None)
+                    if self.dist.world > 1 else self.net)
+
+    def _load_init(self, spec: str) -> None:
+        weights = resolve_model(spec)
+        if weights.config != self.config.drn:
+            raise DrnError(f"--init {spec}: weights are {weights.config}, the run needs {self.config.drn}")
+        primal, duals = weights.build(with_dual=True)
+        self.net.primal.load_state_dict(primal.state_dict())
+        if duals is not None:
+            self.net.dual.load_state_dict(duals.state_dict())
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict:
+        return {
+            "net": self.net.state_dict(),
+            "opt_primal": self.opt_primal.state_dict(),
+            "opt_dual": [o.state_dict() for o in self.opt_dual],
+            "step": self.step, "best_psnr": self.best_psnr, "skipped": self.skipped,
+            "loss_avg": self.loss_avg, "torch_rng": torch.get_rng_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.net.load_state_dict(state["net"])
+        self.opt_primal.load_state_dict(state["opt_primal"])
+        for opt, s in zip(self.opt_dual, state["opt_dual"]):
+            opt.load_state_dict(s)
+        self.step, self.best_psnr = state["step"], state["best_psnr"]
+        self.skipped, self.loss_avg = state["skipped"], state["loss_avg"]
+        torch.set_rng_state(state["torch_rng"])
+
+    def weights(self) -> Weights:
+        return Weights(self.config.drn, self.net.primal.state_dict(),
+                       [b.state_dict() for b in self.net.dual],
+                       {"trained_by": "drn train", "steps": self.step, "data": self.config.data,
+                        "patch_size": self.config.patch_size, "batch_size": self.config.batch_size,
+                        "precision": precision_name(self.dtype)})
+
+    def save(self) -> None:
+        if not self.dist.is_main:
+            return
+        _atomic_torch_save(self.state_dict(), self.out / "checkpoint.pt")
+        save_weights(self.out / "model.safetensors", self.weights())
+        self.emit({"type": "save", "step": self.step})
+
+    # ------------------------------------------------------------------ loop
+    def validate(self) -> float:
+        paths = [Path(p) for p in self.config.val]
+        upscaler = Upscaler(self.net.primal.eval(), self.device, self.dtype, tile=0)
+        fn = lambda lr: upscaler.upscale_array(lr.astype(np.float32) / 255.0) * 255.0
+        scores = list(iter_scores(fn, paths, self.config.drn.scale))
+        self.net.primal.train()
+        return float(np.mean([s.psnr for s in scores]))
+
+    def _train_step(self, pyramid: list[torch.Tensor]) -> dict | None:
+        lr_value = lr_at(self.step, self.config)
+        for opt in [self.opt_primal, *self.opt_dual]:
+            for group in opt.param_groups:
+                group["lr"] = lr_value
+        with autocast(self.device, self.dtype):
+            sr, sr2lr = self.ddp(pyramid[0])
+        primal, dual = dual_regression_loss(sr, sr2lr, pyramid, self.config.dual_weight)
+        loss = primal + dual
+        value = loss.item()
+        if not math.isfinite(value) or (self.loss_avg is not None
+                                         and value > self.config.skip_threshold * self.loss_avg):
+            self.skipped += 1
+            return None
+        for opt in [self.opt_primal, *self.opt_dual]:
+            opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for opt in [self.opt_primal, *self.opt_dual]:
+            opt.step()
+        self.loss_avg = value if self.loss_avg is None else 0.99 * self.loss_avg + 0.01 * value
+        return {"loss": value, "loss_primal": primal.item(), "loss_dual": dual.item(), "lr": lr_value}
+
+    def _loader(self, dataset: PairedPatches) -> torch.utils.data.DataLoader:
+        c = self.config
+        sampler = _StreamSampler(self.step, c.steps, c.batch_size, self.dist.rank, self.dist.world)
+        return torch.utils.data.DataLoader(dataset, batch_size=c.batch_size, sampler=sampler,
+                                           num_workers=c.workers, persistent_workers=False,
+                                           pin_memory=self.device.type == "cuda")
+
+    def run(self) -> None:
+        c = self.config
+        spec = PatchSpec(c.drn.scale, c.patch_size, c.seed)
+        pyramids, skipped = build_pyramids(c.data, spec)
+        if skipped:
+            self.emit({"type": "warning", "message": f"skipped {len(skipped)} image(s) smaller "
+                       f"than the {c.patch_size}px patch, e.g. {skipped[0]}"})
+        dataset = PairedPatches(pyramids, spec, length=c.steps * c.batch_size * self.dist.world)
+        metrics = (self.out / "metrics.jsonl").open("a") if self.dist.is_main else None
+        tic, patches = time.perf_counter(), 0
+        for batch in self._loader(dataset):
+            pyramid = [t.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+                       for t in batch]
+            record = self._train_step(pyramid)
+            self.step += 1
+            patches += c.batch_size * self.dist.world
+            if record is None:
+                self.emit({"type": "skip", "step": self.step, "skipped": self.skipped})
+            elif self.step % c.log_every == 0 or self.step == c.steps:
+                elapsed = time.perf_counter() - tic
+                record.update(step=self.step, patches_per_s=patches / elapsed, skipped=self.skipped)
+                tic, patches = time.perf_counter(), 0
+                self._log(metrics, record)
+            if c.val and (self.step % c.val_every == 0 or self.step == c.steps):
+                self._validate(metrics)
+            if self.step % c.save_every == 0 or self.step == c.steps:
+                self.save()
+        if metrics is not None:
+            metrics.close()
+        if dist.is_initialized():
+            dist.barrier()
+
+    def _log(self, metrics, record: dict) -> None:
+        if metrics is not None:
+            metrics.write(json.dumps(record) + "\n")
+            metrics.flush()
+        self.emit({"type": "step", **record, "steps": self.config.steps})
+
+    def _validate(self, metrics) -> None:
+        if not self.dist.is_main:
+            return
+        psnr = self.validate()
+        if psnr > self.best_psnr:
+            self.best_psnr = psnr
+            save_weights(self.out / "best.safetensors", self.weights())
+        self._log(metrics, {"step": self.step, "val_psnr": psnr, "best_psnr": self.best_psnr})
+
+
+def start_run(config: TrainConfig, on_event: EventFn | None = None) -> Trainer:
+    """Create the run folder (refusing a non-empty one) and a fresh Trainer."""
+    out = Path(config.out)
+    if out.exists() and any(out.iterdir()):
+        raise DrnError(f"{out}: run folder exists and is not empty; use --resume {out} to continue it")
+    for folder in config.data:
+        if not find_images(folder):
+            raise DrnError(f"{folder}: no training images found")
+    trainer = Trainer(config, on_event)
+    if trainer.dist.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(asdict(config), indent=2))
+    return trainer
+
+
+def resume_run(run_dir: str | Path, steps: int | None = None,
+               on_event: EventFn | None = None) -> Trainer:
+    """Trainer restored from RUN_DIR/checkpoint.pt; `steps` extends the run's total."""
+    run_dir = Path(run_dir)
+    try:
+        config = TrainConfig(**json.loads((run_dir / "config.json").read_text()))
+    except (OSError, ValueError, TypeError) as exc:
+        raise DrnError(f"{run_dir}: not a run folder with a readable config.json ({exc})") from None
+    if steps is not None:
+        config.steps = steps
+    config.out = str(run_dir)
+    trainer = Trainer(config, on_event)
+    ckpt = run_dir / "checkpoint.pt"
+    if ckpt.is_file():
+        trainer.load_state_dict(torch.load(ckpt, map_location=trainer.device, weights_only=True))
+    if trainer.step >= config.steps:
+        raise DrnError(f"{run_dir}: already at step {trainer.step} of {config.steps}; "
+                       "pass a larger --steps to continue")
+    return trainer

@@ -1,0 +1,193 @@
+"""Weight files: our self-describing `.safetensors` format and official DRN `.pt` checkpoints.
+
+Our format holds `primal.<name>` and `dual.<i>.<name>` tensors; its metadata holds
+`format = "drn-cli"`, the architecture (`config`, JSON) and free-form `provenance` (JSON), so one
+file rebuilds its model. Official files are `torch.save(state_dict)` pickles, loaded only with
+`weights_only=True`: a pickle that needs more is refused and never executed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+
+from .errors import WeightsError
+from .model import DRN, VARIANTS, DRNConfig, build_duals
+
+FORMAT_NAME = "drn-cli"
+DEFAULT_MODEL = "drn-s-x4"
+StateDict = dict[str, torch.Tensor]
+
+
+@dataclass
+class Weights:
+    """A DRN's architecture and weights; `dual` is None when the file had no dual blocks."""
+
+    config: DRNConfig
+    primal: StateDict
+    dual: list[StateDict] | None = None
+    provenance: dict = field(default_factory=dict)
+
+    def build(self, with_dual: bool = False) -> tuple[DRN, torch.nn.ModuleList | None]:
+        """Instantiate the primal network (and the duals if asked and present), in eval mode."""
+        model = DRN(self.config)
+        _load_strict(model, self.primal, "primal network")
+        duals = None
+        if with_dual and self.dual is not None:
+            duals = build_duals(self.config)
+            for i, (block, state) in enumerate(zip(duals, self.dual)):
+                _load_strict(block, state, f"dual block {i}")
+        return model.eval(), (duals.eval() if duals is not None else None)
+
+
+def _load_strict(module: torch.nn.Module, state: StateDict, what: str) -> None:
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0:3]
+        raise WeightsError(f"weights do not fit the {what}: {' '.join(first)}") from None
+
+
+# ---------------------------------------------------------------------------- our format
+
+def save_weights(path: str | os.PathLike, weights: Weights, *, half: bool = False) -> None:
+    """Write `weights` as .safetensors (atomically); `half` stores tensors as fp16."""
+    tensors = {f"primal.{k}": v for k, v in weights.primal.items()}
+    for i, state in enumerate(weights.dual or []):
+        tensors.update({f"dual.{i}.{k}": v for k, v in state.items()})
+    dtype = torch.float16 if half else torch.float32
+    tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in tensors.items()}
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": "1",
+        "config": json.dumps(weights.config.to_dict()),
+        "provenance": json.dumps(weights.provenance),
+    }
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        save_file(tensors, str(tmp), metadata=metadata)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _load_safetensors(path: Path) -> Weights:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(f"{path}: not a readable .safetensors file ({exc})") from None
+    if metadata.get("format") != FORMAT_NAME or "config" not in metadata:
+        raise WeightsError(f"{path}: .safetensors file without drn-cli metadata; "
+                           "convert official weights with `drn convert`")
+    try:
+        config = DRNConfig(**json.loads(metadata["config"]))
+        provenance = json.loads(metadata.get("provenance", "{}"))
+    except (TypeError, ValueError) as exc:
+        raise WeightsError(f"{path}: bad architecture metadata ({exc})") from None
+    tensors = {k: v.float() for k, v in tensors.items()}
+    primal = {k[len("primal."):]: v for k, v in tensors.items() if k.startswith("primal.")}
+    dual_indices = sorted({int(k.split(".")[1]) for k in tensors if k.startswith("dual.")})
+    dual = [{k[len(f"dual.{i}."):]: v for k, v in tensors.items() if k.startswith(f"dual.{i}.")}
+            for i in dual_indices] or None
+    return Weights(config, primal, dual, provenance)
+
+
+# ---------------------------------------------------------------------------- official .pt
+
+def _torch_load(path: Path) -> object:
+    try:
+        return torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe pickle"
+        raise WeightsError(f"{path}: refused to load: the file needs more than plain tensors to "
+                           f"unpickle, and running its code would be unsafe ({reason[:160]})") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise WeightsError(f"{path}: not a readable PyTorch checkpoint ({exc})") from None
+
+
+def _clean_state_dict(obj: object, path: Path) -> StateDict:
+    """Unwrap {'state_dict'|'model'|'params': ...} and strip DataParallel `module.` prefixes."""
+    for key in ("state_dict", "model", "params", "params_ema"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise WeightsError(f"{path}: expected a DRN state dict, found {type(obj).__name__}")
+    return {re.sub(r"^module\.", "", k): v.float() for k, v in obj.items()}
+
+
+def infer_config(state: StateDict, source: str = "weights") -> DRNConfig:
+    """Read scale, n_blocks and n_feats of a primal state dict from its keys and shapes."""
+    try:
+        n_feats = state["head.weight"].shape[0]
+        phases = len({k.split(".")[1] for k in state if k.startswith("down.")})
+        n_blocks = sum(1 for k in state if re.fullmatch(r"up_blocks\.0\.\d+\.body\.0\.weight", k))
+        return DRNConfig(scale=2 ** phases, n_blocks=n_blocks, n_feats=n_feats)
+    except (KeyError, ValueError) as exc:
+        raise WeightsError(f"{source}: not a DRN primal state dict ({exc})") from None
+
+
+def load_official(path: str | os.PathLike, dual_path: str | os.PathLike | None = None) -> Weights:
+    """Load an official DRN checkpoint (and optionally its `*_dual_model.pt` list)."""
+    path = Path(path)
+    primal = _clean_state_dict(_torch_load(path), path)
+    config = infer_config(primal, str(path))
+    dual = None
+    if dual_path is not None:
+        dual_path = Path(dual_path)
+        obj = _torch_load(dual_path)
+        if not isinstance(obj, (list, tuple)):
+            raise WeightsError(f"{dual_path}: expected a list of dual state dicts, "
+                               f"found {type(obj).__name__}")
+        dual = [_clean_state_dict(s, dual_path) for s in obj]
+        if len(dual) != config.phases:
+            raise WeightsError(f"{dual_path}: has {len(dual)} dual blocks, the x{config.scale} "
+                               f"model needs {config.phases}")
+    return Weights(config, primal, dual, {"source": f"official checkpoint {path.name}"})
+
+
+# ---------------------------------------------------------------------------- resolving names
+
+def shipped_weights_dir() -> Path:
+    """Folder of the weights shipped with the package (installed or in a source checkout)."""
+    override = os.environ.get("DRN_WEIGHTS_DIR")
+    if override:
+        return Path(override)
+    try:
+        return Path(str(resources.files("drn_cli.weights")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "weights"
+
+
+def preset_for_scale(scale: int) -> str:
+    """Default shipped model name for a scale (the DRN-S variants)."""
+    return f"drn-s-x{scale}"
+
+
+def resolve_model(spec: str | os.PathLike, dual_path: str | os.PathLike | None = None) -> Weights:
+    """Load weights from a preset name, a .safetensors file or an official .pt checkpoint."""
+    text = str(spec)
+    if text in VARIANTS:
+        path = shipped_weights_dir() / f"{text}.safetensors"
+        if not path.is_file():
+            raise WeightsError(f"no shipped weights for {text} (looked for {path}); pass "
+                               "--model PATH with a .safetensors or official .pt file")
+        return _load_safetensors(path)
+    path = Path(spec)
+    if not path.is_file():
+        raise WeightsError(f"{text}: no such model file or preset; presets are "
+                           f"{', '.join(VARIANTS)}")
+    if path.suffix == ".safetensors":
+        return _load_safetensors(path)
+    return load_official(path, dual_path)

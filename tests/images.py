@@ -1,0 +1,45 @@
+"""Builders for the awkward real-world image files the tests feed the tool."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from conftest import photo
+
+
+def write_rgba_png(path: Path) -> None:
+    rgba = np.dstack([photo(20, 28), np.linspace(0, 255, 20 * 28).reshape(20, 28).astype(np.uint8)])
+    Image.fromarray(rgba).save(path)
+
+
+def write_grey16_png(path: Path) -> None:
+    # A dark 16-bit image (max well under 256 in 8-bit terms would fool a max>256 heuristic).
+    grey = (photo(18, 22)[:, :, 0].astype(np.uint16) * 3 + 1000).astype(np.uint16)
+    Image.fromarray(grey).save(path)
+
+
+def write_rotated_jpeg(path: Path, icc: bytes | None = b"fake-icc") -> None:
+    """A 16x24 (h x w) JPEG with EXIF orientation 6: displayed as 24x16 (rotated 90 CW)."""
+    img = Image.fromarray(photo(16, 24))
+    exif = img.getexif()
+    exif[0x0112] = 6
+    exif[0x010F] = "drn-test-camera"
+    options = {"exif": exif.tobytes()}
+    if icc:
+        from PIL import ImageCms
+        options["icc_profile"] = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    img.save(path, quality=95, **options)
+
+
+def write_truncated_png(path: Path) -> None:
+    buffer = io.BytesIO()
+    Image.fromarray(photo(30, 30)).save(buffer, format="PNG")
+    path.write_bytes(buffer.getvalue()[:200])
+
+
+def write_photo(path: Path, h: int = 20, w: int = 26) -> None:
+    Image.fromarray(photo(h, w)).save(path)

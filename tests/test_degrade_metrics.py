@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+from drn_cli.degrade import (cubic, degrade, downscale_bicubic, downscale_nearest, gaussian_kernel,
+                             imresize, modcrop, quantize_uint8)
+from drn_cli.metrics import psnr_y, rgb_to_y, ssim_y
+
+from conftest import photo
+
+
+def test_cubic_kernel_known_values():
+    # Keys kernel, a = -0.5: 1 at 0, 0 at integers, 0.5625 at 0.5, -0.0625 at 1.5.
+    np.testing.assert_allclose(cubic(np.array([0, 0.5, 1, 1.5, 2, 3])), [1, 0.5625, 0, -0.0625, 0, 0])
+
+
+def test_constant_image_stays_constant():
+    img = np.full((13, 17, 3), 77.0)
+    np.testing.assert_allclose(imresize(img, 0.25, out_shape=(3, 4)), 77.0)
+    np.testing.assert_allclose(imresize(img, 4), 77.0)
+
+
+def test_upscale_by_2_known_values():
+    # MATLAB: imresize([0 0 255 255], 2, 'bicubic') on a row -> interpolation at +-0.25 offsets.
+    row = np.array([[0.0, 0.0, 255.0, 255.0]])
+    out = imresize(row, 2)[0]
+    w = cubic(np.array([1.25, 0.25, 0.75, 1.75]))  # taps of output 4 (1-based), centre 2.25
+    assert out.shape == (8,)
+    assert out[3] == pytest.approx(float(np.dot(w / w.sum(), [0, 0, 255, 255])))
+    np.testing.assert_allclose(out[::-1], 255 - out, atol=1e-9)  # symmetric
+
+
+def test_downscale_bicubic_antialiases_a_checkerboard():
+    board = (np.indices((16, 16)).sum(0) % 2 * 255.0)
+    assert np.ptp(downscale_bicubic(board, 4)[1:-1, 1:-1]) < 1.0  # averages out to grey
+
+
+def test_nearest_and_shapes():
+    img = np.arange(64, dtype=np.float64).reshape(8, 8)
+    assert downscale_nearest(img, 4).shape == (2, 2)
+    assert downscale_nearest(img, 2)[0, 0] == img[1, 1]
+    assert degrade(photo(16, 24), 4, "bd").shape == (4, 6, 3)
+    assert gaussian_kernel().sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="unknown degradation"):
+        degrade(photo(8, 8), 2, "jpeg")
+
+
+def test_quantize_and_modcrop():
+    assert quantize_uint8(np.array([-3, 0.5, 1.49, 254.5, 300])).tolist() == [0, 1, 1, 255, 255]
+    assert modcrop(np.zeros((10, 13, 3)), 4).shape == (8, 12, 3)
+
+
+def test_psnr_known_value():
+    a = np.full((20, 20, 3), 100, np.uint8)
+    b = a.copy()
+    b[..., :] = 110  # Y differs by 10 * (65.481 + 128.553 + 24.966) / 255 = 8.588 everywhere
+    expected = 10 * np.log10(255 ** 2 / (10 * 219 / 255) ** 2)
+    assert psnr_y(b, a, shave=4) == pytest.approx(expected)
+    assert psnr_y(a, a, shave=0) == float("inf")
+
+
+def test_ssim_identity_and_shape_check():
+    img = photo(40, 40)
+    assert ssim_y(img, img, 4) == pytest.approx(1.0)
+    assert ssim_y(img, 255 - img, 4) < 0.5
+    with pytest.raises(ValueError, match="same shape"):
+        ssim_y(img, img[:-1], 4)
+    assert rgb_to_y(np.zeros((1, 1, 3)))[0, 0] == pytest.approx(16.0)

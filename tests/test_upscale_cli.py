@@ -1,0 +1,146 @@
+import json
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from drn_cli.cli import app
+
+from conftest import photo
+from images import (write_grey16_png, write_photo, write_rgba_png, write_rotated_jpeg,
+                    write_truncated_png)
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def mixed_folder(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_photo(folder / "photo.png")
+    write_rgba_png(folder / "rgba.png")
+    write_grey16_png(folder / "grey16.png")
+    write_rotated_jpeg(folder / "rotated.jpg")
+    write_truncated_png(folder / "truncated.png")
+    (folder / "notes.png").write_text("this is text, not a PNG")
+    return folder
+
+
+def test_mixed_folder_writes_good_outputs_and_names_bad_files(mixed_folder, tmp_path, tiny_model_file):
+    out = tmp_path / "out"
+    result = run("upscale", mixed_folder, "-o", out, "--model", tiny_model_file)
+    assert result.exit_code == 1, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "grey16_x4.png", "photo_x4.png", "rgba_x4.png", "rotated_x4.jpg"]
+    assert "truncated.png" in result.stderr and "notes.png" in result.stderr
+    assert "Traceback" not in result.output
+
+    photo_out = Image.open(out / "photo_x4.png")
+    assert photo_out.size == (26 * 4, 20 * 4) and photo_out.mode == "RGB"
+    rgba = Image.open(out / "rgba_x4.png")
+    assert rgba.mode == "RGBA" and rgba.size == (28 * 4, 20 * 4)
+    alpha = np.asarray(rgba)[:, :, 3]
+    assert alpha.min() < 20 and alpha.max() > 235  # the alpha gradient survived
+    grey = Image.open(out / "grey16_x4.png")
+    assert grey.mode == "I;16" and grey.size == (22 * 4, 18 * 4)
+    grey_in = np.asarray(Image.open(mixed_folder / "grey16.png")).astype(float)
+    grey_out = np.asarray(grey).astype(float)
+    assert grey_out.max() > 256  # real 16-bit values, not squeezed into 8 bits
+    assert abs(grey_out.mean() - grey_in.mean()) < 0.005 * 65535  # not mis-scaled
+    rotated = Image.open(out / "rotated_x4.jpg")
+    assert rotated.size == (16 * 4, 24 * 4)  # orientation 6 applied: portrait
+    assert rotated.getexif().get(0x0112) is None
+    assert rotated.getexif().get(0x010F) == "drn-test-camera"
+    assert rotated.info.get("icc_profile") == Image.open(mixed_folder / "rotated.jpg").info["icc_profile"]
+
+
+def test_outputs_resemble_the_input(tmp_path, tiny_model_file):
+    # The tiny model starts as a bicubic upscaler, so its output downscaled is close to the input.
+    write_photo(tmp_path / "a.png", 24, 24)
+    assert run("upscale", tmp_path / "a.png", "--model", tiny_model_file).exit_code == 0
+    out = np.asarray(Image.open(tmp_path / "a_x4.png")).astype(float)
+    small = out.reshape(24, 4, 24, 4, 3).mean(axis=(1, 3))
+    assert np.abs(small - np.asarray(Image.open(tmp_path / "a.png"))).mean() < 12
+
+
+def test_json_records_and_exit_zero(tmp_path, tiny_model_file):
+    write_photo(tmp_path / "a.png")
+    result = run("upscale", tmp_path / "a.png", "--model", tiny_model_file, "--json", "--format", "webp")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert record["status"] == "ok" and record["size_out"] == [104, 80]
+    assert record["output"].endswith("a_x4.webp") and (tmp_path / "a_x4.webp").is_file()
+
+
+def test_refuses_to_overwrite_then_skip_existing_and_overwrite(tmp_path, tiny_model_file):
+    write_photo(tmp_path / "a.png")
+    existing = tmp_path / "a_x4.png"
+    existing.write_bytes(b"keep me")
+    result = run("upscale", tmp_path / "a.png", "--model", tiny_model_file)
+    assert result.exit_code == 1 and "--overwrite" in result.stderr
+    assert existing.read_bytes() == b"keep me"
+    result = run("upscale", tmp_path / "a.png", "--model", tiny_model_file, "--skip-existing", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["status"] == "skipped"
+    assert run("upscale", tmp_path / "a.png", "--model", tiny_model_file, "--overwrite").exit_code == 0
+    assert Image.open(existing).size == (104, 80)
+
+
+def test_output_option_naming_a_file_is_a_usage_error(tmp_path, tiny_model_file):
+    write_photo(tmp_path / "a.png")
+    (tmp_path / "file").write_text("x")
+    result = run("upscale", tmp_path / "a.png", "-o", tmp_path / "file", "--model", tiny_model_file)
+    assert result.exit_code == 2 and "must name a folder" in result.stderr
+
+
+def test_recursive_keeps_tree_and_globs(tmp_path, tiny_model_file):
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    write_photo(tmp_path / "in" / "top.png")
+    write_photo(tmp_path / "in" / "sub" / "deep.png")
+    result = run("upscale", tmp_path / "in", "-r", "-o", tmp_path / "out", "--model", tiny_model_file)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "top_x4.png").is_file() and (tmp_path / "out" / "sub" / "deep_x4.png").is_file()
+    result = run("upscale", str(tmp_path / "in" / "*.png"), "-o", tmp_path / "g", "--model", tiny_model_file)
+    assert result.exit_code == 0 and [p.name for p in (tmp_path / "g").iterdir()] == ["top_x4.png"]
+
+
+def test_missing_input_and_missing_weights(tmp_path, monkeypatch, tiny_model_file):
+    result = run("upscale", tmp_path / "nope.png", "--model", tiny_model_file)
+    assert result.exit_code == 1 and "nope.png" in result.stderr
+    monkeypatch.setenv("DRN_WEIGHTS_DIR", str(tmp_path / "empty"))
+    write_photo(tmp_path / "a.png")
+    result = run("upscale", tmp_path / "a.png")
+    assert result.exit_code == 1 and "--model" in result.stderr and "Traceback" not in result.output
+
+
+def test_default_model_is_the_shipped_preset(tmp_path, shipped_tiny):
+    write_photo(tmp_path / "a.png")
+    result = run("upscale", tmp_path / "a.png")
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "a_x4.png").size == (104, 80)
+
+
+def test_python_api_is_thread_safe(tiny_model_file):
+    from drn_cli import upscale
+
+    images = [photo(20, 20, seed=s) for s in range(4)]
+    expected = [upscale(img, str(tiny_model_file), device="cpu", precision="fp32") for img in images]
+    results = [None] * 4
+
+    def work(i):
+        results[i] = upscale(images[i], str(tiny_model_file), device="cpu", precision="fp32")
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, want in zip(results, expected):
+        assert got.shape == (80, 80, 3) and np.array_equal(got, want)
+    pil = upscale(Image.fromarray(images[0]).convert("L"), str(tiny_model_file), precision="fp32")
+    assert pil.mode == "L" and pil.size == (80, 80)

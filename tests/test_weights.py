@@ -1,0 +1,99 @@
+import json
+import os
+import pickle
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from drn_cli.cli import app
+from drn_cli.errors import WeightsError
+from drn_cli.model import DRNConfig
+from drn_cli.weights import infer_config, load_official, resolve_model, save_weights
+
+from conftest import tiny_weights
+
+
+def test_safetensors_round_trip_rebuilds_the_model(tmp_path):
+    weights = tiny_weights(scale=2, n_feats=8)
+    path = tmp_path / "w.safetensors"
+    save_weights(path, weights)
+    loaded = resolve_model(path)
+    assert loaded.config == weights.config and loaded.provenance == {"test": True}
+    for key, value in weights.primal.items():
+        assert torch.equal(loaded.primal[key], value), key
+    assert len(loaded.dual) == 1
+    loaded.build(with_dual=True)
+
+
+def test_half_storage_is_close(tmp_path):
+    weights = tiny_weights()
+    save_weights(tmp_path / "h.safetensors", weights, half=True)
+    loaded = resolve_model(tmp_path / "h.safetensors")
+    torch.testing.assert_close(loaded.primal["head.weight"], weights.primal["head.weight"], atol=1e-3, rtol=1e-3)
+
+
+def test_official_checkpoint_with_module_prefix_and_wrapper(tmp_path):
+    weights = tiny_weights(scale=8, n_blocks=2, n_feats=8)
+    wrapped = {"state_dict": {f"module.{k}": v for k, v in weights.primal.items()}}
+    torch.save(wrapped, tmp_path / "DRN.pt")
+    torch.save(weights.dual, tmp_path / "DRN_dual.pt")
+    loaded = load_official(tmp_path / "DRN.pt", tmp_path / "DRN_dual.pt")
+    assert loaded.config == DRNConfig(8, 2, 8)
+    assert len(loaded.dual) == 3
+    loaded.build(with_dual=True)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_malicious_pickle_is_refused_and_never_runs(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = _Evil()
+    evil.marker = marker
+    path = tmp_path / "evil.pt"
+    with open(path, "wb") as f:
+        pickle.dump({"head.weight": evil}, f)
+    with pytest.raises(WeightsError, match="refused"):
+        resolve_model(path)
+    assert not marker.exists()
+
+
+def test_corrupt_safetensors_header(tmp_path):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(b"\xff" * 8 + b"{not json")
+    with pytest.raises(WeightsError, match="not a readable .safetensors"):
+        resolve_model(path)
+
+
+def test_wrong_architecture_names_what_was_expected(tmp_path):
+    weights = tiny_weights(scale=4, n_feats=8)
+    weights.config = DRNConfig(4, 1, 16)  # metadata lies about the width
+    save_weights(tmp_path / "w.safetensors", weights)
+    with pytest.raises(WeightsError, match="do not fit the primal network"):
+        resolve_model(tmp_path / "w.safetensors").build()
+
+
+def test_missing_preset_says_how_to_pass_a_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("DRN_WEIGHTS_DIR", str(tmp_path))
+    with pytest.raises(WeightsError, match="--model PATH"):
+        resolve_model("drn-s-x4")
+
+
+def test_infer_config_rejects_non_drn():
+    with pytest.raises(WeightsError, match="not a DRN"):
+        infer_config({"conv.weight": torch.zeros(1)})
+
+
+def test_convert_command(tmp_path):
+    weights = tiny_weights()
+    torch.save(weights.primal, tmp_path / "m.pt")
+    torch.save(weights.dual, tmp_path / "d.pt")
+    out = tmp_path / "m.safetensors"
+    result = CliRunner().invoke(app, ["convert", str(tmp_path / "m.pt"), "--dual", str(tmp_path / "d.pt"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    loaded = resolve_model(out)
+    assert loaded.config == weights.config and len(loaded.dual) == 2
+    assert json.loads(json.dumps(loaded.provenance))["source"].startswith("official")
