@@ -19,7 +19,7 @@ from rich.console import Console
 
 app = typer.Typer(help="DRN super-resolution: upscale images, train, adapt and evaluate models.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 

@@ -22,7 +22,7 @@ from .weights import Weights, resolve_model
 
 DEFAULT_CPU_TILE = 256      # LR pixels; see docs/performance.md for the sweep
 DEFAULT_OVERLAP = 16        # LR pixels; see docs/tiling.md for the tiled-vs-whole PSNR
-MIN_TILE = 32
+MIN_TILE = 16
 CUDA_BYTES_PER_LR_PIXEL = 12_000  # measured peak for DRN-S x4 in fp16/bf16, with margin
 
 

@@ -21,6 +21,9 @@ from PIL import Image, ImageOps
 from .errors import InputImageError, OutputError
 
 DEFAULT_MAX_PIXELS = 100_000_000
+# Pillow's own bomb check would refuse big images with a vague message and ignore our limit;
+# `read_image` checks the header's size against `max_pixels()` before decoding anything.
+Image.MAX_IMAGE_PIXELS = None
 FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "tif": "TIFF",
            "tiff": "TIFF", "bmp": "BMP"}
 _EXIF_ORIENTATION = 0x0112

@@ -45,10 +45,15 @@ def _filter_valid(image: np.ndarray, window: np.ndarray) -> np.ndarray:
 
 
 def ssim_y(sr: np.ndarray, hr: np.ndarray, shave: int) -> float:
-    """SSIM on Y (Wang et al. `ssim_index`: 11x11 Gaussian, sigma 1.5, valid region), mean."""
+    """SSIM on Y (Wang et al. `ssim_index`: 11x11 Gaussian, sigma 1.5, valid region), mean.
+
+    NaN when the shaved image is smaller than the 11x11 window (SSIM is undefined there).
+    """
     _check_pair(sr, hr)
     x = _shave(rgb_to_y(sr), shave)
     y = _shave(rgb_to_y(hr), shave)
+    if min(x.shape) < 11:
+        return float("nan")
     ax = np.arange(11, dtype=np.float64) - 5
     g = np.exp(-(ax ** 2) / (2 * 1.5 ** 2))
     g /= g.sum()

@@ -262,15 +262,17 @@ class Trainer:
         self.loss_avg = value if self.loss_avg is None else 0.99 * self.loss_avg + 0.01 * value
         return {"loss": value, "loss_primal": primal.item(), "loss_dual": dual.item(), "lr": lr_value}
 
-    def _loader(self, dataset: PairedPatches) -> torch.utils.data.DataLoader:
+    def _loader(self, dataset: PairedPatches, until: int) -> torch.utils.data.DataLoader:
         c = self.config
-        sampler = _StreamSampler(self.step, c.steps, c.batch_size, self.dist.rank, self.dist.world)
+        sampler = _StreamSampler(self.step, until, c.batch_size, self.dist.rank, self.dist.world)
         return torch.utils.data.DataLoader(dataset, batch_size=c.batch_size, sampler=sampler,
                                            num_workers=c.workers, persistent_workers=False,
                                            pin_memory=self.device.type == "cuda")
 
-    def run(self) -> None:
+    def run(self, until: int | None = None) -> None:
+        """Train from the current step to `until` (default: the run's total), checkpointing."""
         c = self.config
+        until = c.steps if until is None else min(until, c.steps)
         spec = PatchSpec(c.drn.scale, c.patch_size, c.seed)
         pyramids, skipped = build_pyramids(c.data, spec)
         if skipped:
@@ -279,7 +281,7 @@ class Trainer:
         dataset = PairedPatches(pyramids, spec, length=c.steps * c.batch_size * self.dist.world)
         metrics = (self.out / "metrics.jsonl").open("a") if self.dist.is_main else None
         tic, patches = time.perf_counter(), 0
-        for batch in self._loader(dataset):
+        for batch in self._loader(dataset, until):
             pyramid = [t.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
                        for t in batch]
             record = self._train_step(pyramid)
@@ -294,7 +296,7 @@ class Trainer:
                 self._log(metrics, record)
             if c.val and (self.step % c.val_every == 0 or self.step == c.steps):
                 self._validate(metrics)
-            if self.step % c.save_every == 0 or self.step == c.steps:
+            if self.step % c.save_every == 0 or self.step in (c.steps, until):
                 self.save()
         if metrics is not None:
             metrics.close()

@@ -13,7 +13,6 @@ import os
 import pickle
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import torch
@@ -164,10 +163,9 @@ def shipped_weights_dir() -> Path:
     override = os.environ.get("DRN_WEIGHTS_DIR")
     if override:
         return Path(override)
-    try:
-        return Path(str(resources.files("drn_cli.weights")))
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "weights"
+    here = Path(__file__).resolve().parent
+    installed = here / "shipped_weights"  # pyproject maps the top-level weights/ here
+    return installed if installed.is_dir() else here.parent / "weights"
 
 
 def preset_for_scale(scale: int) -> str:

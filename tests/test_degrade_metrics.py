@@ -65,3 +65,4 @@ def test_ssim_identity_and_shape_check():
     with pytest.raises(ValueError, match="same shape"):
         ssim_y(img, img[:-1], 4)
     assert rgb_to_y(np.zeros((1, 1, 3)))[0, 0] == pytest.approx(16.0)
+    assert np.isnan(ssim_y(img[:18, :18], img[:18, :18], 4))  # 10x10 after shaving

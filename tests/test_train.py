@@ -1,0 +1,124 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from drn_cli.cli import app
+from drn_cli.train import TrainConfig, lr_at, resume_run, start_run
+from drn_cli.weights import resolve_model
+
+from conftest import photo
+
+TINY = ["--scale", "4", "--n-blocks", "1", "--n-feats", "8", "--batch-size", "2",
+        "--patch-size", "32", "--precision", "fp32", "--device", "cpu"]
+
+
+@pytest.fixture
+def hr_folder(tmp_path):
+    folder = tmp_path / "hr"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(photo(48, 56, seed=i)).save(folder / f"img{i}.png")
+    Image.fromarray(photo(12, 12)).save(folder / "too_small.png")
+    return folder
+
+
+def test_train_writes_run_folder_and_loadable_weights(hr_folder, tmp_path):
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", "--data", str(hr_folder), "--out", str(out), "--steps", "4",
+                                      "--save-every", "2", "--log-every", "1", "--val", str(hr_folder),
+                                      "--val-every", "2", *TINY])
+    assert result.exit_code == 0, result.output
+    assert "skipped 1 image" in result.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["steps"] == 4 and config["model"] == {"scale": 4, "n_blocks": 1, "n_feats": 8}
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    steps = [r for r in records if "loss" in r]
+    assert [r["step"] for r in steps] == [1, 2, 3, 4]
+    assert all({"loss", "loss_primal", "loss_dual", "lr", "patches_per_s"} <= r.keys() for r in steps)
+    assert any("val_psnr" in r for r in records)
+    weights = resolve_model(out / "model.safetensors")
+    assert weights.provenance["steps"] == 4 and len(weights.dual) == 2
+    assert (out / "best.safetensors").is_file() and (out / "checkpoint.pt").is_file()
+    # The weights work with the other commands.
+    Image.fromarray(photo(10, 12)).save(tmp_path / "x.png")
+    up = CliRunner().invoke(app, ["upscale", str(tmp_path / "x.png"), "--model", str(out / "model.safetensors")])
+    assert up.exit_code == 0, up.output
+
+
+def test_refuses_existing_run_folder(hr_folder, tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "file").write_text("x")
+    result = CliRunner().invoke(app, ["train", "--data", str(hr_folder), "--out", str(tmp_path / "run"), *TINY])
+    assert result.exit_code == 1 and "--resume" in result.stderr
+
+
+def test_resume_continues_exactly(hr_folder, tmp_path):
+    """Training 6 steps straight equals 3 steps, a fresh Trainer from the checkpoint, then 3 more."""
+    base = dict(data=[str(hr_folder)], model={"scale": 4, "n_blocks": 1, "n_feats": 8}, steps=6,
+                batch_size=2, patch_size=32, save_every=3, precision="fp32", device="cpu")
+    straight = start_run(TrainConfig(out=str(tmp_path / "a"), **base))
+    straight.run()
+    split = start_run(TrainConfig(out=str(tmp_path / "b"), **base))
+    split.run(until=3)
+    resumed = resume_run(tmp_path / "b")
+    assert resumed.step == 3
+    resumed.run()
+    for key, value in straight.net.state_dict().items():
+        torch.testing.assert_close(resumed.net.state_dict()[key], value, msg=key)
+
+
+def test_lr_schedule_warms_up_and_decays():
+    config = TrainConfig(data=[], out="", steps=100, lr=1e-3, min_lr=1e-6, warmup=10)
+    assert lr_at(0, config) == pytest.approx(1e-4)
+    assert lr_at(10, config) == pytest.approx(1e-3)
+    assert lr_at(100, config) == pytest.approx(1e-6)
+    assert lr_at(55, config) == pytest.approx((1e-3 + 1e-6) / 2)
+
+
+def _drn(*args, env=None):
+    return [sys.executable, "-m", "drn_cli", *args]
+
+
+def test_kill_9_then_resume(hr_folder, tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(_drn("train", "--data", str(hr_folder), "--out", str(out), "--steps", "400",
+                                 "--save-every", "5", *TINY), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while not (out / "checkpoint.pt").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (out / "checkpoint.pt").exists(), "no checkpoint was written before the kill"
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    killed_at = state["step"]
+    assert 5 <= killed_at < 400
+    done = subprocess.run(_drn("train", "--resume", str(out), "--steps", str(killed_at + 3)),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"from step {killed_at} to {killed_at + 3}" in done.stderr
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == killed_at + 3
+
+
+def test_ddp_two_cpu_processes(hr_folder, tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+           "-m", "drn_cli", "train", "--data", str(hr_folder), "--out", str(out), "--steps", "3",
+           "--save-every", "3", *TINY]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 3
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == len({json.loads(line)["step"] for line in lines})  # only rank 0 wrote
+    assert json.loads(lines[-1])["patches_per_s"] > 0
