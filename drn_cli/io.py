@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import io as _io
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
 
+from .atomic import write_bytes_atomic
 from .errors import InputImageError, OutputError
 
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -181,25 +181,6 @@ def encode_image(picture: Picture, fmt: str, quality: int = 95) -> bytes:
     buffer = _io.BytesIO()
     image.save(buffer, format=fmt, **options)
     return buffer.getvalue()
-
-
-def write_bytes_atomic(path: Path, data: bytes, overwrite: bool = False) -> None:
-    """Write `data` to `path` via a temporary file and a rename; never leaves a partial file."""
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path}: already exists; use --overwrite or --skip-existing")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_image(path: str | os.PathLike, picture: Picture, fmt: str | None = None,

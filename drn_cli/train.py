@@ -11,6 +11,7 @@ Run folder: config.json, metrics.jsonl, checkpoint.pt (everything to resume), mo
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -25,6 +26,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn import functional as F
 
+from .atomic import write_bytes_atomic
 from .data import PairedPatches, PatchSpec, build_pyramids, find_images
 from .device import autocast, precision_name, resolve_device, resolve_precision
 from .errors import DrnError
@@ -158,9 +160,9 @@ def _init_distributed(device_spec: str) -> tuple[_Dist, torch.device]:
 
 
 def _atomic_torch_save(obj: object, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_bytes_atomic(path, buffer.getvalue(), overwrite=True)
 
 
 class Trainer:

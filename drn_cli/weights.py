@@ -17,8 +17,9 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, safe_open, save_file
+from safetensors.torch import load_file, safe_open, save
 
+from .atomic import write_bytes_atomic
 from .errors import WeightsError
 from .model import DRN, VARIANTS, DRNConfig, build_duals
 
@@ -71,13 +72,7 @@ def save_weights(path: str | os.PathLike, weights: Weights, *, half: bool = Fals
         "config": json.dumps(weights.config.to_dict()),
         "provenance": json.dumps(weights.provenance),
     }
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        save_file(tensors, str(tmp), metadata=metadata)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_bytes_atomic(path, save(tensors, metadata=metadata), overwrite=True)
 
 
 def _load_safetensors(path: Path) -> Weights:

@@ -1,0 +1,31 @@
+"""Atomic file writes: a temporary file in the target folder, fsync, then rename."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+from .errors import OutputError
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> None:
+    """Write `data` to `path` so that readers see the old file or the whole new one, never a
+    part; a failure (disk full, permissions) raises OutputError and leaves no temporary file."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path}: already exists; use --overwrite or --skip-existing")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
