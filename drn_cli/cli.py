@@ -331,3 +331,55 @@ def _train_events():
             err.print(f"[yellow]step {event['step']}: loss exploded, batch skipped[/yellow]")
 
     return on_event
+
+
+@app.command("finetune-unpaired")
+@handle_errors
+def finetune_unpaired(
+    lr_dir: Annotated[Path, typer.Argument(help="Folder of real LR photos (no HR needed).")],
+    model: Annotated[str, typer.Option("--model", "-m", help="Starting weights with dual blocks (preset or file).")] = "drn-s-x4",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Run folder to create.")] = None,
+    resume: Annotated[Optional[Path], typer.Option(help="Continue this run folder up to --steps.")] = None,
+    steps: Annotated[Optional[int], typer.Option(help="Total adaptation steps.")] = None,
+    unpaired_ratio: Annotated[float, typer.Option(help="Share of unpaired photos in each batch (rho).")] = 0.3,
+    paired_data: Annotated[Optional[list[Path]], typer.Option(help="HR folders for the paired share (default: the LR photos' own bicubic downscales).")] = None,
+    dual_weight: Annotated[float, typer.Option(help="Weight of the dual loss (lambda).")] = 0.1,
+    freeze_dual: Annotated[bool, typer.Option("--freeze-dual/--train-dual", help="Keep the dual blocks fixed.")] = False,
+    loop: Annotated[str, typer.Option(help="How the loop closes at x4/x8: chain (all dual blocks) or inner.")] = "chain",
+    batch_size: Annotated[int, typer.Option(help="Patches per step.")] = 8,
+    patch_size: Annotated[int, typer.Option(help="HR patch size in pixels.")] = 128,
+    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 1e-5,
+    save_every: Annotated[int, typer.Option(help="Checkpoint every N steps.")] = 50,
+    log_every: Annotated[int, typer.Option(help="Log metrics every N steps.")] = 10,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "auto",
+) -> None:
+    """Adapt a model to real LR photos with the closed-loop (dual) loss (DRN paper, Eq. 2)."""
+    from .adapt import AdaptConfig, Adapter
+    from .train import resume_run, start_run
+
+    if resume is not None:
+        trainer = resume_run(resume, steps, _train_events(), AdaptConfig, Adapter)
+    else:
+        if out is None:
+            raise usage_error("finetune-unpaired needs --out RUN_DIR (or --resume RUN_DIR)")
+        if not lr_dir.is_dir():
+            raise usage_error(f"{lr_dir}: not a folder of LR photos")
+        from .weights import resolve_model
+
+        arch = resolve_model(model).config
+        config = AdaptConfig(
+            data=[str(d) for d in paired_data or []], out=str(out), model=arch.to_dict(),
+            steps=steps or 300, batch_size=batch_size, patch_size=patch_size, lr=lr,
+            dual_weight=dual_weight, save_every=save_every, log_every=log_every, seed=seed,
+            device=device, precision=precision, init=model, lr_dir=str(lr_dir),
+            unpaired_ratio=unpaired_ratio, freeze_dual=freeze_dual, loop=loop)
+        trainer = start_run(config, _train_events(), Adapter)
+    before = trainer.closed_loop_report()
+    err.print(f"adapting {trainer.config.drn} to {trainer.config.lr_dir} from step {trainer.step} "
+              f"to {trainer.config.steps}; closed-loop L1 on the photos before: {before:.3f}")
+    trainer.run()
+    after = trainer.closed_loop_report()
+    err.print(f"closed-loop L1 on the photos: {before:.3f} -> {after:.3f} (0..255 scale); "
+              f"weights: {Path(trainer.config.out) / 'model.safetensors'}")

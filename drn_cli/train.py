@@ -192,7 +192,7 @@ class Trainer:
                     if self.dist.world > 1 else self.net)
 
     def _load_init(self, spec: str) -> None:
-        weights = resolve_model(spec)
+        weights = self._init_weights = resolve_model(spec)
         if weights.config != self.config.drn:
             raise DrnError(f"--init {spec}: weights are {weights.config}, the run needs {self.config.drn}")
         primal, duals = weights.build(with_dual=True)
@@ -242,14 +242,18 @@ class Trainer:
         self.net.primal.train()
         return float(np.mean([s.psnr for s in scores]))
 
-    def _train_step(self, pyramid: list[torch.Tensor]) -> dict | None:
+    def loss(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """(primal, dual) losses of one batch: here a paired pyramid [LR_0, ..., HR]."""
+        with autocast(self.device, self.dtype):
+            sr, sr2lr = self.ddp(batch[0])
+        return dual_regression_loss(sr, sr2lr, batch, self.config.dual_weight)
+
+    def _train_step(self, batch) -> dict | None:
         lr_value = lr_at(self.step, self.config)
         for opt in [self.opt_primal, *self.opt_dual]:
             for group in opt.param_groups:
                 group["lr"] = lr_value
-        with autocast(self.device, self.dtype):
-            sr, sr2lr = self.ddp(pyramid[0])
-        primal, dual = dual_regression_loss(sr, sr2lr, pyramid, self.config.dual_weight)
+        primal, dual = self.loss(batch)
         loss = primal + dual
         value = loss.item()
         if not math.isfinite(value) or (self.loss_avg is not None
@@ -264,29 +268,32 @@ class Trainer:
         self.loss_avg = value if self.loss_avg is None else 0.99 * self.loss_avg + 0.01 * value
         return {"loss": value, "loss_primal": primal.item(), "loss_dual": dual.item(), "lr": lr_value}
 
-    def _loader(self, dataset: PairedPatches, until: int) -> torch.utils.data.DataLoader:
-        c = self.config
-        sampler = _StreamSampler(self.step, until, c.batch_size, self.dist.rank, self.dist.world)
-        return torch.utils.data.DataLoader(dataset, batch_size=c.batch_size, sampler=sampler,
-                                           num_workers=c.workers, persistent_workers=False,
-                                           pin_memory=self.device.type == "cuda")
+    def to_device(self, t: torch.Tensor) -> torch.Tensor:
+        return t.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
 
-    def run(self, until: int | None = None) -> None:
-        """Train from the current step to `until` (default: the run's total), checkpointing."""
+    def batches(self, until: int):
+        """Batches for steps [self.step, until): lists of device tensors, [LR_0, ..., HR]."""
         c = self.config
-        until = c.steps if until is None else min(until, c.steps)
         spec = PatchSpec(c.drn.scale, c.patch_size, c.seed)
         pyramids, skipped = build_pyramids(c.data, spec)
         if skipped:
             self.emit({"type": "warning", "message": f"skipped {len(skipped)} image(s) smaller "
                        f"than the {c.patch_size}px patch, e.g. {skipped[0]}"})
         dataset = PairedPatches(pyramids, spec, length=c.steps * c.batch_size * self.dist.world)
+        sampler = _StreamSampler(self.step, until, c.batch_size, self.dist.rank, self.dist.world)
+        loader = torch.utils.data.DataLoader(dataset, batch_size=c.batch_size, sampler=sampler,
+                                             num_workers=c.workers, pin_memory=self.device.type == "cuda")
+        for batch in loader:
+            yield [self.to_device(t) for t in batch]
+
+    def run(self, until: int | None = None) -> None:
+        """Train from the current step to `until` (default: the run's total), checkpointing."""
+        c = self.config
+        until = c.steps if until is None else min(until, c.steps)
         metrics = (self.out / "metrics.jsonl").open("a") if self.dist.is_main else None
         tic, patches = time.perf_counter(), 0
-        for batch in self._loader(dataset, until):
-            pyramid = [t.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-                       for t in batch]
-            record = self._train_step(pyramid)
+        for batch in self.batches(until):
+            record = self._train_step(batch)
             self.step += 1
             patches += c.batch_size * self.dist.world
             if record is None:
@@ -321,33 +328,33 @@ class Trainer:
         self._log(metrics, {"step": self.step, "val_psnr": psnr, "best_psnr": self.best_psnr})
 
 
-def start_run(config: TrainConfig, on_event: EventFn | None = None) -> Trainer:
-    """Create the run folder (refusing a non-empty one) and a fresh Trainer."""
+def start_run(config: TrainConfig, on_event: EventFn | None = None, cls: type | None = None) -> Trainer:
+    """Create the run folder (refusing a non-empty one) and a fresh Trainer (or `cls`)."""
     out = Path(config.out)
     if out.exists() and any(out.iterdir()):
         raise DrnError(f"{out}: run folder exists and is not empty; use --resume {out} to continue it")
     for folder in config.data:
         if not find_images(folder):
             raise DrnError(f"{folder}: no training images found")
-    trainer = Trainer(config, on_event)
+    trainer = (cls or Trainer)(config, on_event)
     if trainer.dist.is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(asdict(config), indent=2))
     return trainer
 
 
-def resume_run(run_dir: str | Path, steps: int | None = None,
-               on_event: EventFn | None = None) -> Trainer:
-    """Trainer restored from RUN_DIR/checkpoint.pt; `steps` extends the run's total."""
+def resume_run(run_dir: str | Path, steps: int | None = None, on_event: EventFn | None = None,
+               config_cls: type = TrainConfig, trainer_cls: type | None = None) -> Trainer:
+    """Trainer (or `trainer_cls`) restored from RUN_DIR/checkpoint.pt; `steps` extends the run."""
     run_dir = Path(run_dir)
     try:
-        config = TrainConfig(**json.loads((run_dir / "config.json").read_text()))
+        config = config_cls(**json.loads((run_dir / "config.json").read_text()))
     except (OSError, ValueError, TypeError) as exc:
         raise DrnError(f"{run_dir}: not a run folder with a readable config.json ({exc})") from None
     if steps is not None:
         config.steps = steps
     config.out = str(run_dir)
-    trainer = Trainer(config, on_event)
+    trainer = (trainer_cls or Trainer)(config, on_event)
     ckpt = run_dir / "checkpoint.pt"
     if ckpt.is_file():
         trainer.load_state_dict(torch.load(ckpt, map_location=trainer.device, weights_only=True))
