@@ -17,6 +17,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from .errors import DrnError, UsageError
+
 app = typer.Typer(help="DRN super-resolution: upscale images, train, adapt and evaluate models.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -36,15 +38,13 @@ def handle_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from .errors import DrnError
-
         try:
             return fn(*args, **kwargs)
         except DrnError as exc:
             if os.environ.get("DRN_DEBUG"):
                 raise
-            err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-            raise typer.Exit(EXIT_FAILED) from None
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED) from None
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/yellow]")
             raise typer.Exit(130) from None
@@ -52,16 +52,11 @@ def handle_errors(fn):
     return wrapper
 
 
-def usage_error(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", soft_wrap=True)
-    return typer.Exit(EXIT_USAGE)
-
-
 def _model_spec(model: str | None, scale: int | None) -> str:
     from .weights import DEFAULT_MODEL, preset_for_scale
 
     if scale is not None and scale not in (2, 4, 8):
-        raise usage_error(f"--scale must be 2, 4 or 8, got {scale}")
+        raise UsageError(f"--scale must be 2, 4 or 8, got {scale}")
     if model is not None:
         return model
     return preset_for_scale(scale) if scale else DEFAULT_MODEL
@@ -97,21 +92,14 @@ def upscale(
     from .upscaling import plan_jobs, run_jobs
 
     if skip_existing and overwrite:
-        raise usage_error("--skip-existing and --overwrite exclude each other")
+        raise UsageError("--skip-existing and --overwrite exclude each other")
     if tile is not None and tile < 0:
-        raise usage_error("--tile must be 0 (whole image) or a positive size")
+        raise UsageError("--tile must be 0 (whole image) or a positive size")
     spec = _model_spec(model, scale)
     upscaler = load_upscaler(spec, device, precision, tile, tile_overlap)
     if scale is not None and upscaler.scale != scale:
-        raise usage_error(f"--model {spec} is a x{upscaler.scale} model, but --scale {scale} was given")
-    try:
-        plan = plan_jobs(inputs, upscaler.scale, output, fmt, recursive)
-    except Exception as exc:  # DrnError from planning is a usage error
-        from .errors import DrnError
-
-        if isinstance(exc, DrnError):
-            raise usage_error(str(exc)) from None
-        raise
+        raise UsageError(f"--model {spec} is a x{upscaler.scale} model, but --scale {scale} was given")
+    plan = plan_jobs(inputs, upscaler.scale, output, fmt, recursive)
     failed = 0
     with _progress() as progress:
         task = progress.add_task("upscaling", total=len(plan.jobs) + len(plan.failures))
@@ -120,7 +108,7 @@ def upscale(
             progress.update(task, advance=1, description=Path(result.input).name[:40])
             if result.status == "error":
                 failed += 1
-                progress.console.print(f"[red]error:[/red] {result.error}", soft_wrap=True)
+                progress.console.print(f"[red]error:[/red] {result.error}")
             if as_json:
                 sys.stdout.write(json.dumps(result.to_dict()) + "\n")
                 sys.stdout.flush()
@@ -153,10 +141,10 @@ def evaluate_cmd(
     from .evaluate import CONVENTION, EvalReport, bicubic_sr, iter_scores
 
     if degradation not in DEGRADATIONS:
-        raise usage_error(f"--degradation must be one of {', '.join(DEGRADATIONS)}")
+        raise UsageError(f"--degradation must be one of {', '.join(DEGRADATIONS)}")
     if model == "bicubic":
         if scale is None:
-            raise usage_error("--model bicubic needs --scale")
+            raise UsageError("--model bicubic needs --scale")
         sr_fn, name = bicubic_sr(scale), "bicubic"
     else:
         sr_fn, scale, name = _model_sr_fn(_model_spec(model, scale), scale, device, precision, tile)
@@ -182,7 +170,7 @@ def _model_sr_fn(spec: str, scale: int | None, device: str, precision: str, tile
 
     upscaler = load_upscaler(spec, device, precision, tile)
     if scale is not None and scale != upscaler.scale:
-        raise usage_error(f"--model {spec} is a x{upscaler.scale} model, but --scale {scale} was given")
+        raise UsageError(f"--model {spec} is a x{upscaler.scale} model, but --scale {scale} was given")
     fn = lambda lr: upscaler.upscale_array(lr.astype("float32") / 255.0) * 255.0
     return fn, upscaler.scale, spec
 
@@ -213,7 +201,7 @@ def _print_report(report, convention: str, per_image: bool) -> None:
             table.add_row(s.name, f"{s.psnr:.2f}", f"{s.ssim:.4f}")
     table.add_row("[bold]mean[/bold]", f"[bold]{report.psnr:.2f}[/bold]", f"[bold]{report.ssim:.4f}[/bold]")
     err.print(table)
-    err.print(f"[dim]{convention}[/dim]", soft_wrap=True)
+    err.print(f"[dim]{convention}[/dim]")
 
 
 @app.command()
@@ -228,7 +216,7 @@ def convert(
     from .weights import load_official, save_weights
 
     if output.exists():
-        raise usage_error(f"{output}: exists; choose another -o")
+        raise UsageError(f"{output}: exists; choose another -o")
     weights = load_official(checkpoint, dual)
     save_weights(output, weights, half=half)
     err.print(f"wrote {output} ({weights.config})")
@@ -271,15 +259,15 @@ def train(
         trainer = resume_run(resume, steps, _train_events())
     else:
         if not data or out is None:
-            raise usage_error("drn train needs --data DIR and --out RUN_DIR (or --resume RUN_DIR)")
+            raise UsageError("drn train needs --data DIR and --out RUN_DIR (or --resume RUN_DIR)")
         name = model or f"drn-s-x{scale or 4}"
         if name not in VARIANTS:
-            raise usage_error(f"--model must be one of {', '.join(VARIANTS)}")
+            raise UsageError(f"--model must be one of {', '.join(VARIANTS)}")
         base = VARIANTS[name]
         arch = DRNConfig(scale=scale or base.scale, n_blocks=n_blocks or base.n_blocks,
                          n_feats=n_feats or base.n_feats)
         if patch_size % arch.scale or patch_size < 4 * arch.scale:
-            raise usage_error(f"--patch-size must be a multiple of {arch.scale} and at least {4 * arch.scale}")
+            raise UsageError(f"--patch-size must be a multiple of {arch.scale} and at least {4 * arch.scale}")
         val_paths = []
         if val is not None:
             from .datasets import resolve_dataset
@@ -311,7 +299,7 @@ def _train_events():
             return
         kind = event["type"]
         if kind == "warning":
-            err.print(f"[yellow]warning:[/yellow] {event['message']}", soft_wrap=True)
+            err.print(f"[yellow]warning:[/yellow] {event['message']}")
         elif kind == "step" and "val_psnr" in event:
             state["val"] = event["val_psnr"]
             err.print(f"step {event['step']}: validation PSNR {event['val_psnr']:.3f} dB "
@@ -363,9 +351,9 @@ def finetune_unpaired(
         trainer = resume_run(resume, steps, _train_events(), AdaptConfig, Adapter)
     else:
         if out is None:
-            raise usage_error("finetune-unpaired needs --out RUN_DIR (or --resume RUN_DIR)")
+            raise UsageError("finetune-unpaired needs --out RUN_DIR (or --resume RUN_DIR)")
         if not lr_dir.is_dir():
-            raise usage_error(f"{lr_dir}: not a folder of LR photos")
+            raise UsageError(f"{lr_dir}: not a folder of LR photos")
         from .weights import resolve_model
 
         arch = resolve_model(model).config

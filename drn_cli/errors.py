@@ -5,6 +5,10 @@ class DrnError(Exception):
     """A mistake the user can fix: bad input file, wrong weights, bad option value."""
 
 
+class UsageError(DrnError):
+    """Options that contradict each other or name the wrong kind of thing (exit code 2)."""
+
+
 class InputImageError(DrnError):
     """An input image could not be read (corrupt, truncated, not an image, too large)."""
 

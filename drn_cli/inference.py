@@ -18,7 +18,7 @@ from .device import autocast, resolve_device, resolve_precision
 from .errors import DrnError
 from .model import DRN
 from .tiling import upscale_tiled
-from .weights import Weights, resolve_model
+from .weights import Weights, model_path, resolve_model
 
 DEFAULT_CPU_TILE = 256      # LR pixels; see docs/performance.md for the sweep
 DEFAULT_OVERLAP = 16        # LR pixels; see docs/tiling.md for the tiled-vs-whole PSNR
@@ -114,11 +114,14 @@ _CACHE_LOCK = threading.Lock()
 
 def load_upscaler(model: str = "drn-s-x4", device: str = "auto", precision: str = "auto",
                   tile: int | None = None, overlap: int = DEFAULT_OVERLAP) -> Upscaler:
-    """Cached `make_upscaler(resolve_model(model), ...)`; returned objects are read-only."""
-    key = (str(model), device, precision, tile, overlap)
+    """Cached `make_upscaler(resolve_model(model), ...)`; returned objects are read-only.
+
+    The cache key is the weights file itself (path and modification time), not the name."""
+    path = model_path(model)
+    key = (str(path.resolve()), path.stat().st_mtime_ns, device, precision, tile, overlap)
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = make_upscaler(resolve_model(model), device, precision, tile, overlap)
+            _CACHE[key] = make_upscaler(resolve_model(path), device, precision, tile, overlap)
         return _CACHE[key]
 
 

@@ -18,7 +18,7 @@ from PIL import Image
 from torch.nn import functional as F
 
 from .data import IMAGE_SUFFIXES
-from .errors import DrnError, OutputError
+from .errors import DrnError, UsageError
 from .inference import Upscaler, load_upscaler
 from .io import FORMATS, Picture, read_image, to_integers, write_image
 
@@ -107,10 +107,10 @@ def plan_jobs(inputs: list[str], scale: int, output_dir: str | Path | None = Non
               fmt: str | None = None, recursive: bool = False) -> Plan:
     """Map inputs to outputs; inputs that match nothing or collide become failures."""
     if fmt is not None and fmt not in FORMATS:
-        raise DrnError(f"unknown --format {fmt!r}; choose from png, jpg, webp, tiff")
+        raise UsageError(f"unknown --format {fmt!r}; choose from png, jpg, webp, tiff")
     out_dir = Path(output_dir) if output_dir is not None else None
     if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
-        raise DrnError(f"-o {out_dir}: is an existing file; -o must name a folder")
+        raise UsageError(f"-o {out_dir}: is an existing file; -o must name a folder")
     plan, claimed = Plan(), {}
     for arg in inputs:
         found = _expand(arg, recursive)

@@ -168,19 +168,25 @@ def preset_for_scale(scale: int) -> str:
     return f"drn-s-x{scale}"
 
 
-def resolve_model(spec: str | os.PathLike, dual_path: str | os.PathLike | None = None) -> Weights:
-    """Load weights from a preset name, a .safetensors file or an official .pt checkpoint."""
+def model_path(spec: str | os.PathLike) -> Path:
+    """The weights file a preset name or path refers to; WeightsError if there is none."""
     text = str(spec)
     if text in VARIANTS:
         path = shipped_weights_dir() / f"{text}.safetensors"
         if not path.is_file():
             raise WeightsError(f"no shipped weights for {text} (looked for {path}); pass "
                                "--model PATH with a .safetensors or official .pt file")
-        return _load_safetensors(path)
+        return path
     path = Path(spec)
     if not path.is_file():
         raise WeightsError(f"{text}: no such model file or preset; presets are "
                            f"{', '.join(VARIANTS)}")
+    return path
+
+
+def resolve_model(spec: str | os.PathLike, dual_path: str | os.PathLike | None = None) -> Weights:
+    """Load weights from a preset name, a .safetensors file or an official .pt checkpoint."""
+    path = model_path(spec)
     if path.suffix == ".safetensors":
         return _load_safetensors(path)
     return load_official(path, dual_path)
