@@ -86,8 +86,9 @@ def downscale_bicubic(hr: np.ndarray, scale: int) -> np.ndarray:
 
 
 def downscale_nearest(hr: np.ndarray, scale: int) -> np.ndarray:
-    """MATLAB `imresize(hr, 1/scale, 'nearest')`: picks pixel (s*i + ceil(s/2)) in 1-based terms."""
-    offset = (scale - 1) // 2 + (1 if scale % 2 == 0 else 0)  # nearest to the centre, as MATLAB
+    """MATLAB `imresize(hr, 1/scale, 'nearest')`: LR pixel i (0-based) takes HR pixel
+    s*i + floor(s/2), the one nearest its centre s*i + (s-1)/2 with ties rounded up."""
+    offset = scale // 2
     h, w = hr.shape[:2]
     return hr[offset: h - h % scale: scale, offset: w - w % scale: scale].astype(np.float64)
 
@@ -115,11 +116,10 @@ def gaussian_blur(image: np.ndarray, size: int = 7, sigma: float = 1.6) -> np.nd
 
 
 def downscale_bd(hr: np.ndarray, scale: int) -> np.ndarray:
-    """BD degradation: 7x7 Gaussian blur with sigma 1.6, then take every scale-th pixel.
+    """BD degradation: 7x7 Gaussian blur (sigma 1.6, replicated borders), then decimation.
 
-    This follows the common BD protocol (Zhang et al., RDN): blur, then decimate by
-    keeping pixel (s*i + s//2 - 1)... here: the top-left pixel of each s x s block is not used;
-    we take the same pixel as `downscale_nearest` so both share one sampling grid.
+    Decimation keeps the same pixels as `downscale_nearest` (the one nearest each LR pixel's
+    centre), so the two unseen degradations share one sampling grid.
     """
     return downscale_nearest(gaussian_blur(hr), scale)
 
