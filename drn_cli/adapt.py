@@ -71,11 +71,12 @@ class UnpairedPatches(torch.utils.data.Dataset):
         return torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))).float()
 
 
-def load_photos(folder: str | Path, min_side: int) -> list[np.ndarray]:
+def load_photos(folder: str | Path, min_side: int, hint: str = "use a smaller --patch-size") -> list[np.ndarray]:
+    """RGB uint8 photos in `folder` whose shorter side is at least `min_side`."""
     photos = [load_rgb(p) for p in find_images(folder)]
     photos = [p for p in photos if min(p.shape[:2]) >= min_side]
     if not photos:
-        raise DrnError(f"{folder}: no LR photos of at least {min_side}x{min_side} pixels")
+        raise DrnError(f"{folder}: no LR photos of at least {min_side}x{min_side} pixels; {hint}")
     return photos
 
 
@@ -108,7 +109,8 @@ class Adapter(Trainer):
         if c.data:
             pyramids, _ = build_pyramids(c.data, spec)
         else:  # default: the photos themselves as HR, their bicubic downscales as LR
-            photos = load_photos(c.lr_dir, c.patch_size)
+            photos = load_photos(c.lr_dir, c.patch_size, "the default pairs treat each photo as HR: "
+                                 "use a smaller --patch-size or give --paired-data")
             pyramids = [bicubic_pyramid(modcrop(p, c.drn.scale), c.drn.scale) for p in photos]
         return PairedPatches(pyramids, spec, length=1 << 62)
 

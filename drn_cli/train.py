@@ -339,7 +339,7 @@ def start_run(config: TrainConfig, on_event: EventFn | None = None, cls: type | 
     trainer = (cls or Trainer)(config, on_event)
     if trainer.dist.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(asdict(config), indent=2))
+        write_bytes_atomic(out / "config.json", json.dumps(asdict(config), indent=2).encode())
     return trainer
 
 
@@ -361,4 +361,7 @@ def resume_run(run_dir: str | Path, steps: int | None = None, on_event: EventFn 
     if trainer.step >= config.steps:
         raise DrnError(f"{run_dir}: already at step {trainer.step} of {config.steps}; "
                        "pass a larger --steps to continue")
+    if trainer.dist.is_main:  # config.json always describes the run as it now continues
+        write_bytes_atomic(run_dir / "config.json", json.dumps(asdict(config), indent=2).encode(),
+                           overwrite=True)
     return trainer

@@ -107,6 +107,7 @@ def test_kill_9_then_resume(hr_folder, tmp_path):
     assert done.returncode == 0, done.stderr
     assert f"from step {killed_at} to {killed_at + 3}" in done.stderr
     assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == killed_at + 3
+    assert json.loads((out / "config.json").read_text())["steps"] == killed_at + 3
 
 
 def test_ddp_two_cpu_processes(hr_folder, tmp_path):
