@@ -7,6 +7,7 @@ tile that runs out of memory makes the whole image restart with half the tile si
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ from .weights import Weights, model_path, resolve_model
 DEFAULT_CPU_TILE = 256      # LR pixels; see docs/performance.md for the sweep
 DEFAULT_OVERLAP = 16        # LR pixels; see docs/tiling.md for the tiled-vs-whole PSNR
 MIN_TILE = 16
-CUDA_BYTES_PER_LR_PIXEL = 12_000  # measured peak for DRN-S x4 in fp16/bf16, with margin
+CPU_BYTES_PER_LR_PIXEL = 8_000   # DRN-S x4: ~0.8 GB peak RSS for a 256x256 tile (docs/performance.md)
+CUDA_BYTES_PER_LR_PIXEL = 12_000  # an estimate for DRN-S x4 in fp16/bf16 with margin; not yet measured on a GPU
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
@@ -46,10 +48,13 @@ class Upscaler:
         return self.model.config.scale
 
     def default_tile(self) -> int:
+        """Tile side from free memory: the GPU's, or on the CPU at most DEFAULT_CPU_TILE (larger
+        tiles are no faster there) and less when available RAM is short."""
         if self.device.type == "cuda":
             free, _ = torch.cuda.mem_get_info(self.device)
             return max(MIN_TILE, int((0.6 * free / CUDA_BYTES_PER_LR_PIXEL) ** 0.5) // 8 * 8)
-        return DEFAULT_CPU_TILE
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 1 << 34
+        return max(MIN_TILE, min(DEFAULT_CPU_TILE, int((0.5 * free / CPU_BYTES_PER_LR_PIXEL) ** 0.5) // 8 * 8))
 
     def _forward(self, lr: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """(1, 3, h, w) in [0, 1] on the CPU -> (1, 3, h*s, w*s) float32 in [0, 1] on the CPU."""
