@@ -3,7 +3,7 @@
 DRN's channel attention pools over the whole feature map, so tiled output cannot be bit-identical
 to whole-image output; this measures how far apart they are at the given tile settings.
 
-    python benchmarks/tiling_psnr.py --images '../shared/data/real_lr/RNI15/*' --min-side 300
+    python benchmarks/tiling_psnr.py --images '../shared/data/real_lr/*/*' --min-side 300 --max-side 400
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP)
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--min-side", type=int, default=0, help="skip photos smaller than this (LR px)")
+    parser.add_argument("--max-side", type=int, default=1 << 30, help="skip photos larger than this (LR px)")
     args = parser.parse_args()
     whole = load_upscaler(args.model, "cpu", args.precision, tile=0)
     tiled = load_upscaler(args.model, "cpu", args.precision, tile=args.tile, overlap=args.overlap)
@@ -42,7 +43,7 @@ def main() -> None:
     for path in sorted(glob.glob(args.images)):
         picture = read_image(path)
         h, w = picture.pixels.shape[:2]
-        if min(h, w) < args.min_side:
+        if min(h, w) < args.min_side or max(h, w) > args.max_side:
             continue
         rgb = np.repeat(picture.pixels, 3, axis=2) if picture.pixels.shape[2] == 1 else picture.pixels
         image = rgb.astype(np.float32) / (65535.0 if picture.bits == 16 else 255.0)
