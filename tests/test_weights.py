@@ -49,6 +49,7 @@ class _Evil:
         return (os.system, (f"touch {self.marker}",))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_malicious_pickle_is_refused_and_never_runs(tmp_path):
     marker = tmp_path / "pwned"
     evil = _Evil()
