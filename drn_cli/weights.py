@@ -43,6 +43,9 @@ class Weights:
         _load_strict(model, self.primal, "primal network")
         duals = None
         if with_dual and self.dual is not None:
+            if len(self.dual) != self.config.phases:
+                raise WeightsError(f"{len(self.dual)} dual blocks given, the x{self.config.scale} "
+                                   f"model needs {self.config.phases}")
             duals = build_duals(self.config)
             for i, (block, state) in enumerate(zip(duals, self.dual)):
                 _load_strict(block, state, f"dual block {i}")

@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from drn_cli.model import DRN, VARIANTS, DRNConfig, build_duals, count_parameters
+from drn_cli.model import DRN, VARIANTS, DRNConfig, count_parameters
 from drn_cli.weights import load_official
 
 from conftest import shared_path

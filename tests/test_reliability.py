@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 from PIL import Image
 from typer.testing import CliRunner

@@ -15,7 +15,7 @@ def test_plan_axis_is_balanced_and_covers(length, tile, overlap):
     assert spans[0][0] == 0 and spans[-1][1] == length
     sizes = {end - start for start, end in spans}
     assert len(sizes) == 1 and max(sizes) <= max(tile, 1) or len(spans) == 1
-    for (s0, e0), (s1, e1) in zip(spans, spans[1:]):
+    for (_, e0), (s1, _) in zip(spans, spans[1:]):
         assert s1 < e0 and e0 - s1 >= min(overlap, tile // 2)
 
 
