@@ -13,6 +13,7 @@ dual[0](sr[1]) with x. docs/adaptation.md measures them.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .data import PairedPatches, PatchSpec, bicubic_pyramid, build_pyramids, find_images, load_rgb
+from .data import (PairedPatches, PatchSpec, augmented_tensor, bicubic_pyramid, build_pyramids,
+                   find_images, load_rgb)
 from .degrade import modcrop
 from .device import autocast
 from .errors import DrnError
@@ -63,21 +65,16 @@ class UnpairedPatches(torch.utils.data.Dataset):
         rng = np.random.default_rng([self.seed, 1, index])
         img = self.photos[rng.integers(len(self.photos))]
         y, x = rng.integers(img.shape[0] - self.patch + 1), rng.integers(img.shape[1] - self.patch + 1)
-        crop = img[y: y + self.patch, x: x + self.patch]
-        flip_v, flip_h, transpose = rng.integers(2, size=3)
-        crop = crop[::-1] if flip_v else crop
-        crop = crop[:, ::-1] if flip_h else crop
-        crop = crop.transpose(1, 0, 2) if transpose else crop
-        return torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))).float()
+        return augmented_tensor(img[y: y + self.patch, x: x + self.patch], rng.integers(2, size=3))
 
 
-def load_photos(folder: str | Path, min_side: int, hint: str = "use a smaller --patch-size") -> list[np.ndarray]:
-    """RGB uint8 photos in `folder` whose shorter side is at least `min_side`."""
-    photos = [load_rgb(p) for p in find_images(folder)]
-    photos = [p for p in photos if min(p.shape[:2]) >= min_side]
-    if not photos:
+def photos_at_least(photos: list[np.ndarray], min_side: int, folder: str | Path,
+                    hint: str = "use a smaller --patch-size") -> list[np.ndarray]:
+    """The photos whose shorter side is at least `min_side`; DrnError naming `folder` if none."""
+    kept = [p for p in photos if min(p.shape[:2]) >= min_side]
+    if not kept:
         raise DrnError(f"{folder}: no LR photos of at least {min_side}x{min_side} pixels; {hint}")
-    return photos
+    return kept
 
 
 class Adapter(Trainer):
@@ -103,21 +100,26 @@ class Adapter(Trainer):
             raise DrnError(f"{spec}: has no dual weights, which the closed loop needs; use weights "
                            "saved by `drn train` (its model.safetensors holds both)")
 
+    @functools.cached_property
+    def photos(self) -> list[np.ndarray]:
+        """The LR photos, decoded once (RGB uint8)."""
+        return [load_rgb(p) for p in find_images(self.config.lr_dir)]
+
     def paired_dataset(self) -> PairedPatches:
         c = self.config
         spec = PatchSpec(c.drn.scale, c.patch_size, c.seed)
         if c.data:
             pyramids, _ = build_pyramids(c.data, spec)
         else:  # default: the photos themselves as HR, their bicubic downscales as LR
-            photos = load_photos(c.lr_dir, c.patch_size, "the default pairs treat each photo as HR: "
-                                 "use a smaller --patch-size or give --paired-data")
+            photos = photos_at_least(self.photos, c.patch_size, c.lr_dir, "the default pairs treat each "
+                                     "photo as HR: use a smaller --patch-size or give --paired-data")
             pyramids = [bicubic_pyramid(modcrop(p, c.drn.scale), c.drn.scale) for p in photos]
         return PairedPatches(pyramids, spec, length=1 << 62)
 
     def batches(self, until: int):
         c = self.config
         lr_patch = c.patch_size // c.drn.scale
-        unpaired = UnpairedPatches(load_photos(c.lr_dir, lr_patch), lr_patch, c.seed)
+        unpaired = UnpairedPatches(photos_at_least(self.photos, lr_patch, c.lr_dir), lr_patch, c.seed)
         paired = self.paired_dataset()
         rank_offset = self.dist.rank * c.batch_size
         for step in range(self.step, until):
@@ -147,7 +149,7 @@ class Adapter(Trainer):
 
     def closed_loop_report(self, max_photos: int = 16, crop: int = 64) -> float:
         """Mean closed-loop L1 (0..255) over centre crops of up to `max_photos` photos."""
-        photos = load_photos(self.config.lr_dir, 1)[:max_photos]
+        photos = photos_at_least(self.photos, 1, self.config.lr_dir)[:max_photos]
         total = 0.0
         self.net.eval()
         with torch.inference_mode(), autocast(self.device, self.dtype):

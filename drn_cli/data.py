@@ -76,19 +76,20 @@ class PairedPatches(torch.utils.data.Dataset):
         lr_patch = self.spec.patch_size // self.spec.scale
         h, w = levels[0].shape[:2]
         y, x = rng.integers(h - lr_patch + 1), rng.integers(w - lr_patch + 1)
-        flip_v, flip_h, transpose = rng.integers(2, size=3)
-        patches = []
-        for k, level in enumerate(levels):
-            f = 2 ** k
-            patch = level[y * f: (y + lr_patch) * f, x * f: (x + lr_patch) * f]
-            if flip_v:
-                patch = patch[::-1]
-            if flip_h:
-                patch = patch[:, ::-1]
-            if transpose:
-                patch = patch.transpose(1, 0, 2)
-            patches.append(torch.from_numpy(np.ascontiguousarray(patch.transpose(2, 0, 1))).float())
-        return patches
+        flips = rng.integers(2, size=3)
+        return [augmented_tensor(level[y * 2 ** k: (y + lr_patch) * 2 ** k,
+                                       x * 2 ** k: (x + lr_patch) * 2 ** k], flips)
+                for k, level in enumerate(levels)]
+
+
+def augmented_tensor(patch: np.ndarray, flips: np.ndarray) -> torch.Tensor:
+    """(h, w, 3) uint8 patch, flipped vertically / horizontally / transposed as the three 0/1
+    `flips` say -> (3, h', w') float tensor in 0..255."""
+    flip_v, flip_h, transpose = flips
+    patch = patch[::-1] if flip_v else patch
+    patch = patch[:, ::-1] if flip_h else patch
+    patch = patch.transpose(1, 0, 2) if transpose else patch
+    return torch.from_numpy(np.ascontiguousarray(patch.transpose(2, 0, 1))).float()
 
 
 def build_pyramids(folders: list[str | Path], spec: PatchSpec) -> tuple[list[list[np.ndarray]], list[Path]]:
