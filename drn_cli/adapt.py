@@ -1,19 +1,26 @@
 """Unpaired adaptation (`finetune-unpaired`): the paper's Eq. 2 and adaptation algorithm (DRN.md §4).
 
 Real LR photos x have no HR, so they get only the dual (closed-loop) loss L1(D(P(x)), x); paired
-samples (bicubic pyramids from HR images) get the full dual-regression loss. Each step mixes the
-two with unpaired share rho. Per sample, as Eq. 2 sums over samples:
+samples get the full dual-regression loss. Each step mixes the two with unpaired share rho. Per
+sample, as Eq. 2 sums over samples:
 
     loss = (n_p / B) * (L_primal + lambda * L_dual)  +  (n_u / B) * lambda * L_closed_loop
 
+The paired share comes from `data` (HR folders, bicubic pyramids) or, when none is given, from
+self-pairs: patches of the photos themselves as HR with an LR pyramid made by `self_pairs`:
+MATLAB bicubic (default), a known degradation ("nearest", "bd"; see degrade.py) when the user
+knows how the photos were made, or "dual": the model's own dual blocks, i.e. the degradation the
+closed loop learns. docs/adaptation.md measures these choices.
+
 At x4/x8 the dual is one block per 2x step; how the loop closes on an unpaired image is a choice
 (`loop`): "chain" runs every dual block from the final output down to x; "inner" compares only
-dual[0](sr[1]) with x. docs/adaptation.md measures them.
+dual[0](sr[1]) with x.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,14 +28,14 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .data import (PairedPatches, PatchSpec, augmented_tensor, bicubic_pyramid, build_pyramids,
-                   find_images, load_rgb)
-from .degrade import modcrop
+from .data import PairedPatches, PatchSpec, augmented_tensor, build_pyramids, find_images, load_rgb
+from .degrade import DEGRADATIONS, degrade
 from .device import autocast
 from .errors import DrnError
 from .train import TrainConfig, Trainer, dual_regression_loss
 
 LOOPS = ("chain", "inner")
+SELF_PAIRS = ("dual", *DEGRADATIONS)
 
 
 @dataclass
@@ -39,30 +46,28 @@ class AdaptConfig(TrainConfig):
     unpaired_ratio: float = 0.3
     freeze_dual: bool = False
     loop: str = "chain"
+    self_pairs: str = "bicubic"
     bicubic_init: bool = False
 
 
-def closed_loop(duals: torch.nn.ModuleList, sr: list[torch.Tensor], x: torch.Tensor, loop: str) -> torch.Tensor:
-    """L1 between the dual mapping of the primal outputs `sr` and the LR input x (0..255)."""
-    if loop == "inner":
-        return F.l1_loss(duals[0](sr[1]).float(), x)
-    y = sr[-1]
-    for block in reversed(duals):
-        y = block(y)
-    return F.l1_loss(y.float(), x)
+def closed_loop(sr2lr: list[torch.Tensor], loop: torch.Tensor, x: torch.Tensor, how: str) -> torch.Tensor:
+    """L1 (0..255) between the LR input x and its closed loop: the full dual chain `loop`
+    ("chain"), or the innermost dual block's output sr2lr[0] ("inner"); see DualRegression."""
+    return F.l1_loss((sr2lr[0] if how == "inner" else loop).float(), x)
 
 
-class UnpairedPatches(torch.utils.data.Dataset):
-    """Random p x p patches with flips/transposes from LR photos; item i is a pure function of i."""
+class PhotoPatches(torch.utils.data.Dataset):
+    """Random p x p patches with flips/transposes from photos -> (3, p, p) float 0..255; item i
+    is a pure function of (seed, stream, i)."""
 
-    def __init__(self, photos: list[np.ndarray], patch: int, seed: int) -> None:
-        self.photos, self.patch, self.seed = photos, patch, seed
+    def __init__(self, photos: list[np.ndarray], patch: int, seed: int, stream: int = 1) -> None:
+        self.photos, self.patch, self.seed, self.stream = photos, patch, seed, stream
 
     def __len__(self) -> int:
         return 1 << 62
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        rng = np.random.default_rng([self.seed, 1, index])
+        rng = np.random.default_rng([self.seed, self.stream, index])
         img = self.photos[rng.integers(len(self.photos))]
         y, x = rng.integers(img.shape[0] - self.patch + 1), rng.integers(img.shape[1] - self.patch + 1)
         return augmented_tensor(img[y: y + self.patch, x: x + self.patch], rng.integers(2, size=3))
@@ -85,6 +90,8 @@ class Adapter(Trainer):
     def __init__(self, config: AdaptConfig, on_event=None) -> None:
         if config.loop not in LOOPS:
             raise DrnError(f"unknown loop {config.loop!r}; choose from {', '.join(LOOPS)}")
+        if config.self_pairs not in SELF_PAIRS:
+            raise DrnError(f"unknown --self-pairs {config.self_pairs!r}; choose from {', '.join(SELF_PAIRS)}")
         if not 0 <= config.unpaired_ratio <= 1:
             raise DrnError(f"--unpaired-ratio must be in [0, 1], got {config.unpaired_ratio}")
         super().__init__(config, on_event)
@@ -92,7 +99,9 @@ class Adapter(Trainer):
             self.net.dual.requires_grad_(False)
             self.opt_dual = []
         self.n_unpaired = round(config.unpaired_ratio * config.batch_size)
-        self.n_paired = config.batch_size - self.n_unpaired
+        n_paired = config.batch_size - self.n_unpaired
+        self.n_hr_pairs = n_paired if config.data else 0
+        self.n_self_pairs = n_paired - self.n_hr_pairs
 
     def _load_init(self, spec: str) -> None:
         super()._load_init(spec)
@@ -105,46 +114,60 @@ class Adapter(Trainer):
         """The LR photos, decoded once (RGB uint8)."""
         return [load_rgb(p) for p in find_images(self.config.lr_dir)]
 
-    def paired_dataset(self) -> PairedPatches:
-        c = self.config
-        spec = PatchSpec(c.drn.scale, c.patch_size, c.seed)
-        if c.data:
-            pyramids, _ = build_pyramids(c.data, spec)
-        else:  # default: the photos themselves as HR, their bicubic downscales as LR
-            photos = photos_at_least(self.photos, c.patch_size, c.lr_dir, "the default pairs treat each "
-                                     "photo as HR: use a smaller --patch-size or give --paired-data")
-            pyramids = [bicubic_pyramid(modcrop(p, c.drn.scale), c.drn.scale) for p in photos]
-        return PairedPatches(pyramids, spec, length=1 << 62)
-
     def batches(self, until: int):
+        """Per step: (unpaired LR patches, self-pair HR patches, HR-folder pyramid); each is None
+        when its share of the batch is empty."""
         c = self.config
         lr_patch = c.patch_size // c.drn.scale
-        unpaired = UnpairedPatches(photos_at_least(self.photos, lr_patch, c.lr_dir), lr_patch, c.seed)
-        paired = self.paired_dataset()
+        unpaired = PhotoPatches(photos_at_least(self.photos, lr_patch, c.lr_dir), lr_patch, c.seed, 1)
+        own = PhotoPatches(photos_at_least(self.photos, c.patch_size, c.lr_dir, "self-pairs treat each "
+                                           "photo as HR: use a smaller --patch-size"), c.patch_size, c.seed, 2)
+        spec = PatchSpec(c.drn.scale, c.patch_size, c.seed)
+        paired = PairedPatches(build_pyramids(c.data, spec)[0], spec, 1 << 62) if self.n_hr_pairs else None
         rank_offset = self.dist.rank * c.batch_size
         for step in range(self.step, until):
             base = (step * self.dist.world) * c.batch_size + rank_offset
             u = [unpaired[base + j] for j in range(self.n_unpaired)]
-            p = [paired[base + j] for j in range(self.n_paired)]
+            o = [own[base + j] for j in range(self.n_self_pairs)]
+            p = [paired[base + j] for j in range(self.n_hr_pairs)] if paired else []
             yield (self.to_device(torch.stack(u)) if u else None,
+                   self.to_device(torch.stack(o)) if o else None,
                    [self.to_device(torch.stack(level)) for level in zip(*p)] if p else None)
 
+    def self_pair_pyramid(self, hr: torch.Tensor) -> list[torch.Tensor]:
+        """(B, 3, p, p) photo patches 0..255 -> [LR_0, ..., HR], each level rounded to integers
+        like a real image: by the current dual blocks ("dual") or the named degradation."""
+        if self.config.self_pairs != "dual":
+            scale, kind = self.config.drn.scale, self.config.self_pairs
+            images = hr.permute(0, 2, 3, 1).byte().cpu().numpy()
+            levels = [[degrade(img, scale // 2 ** k, kind) for img in images]
+                      for k in range(int(math.log2(scale)))]
+            return [self.to_device(torch.from_numpy(np.stack(level)).permute(0, 3, 1, 2).float())
+                    for level in levels] + [hr]
+        with torch.no_grad(), autocast(self.device, self.dtype):
+            pyramid = [hr]
+            for block in reversed(self.net.dual):
+                pyramid.insert(0, block(pyramid[0]).float().round().clamp(0, 255))
+        return [self.to_device(level) for level in pyramid]
+
     def loss(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
-        unpaired, paired = batch
+        unpaired, own, paired = batch
+        pyramids = [pyr for pyr in (None if own is None else self.self_pair_pyramid(own), paired) if pyr]
+        pyramid = [torch.cat(level) for level in zip(*pyramids)] if pyramids else None
         n_u = 0 if unpaired is None else unpaired.shape[0]
-        inputs = [t for t in (unpaired, None if paired is None else paired[0]) if t is not None]
+        inputs = [t for t in (unpaired, None if pyramid is None else pyramid[0]) if t is not None]
         share_u = n_u / self.config.batch_size
         with autocast(self.device, self.dtype):
-            sr, sr2lr = self.ddp(torch.cat(inputs))
+            sr, sr2lr, loop = self.ddp(torch.cat(inputs))
             zero = sr[-1].new_zeros(()).float()
             primal, dual = zero, zero
-            if paired is not None:
+            if pyramid is not None:
                 primal, dual = dual_regression_loss([s[n_u:] for s in sr], [d[n_u:] for d in sr2lr],
-                                                    paired, self.config.dual_weight)
+                                                    pyramid, self.config.dual_weight)
                 primal, dual = (1 - share_u) * primal, (1 - share_u) * dual
             if unpaired is not None:
-                loop = closed_loop(self.net.dual, [s[:n_u] for s in sr], unpaired, self.config.loop)
-                dual = dual + share_u * self.config.dual_weight * loop
+                closed = closed_loop([d[:n_u] for d in sr2lr], loop[:n_u], unpaired, self.config.loop)
+                dual = dual + share_u * self.config.dual_weight * closed
         return primal, dual
 
     def closed_loop_report(self, max_photos: int = 16, crop: int = 64) -> float:
@@ -158,7 +181,7 @@ class Adapter(Trainer):
                 y, x = (img.shape[0] - ch) // 2, (img.shape[1] - cw) // 2
                 t = torch.from_numpy(np.ascontiguousarray(img[y:y + ch, x:x + cw].transpose(2, 0, 1)))
                 t = self.to_device(t[None].float())
-                sr, _ = self.net(t)
-                total += closed_loop(self.net.dual, sr, t, self.config.loop).item()
+                _, sr2lr, loop = self.net(t)
+                total += closed_loop(sr2lr, loop, t, self.config.loop).item()
         self.net.train()
         return total / len(photos)

@@ -255,8 +255,9 @@ def train(
     from .model import VARIANTS, DRNConfig
     from .train import TrainConfig, resume_run, start_run
 
+    display = _TrainDisplay()
     if resume is not None:
-        trainer = resume_run(resume, steps, _train_events())
+        trainer = resume_run(resume, steps, display)
     else:
         if not data or out is None:
             raise UsageError("drn train needs --data DIR and --out RUN_DIR (or --resume RUN_DIR)")
@@ -279,46 +280,75 @@ def train(
             dual_weight=dual_weight, val=val_paths, val_every=val_every, save_every=save_every,
             log_every=log_every, seed=seed, device=device, precision=precision, workers=workers,
             init=init)
-        trainer = start_run(config, _train_events())
+        trainer = start_run(config, display)
     if trainer.dist.is_main:
         err.print(f"training {trainer.config.drn} on {trainer.device} "
                   f"({asdict(trainer.config)['precision']}) from step {trainer.step} to {trainer.config.steps}")
-    trainer.run()
+    with display:
+        trainer.run()
     if trainer.dist.is_main:
         err.print(f"done: {Path(trainer.config.out) / 'model.safetensors'}")
 
 
-def _train_events():
-    """Event callback that draws training progress on stderr (rank 0 only prints)."""
-    import time
+class _TrainDisplay:
+    """Training progress on stderr: a Rich live bar with step, losses, patches/s, ETA and the
+    last validation PSNR on a terminal; one plain line per logged step otherwise (log files)."""
 
-    state = {"time": time.time(), "step": None, "val": None}
+    def __init__(self) -> None:
+        import time
 
-    def on_event(event: dict) -> None:
-        if os.environ.get("RANK", "0") != "0":
+        self.clock = time.monotonic
+        self.quiet = os.environ.get("RANK", "0") != "0"
+        self.progress = None
+        if err.is_terminal and not self.quiet:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(TextColumn("step"), MofNCompleteColumn(), BarColumn(),
+                                     TimeRemainingColumn(), TextColumn("{task.fields[stats]}"),
+                                     console=err)
+        self.task = None
+        self.val: float | None = None
+        self.last: tuple[float, int] | None = None
+
+    def __enter__(self) -> _TrainDisplay:
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def __call__(self, event: dict) -> None:
+        if self.quiet:
             return
         kind = event["type"]
         if kind == "warning":
             err.print(f"[yellow]warning:[/yellow] {event['message']}")
+        elif kind == "skip":
+            err.print(f"[yellow]step {event['step']}: loss exploded, batch skipped[/yellow]")
         elif kind == "step" and "val_psnr" in event:
-            state["val"] = event["val_psnr"]
+            self.val = event["val_psnr"]
             err.print(f"step {event['step']}: validation PSNR {event['val_psnr']:.3f} dB "
                       f"(best {event['best_psnr']:.3f})")
         elif kind == "step":
-            now, eta = time.time(), ""
-            if state["step"] is not None and event["step"] > state["step"]:
-                per_step = (now - state["time"]) / (event["step"] - state["step"])
-                eta = f"  ETA {(event['steps'] - event['step']) * per_step / 60:.0f} min"
-            state.update(time=now, step=event["step"])
-            err.print(f"step {event['step']}/{event['steps']}  loss {event['loss']:.3f} "
-                      f"(primal {event['loss_primal']:.3f}, dual {event['loss_dual']:.3f})  "
-                      f"lr {event['lr']:.2e}  {event['patches_per_s']:.1f} patches/s  "
-                      f"skipped {event['skipped']}{eta}"
-                      + (f"  val {state['val']:.2f} dB" if state["val"] else ""))
-        elif kind == "skip":
-            err.print(f"[yellow]step {event['step']}: loss exploded, batch skipped[/yellow]")
+            self._step(event)
 
-    return on_event
+    def _step(self, event: dict) -> None:
+        stats = (f"loss {event['loss']:.3f} (primal {event['loss_primal']:.3f}, dual {event['loss_dual']:.3f})  "
+                 f"lr {event['lr']:.2e}  {event['patches_per_s']:.1f} patches/s  skipped {event['skipped']}"
+                 + (f"  val {self.val:.2f} dB" if self.val is not None else ""))
+        if self.progress is not None:
+            if self.task is None:
+                self.task = self.progress.add_task("train", total=event["steps"], completed=event["step"], stats=stats)
+            self.progress.update(self.task, completed=event["step"], stats=stats)
+            return
+        now, eta = self.clock(), ""
+        if self.last is not None and event["step"] > self.last[1]:
+            per_step = (now - self.last[0]) / (event["step"] - self.last[1])
+            eta = f"  ETA {(event['steps'] - event['step']) * per_step / 60:.0f} min"
+        self.last = (now, event["step"])
+        err.print(f"step {event['step']}/{event['steps']}  {stats}{eta}")
 
 
 @app.command("finetune-unpaired")
@@ -330,7 +360,8 @@ def finetune_unpaired(
     resume: Annotated[Optional[Path], typer.Option(help="Continue this run folder up to --steps.")] = None,
     steps: Annotated[Optional[int], typer.Option(help="Total adaptation steps.")] = None,
     unpaired_ratio: Annotated[float, typer.Option(help="Share of unpaired photos in each batch (rho).")] = 0.3,
-    paired_data: Annotated[Optional[list[Path]], typer.Option(help="HR folders for the paired share (default: the LR photos' own bicubic downscales).")] = None,
+    paired_data: Annotated[Optional[list[Path]], typer.Option(help="HR folders for the paired share (default: self-pairs from the photos).")] = None,
+    self_pairs: Annotated[str, typer.Option(help="How self-pairs get their LR: bicubic, nearest or bd (if you know how the photos were made), or dual (the degradation the loop learns).")] = "bicubic",
     dual_weight: Annotated[float, typer.Option(help="Weight of the dual loss (lambda).")] = 0.1,
     freeze_dual: Annotated[bool, typer.Option("--freeze-dual/--train-dual", help="Keep the dual blocks fixed.")] = False,
     loop: Annotated[str, typer.Option(help="How the loop closes at x4/x8: chain (all dual blocks) or inner.")] = "chain",
@@ -347,8 +378,9 @@ def finetune_unpaired(
     from .adapt import AdaptConfig, Adapter
     from .train import resume_run, start_run
 
+    display = _TrainDisplay()
     if resume is not None:
-        trainer = resume_run(resume, steps, _train_events(), AdaptConfig, Adapter)
+        trainer = resume_run(resume, steps, display, AdaptConfig, Adapter)
     else:
         if out is None:
             raise UsageError("finetune-unpaired needs --out RUN_DIR (or --resume RUN_DIR)")
@@ -362,12 +394,13 @@ def finetune_unpaired(
             steps=steps or 300, batch_size=batch_size, patch_size=patch_size, lr=lr,
             dual_weight=dual_weight, save_every=save_every, log_every=log_every, seed=seed,
             device=device, precision=precision, init=model, lr_dir=str(lr_dir),
-            unpaired_ratio=unpaired_ratio, freeze_dual=freeze_dual, loop=loop)
-        trainer = start_run(config, _train_events(), Adapter)
+            unpaired_ratio=unpaired_ratio, freeze_dual=freeze_dual, loop=loop, self_pairs=self_pairs)
+        trainer = start_run(config, display, Adapter)
     before = trainer.closed_loop_report()
     err.print(f"adapting {trainer.config.drn} to {trainer.config.lr_dir} from step {trainer.step} "
               f"to {trainer.config.steps}; closed-loop L1 on the photos before: {before:.3f}")
-    trainer.run()
+    with display:
+        trainer.run()
     after = trainer.closed_loop_report()
     err.print(f"closed-loop L1 on the photos: {before:.3f} -> {after:.3f} (0..255 scale); "
               f"weights: {Path(trainer.config.out) / 'model.safetensors'}")

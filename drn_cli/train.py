@@ -77,9 +77,16 @@ class DualRegression(nn.Module):
         self.primal = DRN(config)
         self.dual = build_duals(config)
 
-    def forward(self, lr: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    def forward(self, lr: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor]:
+        """lr (B, 3, h, w) 0..255 -> (sr, sr2lr, loop): sr = primal outputs [x1, x2, ..., xS]; sr2lr[i] =
+        dual[i](sr[i + 1]), at sr[i]'s size; loop = every dual block chained from the final output
+        down to (B, 3, h, w), the closed loop of unpaired adaptation (DRN.md §4)."""
         sr = self.primal(lr)
-        return sr, [block(sr[i + 1]) for i, block in enumerate(self.dual)]
+        sr2lr = [block(sr[i + 1]) for i, block in enumerate(self.dual)]
+        loop = sr2lr[-1]
+        for block in reversed(self.dual[:-1]):
+            loop = block(loop)
+        return sr, sr2lr, loop
 
 
 def dual_regression_loss(sr: list[torch.Tensor], sr2lr: list[torch.Tensor],
@@ -245,7 +252,7 @@ class Trainer:
     def loss(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(primal, dual) losses of one batch: here a paired pyramid [LR_0, ..., HR]."""
         with autocast(self.device, self.dtype):
-            sr, sr2lr = self.ddp(batch[0])
+            sr, sr2lr, _ = self.ddp(batch[0])
         return dual_regression_loss(sr, sr2lr, batch, self.config.dual_weight)
 
     def _train_step(self, batch) -> dict | None:

@@ -1,16 +1,16 @@
 import pytest
 import torch
+from conftest import photo, tiny_weights
 from PIL import Image
 from typer.testing import CliRunner
 
 from drn_cli.adapt import AdaptConfig, Adapter, closed_loop
 from drn_cli.cli import app
+from drn_cli.degrade import degrade
 from drn_cli.errors import DrnError
-from drn_cli.model import DRNConfig, build_duals
-from drn_cli.train import start_run
+from drn_cli.model import DRNConfig
+from drn_cli.train import DualRegression, start_run
 from drn_cli.weights import Weights, resolve_model, save_weights
-
-from conftest import photo, tiny_weights
 
 
 @pytest.fixture
@@ -22,12 +22,20 @@ def lr_photos(tmp_path):
     return folder
 
 
-def test_closed_loop_modes_shapes():
-    duals = build_duals(DRNConfig(4, 1, 8))
-    x = torch.rand(2, 3, 8, 8) * 255
-    sr = [x, torch.rand(2, 3, 16, 16) * 255, torch.rand(2, 3, 32, 32) * 255]
-    assert closed_loop(duals, sr, x, "chain").ndim == 0
-    assert closed_loop(duals, sr, x, "inner").ndim == 0
+def test_closed_loop_chains_every_dual_block_inside_the_wrapped_forward():
+    """The loop is part of DualRegression.forward, so under DDP its gradients are synchronised."""
+    torch.manual_seed(0)
+    net = DualRegression(DRNConfig(8, 1, 16)).eval()
+    x = torch.rand(2, 3, 6, 6) * 255
+    with torch.no_grad():
+        sr, sr2lr, loop = net(x)
+        chain = sr[-1]
+        for block in reversed(net.dual):
+            chain = block(chain)
+        assert torch.equal(loop, chain) and loop.shape == x.shape
+        assert torch.equal(sr2lr[0], net.dual[0](sr[1]))
+        assert closed_loop(sr2lr, loop, x, "chain") == (chain - x).abs().mean()
+        assert closed_loop(sr2lr, loop, x, "inner") == (sr2lr[0] - x).abs().mean()
 
 
 def test_finetune_unpaired_cli_reports_before_and_after(lr_photos, tmp_path, tiny_model_file):
@@ -63,3 +71,49 @@ def test_weights_without_dual_are_refused(lr_photos, tmp_path):
                          patch_size=32, device="cpu", init=str(tmp_path / "nodual.safetensors"), lr_dir=str(lr_photos))
     with pytest.raises(DrnError, match="no dual weights"):
         start_run(config, cls=Adapter)
+
+
+def _adapter(tmp_path, lr_photos, model_file, **overrides) -> Adapter:
+    options = {"data": [], "out": str(tmp_path / "a"), "model": DRNConfig(4, 1, 8).to_dict(), "steps": 2,
+               "batch_size": 4, "patch_size": 32, "precision": "fp32", "device": "cpu",
+               "init": str(model_file), "lr": 1e-4, "lr_dir": str(lr_photos), "unpaired_ratio": 0.25}
+    return start_run(AdaptConfig(**{**options, **overrides}), cls=Adapter)
+
+
+def test_dual_self_pairs_are_the_photo_downscaled_by_the_dual_blocks(lr_photos, tmp_path, tiny_model_file):
+    adapter = _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs="dual")
+    _, own, hr_pairs = next(adapter.batches(1))
+    assert own.shape == (3, 3, 32, 32) and hr_pairs is None  # 4 - round(0.25 * 4) self-pairs
+    pyramid = adapter.self_pair_pyramid(own)
+    with torch.no_grad():
+        half = adapter.net.dual[1](own).round().clamp(0, 255)
+        quarter = adapter.net.dual[0](half).round().clamp(0, 255)
+    assert [p.shape[-1] for p in pyramid] == [8, 16, 32]
+    assert torch.equal(pyramid[1], half) and torch.equal(pyramid[0], quarter) and torch.equal(pyramid[2], own)
+
+
+@pytest.mark.parametrize("kind", ["bicubic", "nearest"])
+def test_self_pairs_by_a_named_degradation(lr_photos, tmp_path, tiny_model_file, kind):
+    adapter = _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs=kind)
+    _, own, _ = next(adapter.batches(1))
+    pyramid = adapter.self_pair_pyramid(own)
+    image = own[1].permute(1, 2, 0).byte().numpy()
+    for level, factor in zip(pyramid, (4, 2)):
+        assert torch.equal(level[1].permute(1, 2, 0).byte(), torch.from_numpy(degrade(image, factor, kind)))
+    assert torch.equal(pyramid[-1], own)
+
+
+def test_hr_folders_replace_the_self_pairs(lr_photos, tmp_path, tiny_model_file):
+    hr = tmp_path / "hr"
+    hr.mkdir()
+    Image.fromarray(photo(64, 64, seed=3)).save(hr / "h.png")
+    adapter = _adapter(tmp_path, lr_photos, tiny_model_file, data=[str(hr)], batch_size=5, unpaired_ratio=0.4)
+    unpaired, own, hr_pairs = next(adapter.batches(1))
+    assert unpaired.shape[0] == 2 and own is None and [t.shape[-1] for t in hr_pairs] == [8, 16, 32]
+    adapter.run()
+    assert resolve_model(tmp_path / "a" / "model.safetensors").provenance["steps"] == 2
+
+
+def test_unknown_self_pairs_is_a_clear_error(lr_photos, tmp_path, tiny_model_file):
+    with pytest.raises(DrnError, match="--self-pairs"):
+        _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs="lanczos")

@@ -122,3 +122,29 @@ def test_ddp_two_cpu_processes(hr_folder, tmp_path):
     lines = (out / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == len({json.loads(line)["step"] for line in lines})  # only rank 0 wrote
     assert json.loads(lines[-1])["patches_per_s"] > 0
+
+
+def _step_event(step: int, **extra) -> dict:
+    return {"type": "step", "step": step, "steps": 10, "loss": 1.5, "loss_primal": 1.25,
+            "loss_dual": 0.25, "lr": 1e-4, "patches_per_s": 3.5, "skipped": 0, **extra}
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_display_shows_step_losses_speed_and_validation(monkeypatch, terminal):
+    """A live bar on a terminal, plain lines in a log file; both carry the same facts."""
+    import io
+
+    from rich.console import Console
+
+    from drn_cli import cli
+
+    buffer = io.StringIO()
+    monkeypatch.setattr(cli, "err", Console(file=buffer, force_terminal=terminal, width=200, color_system=None))
+    with cli._TrainDisplay() as display:
+        display(_step_event(4))
+        display(_step_event(5, val_psnr=31.25, best_psnr=31.25))
+        display(_step_event(5))
+    text = buffer.getvalue()
+    assert "5/10" in text and "loss 1.500 (primal 1.250, dual 0.250)" in text
+    assert "3.5 patches/s" in text and "val 31.25 dB" in text
+    assert ("━" in text) == terminal  # the bar is drawn only on a terminal
