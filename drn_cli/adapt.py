@@ -116,7 +116,7 @@ class Adapter(Trainer):
 
     def batches(self, until: int):
         """Per step: (unpaired LR patches, self-pair HR patches, HR-folder pyramid); each is None
-        when its share of the batch is empty."""
+        when its share of the batch is empty (self-pairs and HR folders never both appear)."""
         c = self.config
         lr_patch = c.patch_size // c.drn.scale
         unpaired = PhotoPatches(photos_at_least(self.photos, lr_patch, c.lr_dir), lr_patch, c.seed, 1)
@@ -152,8 +152,7 @@ class Adapter(Trainer):
 
     def loss(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         unpaired, own, paired = batch
-        pyramids = [pyr for pyr in (None if own is None else self.self_pair_pyramid(own), paired) if pyr]
-        pyramid = [torch.cat(level) for level in zip(*pyramids)] if pyramids else None
+        pyramid = paired if own is None else self.self_pair_pyramid(own)
         n_u = 0 if unpaired is None else unpaired.shape[0]
         inputs = [t for t in (unpaired, None if pyramid is None else pyramid[0]) if t is not None]
         share_u = n_u / self.config.batch_size

@@ -250,8 +250,7 @@ def train(
     init: Annotated[Optional[str], typer.Option(help="Start from these weights (preset or file).")] = None,
 ) -> None:
     """Paired dual-regression training on folders of HR images (resumable; torchrun for DDP)."""
-    from dataclasses import asdict
-
+    from .device import precision_name
     from .model import VARIANTS, DRNConfig
     from .train import TrainConfig, resume_run, start_run
 
@@ -282,8 +281,8 @@ def train(
             init=init)
         trainer = start_run(config, display)
     if trainer.dist.is_main:
-        err.print(f"training {trainer.config.drn} on {trainer.device} "
-                  f"({asdict(trainer.config)['precision']}) from step {trainer.step} to {trainer.config.steps}")
+        err.print(f"training {trainer.config.drn} on {trainer.device} ({precision_name(trainer.dtype)}) "
+                  f"from step {trainer.step} to {trainer.config.steps}")
     with display:
         trainer.run()
     if trainer.dist.is_main:
