@@ -17,11 +17,10 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+from inference import weights_or_random  # benchmarks/inference.py, beside this script
 
 from drn_cli.device import autocast, resolve_precision
-from drn_cli.errors import WeightsError
-from drn_cli.model import DRN, VARIANTS
-from drn_cli.weights import Weights, resolve_model
+from drn_cli.model import DRN
 
 
 class LastOutput(torch.nn.Module):
@@ -33,14 +32,6 @@ class LastOutput(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)[-1]
-
-
-def _weights(name: str) -> Weights:
-    try:
-        return resolve_model(name)
-    except WeightsError:  # no shipped file for this variant: random weights time the same
-        torch.manual_seed(0)
-        return Weights(VARIANTS[name], DRN(VARIANTS[name]).state_dict())
 
 
 def timed(setup: Callable[[], Callable[[torch.Tensor], np.ndarray]], x: torch.Tensor, repeats: int):
@@ -95,7 +86,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (slow to set up)")
     args = parser.parse_args()
-    weights = _weights(args.model)
+    weights = weights_or_random(args.model)
     model, _ = weights.build()
     net = LastOutput(model.eval())
     torch.manual_seed(0)

@@ -12,14 +12,15 @@ import time
 import numpy as np
 import torch
 
-from drn_cli.errors import WeightsError
 from drn_cli.device import precision_name, resolve_precision
+from drn_cli.errors import WeightsError
 from drn_cli.inference import DEFAULT_CPU_TILE, make_upscaler
 from drn_cli.model import DRN, VARIANTS
 from drn_cli.weights import Weights, resolve_model
 
 
-def _weights(name: str) -> Weights:
+def weights_or_random(name: str) -> Weights:
+    """The shipped weights of a variant, or seeded random ones (they time the same)."""
     try:
         return resolve_model(name)
     except WeightsError:  # no shipped weights for this variant: random weights time the same
@@ -59,12 +60,12 @@ def main() -> None:
     print("| model | official fp32 eager MP/s | ours (default) MP/s | ratio |")
     print("|---|---|---|---|")
     for name in args.models.split(","):
-        weights = _weights(name)
+        weights = weights_or_random(name)
         base = official_forward_mps(weights, image)
         ours = ours_mps(weights, image, None)
         print(f"| {name} | {base:.3f} | {ours:.3f} | {ours / base:.2f} |", flush=True)
     if args.tiles:
-        weights = _weights(args.models.split(",")[0])
+        weights = weights_or_random(args.models.split(",")[0])
         print(f"\ntile sweep ({args.models.split(',')[0]}, default {DEFAULT_CPU_TILE})\n")
         print("| tile | MP/s |")
         print("|---|---|")

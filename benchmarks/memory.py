@@ -26,12 +26,12 @@ def run(size: int, model: str, work: Path, extra: list[str]) -> tuple[float, flo
     src = work / f"in{size}.png"
     Image.fromarray(image).save(src)
     cmd = [sys.executable, "-c",
-           "import resource, sys; from drn_cli.cli import app; sys.argv[0] = 'drn'\n"
-           "try:\n    app()\nfinally:\n"
-           "    print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)",
+           ("import resource, sys; from drn_cli.cli import app; sys.argv[0] = 'drn'\n"
+            "try:\n    app()\nfinally:\n"
+            "    print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"),
            "upscale", str(src), "-o", str(work / "out"), "--model", model, "--overwrite", *extra]
     tic = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - tic
     if done.returncode != 0:
         raise SystemExit(done.stderr)

@@ -1,7 +1,7 @@
 """drn: DRN (Dual Regression Networks, Guo et al., CVPR 2020) super-resolution."""
 
 __version__ = "0.1.0"
-__all__ = ["upscale", "load_upscaler", "DrnError", "__version__"]
+__all__ = ["DrnError", "__version__", "load_upscaler", "upscale"]
 
 
 def __getattr__(name: str):

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -25,11 +25,11 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 
-ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Preset name (e.g. drn-s-x4), a .safetensors file, or an official DRN .pt checkpoint.")]
-ScaleOpt = Annotated[Optional[int], typer.Option("--scale", "-s", help="2, 4 or 8: picks the shipped drn-s model for that scale.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Preset name (e.g. drn-s-x4), a .safetensors file, or an official DRN .pt checkpoint.")]
+ScaleOpt = Annotated[int | None, typer.Option("--scale", "-s", help="2, 4 or 8: picks the shipped drn-s model for that scale.")]
 DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA when present), cpu, cuda or cuda:N.")]
 PrecisionOpt = Annotated[str, typer.Option(help="auto, fp32, bf16 or fp16. auto = bf16 where the hardware is fast at it.")]
-TileOpt = Annotated[Optional[int], typer.Option(help="Tile size in LR pixels; 0 = whole image; default from available memory.")]
+TileOpt = Annotated[int | None, typer.Option(help="Tile size in LR pixels; 0 = whole image; default from available memory.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 
 
@@ -73,10 +73,10 @@ def _progress():
 @handle_errors
 def upscale(
     inputs: Annotated[list[str], typer.Argument(help="Image files, folders and globs.", show_default=False)],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output folder (default: next to each input).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output folder (default: next to each input).")] = None,
     model: ModelOpt = None,
     scale: ScaleOpt = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="png, jpg, webp or tiff (default: as the input).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="png, jpg, webp or tiff (default: as the input).")] = None,
     quality: Annotated[int, typer.Option(help="JPEG/WebP quality.", min=1, max=100)] = 95,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders, keeping the tree under -o.")] = False,
     skip_existing: Annotated[bool, typer.Option(help="Skip inputs whose output exists.")] = False,
@@ -124,11 +124,11 @@ def evaluate_cmd(
     dataset: Annotated[str, typer.Option(help="Set5, Set14, B100, Urban100, Manga109, or a folder of HR images.")] = "Set5",
     model: ModelOpt = None,
     scale: ScaleOpt = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Local copy laid out as DIR/<Name>/HR/*.png.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Local copy laid out as DIR/<Name>/HR/*.png.")] = None,
     degradation: Annotated[str, typer.Option(help="bicubic, nearest or bd (7x7 Gaussian blur, sigma 1.6, then decimation).")] = "bicubic",
     self_ensemble: Annotated[bool, typer.Option(help="Average over the 8 flips/rotations.")] = False,
-    save_lr: Annotated[Optional[Path], typer.Option(help="Write the LR images made to this folder.")] = None,
-    save_dir: Annotated[Optional[Path], typer.Option(help="Write the SR images to this folder.")] = None,
+    save_lr: Annotated[Path | None, typer.Option(help="Write the LR images made to this folder.")] = None,
+    save_dir: Annotated[Path | None, typer.Option(help="Write the SR images to this folder.")] = None,
     per_image: Annotated[bool, typer.Option(help="Show a row per image.")] = False,
     tile: TileOpt = None,
     device: DeviceOpt = "auto",
@@ -209,7 +209,7 @@ def _print_report(report, convention: str, per_image: bool) -> None:
 def convert(
     checkpoint: Annotated[Path, typer.Argument(help="Official DRN primal .pt checkpoint.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output .safetensors file.")],
-    dual: Annotated[Optional[Path], typer.Option(help="Official *_dual_model.pt to include.")] = None,
+    dual: Annotated[Path | None, typer.Option(help="Official *_dual_model.pt to include.")] = None,
     half: Annotated[bool, typer.Option(help="Store fp16 tensors.")] = False,
 ) -> None:
     """Convert an official DRN .pt checkpoint into a self-describing .safetensors file."""
@@ -225,21 +225,21 @@ def convert(
 @app.command()
 @handle_errors
 def train(
-    data: Annotated[Optional[list[Path]], typer.Option("--data", help="Folder of HR training images (repeatable).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Run folder to create.")] = None,
-    resume: Annotated[Optional[Path], typer.Option(help="Continue this run folder up to --steps.")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Variant name, e.g. drn-s-x4.")] = None,
+    data: Annotated[list[Path] | None, typer.Option("--data", help="Folder of HR training images (repeatable).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Run folder to create.")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue this run folder up to --steps.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Variant name, e.g. drn-s-x4.")] = None,
     scale: ScaleOpt = None,
-    n_blocks: Annotated[Optional[int], typer.Option(help="RCABs per level (overrides the variant).")] = None,
-    n_feats: Annotated[Optional[int], typer.Option(help="Base width (overrides the variant).")] = None,
-    steps: Annotated[Optional[int], typer.Option(help="Total steps of the run.")] = None,
+    n_blocks: Annotated[int | None, typer.Option(help="RCABs per level (overrides the variant).")] = None,
+    n_feats: Annotated[int | None, typer.Option(help="Base width (overrides the variant).")] = None,
+    steps: Annotated[int | None, typer.Option(help="Total steps of the run.")] = None,
     batch_size: Annotated[int, typer.Option(help="Patches per step (per process).")] = 16,
     patch_size: Annotated[int, typer.Option(help="HR patch size in pixels (a multiple of the scale).")] = 128,
     lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 2e-4,
     warmup: Annotated[int, typer.Option(help="Linear warm-up steps.")] = 0,
     dual_weight: Annotated[float, typer.Option(help="Weight of the dual loss (lambda).")] = 0.1,
-    val: Annotated[Optional[str], typer.Option(help="Validation set: a dataset name or an HR folder.")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Local benchmark copy for --val.")] = None,
+    val: Annotated[str | None, typer.Option(help="Validation set: a dataset name or an HR folder.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Local benchmark copy for --val.")] = None,
     val_every: Annotated[int, typer.Option(help="Validate every N steps.")] = 500,
     save_every: Annotated[int, typer.Option(help="Checkpoint every N steps.")] = 200,
     log_every: Annotated[int, typer.Option(help="Log metrics every N steps.")] = 10,
@@ -247,7 +247,7 @@ def train(
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
     workers: Annotated[int, typer.Option(help="DataLoader worker processes.")] = 0,
-    init: Annotated[Optional[str], typer.Option(help="Start from these weights (preset or file).")] = None,
+    init: Annotated[str | None, typer.Option(help="Start from these weights (preset or file).")] = None,
 ) -> None:
     """Paired dual-regression training on folders of HR images (resumable; torchrun for DDP)."""
     from .device import precision_name
@@ -309,7 +309,7 @@ class _TrainDisplay:
         self.val: float | None = None
         self.last: tuple[float, int] | None = None
 
-    def __enter__(self) -> _TrainDisplay:
+    def __enter__(self) -> _TrainDisplay:  # noqa: PYI034 (Self needs Python 3.11)
         if self.progress is not None:
             self.progress.start()
         return self
@@ -355,11 +355,11 @@ class _TrainDisplay:
 def finetune_unpaired(
     lr_dir: Annotated[Path, typer.Argument(help="Folder of real LR photos (no HR needed).")],
     model: Annotated[str, typer.Option("--model", "-m", help="Starting weights with dual blocks (preset or file).")] = "drn-s-x4",
-    out: Annotated[Optional[Path], typer.Option("--out", help="Run folder to create.")] = None,
-    resume: Annotated[Optional[Path], typer.Option(help="Continue this run folder up to --steps.")] = None,
-    steps: Annotated[Optional[int], typer.Option(help="Total adaptation steps.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Run folder to create.")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue this run folder up to --steps.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Total adaptation steps.")] = None,
     unpaired_ratio: Annotated[float, typer.Option(help="Share of unpaired photos in each batch (rho).")] = 0.3,
-    paired_data: Annotated[Optional[list[Path]], typer.Option(help="HR folders for the paired share (default: self-pairs from the photos).")] = None,
+    paired_data: Annotated[list[Path] | None, typer.Option(help="HR folders for the paired share (default: self-pairs from the photos).")] = None,
     self_pairs: Annotated[str, typer.Option(help="How self-pairs get their LR: bicubic, nearest or bd (if you know how the photos were made), or dual (the degradation the loop learns).")] = "bicubic",
     dual_weight: Annotated[float, typer.Option(help="Weight of the dual loss (lambda).")] = 0.1,
     freeze_dual: Annotated[bool, typer.Option("--freeze-dual/--train-dual", help="Keep the dual blocks fixed.")] = False,

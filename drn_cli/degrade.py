@@ -35,7 +35,7 @@ def _resize_matrix(in_len: int, out_len: int, scale: float) -> np.ndarray:
     out_coords = np.arange(1, out_len + 1, dtype=np.float64)
     centres = out_coords / scale + 0.5 * (1 - 1 / scale)  # 1-based input coordinates
     left = np.floor(centres - kernel_width / 2)
-    taps = int(math.ceil(kernel_width)) + 2
+    taps = math.ceil(kernel_width) + 2
     indices = left[:, None] + np.arange(taps)[None, :]  # 1-based
     distance = centres[:, None] - indices
     weights = scale * cubic(distance * scale) if antialias else cubic(distance)

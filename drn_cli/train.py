@@ -155,8 +155,8 @@ class _Dist:
 
 def _init_distributed(device_spec: str) -> tuple[_Dist, torch.device]:
     """Read torchrun's environment; start NCCL (CUDA) or gloo (CPU) when WORLD_SIZE > 1."""
-    info = _Dist(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)),
-                 int(os.environ.get("LOCAL_RANK", 0)))
+    info = _Dist(int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1")),
+                 int(os.environ.get("LOCAL_RANK", "0")))
     device = resolve_device(device_spec)
     if device.type == "cuda" and info.world > 1:
         device = torch.device("cuda", info.local_rank)

@@ -6,9 +6,8 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 from conftest import photo
+from PIL import Image
 
 
 def write_rgba_png(path: Path) -> None:

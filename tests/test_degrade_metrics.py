@@ -1,11 +1,18 @@
 import numpy as np
 import pytest
-
-from drn_cli.degrade import (cubic, degrade, downscale_bicubic, downscale_nearest, gaussian_kernel,
-                             imresize, modcrop, quantize_uint8)
-from drn_cli.metrics import psnr_y, rgb_to_y, ssim_y
-
 from conftest import photo
+
+from drn_cli.degrade import (
+    cubic,
+    degrade,
+    downscale_bicubic,
+    downscale_nearest,
+    gaussian_kernel,
+    imresize,
+    modcrop,
+    quantize_uint8,
+)
+from drn_cli.metrics import psnr_y, rgb_to_y, ssim_y
 
 
 def test_cubic_kernel_known_values():

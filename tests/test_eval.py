@@ -9,14 +9,13 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from conftest import photo, shared_path
 from PIL import Image
 from typer.testing import CliRunner
 
 from drn_cli.cli import app
 from drn_cli.datasets import DatasetSpec, resolve_dataset, safe_extract
 from drn_cli.errors import DatasetError
-
-from conftest import photo, shared_path
 
 runner = CliRunner()
 

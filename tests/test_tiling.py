@@ -1,12 +1,13 @@
+import itertools
+
 import numpy as np
 import pytest
 import torch
+from conftest import photo, tiny_weights
 from torch.nn import functional as F
 
 from drn_cli.inference import make_upscaler
 from drn_cli.tiling import plan_axis, upscale_tiled
-
-from conftest import photo, tiny_weights
 
 
 @pytest.mark.parametrize("length,tile,overlap", [(100, 32, 8), (1000, 256, 16), (50, 64, 8), (257, 256, 16), (33, 32, 30)])
@@ -15,7 +16,7 @@ def test_plan_axis_is_balanced_and_covers(length, tile, overlap):
     assert spans[0][0] == 0 and spans[-1][1] == length
     sizes = {end - start for start, end in spans}
     assert len(sizes) == 1 and max(sizes) <= max(tile, 1) or len(spans) == 1
-    for (_, e0), (s1, _) in zip(spans, spans[1:]):
+    for (_, e0), (s1, _) in itertools.pairwise(spans):
         assert s1 < e0 and e0 - s1 >= min(overlap, tile // 2)
 
 

@@ -7,14 +7,13 @@ import time
 
 import pytest
 import torch
+from conftest import photo
 from PIL import Image
 from typer.testing import CliRunner
 
 from drn_cli.cli import app
 from drn_cli.train import TrainConfig, lr_at, resume_run, start_run
 from drn_cli.weights import resolve_model
-
-from conftest import photo
 
 TINY = ["--scale", "4", "--n-blocks", "1", "--n-feats", "8", "--batch-size", "2",
         "--patch-size", "32", "--precision", "fp32", "--device", "cpu"]
@@ -62,8 +61,8 @@ def test_refuses_existing_run_folder(hr_folder, tmp_path):
 
 def test_resume_continues_exactly(hr_folder, tmp_path):
     """Training 6 steps straight equals 3 steps, a fresh Trainer from the checkpoint, then 3 more."""
-    base = dict(data=[str(hr_folder)], model={"scale": 4, "n_blocks": 1, "n_feats": 8}, steps=6,
-                batch_size=2, patch_size=32, save_every=3, precision="fp32", device="cpu")
+    base = {"data": [str(hr_folder)], "model": {"scale": 4, "n_blocks": 1, "n_feats": 8}, "steps": 6,
+            "batch_size": 2, "patch_size": 32, "save_every": 3, "precision": "fp32", "device": "cpu"}
     straight = start_run(TrainConfig(out=str(tmp_path / "a"), **base))
     straight.run()
     split = start_run(TrainConfig(out=str(tmp_path / "b"), **base))
@@ -102,7 +101,7 @@ def test_kill_9_then_resume(hr_folder, tmp_path):
     killed_at = state["step"]
     assert 5 <= killed_at < 400
     done = subprocess.run(_drn("train", "--resume", str(out), "--steps", str(killed_at + 3)),
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert f"from step {killed_at} to {killed_at + 3}" in done.stderr
     assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == killed_at + 3
@@ -115,7 +114,7 @@ def test_ddp_two_cpu_processes(hr_folder, tmp_path):
            "-m", "drn_cli", "train", "--data", str(hr_folder), "--out", str(out), "--steps", "3",
            "--save-every", "3", *TINY]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     state = torch.load(out / "checkpoint.pt", weights_only=True)
     assert state["step"] == 3

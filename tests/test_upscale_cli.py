@@ -3,14 +3,12 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import photo
+from images import write_grey16_png, write_photo, write_rgba_png, write_rotated_jpeg, write_truncated_png
 from PIL import Image
 from typer.testing import CliRunner
 
 from drn_cli.cli import app
-
-from conftest import photo
-from images import (write_grey16_png, write_photo, write_rgba_png, write_rotated_jpeg,
-                    write_truncated_png)
 
 runner = CliRunner()
 

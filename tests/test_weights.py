@@ -4,14 +4,13 @@ import pickle
 
 import pytest
 import torch
+from conftest import tiny_weights
 from typer.testing import CliRunner
 
 from drn_cli.cli import app
 from drn_cli.errors import WeightsError
 from drn_cli.model import DRNConfig
 from drn_cli.weights import infer_config, load_official, resolve_model, save_weights
-
-from conftest import tiny_weights
 
 
 def test_safetensors_round_trip_rebuilds_the_model(tmp_path):
