@@ -120,15 +120,19 @@ class Adapter(Trainer):
         c = self.config
         lr_patch = c.patch_size // c.drn.scale
         unpaired = PhotoPatches(photos_at_least(self.photos, lr_patch, c.lr_dir), lr_patch, c.seed, 1)
-        own = PhotoPatches(photos_at_least(self.photos, c.patch_size, c.lr_dir, "self-pairs treat each "
-                                           "photo as HR: use a smaller --patch-size"), c.patch_size, c.seed, 2)
-        spec = PatchSpec(c.drn.scale, c.patch_size, c.seed)
-        paired = PairedPatches(build_pyramids(c.data, spec)[0], spec, 1 << 62) if self.n_hr_pairs else None
+        own, paired = None, None
+        if self.n_self_pairs:
+            own = PhotoPatches(photos_at_least(self.photos, c.patch_size, c.lr_dir, "self-pairs treat each photo "
+                                               "as HR: use a smaller --patch-size or give --paired-data"),
+                               c.patch_size, c.seed, 2)
+        if self.n_hr_pairs:
+            spec = PatchSpec(c.drn.scale, c.patch_size, c.seed)
+            paired = PairedPatches(build_pyramids(c.data, spec)[0], spec, 1 << 62)
         rank_offset = self.dist.rank * c.batch_size
         for step in range(self.step, until):
             base = (step * self.dist.world) * c.batch_size + rank_offset
             u = [unpaired[base + j] for j in range(self.n_unpaired)]
-            o = [own[base + j] for j in range(self.n_self_pairs)]
+            o = [own[base + j] for j in range(self.n_self_pairs)] if own else []
             p = [paired[base + j] for j in range(self.n_hr_pairs)] if paired else []
             yield (self.to_device(torch.stack(u)) if u else None,
                    self.to_device(torch.stack(o)) if o else None,

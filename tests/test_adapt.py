@@ -104,12 +104,14 @@ def test_self_pairs_by_a_named_degradation(lr_photos, tmp_path, tiny_model_file,
 
 
 def test_hr_folders_replace_the_self_pairs(lr_photos, tmp_path, tiny_model_file):
+    """With HR folders the photos only feed the loop, so they may be smaller than the HR patch."""
     hr = tmp_path / "hr"
     hr.mkdir()
-    Image.fromarray(photo(64, 64, seed=3)).save(hr / "h.png")
-    adapter = _adapter(tmp_path, lr_photos, tiny_model_file, data=[str(hr)], batch_size=5, unpaired_ratio=0.4)
+    Image.fromarray(photo(96, 96, seed=3)).save(hr / "h.png")
+    adapter = _adapter(tmp_path, lr_photos, tiny_model_file, data=[str(hr)], batch_size=5, unpaired_ratio=0.4,
+                       patch_size=64)  # the photos are 40x44
     unpaired, own, hr_pairs = next(adapter.batches(1))
-    assert unpaired.shape[0] == 2 and own is None and [t.shape[-1] for t in hr_pairs] == [8, 16, 32]
+    assert unpaired.shape[0] == 2 and own is None and [t.shape[-1] for t in hr_pairs] == [16, 32, 64]
     adapter.run()
     assert resolve_model(tmp_path / "a" / "model.safetensors").provenance["steps"] == 2
 
