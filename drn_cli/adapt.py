@@ -20,7 +20,6 @@ dual[0](sr[1]) with x.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +27,16 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .data import PairedPatches, PatchSpec, augmented_tensor, build_pyramids, find_images, load_rgb
-from .degrade import DEGRADATIONS, degrade
+from .data import (
+    PairedPatches,
+    PatchSpec,
+    augmented_tensor,
+    build_pyramids,
+    find_images,
+    load_rgb,
+    lr_pyramid,
+)
+from .degrade import DEGRADATIONS
 from .device import autocast
 from .errors import DrnError
 from .train import TrainConfig, Trainer, dual_regression_loss
@@ -142,12 +149,10 @@ class Adapter(Trainer):
         """(B, 3, p, p) photo patches 0..255 -> [LR_0, ..., HR], each level rounded to integers
         like a real image: by the current dual blocks ("dual") or the named degradation."""
         if self.config.self_pairs != "dual":
-            scale, kind = self.config.drn.scale, self.config.self_pairs
             images = hr.permute(0, 2, 3, 1).byte().cpu().numpy()
-            levels = [[degrade(img, scale // 2 ** k, kind) for img in images]
-                      for k in range(int(math.log2(scale)))]
+            pyramids = [lr_pyramid(img, self.config.drn.scale, self.config.self_pairs) for img in images]
             return [self.to_device(torch.from_numpy(np.stack(level)).permute(0, 3, 1, 2).float())
-                    for level in levels] + [hr]
+                    for level in zip(*pyramids)]
         with torch.no_grad(), autocast(self.device, self.dtype):
             pyramid = [hr]
             for block in reversed(self.net.dual):

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .degrade import downscale_bicubic, modcrop, quantize_uint8
+from .degrade import degrade, modcrop
 from .errors import DrnError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -41,11 +41,11 @@ def load_rgb(path: Path) -> np.ndarray:
         raise DrnError(f"{path}: cannot read image ({exc})") from None
 
 
-def bicubic_pyramid(hr: np.ndarray, scale: int) -> list[np.ndarray]:
-    """[LR_0, ..., LR_{phases-1}, HR] of a modcropped (H, W, 3) uint8 image, coarsest first."""
+def lr_pyramid(hr: np.ndarray, scale: int, kind: str = "bicubic") -> list[np.ndarray]:
+    """[LR_0, ..., LR_{phases-1}, HR] of a modcropped (H, W, 3) uint8 image, coarsest first; each
+    LR level made from HR directly with the named degradation (degrade.py), rounded to uint8."""
     phases = int(math.log2(scale))
-    levels = [quantize_uint8(downscale_bicubic(hr, 2 ** (phases - k))) for k in range(phases)]
-    return levels + [hr]
+    return [degrade(hr, 2 ** (phases - k), kind) for k in range(phases)] + [hr]
 
 
 @dataclass
@@ -103,5 +103,5 @@ def build_pyramids(folders: list[str | Path], spec: PatchSpec) -> tuple[list[lis
         if min(hr.shape[:2]) < spec.patch_size:
             skipped.append(path)
             continue
-        pyramids.append(bicubic_pyramid(hr, spec.scale))
+        pyramids.append(lr_pyramid(hr, spec.scale))
     return pyramids, skipped
