@@ -4,13 +4,22 @@ Real LR photos x have no HR, so they get only the dual (closed-loop) loss L1(D(P
 samples get the full dual-regression loss. Each step mixes the two with unpaired share rho. Per
 sample, as Eq. 2 sums over samples:
 
-    loss = (n_p / B) * (L_primal + lambda * L_dual)  +  (n_u / B) * lambda * L_closed_loop
+    loss = (n_p / B) * (L_primal + lambda * L_dual + keep * L_keep)  +  (n_u / B) * lambda * L_closed_loop
+
+where L_keep (below) is present only with self-pairs.
 
 The paired share comes from `data` (HR folders, bicubic pyramids) or, when none is given, from
-self-pairs: patches of the photos themselves as HR with an LR pyramid made by `self_pairs`:
-MATLAB bicubic (default), a known degradation ("nearest", "bd"; see degrade.py) when the user
-knows how the photos were made, or "dual": the model's own dual blocks, i.e. the degradation the
-closed loop learns. docs/adaptation.md measures these choices.
+self-pairs: patches of the photos themselves as HR (the ZSSR idea) with an LR pyramid made by
+`self_pairs`: "auto" (the default: "nearest" if the photos' spectra say they were
+nearest-neighbour downscaled, else "bicubic"; degrade.guess_degradation), a named degradation
+("bicubic", "nearest", "bd"; see degrade.py) when the user knows how the photos were made, or
+"dual": the model's own dual blocks, i.e. the degradation the closed loop learns.
+
+Self-pairs of another degradation than bicubic teach the model that degradation and, alone,
+make it forget bicubic LR (-3.6 dB on Set5). So each self-pair patch is also fed as bicubic LR
+with the frozen starting model's outputs as targets, weighted by `keep_bicubic` (learning
+without forgetting, Li & Hoiem 2016): the model learns to tell the two apart instead of
+trading one for the other. docs/adaptation.md measures these choices.
 
 At x4/x8 the dual is one block per 2x step; how the loop closes on an unpaired image is a choice
 (`loop`): "chain" runs every dual block from the final output down to x; "inner" compares only
@@ -36,13 +45,13 @@ from .data import (
     load_rgb,
     lr_pyramid,
 )
-from .degrade import DEGRADATIONS
+from .degrade import DEGRADATIONS, degrade, guess_degradation
 from .device import autocast
 from .errors import DrnError
 from .train import TrainConfig, Trainer, dual_regression_loss
 
 LOOPS = ("chain", "inner")
-SELF_PAIRS = ("dual", *DEGRADATIONS)
+SELF_PAIRS = ("auto", "dual", *DEGRADATIONS)
 
 
 @dataclass
@@ -50,10 +59,12 @@ class AdaptConfig(TrainConfig):
     """A TrainConfig plus the unpaired photos and the adaptation choices."""
 
     lr_dir: str = ""
+    patch_size: int = 0            # HR pixels; 0: fit the photos (see Adapter.fitted_patch)
     unpaired_ratio: float = 0.3
     freeze_dual: bool = False
     loop: str = "chain"
-    self_pairs: str = "bicubic"
+    self_pairs: str = "auto"
+    keep_bicubic: float = 3.0
     bicubic_init: bool = False
 
 
@@ -109,6 +120,19 @@ class Adapter(Trainer):
         n_paired = config.batch_size - self.n_unpaired
         self.n_hr_pairs = n_paired if config.data else 0
         self.n_self_pairs = n_paired - self.n_hr_pairs
+        if config.patch_size == 0:  # HR folders are cut at the usual size; photos as they allow
+            config.patch_size = 128 if config.data else self.fitted_patch()
+        if config.self_pairs == "auto":  # resolved once; config.json then records the choice
+            config.self_pairs = (guess_degradation(self.photos)
+                                 if self.n_self_pairs else "bicubic")
+        self.teacher = None
+        if self.n_self_pairs and config.keep_bicubic > 0:
+            # A frozen copy of the starting primal: its outputs on bicubic LR are the targets
+            # that keep the adapted model's bicubic behaviour (learning without forgetting).
+            # With bicubic self-pairs it competes with them on the same inputs, so it holds the
+            # model near its start: photos that look bicubic are what it already knows.
+            self.teacher = self._init_weights.build()[0].to(self.device, memory_format=torch.channels_last)
+            self.teacher.eval().requires_grad_(False)
 
     def _load_init(self, spec: str) -> None:
         super()._load_init(spec)
@@ -120,6 +144,13 @@ class Adapter(Trainer):
     def photos(self) -> list[np.ndarray]:
         """The LR photos, decoded once (RGB uint8)."""
         return [load_rgb(p) for p in find_images(self.config.lr_dir)]
+
+    def fitted_patch(self, largest: int = 128) -> int:
+        """The HR patch size for self-pairs: `largest`, or the median photo's shorter side if
+        smaller (rounded down to a multiple of the scale), so most photos can serve as HR."""
+        scale = self.config.drn.scale
+        median = int(np.median([min(p.shape[:2]) for p in self.photos])) if self.photos else largest
+        return max(scale, min(largest, median // scale * scale))
 
     def batches(self, until: int):
         """Per step: (unpaired LR patches, self-pair HR patches, HR-folder pyramid); each is None
@@ -159,20 +190,35 @@ class Adapter(Trainer):
                 pyramid.insert(0, block(pyramid[0]).float().round().clamp(0, 255))
         return [self.to_device(level) for level in pyramid]
 
+    def keep_targets(self, own: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """(B, 3, p, p) photo patches 0..255 -> (their bicubic LR, the teacher's outputs on it)."""
+        images = own.permute(0, 2, 3, 1).byte().cpu().numpy()
+        lr = torch.from_numpy(np.stack([degrade(img, self.config.drn.scale) for img in images]))
+        lr = self.to_device(lr.permute(0, 3, 1, 2).float())
+        with torch.no_grad(), autocast(self.device, self.dtype):
+            return lr, [t.float() for t in self.teacher(lr)]
+
     def loss(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         unpaired, own, paired = batch
         pyramid = paired if own is None else self.self_pair_pyramid(own)
+        keep_lr, keep = self.keep_targets(own) if self.teacher is not None and own is not None else (None, None)
         n_u = 0 if unpaired is None else unpaired.shape[0]
-        inputs = [t for t in (unpaired, None if pyramid is None else pyramid[0]) if t is not None]
+        n_p = 0 if pyramid is None else pyramid[0].shape[0]
+        inputs = [t for t in (unpaired, None if pyramid is None else pyramid[0], keep_lr) if t is not None]
         share_u = n_u / self.config.batch_size
         with autocast(self.device, self.dtype):
             sr, sr2lr, loop = self.ddp(torch.cat(inputs))
             zero = sr[-1].new_zeros(()).float()
             primal, dual = zero, zero
             if pyramid is not None:
-                primal, dual = dual_regression_loss([s[n_u:] for s in sr], [d[n_u:] for d in sr2lr],
+                paired_part = slice(n_u, n_u + n_p)
+                primal, dual = dual_regression_loss([s[paired_part] for s in sr],
+                                                    [d[paired_part] for d in sr2lr],
                                                     pyramid, self.config.dual_weight)
                 primal, dual = (1 - share_u) * primal, (1 - share_u) * dual
+            if keep is not None:
+                kept = sum(F.l1_loss(s[n_u + n_p:].float(), t) for s, t in zip(sr, keep))
+                primal = primal + (1 - share_u) * self.config.keep_bicubic * kept
             if unpaired is not None:
                 closed = closed_loop([d[:n_u] for d in sr2lr], loop[:n_u], unpaired, self.config.loop)
                 dual = dual + share_u * self.config.dual_weight * closed

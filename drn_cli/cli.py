@@ -357,16 +357,17 @@ def finetune_unpaired(
     model: Annotated[str, typer.Option("--model", "-m", help="Starting weights with dual blocks (preset or file).")] = "drn-s-x4",
     out: Annotated[Path | None, typer.Option("--out", help="Run folder to create.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue this run folder up to --steps.")] = None,
-    steps: Annotated[int | None, typer.Option(help="Total adaptation steps.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Total adaptation steps (default: 400).")] = None,
     unpaired_ratio: Annotated[float, typer.Option(help="Share of unpaired photos in each batch (rho).")] = 0.3,
     paired_data: Annotated[list[Path] | None, typer.Option(help="HR folders for the paired share (default: self-pairs from the photos).")] = None,
-    self_pairs: Annotated[str, typer.Option(help="How self-pairs get their LR: bicubic, nearest or bd (if you know how the photos were made), or dual (the degradation the loop learns).")] = "bicubic",
+    self_pairs: Annotated[str, typer.Option(help="How self-pairs get their LR: auto (nearest if the photos look nearest-neighbour downscaled, else bicubic), bicubic, nearest or bd (if you know how the photos were made), or dual (the degradation the loop learns).")] = "auto",
+    keep_bicubic: Annotated[float, typer.Option(help="Weight of the term that keeps bicubic-LR outputs as the starting model's (0: off).")] = 3.0,
     dual_weight: Annotated[float, typer.Option(help="Weight of the dual loss (lambda).")] = 0.1,
     freeze_dual: Annotated[bool, typer.Option("--freeze-dual/--train-dual", help="Keep the dual blocks fixed.")] = False,
     loop: Annotated[str, typer.Option(help="How the loop closes at x4/x8: chain (all dual blocks) or inner.")] = "chain",
     batch_size: Annotated[int, typer.Option(help="Patches per step.")] = 8,
-    patch_size: Annotated[int, typer.Option(help="HR patch size in pixels.")] = 128,
-    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 1e-5,
+    patch_size: Annotated[int, typer.Option(help="HR patch size in pixels (0: up to 128, fitted to the photos).")] = 0,
+    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 1e-4,
     save_every: Annotated[int, typer.Option(help="Checkpoint every N steps.")] = 50,
     log_every: Annotated[int, typer.Option(help="Log metrics every N steps.")] = 10,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
@@ -390,14 +391,17 @@ def finetune_unpaired(
         arch = resolve_model(model).config
         config = AdaptConfig(
             data=[str(d) for d in paired_data or []], out=str(out), model=arch.to_dict(),
-            steps=steps or 300, batch_size=batch_size, patch_size=patch_size, lr=lr,
+            steps=steps or 400, batch_size=batch_size, patch_size=patch_size, lr=lr,
             dual_weight=dual_weight, save_every=save_every, log_every=log_every, seed=seed,
             device=device, precision=precision, init=model, lr_dir=str(lr_dir),
-            unpaired_ratio=unpaired_ratio, freeze_dual=freeze_dual, loop=loop, self_pairs=self_pairs)
+            unpaired_ratio=unpaired_ratio, freeze_dual=freeze_dual, loop=loop, self_pairs=self_pairs,
+            keep_bicubic=keep_bicubic)
         trainer = start_run(config, display, Adapter)
     before = trainer.closed_loop_report()
-    err.print(f"adapting {trainer.config.drn} to {trainer.config.lr_dir} from step {trainer.step} "
-              f"to {trainer.config.steps}; closed-loop L1 on the photos before: {before:.3f}")
+    c = trainer.config
+    pairs = f"HR folders {', '.join(c.data)}" if c.data else f"self-pairs with {c.self_pairs} LR"
+    err.print(f"adapting {c.drn} to {c.lr_dir} from step {trainer.step} to {c.steps} "
+              f"({pairs}, {c.patch_size}px patches); closed-loop L1 on the photos before: {before:.3f}")
     with display:
         trainer.run()
     after = trainer.closed_loop_report()

@@ -1,12 +1,16 @@
+import json
+
+import numpy as np
 import pytest
 import torch
-from conftest import photo, tiny_weights
+from conftest import photo, shared_path, tiny_weights
 from PIL import Image
 from typer.testing import CliRunner
 
 from drn_cli.adapt import AdaptConfig, Adapter, closed_loop
 from drn_cli.cli import app
-from drn_cli.degrade import degrade
+from drn_cli.data import load_rgb
+from drn_cli.degrade import degrade, modcrop
 from drn_cli.errors import DrnError
 from drn_cli.model import DRNConfig
 from drn_cli.train import DualRegression, start_run
@@ -119,3 +123,59 @@ def test_hr_folders_replace_the_self_pairs(lr_photos, tmp_path, tiny_model_file)
 def test_unknown_self_pairs_is_a_clear_error(lr_photos, tmp_path, tiny_model_file):
     with pytest.raises(DrnError, match="--self-pairs"):
         _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs="lanczos")
+
+
+def test_keep_bicubic_targets_are_the_starting_model_on_bicubic_lr(lr_photos, tmp_path, tiny_model_file):
+    """Learning without forgetting: the teacher is the frozen starting primal, fed the bicubic LR
+    of the same photo patches that make the self-pairs."""
+    adapter = _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs="nearest", keep_bicubic=1.0)
+    _, own, _ = next(adapter.batches(1))
+    lr, targets = adapter.keep_targets(own)
+    assert torch.equal(lr[0].permute(1, 2, 0).byte(), torch.from_numpy(degrade(own[0].permute(1, 2, 0).byte().numpy(), 4)))
+    start = resolve_model(tiny_model_file).build()[0].eval()
+    with torch.no_grad():
+        expected = start(lr)
+    assert [t.shape[-1] for t in targets] == [8, 16, 32]
+    for got, want in zip(targets, expected):
+        torch.testing.assert_close(got, want)
+    adapter.run()
+    assert not any(p.requires_grad for p in adapter.teacher.parameters())
+    for name, value in start.state_dict().items():  # the teacher never moves
+        assert torch.equal(adapter.teacher.state_dict()[name], value), name
+
+
+def test_keep_bicubic_term_is_zero_before_the_first_update_and_off_by_weight(lr_photos, tmp_path, tiny_model_file):
+    batch = next(_adapter(tmp_path / "x", lr_photos, tiny_model_file, self_pairs="nearest").batches(1))
+    with_keep = _adapter(tmp_path / "k", lr_photos, tiny_model_file, self_pairs="nearest", keep_bicubic=5.0)
+    without = _adapter(tmp_path / "n", lr_photos, tiny_model_file, self_pairs="nearest", keep_bicubic=0.0)
+    assert without.teacher is None and with_keep.teacher is not None
+    torch.testing.assert_close(with_keep.loss(batch)[0], without.loss(batch)[0], atol=1e-3, rtol=1e-4)
+    with torch.no_grad():  # once the student moves, its bicubic-LR outputs are pulled back
+        with_keep.net.primal.tail[-1].bias.add_(3.0)
+        without.net.primal.tail[-1].bias.add_(3.0)
+    assert with_keep.loss(batch)[0] > without.loss(batch)[0] + 1.0
+
+
+def test_hr_folders_need_no_teacher(lr_photos, tmp_path, tiny_model_file):
+    """HR folders are bicubic pairs of real HR: they keep bicubic quality by themselves."""
+    hr = tmp_path / "hr"
+    hr.mkdir()
+    Image.fromarray(photo(96, 96, seed=3)).save(hr / "h.png")
+    assert _adapter(tmp_path, lr_photos, tiny_model_file, data=[str(hr)]).teacher is None
+
+
+def test_auto_settings_are_resolved_and_recorded(tmp_path, tiny_model_file):
+    """Auto self-pairs pick nearest for nearest-downscaled photos; the patch fits the photos;
+    both land in config.json so a resumed run keeps them."""
+    bench = shared_path("data", "benchmarks", "Set14", "HR")  # the guess is for natural photos
+    folder = tmp_path / "nearest"
+    folder.mkdir()
+    for path in sorted(bench.glob("*.png"))[:8]:
+        hr = modcrop(load_rgb(path), 4)
+        Image.fromarray(degrade(hr, 4, "nearest")).save(folder / path.name)
+    adapter = _adapter(tmp_path, folder, tiny_model_file, self_pairs="auto", patch_size=0)
+    shorter = sorted(min(p.shape[:2]) for p in adapter.photos)
+    assert adapter.config.self_pairs == "nearest" and adapter.teacher is not None
+    assert adapter.config.patch_size == min(128, int(np.median(shorter)) // 4 * 4)
+    saved = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert saved["self_pairs"] == "nearest" and saved["patch_size"] == adapter.config.patch_size

@@ -1,16 +1,20 @@
 import numpy as np
 import pytest
-from conftest import photo
+from conftest import photo, shared_path
 
+from drn_cli.data import load_rgb
 from drn_cli.degrade import (
     cubic,
+    degradation_mismatch,
     degrade,
     downscale_bicubic,
     downscale_nearest,
     gaussian_kernel,
+    guess_degradation,
     imresize,
     modcrop,
     quantize_uint8,
+    radial_log_spectrum,
 )
 from drn_cli.metrics import psnr_y, rgb_to_y, ssim_y
 
@@ -73,3 +77,21 @@ def test_ssim_identity_and_shape_check():
         ssim_y(img, img[:-1], 4)
     assert rgb_to_y(np.zeros((1, 1, 3)))[0, 0] == pytest.approx(16.0)
     assert np.isnan(ssim_y(img[:18, :18], img[:18, :18], 4))  # 10x10 after shaving
+
+
+def test_radial_log_spectrum_is_contrast_free_and_sees_aliasing():
+    img = photo(64, 64, seed=1).astype(np.float64)
+    np.testing.assert_allclose(radial_log_spectrum(img * 0.5 + 20), radial_log_spectrum(img), atol=1e-9)
+    smooth = radial_log_spectrum(downscale_bicubic(modcrop(photo(128, 128, seed=2), 4), 4))
+    aliased = radial_log_spectrum(downscale_nearest(modcrop(photo(128, 128, seed=2), 4), 4))
+    assert smooth.shape == (6,) and aliased[-1] > smooth[-1] + 1.0  # folded noise fills the top band
+
+
+@pytest.mark.parametrize(("kind", "guess"), [("nearest", "nearest"), ("bicubic", "bicubic"), ("bd", "bicubic")])
+def test_guess_degradation_on_natural_photos(kind, guess):
+    """Bicubic and BD are not told apart (docs/adaptation.md), so both read as bicubic."""
+    hrs = [modcrop(load_rgb(p), 4) for p in sorted(shared_path("data", "benchmarks", "Set14", "HR").glob("*.png"))]
+    photos = [degrade(hr, 4, kind) for hr in hrs]
+    scores = degradation_mismatch(photos)
+    assert guess_degradation(photos) == guess
+    assert (scores["nearest"] < scores["bicubic"]) == (kind == "nearest")
