@@ -201,7 +201,7 @@ class Adapter(Trainer):
     def loss(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         unpaired, own, paired = batch
         pyramid = paired if own is None else self.self_pair_pyramid(own)
-        keep_lr, keep = self.keep_targets(own) if self.teacher is not None and own is not None else (None, None)
+        keep_lr, keep = (None, None) if self.teacher is None else self.keep_targets(own)  # teacher: self-pairs only
         n_u = 0 if unpaired is None else unpaired.shape[0]
         n_p = 0 if pyramid is None else pyramid[0].shape[0]
         inputs = [t for t in (unpaired, None if pyramid is None else pyramid[0], keep_lr) if t is not None]
