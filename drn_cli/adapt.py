@@ -190,34 +190,41 @@ class Adapter(Trainer):
                 pyramid.insert(0, block(pyramid[0]).float().round().clamp(0, 255))
         return [self.to_device(level) for level in pyramid]
 
-    def keep_targets(self, own: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """(B, 3, p, p) photo patches 0..255 -> (their bicubic LR, the teacher's outputs on it)."""
-        images = own.permute(0, 2, 3, 1).byte().cpu().numpy()
-        lr = torch.from_numpy(np.stack([degrade(img, self.config.drn.scale) for img in images]))
-        lr = self.to_device(lr.permute(0, 3, 1, 2).float())
+    def keep_targets(self, own: torch.Tensor, pyramid: list[torch.Tensor]
+                     ) -> tuple[torch.Tensor | None, list[torch.Tensor]]:
+        """(B, 3, p, p) photo patches 0..255 and their self-pair pyramid -> (their bicubic LR to add
+        to the batch, the teacher's outputs on it). With bicubic self-pairs that LR is already
+        the pyramid's base: nothing is added (None) and the targets apply to the self-pairs."""
+        if self.config.self_pairs == "bicubic":
+            lr, extra = pyramid[0], None
+        else:
+            images = own.permute(0, 2, 3, 1).byte().cpu().numpy()
+            lr = torch.from_numpy(np.stack([degrade(img, self.config.drn.scale) for img in images]))
+            lr = extra = self.to_device(lr.permute(0, 3, 1, 2).float())
         with torch.no_grad(), autocast(self.device, self.dtype):
-            return lr, [t.float() for t in self.teacher(lr)]
+            return extra, [t.float() for t in self.teacher(lr)]
 
     def loss(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         unpaired, own, paired = batch
         pyramid = paired if own is None else self.self_pair_pyramid(own)
-        keep_lr, keep = (None, None) if self.teacher is None else self.keep_targets(own)  # teacher: self-pairs only
+        keep_lr, keep = (None, None) if self.teacher is None else self.keep_targets(own, pyramid)
         n_u = 0 if unpaired is None else unpaired.shape[0]
         n_p = 0 if pyramid is None else pyramid[0].shape[0]
         inputs = [t for t in (unpaired, None if pyramid is None else pyramid[0], keep_lr) if t is not None]
         share_u = n_u / self.config.batch_size
+        paired_part = slice(n_u, n_u + n_p)
+        keep_part = paired_part if keep_lr is None else slice(n_u + n_p, None)
         with autocast(self.device, self.dtype):
             sr, sr2lr, loop = self.ddp(torch.cat(inputs))
             zero = sr[-1].new_zeros(()).float()
             primal, dual = zero, zero
             if pyramid is not None:
-                paired_part = slice(n_u, n_u + n_p)
                 primal, dual = dual_regression_loss([s[paired_part] for s in sr],
                                                     [d[paired_part] for d in sr2lr],
                                                     pyramid, self.config.dual_weight)
                 primal, dual = (1 - share_u) * primal, (1 - share_u) * dual
             if keep is not None:
-                kept = sum(F.l1_loss(s[n_u + n_p:].float(), t) for s, t in zip(sr, keep))
+                kept = sum(F.l1_loss(s[keep_part].float(), t) for s, t in zip(sr, keep))
                 primal = primal + (1 - share_u) * self.config.keep_bicubic * kept
             if unpaired is not None:
                 closed = closed_loop([d[:n_u] for d in sr2lr], loop[:n_u], unpaired, self.config.loop)

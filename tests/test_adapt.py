@@ -130,7 +130,7 @@ def test_keep_bicubic_targets_are_the_starting_model_on_bicubic_lr(lr_photos, tm
     of the same photo patches that make the self-pairs."""
     adapter = _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs="nearest", keep_bicubic=1.0)
     _, own, _ = next(adapter.batches(1))
-    lr, targets = adapter.keep_targets(own)
+    lr, targets = adapter.keep_targets(own, adapter.self_pair_pyramid(own))
     assert torch.equal(lr[0].permute(1, 2, 0).byte(), torch.from_numpy(degrade(own[0].permute(1, 2, 0).byte().numpy(), 4)))
     start = resolve_model(tiny_model_file).build()[0].eval()
     with torch.no_grad():
@@ -154,6 +154,20 @@ def test_keep_bicubic_term_is_zero_before_the_first_update_and_off_by_weight(lr_
         with_keep.net.primal.tail[-1].bias.add_(3.0)
         without.net.primal.tail[-1].bias.add_(3.0)
     assert with_keep.loss(batch)[0] > without.loss(batch)[0] + 1.0
+
+
+def test_bicubic_self_pairs_share_their_lr_with_the_keep_term(lr_photos, tmp_path, tiny_model_file):
+    """Bicubic self-pairs already are bicubic LR: the keep targets apply to them, and no second
+    copy of the same inputs is added to the batch."""
+    adapter = _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs="bicubic")
+    _, own, _ = next(adapter.batches(1))
+    pyramid = adapter.self_pair_pyramid(own)
+    extra, targets = adapter.keep_targets(own, pyramid)
+    with torch.no_grad():
+        expected = adapter.teacher(pyramid[0])
+    assert extra is None
+    for got, want in zip(targets, expected):
+        torch.testing.assert_close(got, want)
 
 
 def test_hr_folders_need_no_teacher(lr_photos, tmp_path, tiny_model_file):
