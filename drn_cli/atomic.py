@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import uuid
 from pathlib import Path
@@ -11,7 +12,9 @@ from .errors import OutputError
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> None:
     """Write `data` to `path` so that readers see the old file or the whole new one, never a
-    part; a failure (disk full, permissions) raises OutputError and leaves no temporary file."""
+    part; a failure (disk full, permissions) raises OutputError and leaves no temporary file.
+    Temporary files of `path` left by a killed earlier write (SIGKILL, power loss) are removed
+    once the new file is in place."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputError(f"{path}: already exists; use --overwrite or --skip-existing")
@@ -23,6 +26,8 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes, overwrite: bool = F
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        for stale in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
+            stale.unlink(missing_ok=True)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
