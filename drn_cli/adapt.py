@@ -112,6 +112,8 @@ class Adapter(Trainer):
             raise DrnError(f"unknown --self-pairs {config.self_pairs!r}; choose from {', '.join(SELF_PAIRS)}")
         if not 0 <= config.unpaired_ratio <= 1:
             raise DrnError(f"--unpaired-ratio must be in [0, 1], got {config.unpaired_ratio}")
+        if config.keep_bicubic < 0:
+            raise DrnError(f"--keep-bicubic must be 0 (off) or more, got {config.keep_bicubic}")
         super().__init__(config, on_event)
         if config.freeze_dual:
             self.net.dual.requires_grad_(False)

@@ -123,6 +123,8 @@ def test_hr_folders_replace_the_self_pairs(lr_photos, tmp_path, tiny_model_file)
 def test_unknown_self_pairs_is_a_clear_error(lr_photos, tmp_path, tiny_model_file):
     with pytest.raises(DrnError, match="--self-pairs"):
         _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs="lanczos")
+    with pytest.raises(DrnError, match="--keep-bicubic"):
+        _adapter(tmp_path, lr_photos, tiny_model_file, keep_bicubic=-1.0)
 
 
 def test_keep_bicubic_targets_are_the_starting_model_on_bicubic_lr(lr_photos, tmp_path, tiny_model_file):
