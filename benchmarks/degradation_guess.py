@@ -12,7 +12,8 @@ import argparse
 from pathlib import Path
 
 from drn_cli.data import find_images, load_rgb
-from drn_cli.degrade import DEGRADATIONS, degradation_mismatch, degrade, guess_degradation, modcrop
+from drn_cli.degradations import CLASSIC, degrade, modcrop
+from drn_cli.degradations.estimate import degradation_mismatch, guess_degradation
 
 
 def row(name: str, photos: list) -> str:
@@ -30,7 +31,7 @@ def main() -> None:
     for bench in ("Set5", "Set14", "B100"):
         paths = find_images(args.data / "benchmarks" / bench / "HR")[: args.max_images]
         hrs = [modcrop(load_rgb(p), args.scale) for p in paths]
-        for kind in DEGRADATIONS:
+        for kind in CLASSIC:
             print(row(f"{bench} ({len(hrs)}) {kind}", [degrade(hr, args.scale, kind) for hr in hrs]))
     for folder in sorted(p for p in (args.data / "real_lr").iterdir() if p.is_dir()):
         print(row(f"real_lr/{folder.name}", [load_rgb(p) for p in find_images(folder)]))

@@ -12,12 +12,13 @@ import time
 
 import torch
 
+from drn_cli.data import Sample
 from drn_cli.device import precision_name, resolve_precision
 from drn_cli.model import VARIANTS
 from drn_cli.train import TrainConfig, Trainer
 
 
-def patches_per_second(trainer: Trainer, batch: list[torch.Tensor], steps: int) -> float:
+def patches_per_second(trainer: Trainer, batch: Sample, steps: int) -> float:
     trainer._train_step(batch)  # warm-up (allocations, oneDNN kernel selection)
     times = []
     for _ in range(steps):
@@ -25,10 +26,10 @@ def patches_per_second(trainer: Trainer, batch: list[torch.Tensor], steps: int) 
         trainer._train_step(batch)
         times.append(time.perf_counter() - tic)
     times.sort()
-    return batch[0].shape[0] / times[len(times) // 2]
+    return batch.lr.shape[0] / times[len(times) // 2]
 
 
-def make_trainer(args, precision: str, channels_last: bool) -> tuple[Trainer, list[torch.Tensor]]:
+def make_trainer(args, precision: str, channels_last: bool) -> tuple[Trainer, Sample]:
     config = TrainConfig(data=[], out="", model=VARIANTS[args.model].to_dict(), batch_size=args.batch_size,
                          patch_size=args.patch_size, precision=precision, device="cpu")
     trainer = Trainer(config)
@@ -37,9 +38,9 @@ def make_trainer(args, precision: str, channels_last: bool) -> tuple[Trainer, li
     scale = config.drn.scale
     p = args.patch_size // scale
     torch.manual_seed(0)
-    batch = [(torch.rand(args.batch_size, 3, p * 2 ** k, p * 2 ** k) * 255).contiguous(memory_format=fmt)
-             for k in range(config.drn.phases + 1)]
-    return trainer, batch
+    pyramid = [(torch.rand(args.batch_size, 3, p * 2 ** k, p * 2 ** k) * 255).contiguous(memory_format=fmt)
+               for k in range(config.drn.phases + 1)]
+    return trainer, Sample(pyramid[0], pyramid, pyramid[0])
 
 
 def main() -> None:

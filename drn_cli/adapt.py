@@ -45,13 +45,14 @@ from .data import (
     load_rgb,
     lr_pyramid,
 )
-from .degrade import DEGRADATIONS, degrade, guess_degradation
+from .degradations import CLASSIC, degrade
+from .degradations.estimate import guess_degradation
 from .device import autocast
 from .errors import DrnError
 from .train import TrainConfig, Trainer, dual_regression_loss
 
 LOOPS = ("chain", "inner")
-SELF_PAIRS = ("auto", "dual", *DEGRADATIONS)
+SELF_PAIRS = ("auto", "dual", *CLASSIC)
 
 
 @dataclass
@@ -176,7 +177,7 @@ class Adapter(Trainer):
             p = [paired[base + j] for j in range(self.n_hr_pairs)] if paired else []
             yield (self.to_device(torch.stack(u)) if u else None,
                    self.to_device(torch.stack(o)) if o else None,
-                   [self.to_device(torch.stack(level)) for level in zip(*p)] if p else None)
+                   [self.to_device(torch.stack(level)) for level in zip(*(s.pyramid for s in p))] if p else None)
 
     def self_pair_pyramid(self, hr: torch.Tensor) -> list[torch.Tensor]:
         """(B, 3, p, p) photo patches 0..255 -> [LR_0, ..., HR], each level rounded to integers
@@ -217,7 +218,7 @@ class Adapter(Trainer):
         paired_part = slice(n_u, n_u + n_p)
         keep_part = paired_part if keep_lr is None else slice(n_u + n_p, None)
         with autocast(self.device, self.dtype):
-            sr, sr2lr, loop = self.ddp(torch.cat(inputs))
+            sr, sr2lr, loop = self.ddp(torch.cat(inputs), with_loop=unpaired is not None)
             zero = sr[-1].new_zeros(()).float()
             primal, dual = zero, zero
             if pyramid is not None:
@@ -244,7 +245,7 @@ class Adapter(Trainer):
                 y, x = (img.shape[0] - ch) // 2, (img.shape[1] - cw) // 2
                 t = torch.from_numpy(np.ascontiguousarray(img[y:y + ch, x:x + cw].transpose(2, 0, 1)))
                 t = self.to_device(t[None].float())
-                _, sr2lr, loop = self.net(t)
+                _, sr2lr, loop = self.net(t, with_loop=True)
                 total += closed_loop(sr2lr, loop, t, self.config.loop).item()
         self.net.train()
         return total / len(photos)

@@ -125,7 +125,7 @@ def evaluate_cmd(
     model: ModelOpt = None,
     scale: ScaleOpt = None,
     data_dir: Annotated[Path | None, typer.Option(help="Local copy laid out as DIR/<Name>/HR/*.png.")] = None,
-    degradation: Annotated[str, typer.Option(help="bicubic, nearest or bd (7x7 Gaussian blur, sigma 1.6, then decimation).")] = "bicubic",
+    degradation: Annotated[str, typer.Option(help="bicubic, nearest, bd (7x7 Gaussian blur, sigma 1.6, then decimation) or real (blur, resize, noise and JPEG, drawn per image from a seed made from its name).")] = "bicubic",
     self_ensemble: Annotated[bool, typer.Option(help="Average over the 8 flips/rotations.")] = False,
     save_lr: Annotated[Path | None, typer.Option(help="Write the LR images made to this folder.")] = None,
     save_dir: Annotated[Path | None, typer.Option(help="Write the SR images to this folder.")] = None,
@@ -137,7 +137,7 @@ def evaluate_cmd(
 ) -> None:
     """PSNR/SSIM on a benchmark with the paper's protocol (Y channel, shave = scale)."""
     from .datasets import resolve_dataset
-    from .degrade import DEGRADATIONS
+    from .degradations import DEGRADATIONS
     from .evaluate import CONVENTION, EvalReport, bicubic_sr, iter_scores
 
     if degradation not in DEGRADATIONS:
@@ -248,6 +248,7 @@ def train(
     precision: PrecisionOpt = "auto",
     workers: Annotated[int, typer.Option(help="DataLoader worker processes.")] = 0,
     init: Annotated[str | None, typer.Option(help="Start from these weights (preset or file).")] = None,
+    degradation: Annotated[str, typer.Option(help="How LR patches are made: bicubic (the paper's) or real (random blur, resize, noise and JPEG; docs/training.md).")] = "bicubic",
 ) -> None:
     """Paired dual-regression training on folders of HR images (resumable; torchrun for DDP)."""
     from .device import precision_name
@@ -266,6 +267,8 @@ def train(
         base = VARIANTS[name]
         arch = DRNConfig(scale=scale or base.scale, n_blocks=n_blocks or base.n_blocks,
                          n_feats=n_feats or base.n_feats)
+        if degradation not in ("bicubic", "real"):
+            raise UsageError("--degradation must be bicubic or real")
         if patch_size % arch.scale or patch_size < 4 * arch.scale:
             raise UsageError(f"--patch-size must be a multiple of {arch.scale} and at least {4 * arch.scale}")
         val_paths = []
@@ -278,7 +281,7 @@ def train(
             batch_size=batch_size, patch_size=patch_size, lr=lr, warmup=warmup,
             dual_weight=dual_weight, val=val_paths, val_every=val_every, save_every=save_every,
             log_every=log_every, seed=seed, device=device, precision=precision, workers=workers,
-            init=init)
+            init=init, degradation=degradation)
         trainer = start_run(config, display)
     if trainer.dist.is_main:
         err.print(f"training {trainer.config.drn} on {trainer.device} ({precision_name(trainer.dtype)}) "

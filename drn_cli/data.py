@@ -4,6 +4,13 @@ Every pyramid level is made from the whole HR image directly with the MATLAB-com
 (not cascaded), once, when the dataset is built; patches are then cropped at aligned positions
 from the cached levels, so the cores go to the network, not to decoding or resizing.
 
+With the realistic degradation (`degradation="real"`) the network's input is instead a random
+draw of degradations/real.py made from the HR patch, while the primal targets stay the clean
+bicubic pyramid: at every level the network learns what the clean image looks like. The dual
+blocks' targets are that pyramid too, except the innermost, which is the draw's deterministic
+part (blur + resize, before noise and JPEG): the closed loop learns the degradation that can be
+predicted from an image, not its noise (docs/training.md).
+
 Sample `i` is a pure function of (seed, i): the stream of batches is the same on every run and a
 resumed run continues it without saving any data-loader state.
 """
@@ -13,12 +20,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from PIL import Image
 
-from .degrade import degrade, modcrop
+from .degradations import degrade, modcrop
+from .degradations.real import degrade_real_pair
 from .errors import DrnError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -53,13 +62,32 @@ class PatchSpec:
     scale: int
     patch_size: int  # HR pixels, a multiple of scale
     seed: int = 0
+    degradation: str = "bicubic"  # or "real"
+
+
+class Sample(NamedTuple):
+    """One paired training sample (or a batch of them, with a leading batch dimension).
+
+    lr: (3, p, p) network input; pyramid: phases+1 targets (3, p*2**k, p*2**k), coarsest first,
+    the last one HR; dual_targets: targets of dual[0..phases-1], i.e. [dual_lr, pyramid[1:-1]].
+    All float in 0..255, p = patch_size // scale.
+    """
+
+    lr: torch.Tensor
+    pyramid: list[torch.Tensor]
+    dual_lr: torch.Tensor  # innermost dual block's target
+
+    @property
+    def dual_targets(self) -> list[torch.Tensor]:
+        return [self.dual_lr, *self.pyramid[1:-1]]
 
 
 class PairedPatches(torch.utils.data.Dataset):
-    """Random aligned patch pyramids from HR images, with flips and transposes.
+    """Random aligned patch pyramids from HR images, with flips and transposes -> Sample.
 
-    Item i -> list of phases+1 float tensors (3, p*2**k, p*2**k) in 0..255, coarsest first,
-    where p = patch_size // scale. The virtual length is `length`.
+    Bicubic: the input and both innermost targets are the pyramid's LR level. Real: the input is
+    a random draw of the realistic family and the innermost dual target its deterministic part.
+    The virtual length is `length`.
     """
 
     def __init__(self, pyramids: list[list[np.ndarray]], spec: PatchSpec, length: int) -> None:
@@ -70,16 +98,20 @@ class PairedPatches(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, index: int) -> list[torch.Tensor]:
+    def __getitem__(self, index: int) -> Sample:
         rng = np.random.default_rng([self.spec.seed, index])
         levels = self.pyramids[rng.integers(len(self.pyramids))]
         lr_patch = self.spec.patch_size // self.spec.scale
         h, w = levels[0].shape[:2]
         y, x = rng.integers(h - lr_patch + 1), rng.integers(w - lr_patch + 1)
         flips = rng.integers(2, size=3)
-        return [augmented_tensor(level[y * 2 ** k: (y + lr_patch) * 2 ** k,
-                                       x * 2 ** k: (x + lr_patch) * 2 ** k], flips)
-                for k, level in enumerate(levels)]
+        crops = [level[y * 2 ** k: (y + lr_patch) * 2 ** k, x * 2 ** k: (x + lr_patch) * 2 ** k]
+                 for k, level in enumerate(levels)]
+        pyramid = [augmented_tensor(crop, flips) for crop in crops]
+        if self.spec.degradation == "real":
+            lr, det = degrade_real_pair(crops[-1], self.spec.scale, rng)
+            return Sample(augmented_tensor(lr, flips), pyramid, augmented_tensor(det, flips))
+        return Sample(pyramid[0], pyramid, pyramid[0])
 
 
 def augmented_tensor(patch: np.ndarray, flips: np.ndarray) -> torch.Tensor:

@@ -1,7 +1,8 @@
 """Paper-comparable evaluation (DRN.md §5): MATLAB-bicubic LR, uint8 rounding, Y PSNR/SSIM.
 
 Convention: HR modcropped to the scale; LR = MATLAB imresize(HR, 1/s, 'bicubic') rounded to
-uint8 (or another degradation); SR clamped and rounded to uint8; PSNR and SSIM on BT.601 Y
+uint8 (or another degradation; "real" draws each image's degradation from a seed made from its
+file name, degradations/real.py `seed_for_name`); SR clamped and rounded to uint8; PSNR and SSIM on BT.601 Y
 with a border of `scale` pixels shaved; per image, then the mean over the set.
 """
 
@@ -14,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from .data import load_rgb
-from .degrade import degrade, imresize, modcrop, quantize_uint8
+from .degradations import degrade, imresize, modcrop, quantize_uint8
+from .degradations.real import seed_for_name
 from .metrics import psnr_y, ssim_y
 
 CONVENTION = ("Y-channel (BT.601) PSNR/SSIM, border shave = scale, HR modcropped, "
@@ -57,9 +59,10 @@ def bicubic_sr(scale: int) -> SrFunction:
     return lambda lr: imresize(lr.astype(np.float64), scale)
 
 
-def make_lr(hr: np.ndarray, scale: int, degradation: str = "bicubic") -> np.ndarray:
-    """(h, w, 3) uint8 LR of a modcropped HR image with the named degradation."""
-    return degrade(hr, scale, degradation)
+def make_lr(hr: np.ndarray, scale: int, degradation: str = "bicubic", name: str = "") -> np.ndarray:
+    """(h, w, 3) uint8 LR of a modcropped HR image with the named degradation. Under "real" the
+    draw is seeded from the image's `name`, so every run and machine makes the same LR."""
+    return degrade(hr, scale, degradation, seed_for_name(name))
 
 
 def score_image(sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float]:
@@ -77,7 +80,7 @@ def iter_scores(sr_fn: SrFunction, hr_paths: Sequence[Path], scale: int,
     """Score `sr_fn` on each HR image; `on_images(path, lr, sr)` sees the uint8 LR and SR."""
     for path in hr_paths:
         hr = modcrop(load_rgb(path), scale)
-        lr = make_lr(hr, scale, degradation)
+        lr = make_lr(hr, scale, degradation, path.stem)
         sr = sr_fn(lr)
         if on_images is not None:
             on_images(path, lr, quantize_uint8(np.asarray(sr, dtype=np.float64)))

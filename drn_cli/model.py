@@ -194,6 +194,32 @@ def build_duals(config: DRNConfig) -> nn.ModuleList:
     return nn.ModuleList(DownBlock(3, config.n_feats, 3) for _ in range(config.phases))
 
 
+class DualRegression(nn.Module):
+    """The paper's primal network P and dual network D as one module (one DDP wrapper for both)."""
+
+    def __init__(self, config: DRNConfig) -> None:
+        super().__init__()
+        self.primal = DRN(config)
+        self.dual = build_duals(config)
+
+    def forward(self, lr: torch.Tensor, with_loop: bool = False
+                ) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor | None]:
+        """lr (B, 3, h, w) 0..255 -> (sr, sr2lr, loop).
+
+        sr: the primal outputs [x1, x2, ..., xS]; sr2lr[i] = dual[i](sr[i + 1]), at sr[i]'s size;
+        loop (only `with_loop`, else None): every dual block chained from the final output down to
+        (B, 3, h, w), the closed loop of unpaired adaptation (DRN.md §4).
+        """
+        sr = self.primal(lr)
+        sr2lr = [block(sr[i + 1]) for i, block in enumerate(self.dual)]
+        loop = None
+        if with_loop:
+            loop = sr2lr[-1]
+            for block in reversed(self.dual[:-1]):
+                loop = block(loop)
+        return sr, sr2lr, loop
+
+
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable parameters (the mean shifts are fixed and not counted)."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -27,12 +27,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from .atomic import write_bytes_atomic
-from .data import PairedPatches, PatchSpec, build_pyramids, find_images
+from .data import PairedPatches, PatchSpec, Sample, build_pyramids, find_images
 from .device import autocast, precision_name, resolve_device, resolve_precision
 from .errors import DrnError
 from .evaluate import iter_scores
 from .inference import Upscaler
-from .model import DRN, DRNConfig, build_duals
+from .model import DRN, DRNConfig, DualRegression
 from .weights import Weights, resolve_model, save_weights
 
 EventFn = Callable[[dict], None]
@@ -61,6 +61,7 @@ class TrainConfig:
     precision: str = "auto"
     workers: int = 0
     init: str | None = None
+    degradation: str = "bicubic"   # how LR patches are made: bicubic (paper) or real (degradations/real.py)
     bicubic_init: bool = True      # start from an identity path that outputs the bicubic input
     skip_threshold: float = 1e6    # official: skip a batch whose loss exceeds this x the average
 
@@ -69,32 +70,16 @@ class TrainConfig:
         return DRNConfig(**self.model)
 
 
-class DualRegression(nn.Module):
-    """Primal network and dual blocks as one module (one DDP wrapper for both)."""
-
-    def __init__(self, config: DRNConfig) -> None:
-        super().__init__()
-        self.primal = DRN(config)
-        self.dual = build_duals(config)
-
-    def forward(self, lr: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor]:
-        """lr (B, 3, h, w) 0..255 -> (sr, sr2lr, loop): sr = primal outputs [x1, x2, ..., xS]; sr2lr[i] =
-        dual[i](sr[i + 1]), at sr[i]'s size; loop = every dual block chained from the final output
-        down to (B, 3, h, w), the closed loop of unpaired adaptation (DRN.md §4)."""
-        sr = self.primal(lr)
-        sr2lr = [block(sr[i + 1]) for i, block in enumerate(self.dual)]
-        loop = sr2lr[-1]
-        for block in reversed(self.dual[:-1]):
-            loop = block(loop)
-        return sr, sr2lr, loop
-
-
 def dual_regression_loss(sr: list[torch.Tensor], sr2lr: list[torch.Tensor],
-                         pyramid: list[torch.Tensor], dual_weight: float
+                         pyramid: list[torch.Tensor], dual_weight: float,
+                         dual_targets: list[torch.Tensor] | None = None,
                          ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(primal, dual) L1 losses. `pyramid` is [LR_0, ..., HR], the same levels as `sr`."""
+    """(primal, dual) L1 losses (paper Eq. 1). `pyramid` is [LR_0, ..., HR], the same levels as
+    `sr`; the dual blocks' targets are its levels below HR unless `dual_targets` says otherwise
+    (under the realistic degradation the innermost one is the deterministic LR, data.Sample)."""
     primal = sum(F.l1_loss(out.float(), target) for out, target in zip(sr, pyramid))
-    dual = sum(F.l1_loss(out.float(), target) for out, target in zip(sr2lr, pyramid))
+    targets = pyramid[:-1] if dual_targets is None else dual_targets
+    dual = sum(F.l1_loss(out.float(), target) for out, target in zip(sr2lr, targets))
     return primal, dual_weight * dual
 
 
@@ -227,11 +212,12 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
 
     def weights(self) -> Weights:
-        return Weights(self.config.drn, self.net.primal.state_dict(),
-                       [b.state_dict() for b in self.net.dual],
-                       {"trained_by": "drn train", "steps": self.step, "data": self.config.data,
-                        "patch_size": self.config.patch_size, "batch_size": self.config.batch_size,
-                        "precision": precision_name(self.dtype)})
+        c = self.config
+        return Weights(c.drn, self.net.primal.state_dict(), [b.state_dict() for b in self.net.dual],
+                       {"trained_by": "drn train", "steps": self.step,
+                        "data": [Path(d).name for d in c.data],  # names: no paths of this machine
+                        "degradation": c.degradation, "patch_size": c.patch_size,
+                        "batch_size": c.batch_size, "precision": precision_name(self.dtype)})
 
     def save(self) -> None:
         if not self.dist.is_main:
@@ -245,15 +231,15 @@ class Trainer:
         paths = [Path(p) for p in self.config.val]
         upscaler = Upscaler(self.net.primal.eval(), self.device, self.dtype, tile=0)
         fn = lambda lr: upscaler.upscale_array(lr.astype(np.float32) / 255.0) * 255.0
-        scores = list(iter_scores(fn, paths, self.config.drn.scale))
+        scores = list(iter_scores(fn, paths, self.config.drn.scale, self.config.degradation))
         self.net.primal.train()
         return float(np.mean([s.psnr for s in scores]))
 
-    def loss(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """(primal, dual) losses of one batch: here a paired pyramid [LR_0, ..., HR]."""
+    def loss(self, batch: Sample) -> tuple[torch.Tensor, torch.Tensor]:
+        """(primal, dual) losses of one paired batch."""
         with autocast(self.device, self.dtype):
-            sr, sr2lr, _ = self.ddp(batch[0])
-        return dual_regression_loss(sr, sr2lr, batch, self.config.dual_weight)
+            sr, sr2lr, _ = self.ddp(batch.lr)
+        return dual_regression_loss(sr, sr2lr, batch.pyramid, self.config.dual_weight, batch.dual_targets)
 
     def _train_step(self, batch) -> dict | None:
         lr_value = lr_at(self.step, self.config)
@@ -279,9 +265,9 @@ class Trainer:
         return t.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
 
     def batches(self, until: int):
-        """Batches for steps [self.step, until): lists of device tensors, [LR_0, ..., HR]."""
+        """Batches for steps [self.step, until): data.Sample of device tensors."""
         c = self.config
-        spec = PatchSpec(c.drn.scale, c.patch_size, c.seed)
+        spec = PatchSpec(c.drn.scale, c.patch_size, c.seed, c.degradation)
         pyramids, skipped = build_pyramids(c.data, spec)
         if skipped:
             self.emit({"type": "warning", "message": f"skipped {len(skipped)} image(s) smaller "
@@ -291,7 +277,8 @@ class Trainer:
         loader = torch.utils.data.DataLoader(dataset, batch_size=c.batch_size, sampler=sampler,
                                              num_workers=c.workers, pin_memory=self.device.type == "cuda")
         for batch in loader:
-            yield [self.to_device(t) for t in batch]
+            yield Sample(self.to_device(batch.lr), [self.to_device(t) for t in batch.pyramid],
+                         self.to_device(batch.dual_lr))
 
     def run(self, until: int | None = None) -> None:
         """Train from the current step to `until` (default: the run's total), checkpointing."""

@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 from drn_cli.adapt import AdaptConfig, Adapter, closed_loop
 from drn_cli.cli import app
 from drn_cli.data import load_rgb
-from drn_cli.degrade import degrade, modcrop
+from drn_cli.degradations import degrade, modcrop
 from drn_cli.errors import DrnError
-from drn_cli.model import DRNConfig
-from drn_cli.train import DualRegression, start_run
+from drn_cli.model import DRNConfig, DualRegression
+from drn_cli.train import start_run
 from drn_cli.weights import Weights, resolve_model, save_weights
 
 
@@ -32,7 +32,8 @@ def test_closed_loop_chains_every_dual_block_inside_the_wrapped_forward():
     net = DualRegression(DRNConfig(8, 1, 16)).eval()
     x = torch.rand(2, 3, 6, 6) * 255
     with torch.no_grad():
-        sr, sr2lr, loop = net(x)
+        assert net(x)[2] is None  # paired training steps do not pay for the loop
+        sr, sr2lr, loop = net(x, with_loop=True)
         chain = sr[-1]
         for block in reversed(net.dual):
             chain = block(chain)

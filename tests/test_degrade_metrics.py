@@ -3,19 +3,10 @@ import pytest
 from conftest import photo, shared_path
 
 from drn_cli.data import load_rgb
-from drn_cli.degrade import (
-    cubic,
-    degradation_mismatch,
-    degrade,
-    downscale_bicubic,
-    downscale_nearest,
-    gaussian_kernel,
-    guess_degradation,
-    imresize,
-    modcrop,
-    quantize_uint8,
-    radial_log_spectrum,
-)
+from drn_cli.degradations import degrade
+from drn_cli.degradations.classic import downscale_nearest, gaussian_kernel
+from drn_cli.degradations.estimate import degradation_mismatch, guess_degradation, radial_log_spectrum
+from drn_cli.degradations.resize import cubic, downscale_bicubic, imresize, modcrop, quantize_uint8
 from drn_cli.metrics import psnr_y, rgb_to_y, ssim_y
 
 
