@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from drn_cli.data import load_rgb
 from drn_cli.inference import load_upscaler
+from drn_cli.io import read_rgb
 
 
 def centre(image: np.ndarray, size: int) -> np.ndarray:
@@ -36,7 +36,7 @@ def main() -> None:
     s, gap = base.scale, 4
     rows, changed, upscaled = [], [], []
     for path in args.photos:
-        lr = centre(load_rgb(path), args.crop)
+        lr = centre(read_rgb(path), args.crop)
         tiles = [np.kron(lr, np.ones((s, s, 1), np.uint8))]
         for upscaler in (base, adapted):
             tiles.append((upscaler.upscale_array(lr.astype(np.float32) / 255) * 255).round().astype(np.uint8))

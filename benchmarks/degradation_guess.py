@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from drn_cli.data import find_images, load_rgb
 from drn_cli.degradations import CLASSIC, degrade, modcrop
 from drn_cli.degradations.estimate import degradation_mismatch, guess_degradation
+from drn_cli.io import find_images, read_rgb
 
 
 def row(name: str, photos: list) -> str:
@@ -30,11 +30,11 @@ def main() -> None:
     print("| photos | mismatch bicubic | mismatch nearest | guess |\n|---|---|---|---|")
     for bench in ("Set5", "Set14", "B100"):
         paths = find_images(args.data / "benchmarks" / bench / "HR")[: args.max_images]
-        hrs = [modcrop(load_rgb(p), args.scale) for p in paths]
+        hrs = [modcrop(read_rgb(p), args.scale) for p in paths]
         for kind in CLASSIC:
             print(row(f"{bench} ({len(hrs)}) {kind}", [degrade(hr, args.scale, kind) for hr in hrs]))
     for folder in sorted(p for p in (args.data / "real_lr").iterdir() if p.is_dir()):
-        print(row(f"real_lr/{folder.name}", [load_rgb(p) for p in find_images(folder)]))
+        print(row(f"real_lr/{folder.name}", [read_rgb(p) for p in find_images(folder)]))
 
 
 if __name__ == "__main__":

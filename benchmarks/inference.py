@@ -40,10 +40,10 @@ def official_forward_mps(weights: Weights, image: np.ndarray) -> float:
 
 
 def ours_mps(weights: Weights, image: np.ndarray, tile: int | None) -> float:
-    upscaler = make_upscaler(weights, "cpu", "auto", tile=tile)
-    upscaler.upscale_array(image[:16, :16])
+    upscaler = make_upscaler(weights, "cpu", "auto")
+    upscaler.upscale_array(image[:16, :16], tile)
     tic = time.perf_counter()
-    out = upscaler.upscale_array(image)
+    out = upscaler.upscale_array(image, tile)
     return out.shape[0] * out.shape[1] / 1e6 / (time.perf_counter() - tic)
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from drn_cli.data import find_images, load_rgb
 from drn_cli.degradations import degrade, modcrop
 from drn_cli.degradations.real import degrade_real_pair
+from drn_cli.io import find_images, read_rgb
 
 
 def main() -> None:
@@ -31,7 +31,7 @@ def main() -> None:
     paths = find_images(args.folder)[: args.images]
     columns = []
     for index, path in enumerate(paths):
-        hr = modcrop(load_rgb(path), 4)
+        hr = modcrop(read_rgb(path), 4)
         y, x = (hr.shape[0] - args.patch) // 2, (hr.shape[1] - args.patch) // 2
         patch = hr[y: y + args.patch, x: x + args.patch]
         tiles = [degrade(patch, 4)]

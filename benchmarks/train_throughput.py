@@ -12,10 +12,10 @@ import time
 
 import torch
 
-from drn_cli.data import Sample
 from drn_cli.device import precision_name, resolve_precision
 from drn_cli.model import VARIANTS
-from drn_cli.train import TrainConfig, Trainer
+from drn_cli.training.data import Sample
+from drn_cli.training.trainer import TrainConfig, Trainer
 
 
 def patches_per_second(trainer: Trainer, batch: Sample, steps: int) -> float:

@@ -7,7 +7,7 @@ __all__ = ["DrnError", "__version__", "load_upscaler", "upscale"]
 def __getattr__(name: str):
     # Lazy re-exports keep `import drn_cli` (and so `drn --help`) free of torch.
     if name == "upscale":
-        from .upscaling import upscale
+        from .api import upscale
         return upscale
     if name == "load_upscaler":
         from .inference import load_upscaler

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from .errors import DrnError, UsageError
+from .presets import PAPER_MODEL, UPSCALE_MODEL
 
 app = typer.Typer(help="DRN super-resolution: upscale images, train, adapt and evaluate models.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -52,21 +53,27 @@ def handle_errors(fn):
     return wrapper
 
 
-def _model_spec(model: str | None, scale: int | None) -> str:
-    from .weights import DEFAULT_MODEL, preset_for_scale
+def _model_spec(model: str | None, scale: int | None, default: str) -> str:
+    """--model, else the preset for --scale, else `default`."""
+    from .presets import preset_for_scale
 
     if scale is not None and scale not in (2, 4, 8):
         raise UsageError(f"--scale must be 2, 4 or 8, got {scale}")
-    if model is not None:
-        return model
-    return preset_for_scale(scale) if scale else DEFAULT_MODEL
+    return model if model is not None else preset_for_scale(scale, default)
 
 
-def _progress():
+def _check_scale(spec: str, model_scale: int, scale: int | None) -> None:
+    if scale is not None and scale != model_scale:
+        raise UsageError(f"--model {spec} is a x{model_scale} model, but --scale {scale} was given")
+
+
+def _progress(label: str = "{task.description}", stats: bool = False):
+    """The one progress bar style: label, bar, done/total, time left (and a stats field)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=err, transient=False)
+    extra = [TextColumn("{task.fields[stats]}")] if stats else []
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), *extra,
+                    console=err, transient=False)
 
 
 @app.command()
@@ -88,23 +95,22 @@ def upscale(
     as_json: JsonOpt = False,
 ) -> None:
     """Upscale images with DRN. Writes {stem}_x{scale}.{ext}; never overwrites inputs."""
+    from .batch import plan_jobs, run_jobs
     from .inference import load_upscaler
-    from .upscaling import plan_jobs, run_jobs
 
     if skip_existing and overwrite:
         raise UsageError("--skip-existing and --overwrite exclude each other")
     if tile is not None and tile < 0:
         raise UsageError("--tile must be 0 (whole image) or a positive size")
-    spec = _model_spec(model, scale)
-    upscaler = load_upscaler(spec, device, precision, tile, tile_overlap)
-    if scale is not None and upscaler.scale != scale:
-        raise UsageError(f"--model {spec} is a x{upscaler.scale} model, but --scale {scale} was given")
+    spec = _model_spec(model, scale, UPSCALE_MODEL)
+    upscaler = load_upscaler(spec, device, precision)
+    _check_scale(spec, upscaler.scale, scale)
     plan = plan_jobs(inputs, upscaler.scale, output, fmt, recursive)
     failed = 0
     with _progress() as progress:
         task = progress.add_task("upscaling", total=len(plan.jobs) + len(plan.failures))
         for result in run_jobs(plan, upscaler, fmt=fmt, quality=quality, overwrite=overwrite,
-                               skip_existing=skip_existing):
+                               skip_existing=skip_existing, tile=tile, overlap=tile_overlap):
             progress.update(task, advance=1, description=Path(result.input).name[:40])
             if result.status == "error":
                 failed += 1
@@ -147,7 +153,7 @@ def evaluate_cmd(
             raise UsageError("--model bicubic needs --scale")
         sr_fn, name = bicubic_sr(scale), "bicubic"
     else:
-        sr_fn, scale, name = _model_sr_fn(_model_spec(model, scale), scale, device, precision, tile)
+        sr_fn, scale, name = _model_sr_fn(_model_spec(model, scale, PAPER_MODEL), scale, device, precision, tile)
     if self_ensemble:
         from .inference import self_ensemble as ensemble
 
@@ -168,11 +174,9 @@ def evaluate_cmd(
 def _model_sr_fn(spec: str, scale: int | None, device: str, precision: str, tile: int | None):
     from .inference import load_upscaler
 
-    upscaler = load_upscaler(spec, device, precision, tile)
-    if scale is not None and scale != upscaler.scale:
-        raise UsageError(f"--model {spec} is a x{upscaler.scale} model, but --scale {scale} was given")
-    fn = lambda lr: upscaler.upscale_array(lr.astype("float32") / 255.0) * 255.0
-    return fn, upscaler.scale, spec
+    upscaler = load_upscaler(spec, device, precision)
+    _check_scale(spec, upscaler.scale, scale)
+    return functools.partial(upscaler.upscale_uint8, tile=tile), upscaler.scale, spec
 
 
 def _image_saver(save_lr: Path | None, save_dir: Path | None, scale: int):
@@ -251,9 +255,7 @@ def train(
     degradation: Annotated[str, typer.Option(help="How LR patches are made: bicubic (the paper's) or real (random blur, resize, noise and JPEG; docs/training.md).")] = "bicubic",
 ) -> None:
     """Paired dual-regression training on folders of HR images (resumable; torchrun for DDP)."""
-    from .device import precision_name
-    from .model import VARIANTS, DRNConfig
-    from .train import TrainConfig, resume_run, start_run
+    from .training.trainer import TrainConfig, architecture, resume_run, start_run, validation_paths
 
     display = _TrainDisplay()
     if resume is not None:
@@ -261,35 +263,28 @@ def train(
     else:
         if not data or out is None:
             raise UsageError("drn train needs --data DIR and --out RUN_DIR (or --resume RUN_DIR)")
-        name = model or f"drn-s-x{scale or 4}"
-        if name not in VARIANTS:
-            raise UsageError(f"--model must be one of {', '.join(VARIANTS)}")
-        base = VARIANTS[name]
-        arch = DRNConfig(scale=scale or base.scale, n_blocks=n_blocks or base.n_blocks,
-                         n_feats=n_feats or base.n_feats)
-        if degradation not in ("bicubic", "real"):
-            raise UsageError("--degradation must be bicubic or real")
-        if patch_size % arch.scale or patch_size < 4 * arch.scale:
-            raise UsageError(f"--patch-size must be a multiple of {arch.scale} and at least {4 * arch.scale}")
-        val_paths = []
-        if val is not None:
-            from .datasets import resolve_dataset
-
-            val_paths = [str(p) for p in resolve_dataset(val, data_dir)]
         config = TrainConfig(
-            data=[str(d) for d in data], out=str(out), model=arch.to_dict(), steps=steps or 10_000,
+            data=[str(d) for d in data], out=str(out),
+            model=architecture(model, scale, n_blocks, n_feats).to_dict(), steps=steps or 10_000,
             batch_size=batch_size, patch_size=patch_size, lr=lr, warmup=warmup,
-            dual_weight=dual_weight, val=val_paths, val_every=val_every, save_every=save_every,
-            log_every=log_every, seed=seed, device=device, precision=precision, workers=workers,
-            init=init, degradation=degradation)
+            dual_weight=dual_weight, val=validation_paths(val, data_dir), val_every=val_every,
+            save_every=save_every, log_every=log_every, seed=seed, device=device,
+            precision=precision, workers=workers, init=init, degradation=degradation)
         trainer = start_run(config, display)
+    _run_training(trainer, display, f"training {trainer.config.drn} ({trainer.config.degradation} LR)")
     if trainer.dist.is_main:
-        err.print(f"training {trainer.config.drn} on {trainer.device} ({precision_name(trainer.dtype)}) "
+        err.print(f"done: {Path(trainer.config.out) / 'model.safetensors'}")
+
+
+def _run_training(trainer, display: _TrainDisplay, what: str) -> None:
+    """The one runner of `train` and `finetune-unpaired`: a header line, then the run under the display."""
+    from .device import precision_name
+
+    if trainer.dist.is_main:
+        err.print(f"{what} on {trainer.device} ({precision_name(trainer.dtype)}) "
                   f"from step {trainer.step} to {trainer.config.steps}")
     with display:
         trainer.run()
-    if trainer.dist.is_main:
-        err.print(f"done: {Path(trainer.config.out) / 'model.safetensors'}")
 
 
 class _TrainDisplay:
@@ -303,11 +298,7 @@ class _TrainDisplay:
         self.quiet = os.environ.get("RANK", "0") != "0"
         self.progress = None
         if err.is_terminal and not self.quiet:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self.progress = Progress(TextColumn("step"), MofNCompleteColumn(), BarColumn(),
-                                     TimeRemainingColumn(), TextColumn("{task.fields[stats]}"),
-                                     console=err)
+            self.progress = _progress("step", stats=True)
         self.task = None
         self.val: float | None = None
         self.last: tuple[float, int] | None = None
@@ -357,7 +348,7 @@ class _TrainDisplay:
 @handle_errors
 def finetune_unpaired(
     lr_dir: Annotated[Path, typer.Argument(help="Folder of real LR photos (no HR needed).")],
-    model: Annotated[str, typer.Option("--model", "-m", help="Starting weights with dual blocks (preset or file).")] = "drn-s-x4",
+    model: Annotated[str, typer.Option("--model", "-m", help="Starting weights with dual blocks (preset or file).")] = PAPER_MODEL,
     out: Annotated[Path | None, typer.Option("--out", help="Run folder to create.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue this run folder up to --steps.")] = None,
     steps: Annotated[int | None, typer.Option(help="Total adaptation steps (default: 400).")] = None,
@@ -378,8 +369,8 @@ def finetune_unpaired(
     precision: PrecisionOpt = "auto",
 ) -> None:
     """Adapt a model to real LR photos with the closed-loop (dual) loss (DRN paper, Eq. 2)."""
-    from .adapt import AdaptConfig, Adapter
-    from .train import resume_run, start_run
+    from .training.adapt import AdaptConfig, Adapter
+    from .training.trainer import resume_run, start_run
 
     display = _TrainDisplay()
     if resume is not None:
@@ -403,10 +394,8 @@ def finetune_unpaired(
     before = trainer.closed_loop_report()
     c = trainer.config
     pairs = f"HR folders {', '.join(c.data)}" if c.data else f"self-pairs with {c.self_pairs} LR"
-    err.print(f"adapting {c.drn} to {c.lr_dir} from step {trainer.step} to {c.steps} "
-              f"({pairs}, {c.patch_size}px patches); closed-loop L1 on the photos before: {before:.3f}")
-    with display:
-        trainer.run()
+    _run_training(trainer, display, f"adapting {c.drn} to {c.lr_dir} ({pairs}, {c.patch_size}px patches; "
+                                    f"closed-loop L1 on the photos before: {before:.3f})")
     after = trainer.closed_loop_report()
     err.print(f"closed-loop L1 on the photos: {before:.3f} -> {after:.3f} (0..255 scale); "
               f"weights: {Path(trainer.config.out) / 'model.safetensors'}")

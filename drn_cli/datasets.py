@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .data import find_images
 from .errors import DatasetError
+from .io import find_images
 
 ProgressFn = Callable[[int, int | None], None]  # (bytes so far, total or None)
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import load_rgb
 from .degradations import degrade, imresize, modcrop, quantize_uint8
 from .degradations.real import seed_for_name
+from .io import read_rgb
 from .metrics import psnr_y, ssim_y
 
 CONVENTION = ("Y-channel (BT.601) PSNR/SSIM, border shave = scale, HR modcropped, "
@@ -79,7 +79,7 @@ def iter_scores(sr_fn: SrFunction, hr_paths: Sequence[Path], scale: int,
                 ) -> Iterator[ImageScore]:
     """Score `sr_fn` on each HR image; `on_images(path, lr, sr)` sees the uint8 LR and SR."""
     for path in hr_paths:
-        hr = modcrop(load_rgb(path), scale)
+        hr = modcrop(read_rgb(path), scale)
         lr = make_lr(hr, scale, degradation, path.stem)
         sr = sr_fn(lr)
         if on_images is not None:

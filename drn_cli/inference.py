@@ -1,8 +1,9 @@
-"""Inference: the model on a device, in a precision, tile by tile.
+"""Inference: the model on a device, in a precision, tile by tile, on whole pictures.
 
-Contract: images are float32 arrays (H, W, 3) in [0, 1]; the official 0..255 range stays
-inside `_forward`. Reduced-precision tiles whose output is not finite are redone in fp32, and a
-tile that runs out of memory makes the whole image restart with half the tile size.
+Contract: images are float32 arrays (H, W, 3) in [0, 1] (`DRN.super_resolve` holds the model's
+side of it). Reduced-precision tiles whose output is not finite are redone in fp32, and a tile
+that runs out of memory makes the whole image restart with half the tile size. Tile size and
+overlap are choices of each call, not of the loaded model, so one cached model serves them all.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
-from .device import autocast, resolve_device, resolve_precision
+from .device import resolve_device, resolve_precision
 from .errors import DrnError
+from .io import Picture, to_integers
 from .model import DRN
-from .tiling import upscale_tiled
+from .presets import UPSCALE_MODEL
+from .tiling import tile_extent, upscale_tiled
 from .weights import Weights, model_path, resolve_model
 
 DEFAULT_CPU_TILE = 256      # LR pixels; see docs/performance.md for the sweep
@@ -35,13 +39,14 @@ def _is_out_of_memory(exc: BaseException) -> bool:
 
 @dataclass
 class Upscaler:
-    """A loaded model ready to upscale; safe to share between threads (it holds no call state)."""
+    """A loaded model ready to upscale; safe to share between threads (it holds no call state).
+
+    `tile` arguments are in LR pixels: None = chosen from free memory, 0 = the whole image.
+    """
 
     model: DRN
     device: torch.device
     dtype: torch.dtype
-    tile: int | None = None      # LR pixels; None = chosen from memory, 0 = whole image
-    overlap: int = DEFAULT_OVERLAP
 
     @property
     def scale(self) -> int:
@@ -57,11 +62,8 @@ class Upscaler:
         return max(MIN_TILE, min(DEFAULT_CPU_TILE, int((0.5 * free / CPU_BYTES_PER_LR_PIXEL) ** 0.5) // 8 * 8))
 
     def _forward(self, lr: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        """(1, 3, h, w) in [0, 1] on the CPU -> (1, 3, h*s, w*s) float32 in [0, 1] on the CPU."""
-        x = (lr.to(self.device) * 255.0).contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode(), autocast(self.device, dtype):
-            sr = self.model(x)[-1]
-        return (sr.float() / 255.0).clamp_(0.0, 1.0).cpu()
+        """(1, 3, h, w) in [0, 1] -> (1, 3, h*s, w*s) float32 in [0, 1] on the model's device."""
+        return self.model.super_resolve(lr.to(self.device), dtype)[-1]
 
     def upscale_tile(self, lr: torch.Tensor) -> torch.Tensor:
         """One tile; a non-finite result in reduced precision is redone in fp32."""
@@ -70,29 +72,30 @@ class Upscaler:
             sr = self._forward(lr, torch.float32)
         return sr
 
-    def upscale_rows(self, image: np.ndarray, emit: Callable[[int, np.ndarray], None]) -> None:
+    def upscale_rows(self, image: np.ndarray, emit: Callable[[int, np.ndarray], None],
+                     tile: int | None = None, overlap: int = DEFAULT_OVERLAP) -> None:
         """Upscale (H, W, 3) float in [0, 1], handing finished (rows, W*s, 3) float32 rows to
         `emit(first_row, rows)` top to bottom. Halves the tile and restarts on out-of-memory."""
         lr = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))[None]
-        tile = self.default_tile() if self.tile is None else self.tile
+        h, w = image.shape[:2]
+        side = tile_extent(self.default_tile() if tile is None else tile, h, w)
         while True:
             try:
-                upscale_tiled(lr, self.upscale_tile, self.scale, tile, self.overlap,
-                              lambda y, rows: emit(y, rows.permute(1, 2, 0).numpy()))
+                upscale_tiled(lr, self.upscale_tile, self.scale, side, overlap,
+                              lambda y, rows: emit(y, rows.permute(1, 2, 0).cpu().numpy()), self.device)
                 return
             except RuntimeError as exc:
                 if not _is_out_of_memory(exc):
                     raise
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
-                h, w = image.shape[:2]
-                current = tile if 0 < tile < max(h, w) else max(h, w)
-                if current // 2 < MIN_TILE:
-                    raise DrnError(f"out of memory even with {current}px tiles; "
+                if side // 2 < MIN_TILE:
+                    raise DrnError(f"out of memory even with {side}px tiles; "
                                    "try --device cpu or a smaller --tile") from None
-                tile = current // 2
+                side //= 2
 
-    def upscale_array(self, image: np.ndarray) -> np.ndarray:
+    def upscale_array(self, image: np.ndarray, tile: int | None = None,
+                      overlap: int = DEFAULT_OVERLAP) -> np.ndarray:
         """(H, W, 3) float in [0, 1] -> (H*s, W*s, 3) float32 in [0, 1]."""
         h, w = image.shape[:2]
         out = np.empty((h * self.scale, w * self.scale, 3), dtype=np.float32)
@@ -100,33 +103,35 @@ class Upscaler:
         def emit(y: int, rows: np.ndarray) -> None:
             out[y: y + rows.shape[0]] = rows
 
-        self.upscale_rows(image, emit)
+        self.upscale_rows(image, emit, tile, overlap)
         return out
 
+    def upscale_uint8(self, lr: np.ndarray, tile: int | None = None) -> np.ndarray:
+        """(h, w, 3) uint8 -> (h*s, w*s, 3) float on the 0..255 scale (the evaluation's SrFunction)."""
+        return self.upscale_array(lr.astype(np.float32) / 255.0, tile) * 255.0
 
-def make_upscaler(weights: Weights, device: str = "auto", precision: str = "auto",
-                  tile: int | None = None, overlap: int = DEFAULT_OVERLAP) -> Upscaler:
+
+def make_upscaler(weights: Weights, device: str = "auto", precision: str = "auto") -> Upscaler:
     """Build an Upscaler for loaded weights on the chosen device and precision."""
     dev = resolve_device(device)
     model, _ = weights.build()
     model = model.to(dev, memory_format=torch.channels_last)
-    return Upscaler(model, dev, resolve_precision(precision, dev), tile, overlap)
+    return Upscaler(model, dev, resolve_precision(precision, dev))
 
 
 _CACHE: dict[tuple, Upscaler] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def load_upscaler(model: str = "drn-s-x4", device: str = "auto", precision: str = "auto",
-                  tile: int | None = None, overlap: int = DEFAULT_OVERLAP) -> Upscaler:
+def load_upscaler(model: str = UPSCALE_MODEL, device: str = "auto", precision: str = "auto") -> Upscaler:
     """Cached `make_upscaler(resolve_model(model), ...)`; returned objects are read-only.
 
     The cache key is the weights file itself (path and modification time), not the name."""
     path = model_path(model)
-    key = (str(path.resolve()), path.stat().st_mtime_ns, device, precision, tile, overlap)
+    key = (str(path.resolve()), path.stat().st_mtime_ns, device, precision)
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = make_upscaler(resolve_model(path), device, precision, tile, overlap)
+            _CACHE[key] = make_upscaler(resolve_model(path), device, precision)
         return _CACHE[key]
 
 
@@ -142,3 +147,34 @@ def self_ensemble(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> 
             y = np.rot90(y, -k).astype(np.float64)
             total = y if total is None else total + y
     return total / 8
+
+
+# ---------------------------------------------------------------------------- pictures
+
+def upscale_alpha(alpha: np.ndarray, scale: int) -> np.ndarray:
+    """(H, W) integer alpha -> (H*s, W*s), bicubic and clamped; constant alpha stays exact."""
+    if alpha.min() == alpha.max():
+        return np.full((alpha.shape[0] * scale, alpha.shape[1] * scale), alpha.flat[0], alpha.dtype)
+    maxval = 65535.0 if alpha.dtype == np.uint16 else 255.0
+    x = torch.from_numpy(alpha.astype(np.float32) / maxval)[None, None]
+    up = F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)[0, 0]
+    return to_integers(up.clamp_(0, 1).numpy(), 16 if alpha.dtype == np.uint16 else 8)
+
+
+def upscale_picture(picture: Picture, upscaler: Upscaler, tile: int | None = None,
+                    overlap: int = DEFAULT_OVERLAP) -> Picture:
+    """Upscale pixels with the model (grey replicated to RGB and back), alpha with bicubic."""
+    s, bits = upscaler.scale, picture.bits
+    h, w, channels = picture.pixels.shape
+    rgb = picture.pixels if channels == 3 else np.repeat(picture.pixels, 3, axis=2)
+    image = rgb.astype(np.float32) / np.float32(65535.0 if bits == 16 else 255.0)
+    out = np.empty((h * s, w * s, channels), dtype=picture.pixels.dtype)
+
+    def emit(y: int, rows: np.ndarray) -> None:
+        if channels == 1:
+            rows = rows.mean(axis=2, keepdims=True)
+        out[y: y + rows.shape[0]] = to_integers(rows, bits)
+
+    upscaler.upscale_rows(image, emit, tile, overlap)
+    alpha = None if picture.alpha is None else upscale_alpha(picture.alpha, s)
+    return Picture(out, alpha, picture.format, picture.icc, picture.exif)

@@ -1,5 +1,9 @@
 """Reading and writing real-world images: alpha, grey, 16-bit, EXIF orientation, ICC, atomically.
 
+The one module that touches image files: `find_images` lists them, `read_rgb` gives the plain
+RGB of a training or benchmark image, and `read_image` / `write_image` carry everything a real
+photo has through `drn upscale`.
+
 `read_image` returns a `Picture`: integer pixels (uint8 or uint16) with 1 (grey) or 3 (RGB)
 channels, an optional alpha plane and the metadata to carry over. Pixels stay integers end to
 end so that a 67 MP output never needs a full-size float copy. `write_image`
@@ -31,6 +35,26 @@ _EXIF_ORIENTATION = 0x0112
 _ORIENT_OPS = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
                5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1),
                7: lambda a: np.rot90(a, 1)[::-1], 8: lambda a: np.rot90(a, 1)}
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def find_images(folder: str | Path) -> list[Path]:
+    """Image files under `folder`, recursively, sorted."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputImageError(f"{folder}: not a folder of images")
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def read_rgb(path: str | os.PathLike) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of an image file (grey and palette images converted)."""
+    try:
+        with Image.open(path) as img:
+            return np.asarray(img.convert("RGB"))
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise InputImageError(f"{path}: cannot read image ({exc})") from None
 
 
 @dataclass

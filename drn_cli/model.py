@@ -2,12 +2,14 @@
 
 Official checkpoints load into these modules unchanged: module names and parameter shapes are
 those of guoyongcs/DRN `model/drn.py` and `model/common.py`. Internally the network works on
-the official 0..255 range; `DRN.forward` takes and returns that range. The public contract in
-[0, 1] lives in `inference.py`.
+the official 0..255 range; `DRN.forward` takes and returns that range. `DRN.super_resolve` is
+the public contract, float images in [0, 1]: inference, evaluation, training validation and
+export all go through it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import asdict, dataclass
 
@@ -55,6 +57,11 @@ VARIANTS: dict[str, DRNConfig] = {
     "drn-l-x4": DRNConfig(scale=4, n_blocks=40, n_feats=20),
     "drn-l-x8": DRNConfig(scale=8, n_blocks=36, n_feats=10),
 }
+
+
+def default_variant(scale: int) -> str:
+    """The architecture trained and shipped for a scale when none is named: DRN-S."""
+    return f"drn-s-x{scale}"
 
 
 def conv3x3(in_ch: int, out_ch: int, *, bias: bool = True, stride: int = 1) -> nn.Conv2d:
@@ -162,6 +169,19 @@ class DRN(nn.Module):
     def forward(self, lr: torch.Tensor) -> list[torch.Tensor]:
         x = F.interpolate(lr, scale_factor=self.config.scale, mode="bicubic", align_corners=False)
         return self.forward_upsampled(x)
+
+    def super_resolve(self, lr: torch.Tensor, dtype: torch.dtype = torch.float32) -> list[torch.Tensor]:
+        """The model's I/O contract: (B, 3, h, w) float in [0, 1] on the model's device -> every
+        pyramid level, coarsest first, (B, 3, h*2**k, w*2**k) float32 clamped to [0, 1].
+
+        Runs in inference mode and channels_last; `dtype` other than float32 autocasts the body
+        (the head and tails stay fp32, see forward_upsampled). The 0..255 range stays inside.
+        """
+        x = (lr.float() * RGB_RANGE).contiguous(memory_format=torch.channels_last)
+        cast = contextlib.nullcontext() if dtype == torch.float32 else torch.autocast(x.device.type, dtype=dtype)
+        with torch.inference_mode(), cast:
+            levels = self(x)
+        return [(level.float() / RGB_RANGE).clamp_(0.0, 1.0) for level in levels]
 
     def forward_upsampled(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Run the U-Net on an input already bicubic-upsampled to the output size.

@@ -18,9 +18,15 @@ TileFn = Callable[[torch.Tensor], torch.Tensor]
 EmitFn = Callable[[int, torch.Tensor], None]  # (first output row, (C, rows, W) float rows)
 
 
+def tile_extent(tile: int, h: int, w: int) -> int:
+    """The tile side actually used for an (h, w) image: `tile`, or max(h, w) (one tile, the whole
+    image) when `tile` is 0 or at least that large. The one place "0 = whole image" is decided."""
+    return tile if 0 < tile < max(h, w) else max(h, w)
+
+
 def plan_axis(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
-    """Balanced [start, end) spans covering `length`, each at most `tile` long, neighbours
-    overlapping by at least `overlap` (when there is more than one span)."""
+    """Balanced [start, end) spans covering `length`, each at most `tile` long (0: one span),
+    neighbours overlapping by at least `overlap` (when there is more than one span)."""
     if tile <= 0 or tile >= length:
         return [(0, length)]
     overlap = min(overlap, tile // 2)
@@ -49,21 +55,22 @@ def _blend_weights(spans: list[tuple[int, int]], index: int, scale: int) -> torc
 
 
 def upscale_tiled(image: torch.Tensor, upscale: TileFn, scale: int, tile: int, overlap: int,
-                  emit: EmitFn) -> None:
+                  emit: EmitFn, device: torch.device | str = "cpu") -> None:
     """Upscale (1, C, h, w) `image` tile by tile, emitting blended (C, rows, w*scale) rows.
 
     Rows are emitted top to bottom, each exactly once; the union covers all h*scale rows.
+    Blending happens on `device`, where the tiles come back, and so do the emitted rows.
     """
     _, channels, h, w = image.shape
     rows, cols = plan_axis(h, tile, overlap), plan_axis(w, tile, overlap)
-    col_weights = [_blend_weights(cols, j, scale) for j in range(len(cols))]
+    col_weights = [_blend_weights(cols, j, scale).to(device) for j in range(len(cols))]
     carry = None  # blended float rows of the previous band that the next band still overlaps
     for i, (y0, y1) in enumerate(rows):
-        band = torch.zeros(channels, (y1 - y0) * scale, w * scale)
+        band = torch.zeros(channels, (y1 - y0) * scale, w * scale, device=device)
         for j, (x0, x1) in enumerate(cols):
-            out = upscale(image[:, :, y0:y1, x0:x1])[0].float().cpu()
+            out = upscale(image[:, :, y0:y1, x0:x1])[0].float().to(device)
             band[:, :, x0 * scale: x1 * scale] += out * col_weights[j]
-        row_w = _blend_weights(rows, i, scale)[:, None]
+        row_w = _blend_weights(rows, i, scale).to(device)[:, None]
         band *= row_w
         if carry is not None:
             band[:, : carry.shape[1]] += carry

@@ -21,10 +21,10 @@ from safetensors.torch import load_file, safe_open, save
 
 from .atomic import write_bytes_atomic
 from .errors import WeightsError
-from .model import DRN, VARIANTS, DRNConfig, build_duals
+from .model import DRN, DRNConfig, build_duals
+from .presets import PRESETS
 
 FORMAT_NAME = "drn-cli"
-DEFAULT_MODEL = "drn-s-x4"
 StateDict = dict[str, torch.Tensor]
 
 
@@ -166,15 +166,10 @@ def shipped_weights_dir() -> Path:
     return installed if installed.is_dir() else here.parent / "weights"
 
 
-def preset_for_scale(scale: int) -> str:
-    """Default shipped model name for a scale (the DRN-S variants)."""
-    return f"drn-s-x{scale}"
-
-
 def model_path(spec: str | os.PathLike) -> Path:
     """The weights file a preset name or path refers to; WeightsError if there is none."""
     text = str(spec)
-    if text in VARIANTS:
+    if text in PRESETS:
         path = shipped_weights_dir() / f"{text}.safetensors"
         if not path.is_file():
             raise WeightsError(f"no shipped weights for {text} (looked for {path}); pass "
@@ -183,7 +178,7 @@ def model_path(spec: str | os.PathLike) -> Path:
     path = Path(spec)
     if not path.is_file():
         raise WeightsError(f"{text}: no such model file or preset; presets are "
-                           f"{', '.join(VARIANTS)}")
+                           f"{', '.join(PRESETS)}")
     return path
 
 

@@ -7,13 +7,13 @@ from conftest import photo, shared_path, tiny_weights
 from PIL import Image
 from typer.testing import CliRunner
 
-from drn_cli.adapt import AdaptConfig, Adapter, closed_loop
 from drn_cli.cli import app
-from drn_cli.data import load_rgb
 from drn_cli.degradations import degrade, modcrop
 from drn_cli.errors import DrnError
+from drn_cli.io import read_rgb
 from drn_cli.model import DRNConfig, DualRegression
-from drn_cli.train import start_run
+from drn_cli.training.adapt import AdaptConfig, Adapter, closed_loop
+from drn_cli.training.trainer import start_run
 from drn_cli.weights import Weights, resolve_model, save_weights
 
 
@@ -188,7 +188,7 @@ def test_auto_settings_are_resolved_and_recorded(tmp_path, tiny_model_file):
     folder = tmp_path / "nearest"
     folder.mkdir()
     for path in sorted(bench.glob("*.png"))[:8]:
-        hr = modcrop(load_rgb(path), 4)
+        hr = modcrop(read_rgb(path), 4)
         Image.fromarray(degrade(hr, 4, "nearest")).save(folder / path.name)
     adapter = _adapter(tmp_path, folder, tiny_model_file, self_pairs="auto", patch_size=0)
     shorter = sorted(min(p.shape[:2]) for p in adapter.photos)

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 from conftest import photo, shared_path
 
-from drn_cli.data import load_rgb
 from drn_cli.degradations import degrade
 from drn_cli.degradations.classic import downscale_nearest, gaussian_kernel
 from drn_cli.degradations.estimate import degradation_mismatch, guess_degradation, radial_log_spectrum
 from drn_cli.degradations.resize import cubic, downscale_bicubic, imresize, modcrop, quantize_uint8
+from drn_cli.io import read_rgb
 from drn_cli.metrics import psnr_y, rgb_to_y, ssim_y
 
 
@@ -81,7 +81,7 @@ def test_radial_log_spectrum_is_contrast_free_and_sees_aliasing():
 @pytest.mark.parametrize(("kind", "guess"), [("nearest", "nearest"), ("bicubic", "bicubic"), ("bd", "bicubic")])
 def test_guess_degradation_on_natural_photos(kind, guess):
     """Bicubic and BD are not told apart (docs/adaptation.md), so both read as bicubic."""
-    hrs = [modcrop(load_rgb(p), 4) for p in sorted(shared_path("data", "benchmarks", "Set14", "HR").glob("*.png"))]
+    hrs = [modcrop(read_rgb(p), 4) for p in sorted(shared_path("data", "benchmarks", "Set14", "HR").glob("*.png"))]
     photos = [degrade(hr, 4, kind) for hr in hrs]
     scores = degradation_mismatch(photos)
     assert guess_degradation(photos) == guess

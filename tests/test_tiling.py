@@ -44,17 +44,16 @@ def test_pointwise_function_is_reproduced_exactly():
 
 def test_tiled_drn_is_close_to_whole_image():
     weights = tiny_weights(seed=3)
-    upscaler = make_upscaler(weights, "cpu", "fp32", tile=0)
+    upscaler = make_upscaler(weights, "cpu", "fp32")
     image = photo(48, 64).astype(np.float32) / 255
-    whole = upscaler.upscale_array(image)
-    upscaler.tile, upscaler.overlap = 24, 8
-    tiled = upscaler.upscale_array(image)
+    whole = upscaler.upscale_array(image, tile=0)
+    tiled = upscaler.upscale_array(image, tile=24, overlap=8)
     mse = float(np.mean((whole - tiled) ** 2))
     assert 10 * np.log10(1 / mse) > 40
 
 
 def test_out_of_memory_halves_the_tile(monkeypatch):
-    upscaler = make_upscaler(tiny_weights(), "cpu", "fp32", tile=0, overlap=4)
+    upscaler = make_upscaler(tiny_weights(), "cpu", "fp32")
     real = upscaler.upscale_tile
     seen = []
 
@@ -65,12 +64,12 @@ def test_out_of_memory_halves_the_tile(monkeypatch):
         return real(tile)
 
     monkeypatch.setattr(upscaler, "upscale_tile", limited)
-    out = upscaler.upscale_array(photo(64, 64).astype(np.float32) / 255)
+    out = upscaler.upscale_array(photo(64, 64).astype(np.float32) / 255, tile=0, overlap=4)
     assert out.shape == (256, 256, 3) and seen[0] == 64 and max(seen[1:]) <= 32
 
 
 def test_non_finite_reduced_precision_tile_is_redone_in_fp32(monkeypatch):
-    upscaler = make_upscaler(tiny_weights(), "cpu", "bf16", tile=0)
+    upscaler = make_upscaler(tiny_weights(), "cpu", "bf16")
     real = upscaler._forward
     calls = []
 
@@ -80,5 +79,5 @@ def test_non_finite_reduced_precision_tile_is_redone_in_fp32(monkeypatch):
         return out * float("nan") if dtype == torch.bfloat16 else out
 
     monkeypatch.setattr(upscaler, "_forward", flaky)
-    out = upscaler.upscale_array(photo(16, 16).astype(np.float32) / 255)
+    out = upscaler.upscale_array(photo(16, 16).astype(np.float32) / 255, tile=0)
     assert calls == [torch.bfloat16, torch.float32] and np.isfinite(out).all()

@@ -12,7 +12,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from drn_cli.cli import app
-from drn_cli.train import TrainConfig, lr_at, resume_run, start_run
+from drn_cli.training.trainer import TrainConfig, lr_at, resume_run, start_run
 from drn_cli.weights import resolve_model
 
 TINY = ["--scale", "4", "--n-blocks", "1", "--n-feats", "8", "--batch-size", "2",

@@ -1,4 +1,5 @@
-"""The upscale workflow: whole pictures, batches of files, and the public `upscale` function.
+"""Batches of files for `drn upscale`: inputs (files, folders, globs) planned into jobs, run one
+by one.
 
 Batches never stop at a bad file: every input yields one `Result` (ok, skipped or error), and
 outputs are written atomically. Output names are `{stem}_x{scale}.{ext}`.
@@ -12,45 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import torch
-from PIL import Image
-from torch.nn import functional as F
-
-from .data import IMAGE_SUFFIXES
 from .errors import DrnError, UsageError
-from .inference import Upscaler, load_upscaler
-from .io import FORMATS, Picture, read_image, to_integers, write_image
+from .inference import DEFAULT_OVERLAP, Upscaler, upscale_picture
+from .io import FORMATS, IMAGE_SUFFIXES, read_image, write_image
 
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "TIFF": "tif", "BMP": "bmp"}
-
-
-def upscale_alpha(alpha: np.ndarray, scale: int) -> np.ndarray:
-    """(H, W) integer alpha -> (H*s, W*s), bicubic and clamped; constant alpha stays exact."""
-    if alpha.min() == alpha.max():
-        return np.full((alpha.shape[0] * scale, alpha.shape[1] * scale), alpha.flat[0], alpha.dtype)
-    maxval = 65535.0 if alpha.dtype == np.uint16 else 255.0
-    x = torch.from_numpy(alpha.astype(np.float32) / maxval)[None, None]
-    up = F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)[0, 0]
-    return to_integers(up.clamp_(0, 1).numpy(), 16 if alpha.dtype == np.uint16 else 8)
-
-
-def upscale_picture(picture: Picture, upscaler: Upscaler) -> Picture:
-    """Upscale pixels with the model (grey replicated to RGB and back), alpha with bicubic."""
-    s, bits = upscaler.scale, picture.bits
-    h, w, channels = picture.pixels.shape
-    rgb = picture.pixels if channels == 3 else np.repeat(picture.pixels, 3, axis=2)
-    image = rgb.astype(np.float32) / np.float32(65535.0 if bits == 16 else 255.0)
-    out = np.empty((h * s, w * s, channels), dtype=picture.pixels.dtype)
-
-    def emit(y: int, rows: np.ndarray) -> None:
-        if channels == 1:
-            rows = rows.mean(axis=2, keepdims=True)
-        out[y: y + rows.shape[0]] = to_integers(rows, bits)
-
-    upscaler.upscale_rows(image, emit)
-    alpha = None if picture.alpha is None else upscale_alpha(picture.alpha, s)
-    return Picture(out, alpha, picture.format, picture.icc, picture.exif)
 
 
 # ---------------------------------------------------------------------------- batches
@@ -135,7 +102,8 @@ def plan_jobs(inputs: list[str], scale: int, output_dir: str | Path | None = Non
 
 
 def run_job(job: Job, upscaler: Upscaler, fmt: str | None = None, quality: int = 95,
-            overwrite: bool = False, skip_existing: bool = False) -> Result:
+            overwrite: bool = False, skip_existing: bool = False, tile: int | None = None,
+            overlap: int = DEFAULT_OVERLAP) -> Result:
     """Upscale one file; user-caused problems become an error Result, never an exception."""
     tic = time.perf_counter()
     result = Result(str(job.input), str(job.output), "ok")
@@ -148,7 +116,7 @@ def run_job(job: Job, upscaler: Upscaler, fmt: str | None = None, quality: int =
     try:
         picture = read_image(job.input)
         result.size_in = picture.size
-        upscaled = upscale_picture(picture, upscaler)
+        upscaled = upscale_picture(picture, upscaler, tile, overlap)
         result.size_out = upscaled.size
         job.output.parent.mkdir(parents=True, exist_ok=True)
         write_image(job.output, upscaled, FORMATS[fmt] if fmt else None, quality, overwrite=True)
@@ -163,30 +131,3 @@ def run_jobs(plan: Plan, upscaler: Upscaler, **options) -> Iterator[Result]:
     yield from plan.failures
     for job in plan.jobs:
         yield run_job(job, upscaler, **options)
-
-
-# ---------------------------------------------------------------------------- public API
-
-def upscale(image: np.ndarray | Image.Image, model: str = "drn-s-x4", *, device: str = "auto",
-            precision: str = "auto", tile: int | None = None) -> np.ndarray | Image.Image:
-    """Upscale one image and return it in the same kind it came in.
-
-    `image` is a Pillow image or an integer array (H, W) / (H, W, 3) / (H, W, 4) of uint8 or
-    uint16. Stateless and thread-safe: loaded models are cached read-only and shared.
-    """
-    upscaler = load_upscaler(model, device, precision, tile)
-    as_pil = isinstance(image, Image.Image)
-    array = np.asarray(image.convert("RGBA" if "A" in image.getbands() else "RGB")
-                       if as_pil and image.mode not in ("L", "I;16", "RGB", "RGBA") else image)
-    if array.dtype not in (np.uint8, np.uint16):
-        raise DrnError(f"upscale expects uint8 or uint16 pixels, got {array.dtype}")
-    if array.ndim == 2:
-        array = array[:, :, None]
-    if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
-        raise DrnError(f"upscale expects (H, W), (H, W, 3) or (H, W, 4) pixels, got {array.shape}")
-    alpha = array[:, :, 3] if array.shape[2] == 4 else None
-    picture = Picture(np.ascontiguousarray(array[:, :, :3]), alpha, "PNG")
-    out = upscale_picture(picture, upscaler)
-    planes = out.pixels if out.alpha is None else np.concatenate([out.pixels, out.alpha[:, :, None]], 2)
-    result = planes[:, :, 0] if planes.shape[2] == 1 else planes
-    return Image.fromarray(result) if as_pil else result

@@ -12,7 +12,7 @@ The paired share comes from `data` (HR folders, bicubic pyramids) or, when none 
 self-pairs: patches of the photos themselves as HR (the ZSSR idea) with an LR pyramid made by
 `self_pairs`: "auto" (the default: "nearest" if the photos' spectra say they were
 nearest-neighbour downscaled, else "bicubic"; degrade.guess_degradation), a named degradation
-("bicubic", "nearest", "bd"; see degrade.py) when the user knows how the photos were made, or
+("bicubic", "nearest", "bd"; see degradations/) when the user knows how the photos were made, or
 "dual": the model's own dual blocks, i.e. the degradation the closed loop learns.
 
 Self-pairs of another degradation than bicubic teach the model that degradation and, alone,
@@ -29,27 +29,21 @@ dual[0](sr[1]) with x.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .data import (
-    PairedPatches,
-    PatchSpec,
-    augmented_tensor,
-    build_pyramids,
-    find_images,
-    load_rgb,
-    lr_pyramid,
-)
-from .degradations import CLASSIC, degrade
-from .degradations.estimate import guess_degradation
-from .device import autocast
-from .errors import DrnError
-from .train import TrainConfig, Trainer, dual_regression_loss
+from ..degradations import CLASSIC, degrade
+from ..degradations.estimate import guess_degradation
+from ..device import autocast
+from ..errors import DrnError, UsageError
+from ..io import find_images, read_rgb
+from ..weights import Weights
+from .data import PairedPatches, PatchSpec, augmented_tensor, build_pyramids, lr_pyramid
+from .trainer import TrainConfig, Trainer, dual_regression_loss
 
 LOOPS = ("chain", "inner")
 SELF_PAIRS = ("auto", "dual", *CLASSIC)
@@ -60,13 +54,46 @@ class AdaptConfig(TrainConfig):
     """A TrainConfig plus the unpaired photos and the adaptation choices."""
 
     lr_dir: str = ""
-    patch_size: int = 0            # HR pixels; 0: fit the photos (see Adapter.fitted_patch)
+    patch_size: int = 0            # HR pixels; 0: fit the photos (see fitted_patch)
     unpaired_ratio: float = 0.3
     freeze_dual: bool = False
     loop: str = "chain"
     self_pairs: str = "auto"
     keep_bicubic: float = 3.0
     bicubic_init: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.loop not in LOOPS:
+            raise UsageError(f"unknown --loop {self.loop!r}; choose from {', '.join(LOOPS)}")
+        if self.self_pairs not in SELF_PAIRS:
+            raise UsageError(f"unknown --self-pairs {self.self_pairs!r}; choose from {', '.join(SELF_PAIRS)}")
+        if not 0 <= self.unpaired_ratio <= 1:
+            raise UsageError(f"--unpaired-ratio must be in [0, 1], got {self.unpaired_ratio}")
+        if self.keep_bicubic < 0:
+            raise UsageError(f"--keep-bicubic must be 0 (off) or more, got {self.keep_bicubic}")
+
+    def check_patch_size(self) -> None:
+        if self.patch_size != 0:  # 0: fitted to the photos by Adapter.resolve_config
+            super().check_patch_size()
+
+    def batch_split(self) -> tuple[int, int, int]:
+        """(unpaired photos, HR-folder pairs, self-pairs) per batch; pairs come from one source."""
+        n_unpaired = round(self.unpaired_ratio * self.batch_size)
+        n_paired = self.batch_size - n_unpaired
+        return (n_unpaired, n_paired, 0) if self.data else (n_unpaired, 0, n_paired)
+
+
+def read_photos(folder: str | Path) -> list[np.ndarray]:
+    """The LR photos of `folder` (RGB uint8)."""
+    return [read_rgb(p) for p in find_images(folder)]
+
+
+def fitted_patch(photos: list[np.ndarray], scale: int, largest: int = 128) -> int:
+    """The HR patch size for self-pairs: `largest`, or the median photo's shorter side if smaller
+    (rounded down to a multiple of the scale), so most photos can serve as HR."""
+    median = int(np.median([min(p.shape[:2]) for p in photos])) if photos else largest
+    return max(4 * scale, min(largest, median // scale * scale))
 
 
 def closed_loop(sr2lr: list[torch.Tensor], loop: torch.Tensor, x: torch.Tensor, how: str) -> torch.Tensor:
@@ -107,53 +134,45 @@ class Adapter(Trainer):
     config: AdaptConfig
 
     def __init__(self, config: AdaptConfig, on_event=None) -> None:
-        if config.loop not in LOOPS:
-            raise DrnError(f"unknown loop {config.loop!r}; choose from {', '.join(LOOPS)}")
-        if config.self_pairs not in SELF_PAIRS:
-            raise DrnError(f"unknown --self-pairs {config.self_pairs!r}; choose from {', '.join(SELF_PAIRS)}")
-        if not 0 <= config.unpaired_ratio <= 1:
-            raise DrnError(f"--unpaired-ratio must be in [0, 1], got {config.unpaired_ratio}")
-        if config.keep_bicubic < 0:
-            raise DrnError(f"--keep-bicubic must be 0 (off) or more, got {config.keep_bicubic}")
+        if config.patch_size == 0 or config.self_pairs == "auto":
+            raise ValueError("Adapter needs a config with its auto choices made: Adapter.resolve_config")
         super().__init__(config, on_event)
         if config.freeze_dual:
             self.net.dual.requires_grad_(False)
             self.opt_dual = []
-        self.n_unpaired = round(config.unpaired_ratio * config.batch_size)
-        n_paired = config.batch_size - self.n_unpaired
-        self.n_hr_pairs = n_paired if config.data else 0
-        self.n_self_pairs = n_paired - self.n_hr_pairs
-        if config.patch_size == 0:  # HR folders are cut at the usual size; photos as they allow
-            config.patch_size = 128 if config.data else self.fitted_patch()
-        if config.self_pairs == "auto":  # resolved once; config.json then records the choice
-            config.self_pairs = (guess_degradation(self.photos)
-                                 if self.n_self_pairs else "bicubic")
+        self.n_unpaired, self.n_hr_pairs, self.n_self_pairs = config.batch_split()
         self.teacher = None
         if self.n_self_pairs and config.keep_bicubic > 0:
             # A frozen copy of the starting primal: its outputs on bicubic LR are the targets
             # that keep the adapted model's bicubic behaviour (learning without forgetting).
             # With bicubic self-pairs it competes with them on the same inputs, so it holds the
             # model near its start: photos that look bicubic are what it already knows.
-            self.teacher = self._init_weights.build()[0].to(self.device, memory_format=torch.channels_last)
+            self.teacher = self.init_weights.build()[0].to(self.device, memory_format=torch.channels_last)
             self.teacher.eval().requires_grad_(False)
 
-    def _load_init(self, spec: str) -> None:
-        super()._load_init(spec)
-        if self._init_weights.dual is None:
+    @staticmethod
+    def resolve_config(config: AdaptConfig) -> AdaptConfig:
+        """`config` with its auto choices made from the photos: the patch size (0: HR folders are
+        cut at 128, photos as they allow) and `--self-pairs auto` (degradations.estimate)."""
+        photos = read_photos(config.lr_dir)
+        _, _, n_self_pairs = config.batch_split()
+        patch = config.patch_size or (128 if config.data else fitted_patch(photos, config.drn.scale))
+        self_pairs = config.self_pairs
+        if self_pairs == "auto":
+            self_pairs = guess_degradation(photos) if n_self_pairs else "bicubic"
+        return replace(config, patch_size=patch, self_pairs=self_pairs)
+
+    def _load_init(self, spec: str) -> Weights:
+        weights = super()._load_init(spec)
+        if weights.dual is None:
             raise DrnError(f"{spec}: has no dual weights, which the closed loop needs; use weights "
                            "saved by `drn train` (its model.safetensors holds both)")
+        return weights
 
     @functools.cached_property
     def photos(self) -> list[np.ndarray]:
         """The LR photos, decoded once (RGB uint8)."""
-        return [load_rgb(p) for p in find_images(self.config.lr_dir)]
-
-    def fitted_patch(self, largest: int = 128) -> int:
-        """The HR patch size for self-pairs: `largest`, or the median photo's shorter side if
-        smaller (rounded down to a multiple of the scale), so most photos can serve as HR."""
-        scale = self.config.drn.scale
-        median = int(np.median([min(p.shape[:2]) for p in self.photos])) if self.photos else largest
-        return max(scale, min(largest, median // scale * scale))
+        return read_photos(self.config.lr_dir)
 
     def batches(self, until: int):
         """Per step: (unpaired LR patches, self-pair HR patches, HR-folder pyramid); each is None

@@ -11,6 +11,7 @@ Run folder: config.json, metrics.jsonl, checkpoint.pt (everything to resume), mo
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -26,14 +27,17 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn import functional as F
 
-from .atomic import write_bytes_atomic
-from .data import PairedPatches, PatchSpec, Sample, build_pyramids, find_images
-from .device import autocast, precision_name, resolve_device, resolve_precision
-from .errors import DrnError
-from .evaluate import iter_scores
-from .inference import Upscaler
-from .model import DRN, DRNConfig, DualRegression
-from .weights import Weights, resolve_model, save_weights
+from ..atomic import write_bytes_atomic
+from ..datasets import resolve_dataset
+from ..device import autocast, precision_name, resolve_device, resolve_precision
+from ..errors import DrnError, UsageError
+from ..evaluate import iter_scores
+from ..inference import Upscaler
+from ..io import find_images
+from ..model import DRN, VARIANTS, DRNConfig, DualRegression, default_variant
+from ..presets import PRESETS
+from ..weights import Weights, resolve_model, save_weights
+from .data import PairedPatches, PatchSpec, Sample, build_pyramids
 
 EventFn = Callable[[dict], None]
 
@@ -65,9 +69,47 @@ class TrainConfig:
     bicubic_init: bool = True      # start from an identity path that outputs the bicubic input
     skip_threshold: float = 1e6    # official: skip a batch whose loss exceeds this x the average
 
+    def __post_init__(self) -> None:
+        """Refuse values no run can use, with the option's name (UsageError, exit code 2)."""
+        if self.degradation not in DEGRADATIONS:
+            raise UsageError(f"--degradation must be one of {', '.join(DEGRADATIONS)}, got {self.degradation!r}")
+        self.check_patch_size()
+        for name in ("steps", "batch_size", "val_every", "save_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+
+    def check_patch_size(self) -> None:
+        scale = self.drn.scale
+        if self.patch_size % scale or self.patch_size < 4 * scale:
+            raise UsageError(f"--patch-size must be a multiple of {scale} and at least {4 * scale}, "
+                             f"got {self.patch_size}")
+
     @property
     def drn(self) -> DRNConfig:
         return DRNConfig(**self.model)
+
+
+DEGRADATIONS = ("bicubic", "real")  # how training LR is made (training/data.py)
+
+
+def architecture(model: str | None = None, scale: int | None = None, n_blocks: int | None = None,
+                 n_feats: int | None = None) -> DRNConfig:
+    """A named variant or preset (default: the DRN-S of `scale`, or of x4) with optional overrides."""
+    name = model or default_variant(scale or 4)
+    name = PRESETS[name].variant if name in PRESETS else name
+    if name not in VARIANTS:
+        raise UsageError(f"--model must be one of {', '.join(VARIANTS)}, got {name!r}")
+    base = VARIANTS[name]
+    try:
+        return DRNConfig(scale=scale or base.scale, n_blocks=n_blocks or base.n_blocks,
+                         n_feats=n_feats or base.n_feats)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def validation_paths(val: str | None, data_dir: str | Path | None = None) -> list[str]:
+    """HR files of a validation set given by dataset name or folder (none when `val` is None)."""
+    return [] if val is None else [str(p) for p in resolve_dataset(val, data_dir)]
 
 
 def dual_regression_loss(sr: list[torch.Tensor], sr2lr: list[torch.Tensor],
@@ -168,9 +210,8 @@ class Trainer:
         self.out = Path(config.out)
         torch.manual_seed(config.seed + self.dist.rank)
         self.net = DualRegression(config.drn)
-        if config.init:
-            self._load_init(config.init)
-        elif config.bicubic_init:
+        self.init_weights = self._load_init(config.init) if config.init else None
+        if self.init_weights is None and config.bicubic_init:
             init_bicubic_path(self.net.primal)
         self.net.to(self.device, memory_format=torch.channels_last)
         self.opt_primal = torch.optim.Adam(
@@ -183,14 +224,21 @@ class Trainer:
                                                          if self.device.type == "cuda" else None)
                     if self.dist.world > 1 else self.net)
 
-    def _load_init(self, spec: str) -> None:
-        weights = self._init_weights = resolve_model(spec)
+    @staticmethod
+    def resolve_config(config: TrainConfig) -> TrainConfig:
+        """The config with any "auto" choice made, before a run starts (a paired run has none)."""
+        return config
+
+    def _load_init(self, spec: str) -> Weights:
+        """Load the starting weights `spec` into the network; returns them."""
+        weights = resolve_model(spec)
         if weights.config != self.config.drn:
             raise DrnError(f"--init {spec}: weights are {weights.config}, the run needs {self.config.drn}")
         primal, duals = weights.build(with_dual=True)
         self.net.primal.load_state_dict(primal.state_dict())
         if duals is not None:
             self.net.dual.load_state_dict(duals.state_dict())
+        return weights
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict:
@@ -229,8 +277,8 @@ class Trainer:
     # ------------------------------------------------------------------ loop
     def validate(self) -> float:
         paths = [Path(p) for p in self.config.val]
-        upscaler = Upscaler(self.net.primal.eval(), self.device, self.dtype, tile=0)
-        fn = lambda lr: upscaler.upscale_array(lr.astype(np.float32) / 255.0) * 255.0
+        upscaler = Upscaler(self.net.primal.eval(), self.device, self.dtype)
+        fn = functools.partial(upscaler.upscale_uint8, tile=0)
         scores = list(iter_scores(fn, paths, self.config.drn.scale, self.config.degradation))
         self.net.primal.train()
         return float(np.mean([s.psnr for s in scores]))
@@ -330,7 +378,9 @@ def start_run(config: TrainConfig, on_event: EventFn | None = None, cls: type | 
     for folder in config.data:
         if not find_images(folder):
             raise DrnError(f"{folder}: no training images found")
-    trainer = (cls or Trainer)(config, on_event)
+    cls = cls or Trainer
+    config = cls.resolve_config(config)  # config.json records what "auto" became
+    trainer = cls(config, on_event)
     if trainer.dist.is_main:
         out.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(out / "config.json", json.dumps(asdict(config), indent=2).encode())

@@ -24,35 +24,16 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from PIL import Image
 
-from .degradations import degrade, modcrop
-from .degradations.real import degrade_real_pair
-from .errors import DrnError
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-
-
-def find_images(folder: str | Path) -> list[Path]:
-    """Image files under `folder`, recursively, sorted."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DrnError(f"{folder}: not a folder of images")
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-
-
-def load_rgb(path: Path) -> np.ndarray:
-    """(H, W, 3) uint8 RGB of an image file (grey and palette images converted)."""
-    try:
-        with Image.open(path) as img:
-            return np.asarray(img.convert("RGB"))
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise DrnError(f"{path}: cannot read image ({exc})") from None
+from ..degradations import degrade, modcrop
+from ..degradations.real import degrade_real_pair
+from ..errors import DrnError
+from ..io import find_images, read_rgb
 
 
 def lr_pyramid(hr: np.ndarray, scale: int, kind: str = "bicubic") -> list[np.ndarray]:
     """[LR_0, ..., LR_{phases-1}, HR] of a modcropped (H, W, 3) uint8 image, coarsest first; each
-    LR level made from HR directly with the named degradation (degrade.py), rounded to uint8."""
+    LR level made from HR directly with the named degradation (degradations/), rounded to uint8."""
     phases = int(math.log2(scale))
     return [degrade(hr, 2 ** (phases - k), kind) for k in range(phases)] + [hr]
 
@@ -131,7 +112,7 @@ def build_pyramids(folders: list[str | Path], spec: PatchSpec) -> tuple[list[lis
         raise DrnError(f"no images found in {', '.join(map(str, folders))}")
     pyramids, skipped = [], []
     for path in paths:
-        hr = modcrop(load_rgb(path), spec.scale)
+        hr = modcrop(read_rgb(path), spec.scale)
         if min(hr.shape[:2]) < spec.patch_size:
             skipped.append(path)
             continue
