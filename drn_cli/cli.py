@@ -142,7 +142,6 @@ def evaluate_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """PSNR/SSIM on a benchmark with the paper's protocol (Y channel, shave = scale)."""
-    from .datasets import resolve_dataset
     from .degradations import DEGRADATIONS
     from .evaluate import CONVENTION, EvalReport, bicubic_sr, iter_scores
 
@@ -159,8 +158,8 @@ def evaluate_cmd(
 
         base_fn = sr_fn
         sr_fn = lambda lr: ensemble(base_fn, lr)
-    paths = resolve_dataset(dataset, data_dir)
-    report = EvalReport(Path(dataset).name, scale, name, degradation)
+    label, paths = _dataset_paths(dataset, data_dir)
+    report = EvalReport(label, scale, name, degradation)
     with _progress() as progress:
         task = progress.add_task(f"{report.dataset} x{scale}", total=len(paths))
         for score in iter_scores(sr_fn, paths, scale, degradation, _image_saver(save_lr, save_dir, scale)):
@@ -169,6 +168,26 @@ def evaluate_cmd(
     _print_report(report, CONVENTION, per_image)
     if as_json:
         print(json.dumps(report.to_dict()))
+
+
+def _dataset_paths(name: str, data_dir: Path | None) -> tuple[str, list[Path]]:
+    """(its name, HR paths) of a dataset or folder; a registry set not yet cached is downloaded
+    with its terms of use stated first and one progress bar (bytes) for the set."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .datasets import find_dataset, hr_folder, missing_files, registry, resolve_dataset
+
+    info = find_dataset(name, registry())
+    label = info.name if info else Path(name).name
+    missing = [] if info is None or data_dir is not None else missing_files(info)
+    if not missing:
+        return label, resolve_dataset(name, data_dir)
+    size = sum(f.size for f in missing)
+    err.print(f"downloading {info.name}: {len(missing)} of {len(info.files)} images ({size / 1e6:.1f} MB) into "
+              f"{hr_folder(info.name)}\nterms of use: {info.terms}")
+    with Progress(TextColumn(info.name), BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=err) as bar:
+        task = bar.add_task("download", total=size)
+        return label, resolve_dataset(name, progress=lambda n: bar.update(task, advance=n))
 
 
 def _model_sr_fn(spec: str, scale: int | None, device: str, precision: str, tile: int | None):
@@ -206,6 +225,32 @@ def _print_report(report, convention: str, per_image: bool) -> None:
     table.add_row("[bold]mean[/bold]", f"[bold]{report.psnr:.2f}[/bold]", f"[bold]{report.ssim:.4f}[/bold]")
     err.print(table)
     err.print(f"[dim]{convention}[/dim]")
+
+
+@app.command()
+@handle_errors
+def datasets(as_json: JsonOpt = False) -> None:
+    """List the benchmark sets: images, size, whether they are cached and where, terms of use."""
+    from rich.table import Table
+
+    from .datasets import hr_folder, missing_files, registry
+
+    rows = []
+    for info in registry().values():
+        cached = len(info.files) - len(missing_files(info))
+        rows.append({"name": info.name, "images": len(info.files), "bytes": info.bytes, "cached": cached,
+                     "folder": str(hr_folder(info.name)), "terms": info.terms})
+    if as_json:
+        for row in rows:
+            print(json.dumps(row))
+        return
+    table = Table(title="benchmark datasets (drn eval --dataset NAME downloads on first use)")
+    for column in ("name", "images", "size", "cached", "folder", "terms of use"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(r["name"], str(r["images"]), f"{r['bytes'] / 1e6:.1f} MB",
+                      "yes" if r["cached"] == r["images"] else f"{r['cached']}/{r['images']}", r["folder"], r["terms"])
+    Console(highlight=False, soft_wrap=True).print(table)
 
 
 @app.command()
@@ -255,7 +300,7 @@ def train(
     degradation: Annotated[str, typer.Option(help="How LR patches are made: bicubic (the paper's) or real (random blur, resize, noise and JPEG; docs/training.md).")] = "bicubic",
 ) -> None:
     """Paired dual-regression training on folders of HR images (resumable; torchrun for DDP)."""
-    from .training.trainer import TrainConfig, architecture, resume_run, start_run, validation_paths
+    from .training.trainer import TrainConfig, architecture, resume_run, start_run
 
     display = _TrainDisplay()
     if resume is not None:
@@ -267,7 +312,8 @@ def train(
             data=[str(d) for d in data], out=str(out),
             model=architecture(model, scale, n_blocks, n_feats).to_dict(), steps=steps or 10_000,
             batch_size=batch_size, patch_size=patch_size, lr=lr, warmup=warmup,
-            dual_weight=dual_weight, val=validation_paths(val, data_dir), val_every=val_every,
+            dual_weight=dual_weight, val=[str(p) for p in _dataset_paths(val, data_dir)[1]] if val else [],
+            val_every=val_every,
             save_every=save_every, log_every=log_every, seed=seed, device=device,
             precision=precision, workers=workers, init=init, degradation=degradation)
         trainer = start_run(config, display)

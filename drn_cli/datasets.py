@@ -1,58 +1,100 @@
-"""Benchmark datasets: a registry with download URLs and sha256 sums, a verified download into
-the user cache, and safe extraction (no member outside the target, no links).
+"""Benchmark datasets: a pinned per-file registry, a verified download into the user cache, and
+local copies.
 
-`--data-dir DIR` uses a local copy laid out as DIR/<Name>/HR/*.png instead of downloading.
+`datasets.tsv` (shipped in the package) gives, for every image of Set5, Set14, B100, Urban100 and
+Manga109, a download URL pinned to a fixed commit, its size in bytes and its SHA-256. `fetch`
+downloads what is missing into the cache (DRN_CACHE_DIR, else the platform's user cache), checks
+each file's size and SHA-256 before it lands by atomic rename (so a file in the cache is a
+verified one, and an interrupted run resumes with only the missing files), retries transient
+HTTP errors a bounded number of times with back-off, and needs no network once the set is
+cached. `--data-dir DIR` uses a local copy laid out as DIR/<Name>/HR/*.png instead.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import os
-import shutil
-import tarfile
-import tempfile
-import zipfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path, PurePosixPath
 
 from .errors import DatasetError
 from .io import find_images
 
-ProgressFn = Callable[[int, int | None], None]  # (bytes so far, total or None)
+ProgressFn = Callable[[int], None]  # bytes just received (the total is DatasetInfo.bytes)
+RESEARCH = "research and education use only; cite the dataset's paper"
+TERMS = {
+    "Set5": RESEARCH, "Set14": RESEARCH, "B100": RESEARCH + " (BSDS300, Berkeley)", "Urban100": RESEARCH,
+    "Manga109": RESEARCH + "; any other use needs the permission of the copyright holders (manga109.org)",
+}
+RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
 
 @dataclass(frozen=True)
-class DatasetSpec:
-    """Where a benchmark comes from; `member` is the HR folder inside the archive."""
+class RemoteFile:
+    """One registry row: a file of a dataset, where to get it and what it must be."""
 
+    dataset: str
     name: str
+    size: int
+    sha256: str
     url: str
-    sha256: str | None
-    member: str
 
 
-# EDSR's benchmark.tar is the usual source for the four classic sets. Its sha256 has not been
-# recorded here yet (this project's machines have no internet): until it is, a download is
-# refused rather than trusted, and --data-dir is the way in.
-_EDSR = "https://cv.snu.ac.kr/research/EDSR/benchmark.tar"
-REGISTRY: dict[str, DatasetSpec] = {
-    "Set5": DatasetSpec("Set5", _EDSR, None, "benchmark/Set5/HR"),
-    "Set14": DatasetSpec("Set14", _EDSR, None, "benchmark/Set14/HR"),
-    "B100": DatasetSpec("B100", _EDSR, None, "benchmark/B100/HR"),
-    "Urban100": DatasetSpec("Urban100", _EDSR, None, "benchmark/Urban100/HR"),
-    "Manga109": DatasetSpec("Manga109", "http://www.manga109.org/", None, "Manga109/HR"),
-}
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    files: tuple[RemoteFile, ...]
+    terms: str
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+def safe_file_name(name: str, dataset: str) -> str:
+    """`name` if it is a plain file name that cannot leave the dataset's folder; else DatasetError."""
+    plain = PurePosixPath(name).name == name and "\\" not in name and "\0" not in name and ":" not in name
+    if not plain or name in ("", ".", "..") or name.startswith(".") or len(name) > 255:
+        raise DatasetError(f"registry row of {dataset} has an unsafe file name {name!r}; refusing it")
+    return name
+
+
+def parse_registry(text: str) -> dict[str, DatasetInfo]:
+    """The registry table (tab-separated: dataset, file, bytes, sha256, url) -> datasets by name."""
+    rows: dict[str, list[RemoteFile]] = {}
+    for row in csv.DictReader(io.StringIO(text), delimiter="\t"):
+        name = safe_file_name(row["file"], row["dataset"])
+        sha = row["sha256"].lower()
+        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+            raise DatasetError(f"registry row {row['dataset']}/{name} has a malformed sha256")
+        rows.setdefault(row["dataset"], []).append(
+            RemoteFile(row["dataset"], name, int(row["bytes"]), sha, row["url"]))
+    return {name: DatasetInfo(name, tuple(files), TERMS.get(name, RESEARCH)) for name, files in rows.items()}
+
+
+def registry() -> dict[str, DatasetInfo]:
+    """The registry shipped with the package."""
+    return parse_registry(resources.files(__package__).joinpath("datasets.tsv").read_text())
 
 
 def cache_dir() -> Path:
     """Dataset cache: DRN_CACHE_DIR, else the platform's user cache folder for drn."""
     override = os.environ.get("DRN_CACHE_DIR")
     if override:
-        return Path(override)
+        return Path(override) / "datasets"
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("drn")) / "datasets"
+
+
+def hr_folder(name: str) -> Path:
+    """Where the cached HR images of dataset `name` live."""
+    return cache_dir() / name / "HR"
 
 
 def sha256_file(path: Path) -> str:
@@ -63,105 +105,103 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def download(url: str, dest: Path, sha256: str, progress: ProgressFn | None = None) -> Path:
-    """Stream `url` to `dest` and verify it; a mismatch deletes the file and raises."""
+def missing_files(info: DatasetInfo) -> list[RemoteFile]:
+    """Files of `info` not in the cache. Files land only after verification, so presence with the
+    right size is enough here (no hashing on every use)."""
+    folder = hr_folder(info.name)
+    return [f for f in info.files if not ((folder / f.name).is_file() and (folder / f.name).stat().st_size == f.size)]
+
+
+def _get(url: str, dest: Path, progress: ProgressFn | None) -> None:
+    """Stream `url` into `dest`; requests' errors propagate."""
     import requests
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
-    try:
-        with requests.get(url, stream=True, timeout=30) as response:
-            response.raise_for_status()
-            total = int(response.headers.get("content-length", 0)) or None
-            done = 0
-            with open(tmp, "wb") as f:
-                for chunk in response.iter_content(1 << 16):
-                    f.write(chunk)
-                    done += len(chunk)
-                    if progress:
-                        progress(done, total)
-    except (requests.RequestException, OSError) as exc:
-        tmp.unlink(missing_ok=True)
-        raise DatasetError(f"download of {url} failed: {exc}") from None
-    actual = sha256_file(tmp)
-    if actual != sha256:
-        tmp.unlink()
-        raise DatasetError(f"{url}: sha256 mismatch (expected {sha256}, got {actual}); "
-                           "the file was deleted")
-    os.replace(tmp, dest)
-    return dest
+    with requests.get(url, stream=True, timeout=30) as response:
+        response.raise_for_status()
+        with open(dest, "wb") as out:
+            for chunk in response.iter_content(1 << 16):
+                out.write(chunk)
+                if progress:
+                    progress(len(chunk))
 
 
-def _check_member(name: str, is_link: bool, archive: Path) -> None:
-    path = PurePosixPath(name)
-    if is_link:
-        raise DatasetError(f"{archive}: refused: member {name!r} is a link")
-    if path.is_absolute() or ".." in path.parts or name.startswith(("/", "\\")) or ":" in path.parts[0]:
-        raise DatasetError(f"{archive}: refused: member {name!r} would land outside the target")
+def _is_transient(exc: Exception) -> bool:
+    import requests
+
+    if isinstance(exc, requests.HTTPError):
+        return exc.response is not None and exc.response.status_code in RETRYABLE_STATUS
+    return isinstance(exc, (requests.ConnectionError, requests.Timeout))
 
 
-def safe_extract(archive: Path, target: Path) -> None:
-    """Extract a .zip or tar archive into `target`, refusing links and escaping paths."""
-    target.mkdir(parents=True, exist_ok=True)
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist():
-                is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
-                _check_member(info.filename, is_link, archive)
-            zf.extractall(target)
-        return
-    try:
-        with tarfile.open(archive) as tf:
-            members = tf.getmembers()
-            for m in members:
-                _check_member(m.name, m.issym() or m.islnk() or not (m.isfile() or m.isdir()), archive)
-            tf.extractall(target, members=members, filter="data")
-    except tarfile.TarError as exc:
-        raise DatasetError(f"{archive}: not a readable zip or tar archive ({exc})") from None
+def download_file(remote: RemoteFile, folder: Path, progress: ProgressFn | None = None,
+                  attempts: int = 4, backoff: float = 1.0) -> Path:
+    """Download one registry file into `folder`, verified, by atomic rename. Transient errors
+    (connection, timeout, 408/429/5xx) are retried up to `attempts` times, waiting backoff x 2^k
+    seconds; a size or SHA-256 mismatch deletes the file and raises DatasetError."""
+    import requests
+
+    target = folder / safe_file_name(remote.name, remote.dataset)
+    part = folder / f".{remote.name}.part"
+    folder.mkdir(parents=True, exist_ok=True)
+    for attempt in range(attempts):
+        received = 0
+
+        def count(n: int) -> None:
+            nonlocal received
+            received += n
+            if progress:
+                progress(n)
+
+        try:
+            _get(remote.url, part, count)
+            break
+        except requests.RequestException as exc:
+            part.unlink(missing_ok=True)
+            if progress and received:
+                progress(-received)  # the bar goes back: those bytes come again
+            if not _is_transient(exc) or attempt + 1 == attempts:
+                raise DatasetError(f"{remote.dataset}/{remote.name}: download from {remote.url} failed "
+                                   f"({exc}); run the command again to resume") from None
+            time.sleep(backoff * 2 ** attempt)
+    size, digest = part.stat().st_size, sha256_file(part)
+    if size != remote.size or digest != remote.sha256:
+        part.unlink()
+        raise DatasetError(f"{remote.dataset}/{remote.name}: the download from {remote.url} is not the "
+                           f"pinned file (got {size} bytes, sha256 {digest[:12]}..., expected {remote.size} "
+                           f"bytes, {remote.sha256[:12]}...); it was deleted")
+    os.replace(part, target)
+    return target
 
 
-def fetch(spec: DatasetSpec, progress: ProgressFn | None = None) -> Path:
-    """HR folder of a registry dataset, downloading and extracting it into the cache once."""
-    root = cache_dir() / spec.name
-    hr = root / spec.member
-    if hr.is_dir() and find_images(hr):
-        return hr
-    if spec.sha256 is None:
-        raise DatasetError(f"{spec.name}: no checksum is recorded for its download, so it is not "
-                           f"fetched automatically; get {spec.url} yourself and pass "
-                           f"--data-dir DIR with DIR/{spec.name}/HR/*.png")
-    archive = cache_dir() / "downloads" / f"{spec.sha256[:16]}-{Path(spec.url).name or 'archive'}"
-    if not (archive.is_file() and sha256_file(archive) == spec.sha256):
-        download(spec.url, archive, spec.sha256, progress)
-    staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=cache_dir()))
-    try:
-        safe_extract(archive, staging)
-        if root.exists():
-            shutil.rmtree(root)
-        os.replace(staging, root)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    if not hr.is_dir():
-        raise DatasetError(f"{spec.name}: the archive has no {spec.member} folder")
-    return hr
+def fetch(info: DatasetInfo, progress: ProgressFn | None = None, backoff: float = 1.0) -> Path:
+    """The cached HR folder of `info`, downloading only the files that are missing."""
+    folder = hr_folder(info.name)
+    for remote in missing_files(info):
+        download_file(remote, folder, progress, backoff=backoff)
+    return folder
 
 
-def resolve_dataset(name: str, data_dir: str | Path | None = None,
-                    progress: ProgressFn | None = None,
-                    registry: dict[str, DatasetSpec] | None = None) -> list[Path]:
-    """HR image paths for a registry name (local copy or cached download) or a folder."""
-    registry = REGISTRY if registry is None else registry
-    if name in registry:
-        if data_dir is not None:
-            folder = Path(data_dir) / name / "HR"
-            if not folder.is_dir():
-                raise DatasetError(f"{folder}: not found; --data-dir must hold {name}/HR/*.png")
-        else:
-            folder = fetch(registry[name], progress)
-    else:
+def find_dataset(name: str, datasets: dict[str, DatasetInfo]) -> DatasetInfo | None:
+    """The dataset called `name`, matched case-insensitively, or None."""
+    return next((info for key, info in datasets.items() if key.lower() == name.lower()), None)
+
+
+def resolve_dataset(name: str, data_dir: str | Path | None = None, progress: ProgressFn | None = None,
+                    datasets: dict[str, DatasetInfo] | None = None) -> list[Path]:
+    """HR image paths of a registry dataset (a local copy under `data_dir`, else the cache,
+    downloading what is missing) or of a folder of images."""
+    info = find_dataset(name, registry() if datasets is None else datasets)
+    if info is None:
         folder = Path(name)
         if not folder.is_dir():
-            raise DatasetError(f"{name}: neither a known dataset ({', '.join(registry)}) nor a folder")
+            known = ", ".join(registry() if datasets is None else datasets)
+            raise DatasetError(f"{name}: neither a known dataset ({known}) nor a folder")
+    elif data_dir is not None:
+        folder = Path(data_dir) / info.name / "HR"
+        if not folder.is_dir():
+            raise DatasetError(f"{folder}: not found; --data-dir must hold {info.name}/HR/*.png")
+    else:
+        folder = fetch(info, progress)
     paths = find_images(folder)
     if not paths:
         raise DatasetError(f"{folder}: no images found")

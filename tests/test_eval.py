@@ -1,12 +1,4 @@
-import hashlib
-import http.server
-import io
 import json
-import tarfile
-import threading
-import zipfile
-from functools import partial
-from pathlib import Path
 
 import pytest
 from conftest import photo, shared_path
@@ -14,8 +6,6 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from drn_cli.cli import app
-from drn_cli.datasets import DatasetSpec, resolve_dataset, safe_extract
-from drn_cli.errors import DatasetError
 
 runner = CliRunner()
 
@@ -64,74 +54,3 @@ def test_bicubic_matches_the_paper(dataset, scale, psnr, ssim):
     assert abs(report["psnr"] - psnr) <= 0.02
     if ssim is not None:
         assert abs(report["ssim"] - ssim) <= 0.005
-
-
-# ---------------------------------------------------------------------- downloads and archives
-
-@pytest.fixture
-def server(tmp_path):
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a: None
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
-
-def _zip_with_images(path: Path) -> None:
-    with zipfile.ZipFile(path, "w") as zf:
-        for i in range(2):
-            buffer = io.BytesIO()
-            Image.fromarray(photo(32, 32, seed=i)).save(buffer, format="PNG")
-            zf.writestr(f"Tiny/HR/t{i}.png", buffer.getvalue())
-
-
-def test_download_verify_extract_and_cache(server, tmp_path):
-    root, url = server
-    _zip_with_images(root / "tiny.zip")
-    digest = hashlib.sha256((root / "tiny.zip").read_bytes()).hexdigest()
-    registry = {"Tiny": DatasetSpec("Tiny", f"{url}/tiny.zip", digest, "Tiny/HR")}
-    calls = []
-    paths = resolve_dataset("Tiny", registry=registry, progress=lambda done, total: calls.append(done))
-    assert [p.name for p in paths] == ["t0.png", "t1.png"] and calls
-    (root / "tiny.zip").unlink()  # second call is served from the cache
-    assert len(resolve_dataset("Tiny", registry=registry)) == 2
-
-
-def test_checksum_mismatch_deletes_the_download(server, tmp_path):
-    root, url = server
-    _zip_with_images(root / "tiny.zip")
-    registry = {"Tiny": DatasetSpec("Tiny", f"{url}/tiny.zip", "0" * 64, "Tiny/HR")}
-    with pytest.raises(DatasetError, match="sha256 mismatch"):
-        resolve_dataset("Tiny", registry=registry)
-    from drn_cli.datasets import cache_dir
-    assert not [p for p in cache_dir().rglob("*") if p.is_file()]
-
-
-def test_unknown_checksum_is_not_downloaded():
-    with pytest.raises(DatasetError, match="--data-dir"):
-        resolve_dataset("Urban100")
-
-
-def test_archive_with_parent_paths_is_refused(tmp_path):
-    archive = tmp_path / "evil.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("../escaped.txt", "x")
-    with pytest.raises(DatasetError, match="outside the target"):
-        safe_extract(archive, tmp_path / "out")
-    assert not (tmp_path / "escaped.txt").exists()
-
-
-def test_tar_with_symlink_is_refused(tmp_path):
-    archive = tmp_path / "evil.tar"
-    with tarfile.open(archive, "w") as tf:
-        info = tarfile.TarInfo("data/link")
-        info.type = tarfile.SYMTYPE
-        info.linkname = "/etc/passwd"
-        tf.addfile(info)
-    with pytest.raises(DatasetError, match="is a link"):
-        safe_extract(archive, tmp_path / "out")
-    assert not (tmp_path / "out" / "data" / "link").exists()

@@ -28,7 +28,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..atomic import write_bytes_atomic
-from ..datasets import resolve_dataset
 from ..device import autocast, precision_name, resolve_device, resolve_precision
 from ..errors import DrnError, UsageError
 from ..evaluate import iter_scores
@@ -105,11 +104,6 @@ def architecture(model: str | None = None, scale: int | None = None, n_blocks: i
                          n_feats=n_feats or base.n_feats)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-
-
-def validation_paths(val: str | None, data_dir: str | Path | None = None) -> list[str]:
-    """HR files of a validation set given by dataset name or folder (none when `val` is None)."""
-    return [] if val is None else [str(p) for p in resolve_dataset(val, data_dir)]
 
 
 def dual_regression_loss(sr: list[torch.Tensor], sr2lr: list[torch.Tensor],
