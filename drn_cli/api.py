@@ -2,35 +2,65 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from PIL import Image
 
-from .errors import DrnError
-from .inference import load_upscaler, upscale_picture
-from .io import Picture
-from .presets import UPSCALE_MODEL
+from .errors import UsageError
+from .inference import RunOptions, load_upscaler, upscale_picture
+from .io import Picture, read_image
+from .presets import UPSCALE_MODEL, model_for_outscale, preset_for_scale
+
+ImageLike = Image.Image | np.ndarray | str | os.PathLike
 
 
-def upscale(image: np.ndarray | Image.Image, model: str = UPSCALE_MODEL, *, device: str = "auto",
+def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = None,
+            outscale: float | None = None, tta: bool = False, device: str = "auto",
             precision: str = "auto", tile: int | None = None) -> np.ndarray | Image.Image:
     """Upscale one image and return it in the same kind it came in.
 
-    `image` is a Pillow image or an integer array (H, W) / (H, W, 3) / (H, W, 4) of uint8 or
-    uint16. Stateless and thread-safe: loaded models are cached read-only and shared.
+    `image` is a Pillow image, an integer array (H, W) / (H, W, 3) / (H, W, 4) of uint8 or
+    uint16, or the path of an image file (EXIF orientation applied; returned as a Pillow image,
+    or as a uint16 array for 16-bit colour, which Pillow cannot hold). `model` is a preset name or
+    a weights file; without it, `scale` (2, 4, 8) or `outscale` (any factor, reached by resizing
+    the nearest larger model's output) picks the shipped model, else the default (UPSCALE_MODEL).
+    `tta` averages the 8 flips and rotations (8x the time). Stateless and thread-safe: loaded
+    models are cached read-only and shared.
     """
+    if scale is not None and outscale is not None:
+        raise UsageError("upscale: give scale or outscale, not both")
+    if model is None:
+        model = model_for_outscale(outscale) if outscale else preset_for_scale(scale, UPSCALE_MODEL)
     upscaler = load_upscaler(model, device, precision)
-    as_pil = isinstance(image, Image.Image)
-    array = np.asarray(image.convert("RGBA" if "A" in image.getbands() else "RGB")
-                       if as_pil and image.mode not in ("L", "I;16", "RGB", "RGBA") else image)
+    if scale is not None and scale != upscaler.scale:
+        raise UsageError(f"upscale: model {model} is x{upscaler.scale}, but scale={scale} was asked for")
+    picture, kind = _to_picture(image)
+    out = upscale_picture(picture, upscaler, RunOptions(tile=tile, tta=tta, outscale=outscale))
+    planes = out.pixels if out.alpha is None else np.concatenate([out.pixels, out.alpha[:, :, None]], 2)
+    result = planes[:, :, 0] if planes.shape[2] == 1 else planes
+    if kind == "array" or (result.dtype == np.uint16 and result.ndim == 3):
+        return result
+    return Image.fromarray(result)
+
+
+def _to_picture(image: ImageLike) -> tuple[Picture, str]:
+    """(picture, "pil" | "array" | "path") of what `upscale` was given."""
+    if isinstance(image, (str, os.PathLike)):
+        return read_image(image), "path"
+    if isinstance(image, Image.Image):
+        keep = image.mode in ("L", "I;16", "RGB", "RGBA")
+        array, kind = np.asarray(image if keep else image.convert("RGBA" if "A" in image.getbands() else "RGB")), "pil"
+    elif isinstance(image, np.ndarray):
+        array, kind = image, "array"
+    else:
+        raise TypeError(f"upscale expects a PIL image, a numpy array or a file path, got {type(image).__name__}")
     if array.dtype not in (np.uint8, np.uint16):
-        raise DrnError(f"upscale expects uint8 or uint16 pixels, got {array.dtype}")
+        raise TypeError(f"upscale expects uint8 or uint16 pixels, got {array.dtype} (scale floats to 0..255 "
+                        "and convert with .astype(np.uint8))")
     if array.ndim == 2:
         array = array[:, :, None]
     if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
-        raise DrnError(f"upscale expects (H, W), (H, W, 3) or (H, W, 4) pixels, got {array.shape}")
+        raise TypeError(f"upscale expects (H, W), (H, W, 3) or (H, W, 4) pixels, got shape {array.shape}")
     alpha = array[:, :, 3] if array.shape[2] == 4 else None
-    picture = Picture(np.ascontiguousarray(array[:, :, :3]), alpha, "PNG")
-    out = upscale_picture(picture, upscaler, tile)
-    planes = out.pixels if out.alpha is None else np.concatenate([out.pixels, out.alpha[:, :, None]], 2)
-    result = planes[:, :, 0] if planes.shape[2] == 1 else planes
-    return Image.fromarray(result) if as_pil else result
+    return Picture(np.ascontiguousarray(array[:, :, :3]), alpha, "PNG"), kind

@@ -20,17 +20,41 @@ from rich.console import Console
 from .errors import DrnError, UsageError
 from .presets import PAPER_MODEL, UPSCALE_MODEL
 
+# Typer (0.2x) prints a type label such as <bool> or <list[str]> beside every flag and argument,
+# and ignores an argument's metavar there. Flags take no value and our arguments' names say what
+# they take, so neither gets a label; options with values show their metavar (DIR, N, MODEL).
+if hasattr(typer.core.TyperArgument, "display_type_rich"):
+    _option_label = typer.core.TyperOption.display_type_rich
+    typer.core.TyperArgument.display_type_rich = lambda self, ctx: None
+    typer.core.TyperOption.display_type_rich = lambda self, ctx: None if self.is_flag else _option_label(self, ctx)
+
 app = typer.Typer(help="DRN super-resolution: upscale images, train, adapt and evaluate models.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]})
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)  # results: tables, paths
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 
-ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Preset name (e.g. drn-s-x4), a .safetensors file, or an official DRN .pt checkpoint.")]
-ScaleOpt = Annotated[int | None, typer.Option("--scale", "-s", help="2, 4 or 8: picks the shipped drn-s model for that scale.")]
-DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA when present), cpu, cuda or cuda:N.")]
-PrecisionOpt = Annotated[str, typer.Option(help="auto, fp32, bf16 or fp16. auto = bf16 where the hardware is fast at it.")]
-TileOpt = Annotated[int | None, typer.Option(help="Tile size in LR pixels; 0 = whole image; default from available memory.")]
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        print(f"drn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
+                                               help="Show the version and exit.")] = False) -> None:
+    """DRN super-resolution: upscale images, train, adapt and evaluate models."""
+
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL", help="Preset name (e.g. drn-s-x4), a .safetensors file, or an official DRN .pt checkpoint.")]
+ScaleOpt = Annotated[int | None, typer.Option("--scale", "-s", metavar="N", help="2, 4 or 8: picks the shipped drn-s model for that scale.")]
+DeviceOpt = Annotated[str, typer.Option(metavar="DEVICE", help="auto (CUDA when present), cpu, cuda or cuda:N.")]
+PrecisionOpt = Annotated[str, typer.Option(metavar="PRECISION", help="auto, fp32, bf16 or fp16. auto = bf16 where the hardware is fast at it.")]
+TileOpt = Annotated[int | None, typer.Option(metavar="N", help="Tile size in LR pixels; 0 = whole image; default from available memory.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 
 
@@ -79,62 +103,115 @@ def _progress(label: str = "{task.description}", stats: bool = False):
 @app.command()
 @handle_errors
 def upscale(
-    inputs: Annotated[list[str], typer.Argument(help="Image files, folders and globs.", show_default=False)],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output folder (default: next to each input).")] = None,
+    inputs: Annotated[list[str], typer.Argument(metavar="INPUTS", help="Image files, folders and globs.", show_default=False)],
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="PATH", help="Output folder (default: next to each input); with one input, an image file name (out.png).")] = None,
     model: ModelOpt = None,
     scale: ScaleOpt = None,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help="png, jpg, webp or tiff (default: as the input).")] = None,
-    quality: Annotated[int, typer.Option(help="JPEG/WebP quality.", min=1, max=100)] = 95,
+    outscale: Annotated[float | None, typer.Option(metavar="X", help="Final scale, any factor (1.5, 3, 6): the nearest shipped model at or above it, then an antialiased resize.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", metavar="FORMAT", help="png, jpg, webp, tiff or bmp (default: as the input).")] = None,
+    quality: Annotated[int, typer.Option(metavar="Q", help="JPEG/WebP quality.", min=1, max=100)] = 95,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders, keeping the tree under -o.")] = False,
-    skip_existing: Annotated[bool, typer.Option(help="Skip inputs whose output exists.")] = False,
-    overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
+    skip_existing: Annotated[bool, typer.Option("--skip-existing", help="Skip inputs whose output exists.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
+    tta: Annotated[bool, typer.Option("--tta", help="Average the 8 flips and rotations (8x the time; slightly sharper, cleaner results).")] = False,
     tile: TileOpt = None,
-    tile_overlap: Annotated[int, typer.Option(help="Tile overlap in LR pixels.", min=0)] = 16,
+    tile_overlap: Annotated[int, typer.Option(metavar="N", help="Tile overlap in LR pixels.", min=0)] = 16,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Upscale images with DRN. Writes {stem}_x{scale}.{ext}; never overwrites inputs."""
-    from .batch import plan_jobs, run_jobs
-    from .inference import load_upscaler
+    from .device import check_options
+    from .plan import plan_jobs
+    from .presets import PRESETS, model_for_outscale
 
     if skip_existing and overwrite:
         raise UsageError("--skip-existing and --overwrite exclude each other")
     if tile is not None and tile < 0:
         raise UsageError("--tile must be 0 (whole image) or a positive size")
-    spec = _model_spec(model, scale, UPSCALE_MODEL)
-    upscaler = load_upscaler(spec, device, precision)
+    if outscale is not None and not 0 < outscale <= 16:
+        raise UsageError(f"--outscale must be above 0 and at most 16, got {outscale:g}")
+    if outscale is not None and scale is not None:
+        raise UsageError("--outscale and --scale exclude each other; --outscale picks the model's scale itself")
+    check_options(device, precision)
+    spec = model_for_outscale(outscale) if outscale and model is None else _model_spec(model, scale, UPSCALE_MODEL)
+    # Plan first (no torch yet) when the preset names the scale, so that a typo costs nothing.
+    known = PRESETS[spec].scale if spec in PRESETS else None
+    plan = plan_jobs(inputs, outscale or known, output, fmt, recursive) if known else None
+    upscaler = _load_upscaler(spec, device, precision)
     _check_scale(spec, upscaler.scale, scale)
-    plan = plan_jobs(inputs, upscaler.scale, output, fmt, recursive)
-    failed = 0
+    plan = plan or plan_jobs(inputs, outscale or upscaler.scale, output, fmt, recursive)
+    failed = _run_plan(plan, upscaler, as_json, _run_options(tile, tile_overlap, tta, outscale),
+                       _output_options(fmt, quality, overwrite, skip_existing))
+    if failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _load_upscaler(spec: str, device: str, precision: str):
+    from .inference import load_upscaler
+
+    return load_upscaler(spec, device, precision)
+
+
+def _run_options(tile, overlap, tta, outscale):
+    from .inference import RunOptions
+
+    return RunOptions(tile, overlap, tta, outscale)
+
+
+def _output_options(fmt, quality, overwrite, skip_existing):
+    from .batch import OutputOptions
+
+    return OutputOptions(fmt, quality, overwrite, skip_existing)
+
+
+def _run_plan(plan, upscaler, as_json: bool, run, output) -> int:
+    """Run a plan under one progress bar (images, and tiles within the current image), a line per
+    image above it, JSON lines on stdout; returns the number of failed inputs."""
+    from .batch import run_jobs
+
+    if plan.ignored:
+        err.print(f"[dim]left out {len(plan.ignored)} earlier output(s) of these inputs, "
+                  f"e.g. {plan.ignored[0]}[/dim]")
+    failed, total = 0, len(plan.jobs) + len(plan.failures)
     with _progress() as progress:
-        task = progress.add_task("upscaling", total=len(plan.jobs) + len(plan.failures))
-        for result in run_jobs(plan, upscaler, fmt=fmt, quality=quality, overwrite=overwrite,
-                               skip_existing=skip_existing, tile=tile, overlap=tile_overlap):
-            progress.update(task, advance=1, description=Path(result.input).name[:40])
+        task = progress.add_task("images", total=total)
+        tiles = progress.add_task("tiles", total=None, visible=False)
+
+        def on_tile(job, done: int, count: int) -> None:
+            progress.update(tiles, completed=done, total=count, visible=count > 1,
+                            description=f"  {job.input.name[:30]}")
+
+        for result in run_jobs(plan, upscaler, run, output, on_tile):
+            progress.update(tiles, visible=False)
+            progress.update(task, advance=1)
             if result.status == "error":
                 failed += 1
                 progress.console.print(f"[red]error:[/red] {result.error}")
+            elif result.status == "skipped":
+                progress.console.print(f"[dim]skipped {result.input}: {result.output} exists[/dim]")
+            else:
+                (w, h), (w2, h2) = result.size_in, result.size_out
+                progress.console.print(f"{result.input} -> {result.output}  {w}x{h} -> {w2}x{h2}  "
+                                       f"{result.seconds:.1f} s")
             if as_json:
                 sys.stdout.write(json.dumps(result.to_dict()) + "\n")
                 sys.stdout.flush()
-    done = len(plan.jobs) + len(plan.failures) - failed
-    err.print(f"{done} done, {failed} failed")
-    if failed:
-        raise typer.Exit(EXIT_FAILED)
+    err.print(f"{total - failed} done, {failed} failed")
+    return failed
 
 
 @app.command("eval")
 @handle_errors
 def evaluate_cmd(
-    dataset: Annotated[str, typer.Option(help="Set5, Set14, B100, Urban100, Manga109, or a folder of HR images.")] = "Set5",
+    dataset: Annotated[str, typer.Option(metavar="NAME", help="Set5, Set14, B100, Urban100, Manga109, or a folder of HR images.")] = "Set5",
     model: ModelOpt = None,
     scale: ScaleOpt = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Local copy laid out as DIR/<Name>/HR/*.png.")] = None,
-    degradation: Annotated[str, typer.Option(help="bicubic, nearest, bd (7x7 Gaussian blur, sigma 1.6, then decimation) or real (blur, resize, noise and JPEG, drawn per image from a seed made from its name).")] = "bicubic",
+    data_dir: Annotated[Path | None, typer.Option(metavar="DIR", help="Local copy laid out as DIR/<Name>/HR/*.png.")] = None,
+    degradation: Annotated[str, typer.Option(metavar="NAME", help="bicubic, nearest, bd (7x7 Gaussian blur, sigma 1.6, then decimation) or real (blur, resize, noise and JPEG, drawn per image from a seed made from its name).")] = "bicubic",
     self_ensemble: Annotated[bool, typer.Option(help="Average over the 8 flips/rotations.")] = False,
-    save_lr: Annotated[Path | None, typer.Option(help="Write the LR images made to this folder.")] = None,
-    save_dir: Annotated[Path | None, typer.Option(help="Write the SR images to this folder.")] = None,
+    save_lr: Annotated[Path | None, typer.Option(metavar="DIR", help="Write the LR images made to this folder.")] = None,
+    save_dir: Annotated[Path | None, typer.Option(metavar="DIR", help="Write the SR images to this folder.")] = None,
     per_image: Annotated[bool, typer.Option(help="Show a row per image.")] = False,
     tile: TileOpt = None,
     device: DeviceOpt = "auto",
@@ -143,10 +220,12 @@ def evaluate_cmd(
 ) -> None:
     """PSNR/SSIM on a benchmark with the paper's protocol (Y channel, shave = scale)."""
     from .degradations import DEGRADATIONS
+    from .device import check_options
     from .evaluate import CONVENTION, EvalReport, bicubic_sr, iter_scores
 
     if degradation not in DEGRADATIONS:
         raise UsageError(f"--degradation must be one of {', '.join(DEGRADATIONS)}")
+    check_options(device, precision)
     if model == "bicubic":
         if scale is None:
             raise UsageError("--model bicubic needs --scale")
@@ -165,9 +244,9 @@ def evaluate_cmd(
         for score in iter_scores(sr_fn, paths, scale, degradation, _image_saver(save_lr, save_dir, scale)):
             report.images.append(score)
             progress.update(task, advance=1)
-    _print_report(report, CONVENTION, per_image)
-    if as_json:
+    if as_json:  # stdout holds the JSON alone; the table goes to stderr
         print(json.dumps(report.to_dict()))
+    _print_report(report, CONVENTION, per_image, err if as_json else out)
 
 
 def _dataset_paths(name: str, data_dir: Path | None) -> tuple[str, list[Path]]:
@@ -212,7 +291,7 @@ def _image_saver(save_lr: Path | None, save_dir: Path | None, scale: int):
     return save
 
 
-def _print_report(report, convention: str, per_image: bool) -> None:
+def _print_report(report, convention: str, per_image: bool, console: Console) -> None:
     from rich.table import Table
 
     table = Table(title=f"{report.dataset} x{report.scale} · {report.model} · LR: {report.degradation}")
@@ -223,8 +302,32 @@ def _print_report(report, convention: str, per_image: bool) -> None:
         for s in report.images:
             table.add_row(s.name, f"{s.psnr:.2f}", f"{s.ssim:.4f}")
     table.add_row("[bold]mean[/bold]", f"[bold]{report.psnr:.2f}[/bold]", f"[bold]{report.ssim:.4f}[/bold]")
-    err.print(table)
-    err.print(f"[dim]{convention}[/dim]")
+    console.print(table)
+    console.print(f"[dim]{convention}[/dim]")
+
+
+@app.command()
+@handle_errors
+def models(as_json: JsonOpt = False) -> None:
+    """List the models: scale, size, what each is for, whether installed, recorded scores."""
+    from rich.table import Table
+
+    from .weights import catalogue
+
+    rows = catalogue()
+    if as_json:
+        for row in rows:
+            print(json.dumps(row))
+        return
+    table = Table(title=f"models (drn upscale uses {UPSCALE_MODEL}; drn eval uses {PAPER_MODEL})")
+    for column in ("name", "scale", "params", "trained on", "use", "installed", "scores (Y-PSNR)"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        scores = ", ".join(f"{k} {v[0]:.2f}" for k, v in (r["scores"] or {}).items())
+        table.add_row(r["name"], f"x{r['scale']}", f"{r['params'] / 1e6:.2f} M", f"{r['trained_on']} LR", r["use"],
+                      "yes" if r["installed"] else "no" + (" (official: drn convert)" if r["official"] else ""),
+                      scores)
+    out.print(table)
 
 
 @app.command()
@@ -250,15 +353,15 @@ def datasets(as_json: JsonOpt = False) -> None:
     for r in rows:
         table.add_row(r["name"], str(r["images"]), f"{r['bytes'] / 1e6:.1f} MB",
                       "yes" if r["cached"] == r["images"] else f"{r['cached']}/{r['images']}", r["folder"], r["terms"])
-    Console(highlight=False, soft_wrap=True).print(table)
+    out.print(table)
 
 
 @app.command()
 @handle_errors
 def convert(
     checkpoint: Annotated[Path, typer.Argument(help="Official DRN primal .pt checkpoint.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output .safetensors file.")],
-    dual: Annotated[Path | None, typer.Option(help="Official *_dual_model.pt to include.")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="PATH", help="Output .safetensors file.")],
+    dual: Annotated[Path | None, typer.Option(metavar="FILE", help="Official *_dual_model.pt to include.")] = None,
     half: Annotated[bool, typer.Option(help="Store fp16 tensors.")] = False,
 ) -> None:
     """Convert an official DRN .pt checkpoint into a self-describing .safetensors file."""
@@ -274,30 +377,30 @@ def convert(
 @app.command()
 @handle_errors
 def train(
-    data: Annotated[list[Path] | None, typer.Option("--data", help="Folder of HR training images (repeatable).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Run folder to create.")] = None,
-    resume: Annotated[Path | None, typer.Option(help="Continue this run folder up to --steps.")] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Variant name, e.g. drn-s-x4.")] = None,
+    data: Annotated[list[Path] | None, typer.Option("--data", metavar="DIR", help="Folder of HR training images (repeatable).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Run folder to create.")] = None,
+    resume: Annotated[Path | None, typer.Option(metavar="DIR", help="Continue this run folder up to --steps.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL", help="Variant name, e.g. drn-s-x4.")] = None,
     scale: ScaleOpt = None,
-    n_blocks: Annotated[int | None, typer.Option(help="RCABs per level (overrides the variant).")] = None,
-    n_feats: Annotated[int | None, typer.Option(help="Base width (overrides the variant).")] = None,
-    steps: Annotated[int | None, typer.Option(help="Total steps of the run.")] = None,
-    batch_size: Annotated[int, typer.Option(help="Patches per step (per process).")] = 16,
-    patch_size: Annotated[int, typer.Option(help="HR patch size in pixels (a multiple of the scale).")] = 128,
-    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 2e-4,
-    warmup: Annotated[int, typer.Option(help="Linear warm-up steps.")] = 0,
-    dual_weight: Annotated[float, typer.Option(help="Weight of the dual loss (lambda).")] = 0.1,
-    val: Annotated[str | None, typer.Option(help="Validation set: a dataset name or an HR folder.")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Local benchmark copy for --val.")] = None,
-    val_every: Annotated[int, typer.Option(help="Validate every N steps.")] = 500,
-    save_every: Annotated[int, typer.Option(help="Checkpoint every N steps.")] = 200,
-    log_every: Annotated[int, typer.Option(help="Log metrics every N steps.")] = 10,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    n_blocks: Annotated[int | None, typer.Option(metavar="N", help="RCABs per level (overrides the variant).")] = None,
+    n_feats: Annotated[int | None, typer.Option(metavar="N", help="Base width (overrides the variant).")] = None,
+    steps: Annotated[int | None, typer.Option(metavar="N", help="Total steps of the run.")] = None,
+    batch_size: Annotated[int, typer.Option(metavar="N", help="Patches per step (per process).")] = 16,
+    patch_size: Annotated[int, typer.Option(metavar="N", help="HR patch size in pixels (a multiple of the scale).")] = 128,
+    lr: Annotated[float, typer.Option("--lr", metavar="RATE", help="Peak learning rate.")] = 2e-4,
+    warmup: Annotated[int, typer.Option(metavar="N", help="Linear warm-up steps.")] = 0,
+    dual_weight: Annotated[float, typer.Option(metavar="W", help="Weight of the dual loss (lambda).")] = 0.1,
+    val: Annotated[str | None, typer.Option(metavar="SET", help="Validation set: a dataset name or an HR folder.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(metavar="DIR", help="Local benchmark copy for --val.")] = None,
+    val_every: Annotated[int, typer.Option(metavar="N", help="Validate every N steps.")] = 500,
+    save_every: Annotated[int, typer.Option(metavar="N", help="Checkpoint every N steps.")] = 200,
+    log_every: Annotated[int, typer.Option(metavar="N", help="Log metrics every N steps.")] = 10,
+    seed: Annotated[int, typer.Option(metavar="N", help="Random seed.")] = 0,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
-    workers: Annotated[int, typer.Option(help="DataLoader worker processes.")] = 0,
-    init: Annotated[str | None, typer.Option(help="Start from these weights (preset or file).")] = None,
-    degradation: Annotated[str, typer.Option(help="How LR patches are made: bicubic (the paper's) or real (random blur, resize, noise and JPEG; docs/training.md).")] = "bicubic",
+    workers: Annotated[int, typer.Option(metavar="N", help="DataLoader worker processes.")] = 0,
+    init: Annotated[str | None, typer.Option(metavar="MODEL", help="Start from these weights (preset or file).")] = None,
+    degradation: Annotated[str, typer.Option(metavar="NAME", help="How LR patches are made: bicubic (the paper's) or real (random blur, resize, noise and JPEG; docs/training.md).")] = "bicubic",
 ) -> None:
     """Paired dual-regression training on folders of HR images (resumable; torchrun for DDP)."""
     from .training.trainer import TrainConfig, architecture, resume_run, start_run
@@ -394,23 +497,23 @@ class _TrainDisplay:
 @handle_errors
 def finetune_unpaired(
     lr_dir: Annotated[Path, typer.Argument(help="Folder of real LR photos (no HR needed).")],
-    model: Annotated[str, typer.Option("--model", "-m", help="Starting weights with dual blocks (preset or file).")] = PAPER_MODEL,
-    out: Annotated[Path | None, typer.Option("--out", help="Run folder to create.")] = None,
-    resume: Annotated[Path | None, typer.Option(help="Continue this run folder up to --steps.")] = None,
-    steps: Annotated[int | None, typer.Option(help="Total adaptation steps (default: 400).")] = None,
-    unpaired_ratio: Annotated[float, typer.Option(help="Share of unpaired photos in each batch (rho).")] = 0.3,
-    paired_data: Annotated[list[Path] | None, typer.Option(help="HR folders for the paired share (default: self-pairs from the photos).")] = None,
-    self_pairs: Annotated[str, typer.Option(help="How self-pairs get their LR: auto (nearest if the photos look nearest-neighbour downscaled, else bicubic), bicubic, nearest or bd (if you know how the photos were made), or dual (the degradation the loop learns).")] = "auto",
-    keep_bicubic: Annotated[float, typer.Option(help="Weight of the term that keeps bicubic-LR outputs as the starting model's (0: off).")] = 3.0,
-    dual_weight: Annotated[float, typer.Option(help="Weight of the dual loss (lambda).")] = 0.1,
+    model: Annotated[str, typer.Option("--model", "-m", metavar="MODEL", help="Starting weights with dual blocks (preset or file).")] = PAPER_MODEL,
+    out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Run folder to create.")] = None,
+    resume: Annotated[Path | None, typer.Option(metavar="DIR", help="Continue this run folder up to --steps.")] = None,
+    steps: Annotated[int | None, typer.Option(metavar="N", help="Total adaptation steps (default: 400).")] = None,
+    unpaired_ratio: Annotated[float, typer.Option(metavar="R", help="Share of unpaired photos in each batch (rho).")] = 0.3,
+    paired_data: Annotated[list[Path] | None, typer.Option(metavar="DIR", help="HR folders for the paired share (default: self-pairs from the photos).")] = None,
+    self_pairs: Annotated[str, typer.Option(metavar="KIND", help="How self-pairs get their LR: auto (nearest if the photos look nearest-neighbour downscaled, else bicubic), bicubic, nearest or bd (if you know how the photos were made), or dual (the degradation the loop learns).")] = "auto",
+    keep_bicubic: Annotated[float, typer.Option(metavar="W", help="Weight of the term that keeps bicubic-LR outputs as the starting model's (0: off).")] = 3.0,
+    dual_weight: Annotated[float, typer.Option(metavar="W", help="Weight of the dual loss (lambda).")] = 0.1,
     freeze_dual: Annotated[bool, typer.Option("--freeze-dual/--train-dual", help="Keep the dual blocks fixed.")] = False,
-    loop: Annotated[str, typer.Option(help="How the loop closes at x4/x8: chain (all dual blocks) or inner.")] = "chain",
-    batch_size: Annotated[int, typer.Option(help="Patches per step.")] = 8,
-    patch_size: Annotated[int, typer.Option(help="HR patch size in pixels (0: up to 128, fitted to the photos).")] = 0,
-    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate.")] = 1e-4,
-    save_every: Annotated[int, typer.Option(help="Checkpoint every N steps.")] = 50,
-    log_every: Annotated[int, typer.Option(help="Log metrics every N steps.")] = 10,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    loop: Annotated[str, typer.Option(metavar="KIND", help="How the loop closes at x4/x8: chain (all dual blocks) or inner.")] = "chain",
+    batch_size: Annotated[int, typer.Option(metavar="N", help="Patches per step.")] = 8,
+    patch_size: Annotated[int, typer.Option(metavar="N", help="HR patch size in pixels (0: up to 128, fitted to the photos).")] = 0,
+    lr: Annotated[float, typer.Option("--lr", metavar="RATE", help="Peak learning rate.")] = 1e-4,
+    save_every: Annotated[int, typer.Option(metavar="N", help="Checkpoint every N steps.")] = 50,
+    log_every: Annotated[int, typer.Option(metavar="N", help="Log metrics every N steps.")] = 10,
+    seed: Annotated[int, typer.Option(metavar="N", help="Random seed.")] = 0,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
 ) -> None:

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 from torch.nn import functional as F
@@ -22,7 +23,7 @@ from .errors import DrnError
 from .io import Picture, to_integers
 from .model import DRN
 from .presets import UPSCALE_MODEL
-from .tiling import tile_extent, upscale_tiled
+from .tiling import plan_axis, tile_extent, upscale_tiled
 from .weights import Weights, model_path, resolve_model
 
 DEFAULT_CPU_TILE = 256      # LR pixels; see docs/performance.md for the sweep
@@ -30,6 +31,24 @@ DEFAULT_OVERLAP = 16        # LR pixels; see docs/tiling.md for the tiled-vs-who
 MIN_TILE = 16
 CPU_BYTES_PER_LR_PIXEL = 8_000   # DRN-S x4: ~0.8 GB peak RSS for a 256x256 tile (docs/performance.md)
 CUDA_BYTES_PER_LR_PIXEL = 12_000  # an estimate for DRN-S x4 in fp16/bf16 with margin; not yet measured on a GPU
+
+
+TileProgress = Callable[[int, int], None]  # (tiles done, tiles in all)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run the model on one picture (choices of the call, not of the loaded model).
+
+    tile: LR pixels, None = from free memory, 0 = whole image. tta: average the 8 flips and
+    rotations (8x the compute). outscale: the final scale, reached by resizing the model's output
+    with an antialiased filter; None = the model's own scale.
+    """
+
+    tile: int | None = None
+    overlap: int = DEFAULT_OVERLAP
+    tta: bool = False
+    outscale: float | None = None
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
@@ -73,15 +92,27 @@ class Upscaler:
         return sr
 
     def upscale_rows(self, image: np.ndarray, emit: Callable[[int, np.ndarray], None],
-                     tile: int | None = None, overlap: int = DEFAULT_OVERLAP) -> None:
+                     tile: int | None = None, overlap: int = DEFAULT_OVERLAP,
+                     on_tile: TileProgress | None = None) -> None:
         """Upscale (H, W, 3) float in [0, 1], handing finished (rows, W*s, 3) float32 rows to
-        `emit(first_row, rows)` top to bottom. Halves the tile and restarts on out-of-memory."""
+        `emit(first_row, rows)` top to bottom; `on_tile(done, total)` after each tile. Halves the
+        tile and restarts on out-of-memory."""
         lr = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))[None]
         h, w = image.shape[:2]
         side = tile_extent(self.default_tile() if tile is None else tile, h, w)
         while True:
+            total, done = len(plan_axis(h, side, overlap)) * len(plan_axis(w, side, overlap)), 0
+
+            def upscale_counted(t: torch.Tensor, total: int = total) -> torch.Tensor:
+                nonlocal done
+                out = self.upscale_tile(t)
+                done += 1
+                if on_tile:
+                    on_tile(done, total)
+                return out
+
             try:
-                upscale_tiled(lr, self.upscale_tile, self.scale, side, overlap,
+                upscale_tiled(lr, upscale_counted, self.scale, side, overlap,
                               lambda y, rows: emit(y, rows.permute(1, 2, 0).cpu().numpy()), self.device)
                 return
             except RuntimeError as exc:
@@ -95,7 +126,7 @@ class Upscaler:
                 side //= 2
 
     def upscale_array(self, image: np.ndarray, tile: int | None = None,
-                      overlap: int = DEFAULT_OVERLAP) -> np.ndarray:
+                      overlap: int = DEFAULT_OVERLAP, on_tile: TileProgress | None = None) -> np.ndarray:
         """(H, W, 3) float in [0, 1] -> (H*s, W*s, 3) float32 in [0, 1]."""
         h, w = image.shape[:2]
         out = np.empty((h * self.scale, w * self.scale, 3), dtype=np.float32)
@@ -103,7 +134,7 @@ class Upscaler:
         def emit(y: int, rows: np.ndarray) -> None:
             out[y: y + rows.shape[0]] = rows
 
-        self.upscale_rows(image, emit, tile, overlap)
+        self.upscale_rows(image, emit, tile, overlap, on_tile)
         return out
 
     def upscale_uint8(self, lr: np.ndarray, tile: int | None = None) -> np.ndarray:
@@ -161,9 +192,10 @@ def upscale_alpha(alpha: np.ndarray, scale: int) -> np.ndarray:
     return to_integers(up.clamp_(0, 1).numpy(), 16 if alpha.dtype == np.uint16 else 8)
 
 
-def upscale_picture(picture: Picture, upscaler: Upscaler, tile: int | None = None,
-                    overlap: int = DEFAULT_OVERLAP) -> Picture:
-    """Upscale pixels with the model (grey replicated to RGB and back), alpha with bicubic."""
+def upscale_picture(picture: Picture, upscaler: Upscaler, options: RunOptions = RunOptions(),
+                    on_tile: TileProgress | None = None) -> Picture:
+    """Upscale pixels with the model (grey replicated to RGB and back), alpha with bicubic; then
+    resize to `options.outscale` if given."""
     s, bits = upscaler.scale, picture.bits
     h, w, channels = picture.pixels.shape
     rgb = picture.pixels if channels == 3 else np.repeat(picture.pixels, 3, axis=2)
@@ -175,6 +207,32 @@ def upscale_picture(picture: Picture, upscaler: Upscaler, tile: int | None = Non
             rows = rows.mean(axis=2, keepdims=True)
         out[y: y + rows.shape[0]] = to_integers(rows, bits)
 
-    upscaler.upscale_rows(image, emit, tile, overlap)
+    if options.tta:
+        passes = iter(range(8))
+
+        def one_pass(x: np.ndarray) -> np.ndarray:
+            k = next(passes)
+            progress = None if on_tile is None else lambda done, total: on_tile(k * total + done, 8 * total)
+            return upscaler.upscale_array(x, options.tile, options.overlap, progress)
+
+        emit(0, self_ensemble(one_pass, image).astype(np.float32))
+    else:
+        upscaler.upscale_rows(image, emit, options.tile, options.overlap, on_tile)
     alpha = None if picture.alpha is None else upscale_alpha(picture.alpha, s)
-    return Picture(out, alpha, picture.format, picture.icc, picture.exif)
+    result = Picture(out, alpha, picture.format, picture.icc, picture.exif)
+    return result if options.outscale in (None, s) else rescale_picture(result, options.outscale / s)
+
+
+def rescale_picture(picture: Picture, factor: float) -> Picture:
+    """Resize pixels and alpha by `factor`: area averaging when shrinking (antialiased), Lanczos
+    when enlarging. Sizes round to the nearest pixel, at least 1."""
+    h, w = picture.pixels.shape[:2]
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    flag = cv2.INTER_AREA if factor < 1 else cv2.INTER_LANCZOS4
+
+    def resize(plane: np.ndarray) -> np.ndarray:
+        out = cv2.resize(plane, size, interpolation=flag)
+        return out.reshape(size[1], size[0], *plane.shape[2:]) if plane.ndim == 3 else out
+
+    alpha = None if picture.alpha is None else resize(picture.alpha)
+    return Picture(resize(picture.pixels), alpha, picture.format, picture.icc, picture.exif)

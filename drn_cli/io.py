@@ -30,6 +30,7 @@ DEFAULT_MAX_PIXELS = 100_000_000
 Image.MAX_IMAGE_PIXELS = None
 FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "tif": "TIFF",
            "tiff": "TIFF", "bmp": "BMP"}
+FORMAT_NAMES = ("png", "jpg", "webp", "tiff", "bmp")  # what --format offers (jpeg and tif are aliases)
 _EXIF_ORIENTATION = 0x0112
 # EXIF orientation -> numpy ops on (H, W, ...) arrays, for images decoded without Pillow.
 _ORIENT_OPS = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],

@@ -6,7 +6,9 @@ is shipped when `weights/<name>.safetensors` exists (weights.model_path).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -16,16 +18,20 @@ class Preset:
     scale: int
     degradation: str   # the LR it was trained on: bicubic (the paper's) or real (degradations/real.py)
     use: str           # when to pick it, in a few words
+    official: str | None = None  # the official DRN checkpoint of this architecture (`drn convert` reads it)
 
+
+_OFFICIAL = "https://github.com/guoyongcs/DRN/releases/download/v0.1/"
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("drn-s-x4-real", "drn-s-x4", 4, "real", "real photos: phone and web JPEGs (blur, noise, compression)"),
-    Preset("drn-s-x4", "drn-s-x4", 4, "bicubic", "clean inputs (renders, screenshots, bicubic-made LR); the paper's benchmarks"),
+    Preset("drn-s-x4", "drn-s-x4", 4, "bicubic", "clean inputs (renders, screenshots, bicubic-made LR); the paper's benchmarks",
+           _OFFICIAL + "DRNS4x.pt"),
     Preset("drn-s-x2", "drn-s-x2", 2, "bicubic", "clean inputs at x2"),
-    Preset("drn-s-x8", "drn-s-x8", 8, "bicubic", "clean inputs at x8"),
+    Preset("drn-s-x8", "drn-s-x8", 8, "bicubic", "clean inputs at x8", _OFFICIAL + "DRNS8x.pt"),
     Preset("drn-l-x2", "drn-l-x2", 2, "bicubic", "the paper's larger model at x2"),
-    Preset("drn-l-x4", "drn-l-x4", 4, "bicubic", "the paper's larger model at x4"),
-    Preset("drn-l-x8", "drn-l-x8", 8, "bicubic", "the paper's larger model at x8"),
+    Preset("drn-l-x4", "drn-l-x4", 4, "bicubic", "the paper's larger model at x4", _OFFICIAL + "DRNL4x.pt"),
+    Preset("drn-l-x8", "drn-l-x8", 8, "bicubic", "the paper's larger model at x8", _OFFICIAL + "DRNL8x.pt"),
 )}
 
 PAPER_MODEL = "drn-s-x4"      # `drn eval` and `finetune-unpaired` start here (paper protocol)
@@ -36,3 +42,34 @@ def preset_for_scale(scale: int | None, default: str = UPSCALE_MODEL) -> str:
     """The model to use when only a scale (or nothing) is given: `default` at its own scale,
     else the DRN-S of that scale."""
     return default if scale is None or PRESETS[default].scale == scale else f"drn-s-x{scale}"
+
+
+def shipped_weights_dir() -> Path:
+    """Folder of the weights shipped with the package (installed or in a source checkout);
+    DRN_WEIGHTS_DIR overrides it."""
+    override = os.environ.get("DRN_WEIGHTS_DIR")
+    if override:
+        return Path(override)
+    here = Path(__file__).resolve().parent
+    installed = here / "shipped_weights"  # pyproject maps the top-level weights/ here
+    return installed if installed.is_dir() else here.parent / "weights"
+
+
+def shipped_file(name: str) -> Path:
+    """Where preset `name`'s weights are, whether or not they are there."""
+    return shipped_weights_dir() / f"{name}.safetensors"
+
+
+def is_installed(name: str) -> bool:
+    return shipped_file(name).is_file()
+
+
+def model_for_outscale(outscale: float, default: str = UPSCALE_MODEL) -> str:
+    """For `--outscale X` without --model: the installed preset of `default`'s kind (same training
+    degradation) with the smallest scale at or above X, else the one with the largest scale."""
+    kind = PRESETS[default].degradation
+    family = sorted((p for p in PRESETS.values() if p.degradation == kind and p.name.startswith("drn-s")
+                     and is_installed(p.name)), key=lambda p: p.scale)
+    if not family:
+        return default
+    return next((p.name for p in family if p.scale >= outscale), family[-1].name)

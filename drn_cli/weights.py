@@ -21,8 +21,8 @@ from safetensors.torch import load_file, safe_open, save
 
 from .atomic import write_bytes_atomic
 from .errors import WeightsError
-from .model import DRN, DRNConfig, build_duals
-from .presets import PRESETS
+from .model import DRN, VARIANTS, DRNConfig, build_duals, count_parameters
+from .presets import PRESETS, shipped_file
 
 FORMAT_NAME = "drn-cli"
 StateDict = dict[str, torch.Tensor]
@@ -156,21 +156,11 @@ def load_official(path: str | os.PathLike, dual_path: str | os.PathLike | None =
 
 # ---------------------------------------------------------------------------- resolving names
 
-def shipped_weights_dir() -> Path:
-    """Folder of the weights shipped with the package (installed or in a source checkout)."""
-    override = os.environ.get("DRN_WEIGHTS_DIR")
-    if override:
-        return Path(override)
-    here = Path(__file__).resolve().parent
-    installed = here / "shipped_weights"  # pyproject maps the top-level weights/ here
-    return installed if installed.is_dir() else here.parent / "weights"
-
-
 def model_path(spec: str | os.PathLike) -> Path:
     """The weights file a preset name or path refers to; WeightsError if there is none."""
     text = str(spec)
     if text in PRESETS:
-        path = shipped_weights_dir() / f"{text}.safetensors"
+        path = shipped_file(text)
         if not path.is_file():
             raise WeightsError(f"no shipped weights for {text} (looked for {path}); pass "
                                "--model PATH with a .safetensors or official .pt file")
@@ -188,3 +178,28 @@ def resolve_model(spec: str | os.PathLike, dual_path: str | os.PathLike | None =
     if path.suffix == ".safetensors":
         return _load_safetensors(path)
     return load_official(path, dual_path)
+
+
+def read_provenance(path: str | os.PathLike) -> dict:
+    """The provenance metadata of one of our .safetensors files, without loading its tensors."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return json.loads((f.metadata() or {}).get("provenance", "{}"))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(f"{path}: not a readable .safetensors file ({exc})") from None
+
+
+def catalogue() -> list[dict]:
+    """Every preset: scale, primal parameters, what it was trained on and is for, whether its
+    weights are installed (and where), its recorded scores and recipe, the official checkpoint."""
+    rows = []
+    for preset in PRESETS.values():
+        with torch.device("meta"):  # shapes only: counting parameters allocates nothing
+            params = count_parameters(DRN(VARIANTS[preset.variant]))
+        path = shipped_file(preset.name)
+        provenance = read_provenance(path) if path.is_file() else {}
+        rows.append({"name": preset.name, "scale": preset.scale, "params": params,
+                     "trained_on": preset.degradation, "use": preset.use, "installed": path.is_file(),
+                     "file": str(path), "steps": provenance.get("steps"), "scores": provenance.get("scores"),
+                     "recipe": provenance.get("recipe"), "official": preset.official})
+    return rows

@@ -15,9 +15,9 @@ LAYERS = {
     "errors": 0, "presets": 0,
     "atomic": 1, "model": 1, "tiling": 1, "metrics": 1, "degradations": 1, "device": 1,
     "io": 2, "weights": 2,
-    "datasets": 3, "inference": 3, "evaluate": 3,
+    "datasets": 3, "inference": 3, "evaluate": 3, "plan": 3,
     "batch": 4, "api": 4, "training": 4,
-    "cli": 5, "__init__": 5, "__main__": 6,
+    "__init__": 5, "cli": 6, "__main__": 7,
 }
 
 
@@ -38,7 +38,7 @@ def _imports(path: Path) -> set[str]:
                     found.add(path.relative_to(PACKAGE).parts[0])
                     continue
                 names = parts[:1] or [alias.name for alias in node.names]
-                found.update(names)
+                found.update(n if n in LAYERS else "__init__" for n in names)  # `from . import __version__`
             elif (node.module or "").startswith("drn_cli."):
                 found.add(node.module.split(".")[1])
     return found

@@ -28,7 +28,7 @@ class Server:
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
+            def do_GET(self):
                 server.requests.append(self.path)
                 pending = server.fail.get(self.path)
                 if pending:

@@ -1,0 +1,133 @@
+"""Planning `drn upscale`: inputs (files, folders, globs) mapped to output files, before any model
+is loaded, so that a typo costs no start-up time.
+
+Output names are `{stem}_x{scale}.{ext}`; `Result` is what happened to one input (and its
+`--json` record).
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UsageError
+from .io import FORMAT_NAMES, FORMATS, IMAGE_SUFFIXES
+
+EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "TIFF": "tif", "BMP": "bmp"}
+
+
+@dataclass
+class Job:
+    input: Path
+    output: Path
+
+
+@dataclass
+class Result:
+    """What happened to one input; `to_dict` is the --json record."""
+
+    input: str
+    output: str | None
+    status: str  # ok, skipped, error
+    error: str | None = None
+    size_in: tuple[int, int] | None = None
+    size_out: tuple[int, int] | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Plan:
+    jobs: list[Job] = field(default_factory=list)
+    failures: list[Result] = field(default_factory=list)
+    ignored: list[Path] = field(default_factory=list)  # our own earlier outputs found among the inputs
+
+
+_OUTPUT_NAME = re.compile(r"^(?P<stem>.+)_x\d+(?:\.\d+)?$")  # {stem}_x4, {stem}_x1.5
+
+
+def is_own_output(path: Path) -> bool:
+    """True when `path` is named like an output of ours ({stem}_x{scale}.ext) and an image called
+    {stem} sits beside it: upscaling a folder twice must not upscale its own outputs."""
+    match = _OUTPUT_NAME.match(path.stem)
+    return bool(match) and any(path.with_name(match["stem"] + suffix).is_file() or
+                               path.with_name(match["stem"] + suffix.upper()).is_file()
+                               for suffix in IMAGE_SUFFIXES)
+
+
+def _expand(arg: str, recursive: bool) -> tuple[list[tuple[Path, Path]], str | None]:
+    """((file, base folder) pairs, or an error message) for one INPUT: a file, a folder or a glob.
+    Folders give their images; globs give the files they match (folders they match are skipped)."""
+    path = Path(arg)
+    if path.is_file():
+        return [(path, path.parent)], None
+    if path.is_dir():
+        pattern = "**/*" if recursive else "*"
+        found = [(p, path) for p in sorted(path.glob(pattern)) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        return found, None if found else f"{arg}: no images in this folder ({', '.join(sorted(IMAGE_SUFFIXES))})"
+    found = [(Path(p), Path(p).parent) for p in sorted(glob.glob(arg, recursive=recursive)) if Path(p).is_file()]
+    return found, None if found else f"{arg}: no such file or folder, and no file matches it as a glob"
+
+
+def output_extension(path: Path, fmt: str | None) -> str:
+    if fmt:
+        return EXTENSIONS[FORMATS[fmt]]
+    suffix = path.suffix.lower().lstrip(".")
+    return suffix if suffix in FORMATS else "png"
+
+
+def scale_label(scale: float) -> str:
+    """4 -> "4", 1.5 -> "1.5": the x in output names {stem}_x{label}."""
+    return f"{scale:g}"
+
+
+def plan_jobs(inputs: list[str], scale: float, output: str | Path | None = None,
+              fmt: str | None = None, recursive: bool = False) -> Plan:
+    """Map inputs to outputs; inputs that match nothing or collide become failures.
+
+    `output` is a folder, or, with exactly one input image, the output file itself when it has an
+    image suffix. Files named like our own outputs of an image beside them are left out when
+    they come from a folder or a glob (see is_own_output); named one by one, they are upscaled.
+    """
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"unknown --format {fmt!r}; choose from {', '.join(FORMAT_NAMES)}")
+    out = Path(output) if output is not None else None
+    plan, claimed, found = Plan(), {}, []
+    for arg in inputs:
+        pairs, error = _expand(arg, recursive)
+        if error:
+            plan.failures.append(Result(arg, None, "error", error))
+        for src, base in pairs:
+            if not Path(arg).is_file() and is_own_output(src):
+                plan.ignored.append(src)
+            else:
+                found.append((src, base))
+    out_file = out is not None and out.suffix.lower().lstrip(".") in FORMATS and not out.is_dir()
+    if out_file and len(found) + len(plan.failures) > 1:
+        raise UsageError(f"-o {out}: names an image file, but {len(found) + len(plan.failures)} inputs "
+                         "were given; with several inputs -o must name a folder")
+    if out is not None and out.exists() and not out.is_dir() and not out_file:
+        raise UsageError(f"-o {out}: is an existing file; -o must name a folder (or, for one input, an image file)")
+    for src, base in found:
+        name = f"{src.stem}_x{scale_label(scale)}.{output_extension(src, fmt)}"
+        if out_file:
+            dst = out
+        elif out is None:
+            dst = src.parent / name
+        else:
+            dst = out / (src.parent.relative_to(base) if recursive else Path()) / name
+        key = dst.resolve()
+        if key == src.resolve() or key in claimed:
+            other = src if key == src.resolve() else claimed[key]
+            plan.failures.append(Result(str(src), str(dst), "error",
+                                        f"{src}: output {dst} would overwrite {other}'s; use another -o"))
+            continue
+        claimed[key] = src
+        plan.jobs.append(Job(src, dst))
+    return plan
+
+

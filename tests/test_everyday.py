@@ -1,0 +1,174 @@
+"""The papercuts a new user hits (issue 16): batches, -o, validation order, help, models, outscale,
+TTA and the Python API. Real files and tiny real models; nothing is mocked."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import photo
+from images import write_photo
+from PIL import Image
+from typer.testing import CliRunner
+
+from drn_cli import __version__, upscale
+from drn_cli.batch import run_jobs
+from drn_cli.cli import app
+from drn_cli.inference import RunOptions, make_upscaler, self_ensemble, upscale_picture
+from drn_cli.io import read_image
+from drn_cli.plan import plan_jobs
+from drn_cli.weights import resolve_model
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+# ---------------------------------------------------------------------------- batches and files
+
+def test_a_folder_upscaled_twice_never_upscales_its_own_outputs(tmp_path, tiny_model_file):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    write_photo(folder / "a.png")
+    write_photo(folder / "b.jpg")
+    assert run("upscale", folder, "--model", tiny_model_file).exit_code == 0
+    again = run("upscale", folder, "--model", tiny_model_file, "--skip-existing")
+    assert again.exit_code == 0, again.output
+    assert sorted(p.name for p in folder.iterdir()) == ["a.png", "a_x4.png", "b.jpg", "b_x4.jpg"]
+    assert "left out 2 earlier output" in again.stderr
+    # A file named like an output but with no source beside it is an input like any other.
+    (folder / "a.png").unlink()
+    third = run("upscale", folder, "--model", tiny_model_file, "--skip-existing")
+    assert third.exit_code == 0 and (folder / "a_x4_x4.png").is_file()
+
+
+def test_o_with_an_image_suffix_is_the_output_file_for_one_input(tmp_path, tiny_model_file):
+    write_photo(tmp_path / "a.png", 20, 26)
+    result = run("upscale", tmp_path / "a.png", "-o", tmp_path / "big.png", "--model", tiny_model_file)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "big.png").is_file() and Image.open(tmp_path / "big.png").size == (104, 80)
+    write_photo(tmp_path / "b.png")
+    two = run("upscale", tmp_path / "a.png", tmp_path / "b.png", "-o", tmp_path / "c.png", "--model", tiny_model_file)
+    assert two.exit_code == 2 and "with several inputs -o must name a folder" in two.stderr
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_an_empty_folder_says_so_and_globs_skip_folders(tmp_path, tiny_model_file):
+    (tmp_path / "empty").mkdir()
+    result = run("upscale", tmp_path / "empty", "--model", tiny_model_file)
+    assert result.exit_code == 1 and "no images in this folder" in result.stderr
+    (tmp_path / "in" / "sub.png").mkdir(parents=True)  # a folder that the glob matches
+    write_photo(tmp_path / "in" / "a.png")
+    globbed = run("upscale", str(tmp_path / "in" / "*.png"), "--model", tiny_model_file, "--json")
+    assert globbed.exit_code == 0, globbed.output
+    assert [json.loads(line)["input"] for line in globbed.stdout.splitlines()] == [str(tmp_path / "in" / "a.png")]
+
+
+@pytest.mark.parametrize("option,value,message", [("--format", "gif", "unknown --format"),
+                                                  ("--device", "tpu", "unknown --device"),
+                                                  ("--precision", "fp8", "unknown --precision"),
+                                                  ("--outscale", "0", "--outscale must be above 0")])
+def test_options_are_checked_before_any_model_loads(tmp_path, monkeypatch, option, value, message):
+    monkeypatch.setenv("DRN_WEIGHTS_DIR", str(tmp_path / "no-weights"))  # loading would fail with exit 1
+    write_photo(tmp_path / "a.png")
+    result = run("upscale", tmp_path / "a.png", option, value)
+    assert result.exit_code == 2 and message in result.stderr, result.output
+
+
+def test_each_image_gets_a_line_saying_where_it_went(tmp_path, tiny_model_file):
+    write_photo(tmp_path / "a.png", 20, 26)
+    result = run("upscale", tmp_path / "a.png", "-o", tmp_path / "out", "--model", tiny_model_file)
+    assert f"{tmp_path / 'a.png'} -> {tmp_path / 'out' / 'a_x4.png'}  26x20 -> 104x80" in result.stderr
+
+
+def test_tile_progress_within_an_image(tmp_path, tiny_model_file):
+    write_photo(tmp_path / "a.png", 40, 40)
+    upscaler = make_upscaler(resolve_model(tiny_model_file), "cpu", "fp32")
+    plan = plan_jobs([str(tmp_path / "a.png")], 4, tmp_path / "out")
+    seen = []
+    results = list(run_jobs(plan, upscaler, RunOptions(tile=16, overlap=4),
+                            on_tile=lambda job, done, total: seen.append((job.input.name, done, total))))
+    assert results[0].status == "ok"
+    total = seen[0][2]
+    assert total == 9 and seen == [("a.png", i, total) for i in range(1, total + 1)]
+
+
+def test_bmp_is_a_listed_format_and_works(tmp_path, tiny_model_file):
+    assert "bmp" in run("upscale", "--help").stdout
+    write_photo(tmp_path / "a.png")
+    assert run("upscale", tmp_path / "a.png", "--format", "bmp", "--model", tiny_model_file).exit_code == 0
+    assert Image.open(tmp_path / "a_x4.bmp").format == "BMP"
+
+
+# ---------------------------------------------------------------------------- CLI conventions
+
+def test_version_short_help_and_help_without_type_labels():
+    assert run("--version").stdout.strip() == f"drn {__version__}"
+    short = run("upscale", "-h")
+    assert short.exit_code == 0 and "upscale [OPTIONS] {INPUTS}..." in short.stdout
+    for label in ("<bool>", "<list[", "<str>", "<path>", "{inputs}"):
+        assert label not in short.stdout, label
+    assert "--install-completion" in run("--help").stdout
+
+
+def test_eval_results_go_to_stdout(tmp_path):
+    folder = tmp_path / "HR"
+    folder.mkdir()
+    Image.fromarray(photo(32, 32)).save(folder / "x.png")
+    table = run("eval", "--dataset", folder, "--model", "bicubic", "--scale", "2")
+    assert table.exit_code == 0 and "PSNR" in table.stdout and "PSNR" not in table.stderr
+    as_json = run("eval", "--dataset", folder, "--model", "bicubic", "--scale", "2", "--json")
+    assert json.loads(as_json.stdout)["scale"] == 2 and "PSNR" in as_json.stderr
+
+
+def test_models_lists_every_preset_with_what_is_installed(shipped_tiny):
+    result = run("models", "--json")
+    rows = {row["name"]: row for row in map(json.loads, result.stdout.splitlines())}
+    assert {"drn-s-x4", "drn-s-x4-real", "drn-s-x2", "drn-s-x8"} <= set(rows)
+    assert rows["drn-s-x4"]["installed"] and not rows["drn-s-x8"]["installed"]
+    assert rows["drn-s-x4"]["params"] == 4_804_041 and rows["drn-s-x8"]["official"].endswith("DRNS8x.pt")
+
+
+# ---------------------------------------------------------------------------- new options
+
+@pytest.mark.parametrize("outscale,name,size", [("2", "a_x2.png", (52, 40)), ("1.5", "a_x1.5.png", (39, 30)),
+                                                ("6", "a_x6.png", (156, 120))])
+def test_outscale_resizes_the_models_output(tmp_path, shipped_tiny, outscale, name, size):
+    write_photo(tmp_path / "a.png", 20, 26)
+    result = run("upscale", tmp_path / "a.png", "--outscale", outscale)
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / name).size == size
+
+
+def test_tta_is_the_average_of_the_eight_flips_and_rotations(tmp_path, tiny_model_file):
+    write_photo(tmp_path / "a.png", 12, 16)
+    upscaler = make_upscaler(resolve_model(tiny_model_file), "cpu", "fp32")
+    picture = read_image(tmp_path / "a.png")
+    tta = upscale_picture(picture, upscaler, RunOptions(tile=0, tta=True)).pixels
+    plain = upscale_picture(picture, upscaler, RunOptions(tile=0)).pixels
+    image = picture.pixels.astype(np.float32) / 255
+    direct = self_ensemble(lambda x: upscaler.upscale_array(x, tile=0), image) * 255
+    assert np.abs(tta.astype(float) - direct).max() <= 0.5 + 1e-6
+    assert not np.array_equal(tta, plain)
+    assert run("upscale", tmp_path / "a.png", "--tta", "--model", tiny_model_file).exit_code == 0
+
+
+# ---------------------------------------------------------------------------- Python API
+
+def test_python_api_takes_paths_and_a_scale(tmp_path, shipped_tiny):
+    write_photo(tmp_path / "a.png", 20, 26)
+    out = upscale(tmp_path / "a.png", scale=4)
+    assert isinstance(out, Image.Image) and out.size == (104, 80)
+    assert upscale(np.asarray(Image.open(tmp_path / "a.png")), outscale=2).shape == (40, 52, 3)
+    with pytest.raises(Exception, match="no shipped weights for drn-s-x2"):
+        upscale(tmp_path / "a.png", scale=2)
+
+
+@pytest.mark.parametrize("bad,message", [(123, "got int"), (np.zeros((4, 4, 3), np.float32), "uint8 or uint16"),
+                                         (np.zeros((4, 4, 2), np.uint8), "got shape")])
+def test_python_api_explains_wrong_types(bad, message, shipped_tiny):
+    with pytest.raises(TypeError, match=message):
+        upscale(bad)
