@@ -503,7 +503,7 @@ def finetune_unpaired(
     steps: Annotated[int | None, typer.Option(metavar="N", help="Total adaptation steps (default: 400).")] = None,
     unpaired_ratio: Annotated[float, typer.Option(metavar="R", help="Share of unpaired photos in each batch (rho).")] = 0.3,
     paired_data: Annotated[list[Path] | None, typer.Option(metavar="DIR", help="HR folders for the paired share (default: self-pairs from the photos).")] = None,
-    self_pairs: Annotated[str, typer.Option(metavar="KIND", help="How self-pairs get their LR: auto (nearest if the photos look nearest-neighbour downscaled, else bicubic), bicubic, nearest or bd (if you know how the photos were made), or dual (the degradation the loop learns).")] = "auto",
+    self_pairs: Annotated[str, typer.Option(metavar="KIND", help="How self-pairs get their LR: auto (kernel, noise level and JPEG quality read from the photos), bicubic, nearest or bd with optional +noiseS and +jpegQ stages (if you know how the photos were made, e.g. bicubic+noise8+jpeg40), or dual (the degradation the loop learns).")] = "auto",
     keep_bicubic: Annotated[float, typer.Option(metavar="W", help="Weight of the term that keeps bicubic-LR outputs as the starting model's (0: off).")] = 3.0,
     dual_weight: Annotated[float, typer.Option(metavar="W", help="Weight of the dual loss (lambda).")] = 0.1,
     freeze_dual: Annotated[bool, typer.Option("--freeze-dual/--train-dual", help="Keep the dual blocks fixed.")] = False,
@@ -543,6 +543,9 @@ def finetune_unpaired(
     before = trainer.closed_loop_report()
     c = trainer.config
     pairs = f"HR folders {', '.join(c.data)}" if c.data else f"self-pairs with {c.self_pairs} LR"
+    if c.inferred:
+        read = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in c.inferred.items())
+        err.print(f"read from the photos: {read} -> self-pairs {c.self_pairs}")
     _run_training(trainer, display, f"adapting {c.drn} to {c.lr_dir} ({pairs}, {c.patch_size}px patches; "
                                     f"closed-loop L1 on the photos before: {before:.3f})")
     after = trainer.closed_loop_report()

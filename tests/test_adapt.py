@@ -89,7 +89,8 @@ def test_dual_self_pairs_are_the_photo_downscaled_by_the_dual_blocks(lr_photos, 
     adapter = _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs="dual")
     _, own, hr_pairs = next(adapter.batches(1))
     assert own.shape == (3, 3, 32, 32) and hr_pairs is None  # 4 - round(0.25 * 4) self-pairs
-    pyramid = adapter.self_pair_pyramid(own)
+    lr, pyramid = adapter.self_pair_pyramid(own)
+    assert lr is pyramid[0]
     with torch.no_grad():
         half = adapter.net.dual[1](own).round().clamp(0, 255)
         quarter = adapter.net.dual[0](half).round().clamp(0, 255)
@@ -101,7 +102,8 @@ def test_dual_self_pairs_are_the_photo_downscaled_by_the_dual_blocks(lr_photos, 
 def test_self_pairs_by_a_named_degradation(lr_photos, tmp_path, tiny_model_file, kind):
     adapter = _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs=kind)
     _, own, _ = next(adapter.batches(1))
-    pyramid = adapter.self_pair_pyramid(own)
+    lr, pyramid = adapter.self_pair_pyramid(own)
+    assert lr is pyramid[0]
     image = own[1].permute(1, 2, 0).byte().numpy()
     for level, factor in zip(pyramid, (4, 2)):
         assert torch.equal(level[1].permute(1, 2, 0).byte(), torch.from_numpy(degrade(image, factor, kind)))
@@ -133,7 +135,7 @@ def test_keep_bicubic_targets_are_the_starting_model_on_bicubic_lr(lr_photos, tm
     of the same photo patches that make the self-pairs."""
     adapter = _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs="nearest", keep_bicubic=1.0)
     _, own, _ = next(adapter.batches(1))
-    lr, targets = adapter.keep_targets(own, adapter.self_pair_pyramid(own))
+    lr, targets = adapter.keep_targets(own, adapter.self_pair_pyramid(own)[1])
     assert torch.equal(lr[0].permute(1, 2, 0).byte(), torch.from_numpy(degrade(own[0].permute(1, 2, 0).byte().numpy(), 4)))
     start = resolve_model(tiny_model_file).build()[0].eval()
     with torch.no_grad():
@@ -164,7 +166,7 @@ def test_bicubic_self_pairs_share_their_lr_with_the_keep_term(lr_photos, tmp_pat
     copy of the same inputs is added to the batch."""
     adapter = _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs="bicubic")
     _, own, _ = next(adapter.batches(1))
-    pyramid = adapter.self_pair_pyramid(own)
+    _, pyramid = adapter.self_pair_pyramid(own)
     extra, targets = adapter.keep_targets(own, pyramid)
     with torch.no_grad():
         expected = adapter.teacher(pyramid[0])
@@ -196,3 +198,36 @@ def test_auto_settings_are_resolved_and_recorded(tmp_path, tiny_model_file):
     assert adapter.config.patch_size == min(128, int(np.median(shorter)) // 4 * 4)
     saved = json.loads((tmp_path / "a" / "config.json").read_text())
     assert saved["self_pairs"] == "nearest" and saved["patch_size"] == adapter.config.patch_size
+
+
+def test_noise_and_jpeg_self_pairs_degrade_the_input_only(lr_photos, tmp_path, tiny_model_file):
+    """With fixed stages the network sees the noisy JPEG LR; the targets are the clean pyramid, and
+    the keep term reuses that pyramid's bicubic base instead of making it again."""
+    noisy = _adapter(tmp_path / "n", lr_photos, tiny_model_file, self_pairs="bicubic+noise8")
+    _, own, _ = next(noisy.batches(1))
+    lr, pyramid = noisy.self_pair_pyramid(own)
+    image = own[0].permute(1, 2, 0).byte().numpy()
+    assert torch.equal(pyramid[0][0].permute(1, 2, 0).byte(), torch.from_numpy(degrade(image, 4, "bicubic")))
+    assert 6 < (lr - pyramid[0]).std().item() < 9  # sigma 8, a little clipped
+    adapter = _adapter(tmp_path / "j", lr_photos, tiny_model_file, self_pairs="bicubic+noise8+jpeg40", keep_bicubic=1.0)
+    lr, pyramid = adapter.self_pair_pyramid(own)
+    assert not torch.equal(lr, pyramid[0]) and torch.equal(lr, lr.round())
+    extra, _ = adapter.keep_targets(own, pyramid)
+    assert extra is pyramid[0]
+    adapter.run()  # a whole step runs with it
+
+
+@pytest.mark.parametrize("suffix,expected", [(".jpg", "+jpeg50"), (".png", "+noise")])
+def test_auto_self_pairs_read_noise_and_jpeg_quality_from_the_photos(tmp_path, tiny_model_file, suffix, expected):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(3):
+        clean = np.repeat(np.linspace(60, 190, 64)[None, :, None], 64, axis=0).repeat(3, axis=2)  # flat-ish
+        noisy = np.clip(clean + np.random.default_rng(i).normal(0, 8, clean.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(noisy).save(folder / f"p{i}{suffix}", quality=50)
+    config = Adapter.resolve_config(AdaptConfig(data=[], out=str(tmp_path / "a"), model=DRNConfig(4, 1, 8).to_dict(),
+                                                init=str(tiny_model_file), lr_dir=str(folder), batch_size=4))
+    assert expected in config.self_pairs, (config.self_pairs, config.inferred)
+    assert config.inferred["jpeg_quality"] == (50 if suffix == ".jpg" else None)
+    if suffix == ".png":
+        assert 6 <= config.inferred["noise_sigma"] <= 9

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from .classic import downscale_nearest
 from .resize import downscale_bicubic, modcrop, quantize_uint8
@@ -61,3 +63,81 @@ def guess_degradation(photos: list[np.ndarray], margin: float = 0.7) -> str:
     """
     scores = degradation_mismatch(photos)
     return "nearest" if scores["nearest"] < margin * scores["bicubic"] else "bicubic"
+
+
+# ---------------------------------------------------------------------------- JPEG quality and noise
+
+# The luminance quantization table of the JPEG standard (Annex K), which libjpeg scales by quality.
+_STANDARD_LUMA = np.array([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99])
+
+
+def libjpeg_luma_table(quality: int) -> np.ndarray:
+    """The 64 luminance quantizers libjpeg (and Pillow, OpenCV, most cameras' encoders) writes
+    for `quality` 1..100 (IJG scaling of the standard table)."""
+    scale = 5000 / quality if quality < 50 else 200 - 2 * quality
+    return np.clip((_STANDARD_LUMA * scale + 50) // 100, 1, 255)
+
+
+def jpeg_quality(path: str | Path) -> int | None:
+    """The libjpeg quality (1..100) whose luminance table is closest to the one `path` was saved
+    with, read from the file's own quantization tables; None for files that are not JPEG.
+
+    Tables compare by their sum, which the IJG scaling makes monotonic in quality and which does
+    not depend on the order the file stores them in. Encoders with their own tables (some phones)
+    get the libjpeg quality of the same overall coarseness.
+    """
+    try:
+        with Image.open(path) as img:
+            tables = getattr(img, "quantization", None) if img.format == "JPEG" else None
+    except (OSError, ValueError):
+        return None
+    if not tables:
+        return None
+    total = float(np.sum(tables[min(tables)]))
+    sums = np.array([libjpeg_luma_table(q).sum() for q in range(1, 101)])
+    return int(np.argmin(np.abs(sums - total))) + 1
+
+
+def noise_sigma(image: np.ndarray, block: int = 8, percentile: float = 5) -> float:
+    """Standard deviation (0..255 scale) of white noise in an (H, W[, C]) image, measured where
+    the image is flat; the mean over channels.
+
+    Immerkær's fast estimator (1996): the Laplacian-difference mask N = [[1, -2, 1], [-2, 4, -2],
+    [1, -2, 1]] cancels smooth image content, and sigma = sqrt(pi / 2) * mean|I * N| / 6 for white
+    noise. Edges and texture raise it, so it is taken per `block` x `block` tile and the
+    `percentile` of the tiles is kept: the flattest part of the picture.
+    """
+    data = image.astype(np.float64)
+    data = data[:, :, None] if data.ndim == 2 else data
+    h, w = data.shape[:2]
+    if h < block + 2 or w < block + 2:
+        return 0.0
+    mask = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)
+    residual = np.abs(sum(mask[dy, dx] * data[dy: h - 2 + dy, dx: w - 2 + dx]
+                          for dy in range(3) for dx in range(3)))
+    bh, bw = residual.shape[0] // block, residual.shape[1] // block
+    tiles = residual[: bh * block, : bw * block].reshape(bh, block, bw, block, -1).mean(axis=(1, 3))
+    return float(math.sqrt(math.pi / 2) / 6 * np.percentile(tiles, percentile, axis=(0, 1)).mean())
+
+
+def self_pair_degradation(photos: list[np.ndarray], paths: list[Path]) -> tuple[str, dict]:
+    """The degradation to make self-pairs with, read from the photos themselves, and what was
+    read: the resampling kernel (guess_degradation's spectrum test), the median noise level of the
+    photos (noise_sigma) and the median JPEG quality of those that are JPEG files (jpeg_quality).
+    The answer is a degradation name for `degradations.degrade`, e.g. "bicubic+noise6+jpeg40".
+    Noise under 5 is left out: clean nearest-neighbour LR of textured images reads up to about 4
+    (its aliasing looks like noise to this estimator), and JPEG wipes noise out of flat regions, so
+    noisy JPEG photos often read low.
+    JPEG quality of 90 or more is left out too (nothing to learn there)."""
+    kernel = guess_degradation(photos)
+    sigma = float(np.median([noise_sigma(p) for p in photos])) if photos else 0.0
+    qualities = [q for q in (jpeg_quality(p) for p in paths) if q is not None]
+    quality = int(np.median(qualities)) if qualities else None
+    name = kernel + (f"+noise{round(sigma)}" if sigma >= 5 else "") + (
+        f"+jpeg{quality}" if quality is not None and quality < 90 else "")
+    return name, {"kernel": kernel, "noise_sigma": round(sigma, 2), "jpeg_quality": quality,
+                  "jpeg_files": len(qualities), "photos": len(photos)}

@@ -10,10 +10,13 @@ where L_keep (below) is present only with self-pairs.
 
 The paired share comes from `data` (HR folders, bicubic pyramids) or, when none is given, from
 self-pairs: patches of the photos themselves as HR (the ZSSR idea) with an LR pyramid made by
-`self_pairs`: "auto" (the default: "nearest" if the photos' spectra say they were
-nearest-neighbour downscaled, else "bicubic"; degrade.guess_degradation), a named degradation
-("bicubic", "nearest", "bd"; see degradations/) when the user knows how the photos were made, or
-"dual": the model's own dual blocks, i.e. the degradation the closed loop learns.
+`self_pairs`: "auto" (the default: read from the photos themselves, degradations.estimate
+.self_pair_degradation: the kernel from their spectra, nearest or bicubic; their noise level from
+flat regions; their JPEG quality from the files' quantization tables, e.g. "bicubic+noise6+jpeg40"),
+a named degradation ("bicubic", "nearest", "bd", optionally with "+noiseS" and "+jpegQ" stages)
+when the user knows how the photos were made, or "dual": the model's own dual blocks, i.e. the
+degradation the closed loop learns. Noise and JPEG stages apply to the network's input only;
+the targets stay the kernel's clean pyramid.
 
 Self-pairs of another degradation than bicubic teach the model that degradation and, alone,
 make it forget bicubic LR (-3.6 dB on Set5). So each self-pair patch is also fed as bicubic LR
@@ -29,15 +32,15 @@ dual[0](sr[1]) with x.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..degradations import CLASSIC, degrade
-from ..degradations.estimate import guess_degradation
+from ..degradations import CLASSIC, degrade, parse_degradation
+from ..degradations.estimate import self_pair_degradation
 from ..device import autocast
 from ..errors import DrnError, UsageError
 from ..io import find_images, read_rgb
@@ -61,13 +64,20 @@ class AdaptConfig(TrainConfig):
     self_pairs: str = "auto"
     keep_bicubic: float = 3.0
     bicubic_init: bool = False
+    inferred: dict = field(default_factory=dict)  # what --self-pairs auto read from the photos
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.loop not in LOOPS:
             raise UsageError(f"unknown --loop {self.loop!r}; choose from {', '.join(LOOPS)}")
-        if self.self_pairs not in SELF_PAIRS:
-            raise UsageError(f"unknown --self-pairs {self.self_pairs!r}; choose from {', '.join(SELF_PAIRS)}")
+        if self.self_pairs not in ("auto", "dual"):
+            try:
+                kernel = parse_degradation(self.self_pairs)[0]
+            except ValueError:
+                kernel = None
+            if kernel not in CLASSIC:
+                raise UsageError(f"unknown --self-pairs {self.self_pairs!r}; choose from {', '.join(SELF_PAIRS)}, "
+                                 "or a kernel with noise and JPEG stages such as bicubic+noise8+jpeg40")
         if not 0 <= self.unpaired_ratio <= 1:
             raise UsageError(f"--unpaired-ratio must be in [0, 1], got {self.unpaired_ratio}")
         if self.keep_bicubic < 0:
@@ -154,13 +164,14 @@ class Adapter(Trainer):
     def resolve_config(config: AdaptConfig) -> AdaptConfig:
         """`config` with its auto choices made from the photos: the patch size (0: HR folders are
         cut at 128, photos as they allow) and `--self-pairs auto` (degradations.estimate)."""
-        photos = read_photos(config.lr_dir)
+        paths = find_images(config.lr_dir)
+        photos = [read_rgb(p) for p in paths]
         _, _, n_self_pairs = config.batch_split()
         patch = config.patch_size or (128 if config.data else fitted_patch(photos, config.drn.scale))
-        self_pairs = config.self_pairs
+        self_pairs, inferred = config.self_pairs, config.inferred
         if self_pairs == "auto":
-            self_pairs = guess_degradation(photos) if n_self_pairs else "bicubic"
-        return replace(config, patch_size=patch, self_pairs=self_pairs)
+            self_pairs, inferred = self_pair_degradation(photos, paths) if n_self_pairs else ("bicubic", {})
+        return replace(config, patch_size=patch, self_pairs=self_pairs, inferred=inferred)
 
     def _load_init(self, spec: str) -> Weights:
         weights = super()._load_init(spec)
@@ -198,27 +209,39 @@ class Adapter(Trainer):
                    self.to_device(torch.stack(o)) if o else None,
                    [self.to_device(torch.stack(level)) for level in zip(*(s.pyramid for s in p))] if p else None)
 
-    def self_pair_pyramid(self, hr: torch.Tensor) -> list[torch.Tensor]:
-        """(B, 3, p, p) photo patches 0..255 -> [LR_0, ..., HR], each level rounded to integers
-        like a real image: by the current dual blocks ("dual") or the named degradation."""
-        if self.config.self_pairs != "dual":
-            images = hr.permute(0, 2, 3, 1).byte().cpu().numpy()
-            pyramids = [lr_pyramid(img, self.config.drn.scale, self.config.self_pairs) for img in images]
-            return [self.to_device(torch.from_numpy(np.stack(level)).permute(0, 3, 1, 2).float())
-                    for level in zip(*pyramids)]
-        with torch.no_grad(), autocast(self.device, self.dtype):
-            pyramid = [hr]
-            for block in reversed(self.net.dual):
-                pyramid.insert(0, block(pyramid[0]).float().round().clamp(0, 255))
-        return [self.to_device(level) for level in pyramid]
+    def self_pair_pyramid(self, hr: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """(B, 3, p, p) photo patches 0..255 -> (network input, targets [LR_0, ..., HR]), each
+        rounded to integers like a real image: by the current dual blocks ("dual") or the named
+        degradation. With noise or JPEG stages (bicubic+noise8+jpeg40) only the input has them;
+        the targets are the kernel's clean pyramid, as in `drn train --degradation real`."""
+        if self.config.self_pairs == "dual":
+            with torch.no_grad(), autocast(self.device, self.dtype):
+                pyramid = [hr]
+                for block in reversed(self.net.dual):
+                    pyramid.insert(0, block(pyramid[0]).float().round().clamp(0, 255))
+            return pyramid[0], [self.to_device(level) for level in pyramid]
+        kind, scale = self.config.self_pairs, self.config.drn.scale
+        kernel = parse_degradation(kind)[0]
+        images = hr.permute(0, 2, 3, 1).byte().cpu().numpy()
+        pyramids = [lr_pyramid(img, scale, kernel) for img in images]
+        pyramid = [self.to_device(torch.from_numpy(np.stack(level)).permute(0, 3, 1, 2).float())
+                   for level in zip(*pyramids)]
+        if kind == kernel:
+            return pyramid[0], pyramid
+        seed = (self.config.seed * 1_000_003 + self.step) * 64
+        lr = np.stack([degrade(img, scale, kind, seed + i) for i, img in enumerate(images)])
+        return self.to_device(torch.from_numpy(lr).permute(0, 3, 1, 2).float()), pyramid
 
     def keep_targets(self, own: torch.Tensor, pyramid: list[torch.Tensor]
                      ) -> tuple[torch.Tensor | None, list[torch.Tensor]]:
         """(B, 3, p, p) photo patches 0..255 and their self-pair pyramid -> (their bicubic LR to add
-        to the batch, the teacher's outputs on it). With bicubic self-pairs that LR is already
-        the pyramid's base: nothing is added (None) and the targets apply to the self-pairs."""
+        to the batch, the teacher's outputs on it). With plain bicubic self-pairs that LR is the
+        self-pairs' own input: nothing is added (None) and the targets apply to the self-pairs."""
+        kernel = parse_degradation(self.config.self_pairs)[0] if self.config.self_pairs != "dual" else "dual"
         if self.config.self_pairs == "bicubic":
             lr, extra = pyramid[0], None
+        elif kernel == "bicubic":
+            lr = extra = pyramid[0]  # the clean pyramid's base is the bicubic LR already
         else:
             images = own.permute(0, 2, 3, 1).byte().cpu().numpy()
             lr = torch.from_numpy(np.stack([degrade(img, self.config.drn.scale) for img in images]))
@@ -228,11 +251,11 @@ class Adapter(Trainer):
 
     def loss(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         unpaired, own, paired = batch
-        pyramid = paired if own is None else self.self_pair_pyramid(own)
+        paired_lr, pyramid = (None if paired is None else paired[0], paired) if own is None else self.self_pair_pyramid(own)
         keep_lr, keep = (None, None) if self.teacher is None else self.keep_targets(own, pyramid)
         n_u = 0 if unpaired is None else unpaired.shape[0]
         n_p = 0 if pyramid is None else pyramid[0].shape[0]
-        inputs = [t for t in (unpaired, None if pyramid is None else pyramid[0], keep_lr) if t is not None]
+        inputs = [t for t in (unpaired, paired_lr, keep_lr) if t is not None]
         share_u = n_u / self.config.batch_size
         paired_part = slice(n_u, n_u + n_p)
         keep_part = paired_part if keep_lr is None else slice(n_u + n_p, None)
