@@ -208,7 +208,7 @@ def evaluate_cmd(
     model: ModelOpt = None,
     scale: ScaleOpt = None,
     data_dir: Annotated[Path | None, typer.Option(metavar="DIR", help="Local copy laid out as DIR/<Name>/HR/*.png.")] = None,
-    degradation: Annotated[str, typer.Option(metavar="NAME", help="bicubic, nearest, bd (7x7 Gaussian blur, sigma 1.6, then decimation) or real (blur, resize, noise and JPEG, drawn per image from a seed made from its name).")] = "bicubic",
+    degradation: Annotated[str, typer.Option(metavar="NAME", help="bicubic, nearest, bd (7x7 Gaussian blur, sigma 1.6, then decimation), real (blur, resize, noise and JPEG, drawn per image from a seed made from its name), or a kernel with fixed stages such as bicubic+noise8+jpeg40.")] = "bicubic",
     self_ensemble: Annotated[bool, typer.Option(help="Average over the 8 flips/rotations.")] = False,
     save_lr: Annotated[Path | None, typer.Option(metavar="DIR", help="Write the LR images made to this folder.")] = None,
     save_dir: Annotated[Path | None, typer.Option(metavar="DIR", help="Write the SR images to this folder.")] = None,
@@ -219,12 +219,14 @@ def evaluate_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """PSNR/SSIM on a benchmark with the paper's protocol (Y channel, shave = scale)."""
-    from .degradations import DEGRADATIONS
+    from .degradations import parse_degradation
     from .device import check_options
     from .evaluate import CONVENTION, EvalReport, bicubic_sr, iter_scores
 
-    if degradation not in DEGRADATIONS:
-        raise UsageError(f"--degradation must be one of {', '.join(DEGRADATIONS)}")
+    try:
+        parse_degradation(degradation)
+    except ValueError as exc:
+        raise UsageError(f"--degradation: {exc}") from None
     check_options(device, precision)
     if model == "bicubic":
         if scale is None:
