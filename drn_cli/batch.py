@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from .errors import DrnError
 from .inference import RunOptions, TileProgress, Upscaler, upscale_picture
-from .io import FORMATS, read_image, write_image
-from .plan import Job, Plan, Result
+from .io import FORMATS, Picture, read_image, write_image
+from .levels import loop_map_picture, upscale_picture_extras
+from .plan import Job, Plan, Result, level_path, loop_path
 
 
 @dataclass(frozen=True)
@@ -43,14 +44,37 @@ def run_job(job: Job, upscaler: Upscaler, run: RunOptions | None = None, out: Ou
     try:
         picture = read_image(job.input)
         result.size_in = picture.size
-        upscaled = upscale_picture(picture, upscaler, run, on_tile)
-        result.size_out = upscaled.size
+        fmt = FORMATS[out.fmt] if out.fmt else None
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        write_image(job.output, upscaled, FORMATS[out.fmt] if out.fmt else None, out.quality, overwrite=True)
+        if run.all_levels or run.confidence:
+            upscaled = _write_extras(job, picture, upscaler, run, out, result)
+        else:
+            upscaled = upscale_picture(picture, upscaler, run, on_tile)
+        result.size_out = upscaled.size
+        write_image(job.output, upscaled, fmt, out.quality, overwrite=True)
     except (DrnError, OSError) as exc:
         result.status, result.error = "error", str(exc) if isinstance(exc, DrnError) else f"{job.input}: {exc}"
     result.seconds = round(time.perf_counter() - tic, 3)
     return result
+
+
+def _write_extras(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, out: OutputOptions,
+                  result: Result) -> Picture:
+    """Write the intermediate levels and the loop map of `job` (levels.py); return the final image."""
+    extras = upscale_picture_extras(picture, upscaler, run.tile, run.overlap, run.confidence, run.outscale)
+    fmt = FORMATS[out.fmt] if out.fmt else None
+    if run.all_levels:
+        for k, level in enumerate(extras.levels[:-1], start=1):
+            path = level_path(job.output, upscaler.scale, 2 ** k)
+            write_image(path, level, fmt, out.quality, overwrite=out.overwrite)
+            result.extra_outputs.append(str(path))
+    final = extras.levels[-1]
+    if extras.loop is not None:
+        path = loop_path(job.output)
+        write_image(path, loop_map_picture(extras.loop, final.size), "PNG", overwrite=out.overwrite)
+        result.extra_outputs.append(str(path))
+        result.loop_error = round(float(extras.loop.mean()), 4)
+    return final
 
 
 def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions | None = None, out: OutputOptions | None = None,

@@ -114,6 +114,8 @@ def upscale(
     skip_existing: Annotated[bool, typer.Option("--skip-existing", help="Skip inputs whose output exists.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
     tta: Annotated[bool, typer.Option("--tta", help="Average the 8 flips and rotations (8x the time; slightly sharper, cleaner results).")] = False,
+    all_levels: Annotated[bool, typer.Option("--all-levels", help="Also write every intermediate scale from the same pass ({stem}_x2 of a x4 model).")] = False,
+    confidence: Annotated[bool, typer.Option("--confidence", help="Also write {stem}_x4.loop.png, where the output fails to explain the input (|D(SR) - LR| from DRN's dual blocks); --json gains loop_error.")] = False,
     tile: TileOpt = None,
     tile_overlap: Annotated[int, typer.Option(metavar="N", help="Tile overlap in LR pixels.", min=0)] = 16,
     device: DeviceOpt = "auto",
@@ -133,6 +135,10 @@ def upscale(
         raise UsageError(f"--outscale must be above 0 and at most 16, got {outscale:g}")
     if outscale is not None and scale is not None:
         raise UsageError("--outscale and --scale exclude each other; --outscale picks the model's scale itself")
+    if tta and (all_levels or confidence):
+        raise UsageError("--tta cannot be combined with --all-levels or --confidence")
+    if all_levels and outscale is not None:
+        raise UsageError("--all-levels writes the model's own scales; it cannot be combined with --outscale")
     check_options(device, precision)
     spec = model_for_outscale(outscale) if outscale and model is None else _model_spec(model, scale, UPSCALE_MODEL)
     # Plan first (no torch yet) when the preset names the scale, so that a typo costs nothing.
@@ -141,7 +147,7 @@ def upscale(
     upscaler = _load_upscaler(spec, device, precision)
     _check_scale(spec, upscaler.scale, scale)
     plan = plan or plan_jobs(inputs, outscale or upscaler.scale, output, fmt, recursive)
-    failed = _run_plan(plan, upscaler, as_json, _run_options(tile, tile_overlap, tta, outscale),
+    failed = _run_plan(plan, upscaler, as_json, _run_options(tile, tile_overlap, tta, outscale, all_levels, confidence),
                        _output_options(fmt, quality, overwrite, skip_existing))
     if failed:
         raise typer.Exit(EXIT_FAILED)
@@ -153,10 +159,10 @@ def _load_upscaler(spec: str, device: str, precision: str):
     return load_upscaler(spec, device, precision)
 
 
-def _run_options(tile, overlap, tta, outscale):
+def _run_options(tile, overlap, tta, outscale, all_levels, confidence):
     from .inference import RunOptions
 
-    return RunOptions(tile, overlap, tta, outscale)
+    return RunOptions(tile, overlap, tta, outscale, all_levels, confidence)
 
 
 def _output_options(fmt, quality, overwrite, skip_existing):
@@ -192,8 +198,9 @@ def _run_plan(plan, upscaler, as_json: bool, run, output) -> int:
                 progress.console.print(f"[dim]skipped {result.input}: {result.output} exists[/dim]")
             else:
                 (w, h), (w2, h2) = result.size_in, result.size_out
+                extra = f"  loop error {result.loop_error:.2f}" if result.loop_error is not None else ""
                 progress.console.print(f"{result.input} -> {result.output}  {w}x{h} -> {w2}x{h2}  "
-                                       f"{result.seconds:.1f} s")
+                                       f"{result.seconds:.1f} s{extra}")
             if as_json:
                 sys.stdout.write(json.dumps(result.to_dict()) + "\n")
                 sys.stdout.flush()

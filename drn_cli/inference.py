@@ -42,13 +42,16 @@ class RunOptions:
 
     tile: LR pixels, None = from free memory, 0 = whole image. tta: average the 8 flips and
     rotations (8x the compute). outscale: the final scale, reached by resizing the model's output
-    with an antialiased filter; None = the model's own scale.
+    with an antialiased filter; None = the model's own scale. all_levels and confidence ask for
+    what levels.py computes beside the final image from the same forward pass.
     """
 
     tile: int | None = None
     overlap: int = DEFAULT_OVERLAP
     tta: bool = False
     outscale: float | None = None
+    all_levels: bool = False   # also every intermediate pyramid level (levels.py)
+    confidence: bool = False   # also the closed-loop error map (levels.py)
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
@@ -66,6 +69,7 @@ class Upscaler:
     model: DRN
     device: torch.device
     dtype: torch.dtype
+    duals: torch.nn.ModuleList | None = None  # the dual blocks, when the weights have them (levels.py)
 
     @property
     def scale(self) -> int:
@@ -145,9 +149,9 @@ class Upscaler:
 def make_upscaler(weights: Weights, device: str = "auto", precision: str = "auto") -> Upscaler:
     """Build an Upscaler for loaded weights on the chosen device and precision."""
     dev = resolve_device(device)
-    model, _ = weights.build()
+    model, duals = weights.build(with_dual=True)
     model = model.to(dev, memory_format=torch.channels_last)
-    return Upscaler(model, dev, resolve_precision(precision, dev))
+    return Upscaler(model, dev, resolve_precision(precision, dev), None if duals is None else duals.to(dev))
 
 
 _CACHE: dict[tuple, Upscaler] = {}
@@ -203,9 +207,7 @@ def upscale_picture(picture: Picture, upscaler: Upscaler, options: RunOptions = 
     out = np.empty((h * s, w * s, channels), dtype=picture.pixels.dtype)
 
     def emit(y: int, rows: np.ndarray) -> None:
-        if channels == 1:
-            rows = rows.mean(axis=2, keepdims=True)
-        out[y: y + rows.shape[0]] = to_integers(rows, bits)
+        out[y: y + rows.shape[0]] = to_pixels(rows, channels, bits)
 
     if options.tta:
         passes = iter(range(8))
@@ -221,6 +223,11 @@ def upscale_picture(picture: Picture, upscaler: Upscaler, options: RunOptions = 
     alpha = None if picture.alpha is None else upscale_alpha(picture.alpha, s)
     result = Picture(out, alpha, picture.format, picture.icc, picture.exif)
     return result if options.outscale in (None, s) else rescale_picture(result, options.outscale / s)
+
+
+def to_pixels(rgb: np.ndarray, channels: int, bits: int) -> np.ndarray:
+    """(h, w, 3) float in [0, 1] -> (h, w, channels) integers of `bits`; grey is the mean of RGB."""
+    return to_integers(rgb.mean(axis=2, keepdims=True) if channels == 1 else rgb, bits)
 
 
 def rescale_picture(picture: Picture, factor: float) -> Picture:

@@ -67,6 +67,7 @@ class Picture:
     format: str
     icc: bytes | None = None
     exif: bytes | None = None
+    text: dict[str, str] | None = None  # PNG text chunks to write (e.g. what a colour map means)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -203,6 +204,13 @@ def encode_image(picture: Picture, fmt: str, quality: int = 95) -> bytes:
         options["icc_profile"] = picture.icc
     if picture.exif and fmt in ("PNG", "JPEG", "WEBP", "TIFF"):
         options["exif"] = picture.exif
+    if picture.text and fmt == "PNG":
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        for key, value in picture.text.items():
+            info.add_text(key, value)
+        options["pnginfo"] = info
     buffer = _io.BytesIO()
     image.save(buffer, format=fmt, **options)
     return buffer.getvalue()

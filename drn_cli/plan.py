@@ -35,9 +35,22 @@ class Result:
     size_in: tuple[int, int] | None = None
     size_out: tuple[int, int] | None = None
     seconds: float = 0.0
+    loop_error: float | None = None   # --confidence: mean closed-loop error, 0..255 scale
+    extra_outputs: list[str] = field(default_factory=list)  # --all-levels and --confidence files
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+
+def level_path(output: Path, scale: int, level: int) -> Path:
+    """Where --all-levels writes pyramid level x`level` of `output` (the x`scale` file)."""
+    stem = output.stem.removesuffix(f"_x{scale}")
+    return output.with_name(f"{stem}_x{level}{output.suffix}")
+
+
+def loop_path(output: Path) -> Path:
+    """Where --confidence writes the closed-loop map of `output`: {output stem}.loop.png."""
+    return output.with_name(f"{output.stem}.loop.png")
 
 
 @dataclass

@@ -16,8 +16,9 @@ LAYERS = {
     "atomic": 1, "model": 1, "tiling": 1, "metrics": 1, "degradations": 1, "device": 1,
     "io": 2, "weights": 2,
     "datasets": 3, "inference": 3, "evaluate": 3, "plan": 3,
-    "batch": 4, "api": 4, "training": 4,
-    "__init__": 5, "cli": 6, "__main__": 7,
+    "levels": 4,
+    "batch": 5, "api": 5, "training": 5,
+    "__init__": 6, "cli": 7, "__main__": 8,
 }
 
 
