@@ -385,6 +385,28 @@ def convert(
 
 @app.command()
 @handle_errors
+def export(
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Preset name or weights file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="The .onnx file to write.")],
+    half: Annotated[bool, typer.Option("--half", help="fp16 weights and body (head and tails stay fp32).")] = False,
+    opset: Annotated[int, typer.Option(metavar="N", help="ONNX opset version.")] = 17,
+) -> None:
+    """Export a model to ONNX (images in [0, 1], dynamic size), checked with onnxruntime if installed."""
+    from .export import check_onnx, export_onnx
+    from .weights import resolve_model
+
+    if output.exists():
+        raise UsageError(f"{output}: exists; choose another -o")
+    weights = resolve_model(model)
+    export_onnx(weights, output, half, opset)
+    worst = check_onnx(output, weights, half)
+    check = ("onnxruntime not installed, parity not checked (pip install 'drn-cli[onnx]')" if worst is None
+             else f"onnxruntime matches PyTorch fp32 within {worst:.1e} at two sizes")
+    err.print(f"wrote {output} (x{weights.config.scale}, {'fp16' if half else 'fp32'}); {check}")
+
+
+@app.command()
+@handle_errors
 def train(
     data: Annotated[list[Path] | None, typer.Option("--data", metavar="DIR", help="Folder of HR training images (repeatable).")] = None,
     out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Run folder to create.")] = None,

@@ -1,0 +1,97 @@
+"""ONNX export: the primal network as a graph that takes and returns images in [0, 1].
+
+The graph is `DRN.super_resolve`'s contract without the pyramid: input "lr" (N, 3, H, W) float32
+in [0, 1], output "sr" (N, 3, H*s, W*s) float32 clamped to [0, 1]; height and width are dynamic.
+The 0..255 range of the official weights stays inside. `half` stores the weights and runs the
+network in fp16 (the input and output stay float32). `check_onnx` runs the file with
+onnxruntime, when it is installed, against PyTorch fp32 at two sizes.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import DrnError
+from .model import DRN, RGB_RANGE
+from .weights import Weights
+
+FP32_TOLERANCE = 1e-3   # max |ONNX - PyTorch fp32| on [0, 1] images
+HALF_TOLERANCE = 2e-2   # fp16 weights and activations: about 5 levels of 255 at worst
+
+
+def _run_in_half(module: nn.Module) -> None:
+    """Store `module` in fp16 and cast at its edges (fp32 in, fp32 out): the export's stand-in
+    for autocast, which a traced graph cannot hold."""
+    module.half()
+    module.register_forward_pre_hook(lambda _, args: tuple(a.half() for a in args))
+    module.register_forward_hook(lambda _, args, out: out.float())
+
+
+class ImageGraph(nn.Module):
+    """DRN in [0, 1]: (N, 3, H, W) -> (N, 3, H*s, W*s), the final pyramid level, clamped.
+
+    With `half`, the body (down blocks and up blocks) runs in fp16; the mean shifts, head and
+    tails stay fp32, as under autocast (model.DRN.forward_upsampled says why).
+    """
+
+    def __init__(self, model: DRN, half: bool = False) -> None:
+        super().__init__()
+        self.model = model.float()
+        if half:
+            for block in [*model.down, *model.up_blocks]:
+                _run_in_half(block)
+
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        sr = self.model(lr * RGB_RANGE)[-1]
+        return (sr.float() / RGB_RANGE).clamp(0.0, 1.0)
+
+
+def export_onnx(weights: Weights, path: str | os.PathLike, half: bool = False, opset: int = 17) -> None:
+    """Write `weights`' primal network to `path` as ONNX with dynamic batch, height and width,
+    through a hidden temporary file renamed into place (no half-written file under `path`)."""
+    path = Path(path)
+    graph = ImageGraph(weights.build()[0].eval(), half)
+    example = torch.rand(1, 3, 24, 32)
+    axes = {0: "batch", 2: "height", 3: "width"}
+    part = path.with_name(f".{path.name}.part")
+    try:
+        # The TorchScript exporter (dynamo=False) needs no extra packages and handles the fp16
+        # hooks; torch warns that it is deprecated in favour of torch.export, which needs onnxscript.
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(graph, (example,), str(part), input_names=["lr"], output_names=["sr"],
+                              dynamic_axes={"lr": axes, "sr": axes}, opset_version=opset, dynamo=False)
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def check_onnx(path: str | os.PathLike, weights: Weights, half: bool = False,
+               sizes: tuple[tuple[int, int], ...] = ((24, 32), (37, 29))) -> float | None:
+    """Max |onnxruntime - PyTorch fp32| over random images of `sizes`; None when onnxruntime is
+    not installed. DrnError when it exceeds the tolerance (FP32_TOLERANCE, or HALF_TOLERANCE)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return None
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    reference = ImageGraph(weights.build()[0].eval())
+    worst = 0.0
+    for h, w in sizes:
+        lr = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(h * w))
+        with torch.no_grad():
+            expected = reference(lr).numpy()
+        got = session.run(["sr"], {"lr": lr.numpy()})[0]
+        if got.shape != expected.shape:
+            raise DrnError(f"{path}: ONNX output has shape {got.shape}, PyTorch {expected.shape}")
+        worst = max(worst, float(np.abs(got - expected).max()))
+    limit = HALF_TOLERANCE if half else FP32_TOLERANCE
+    if worst > limit:
+        raise DrnError(f"{path}: ONNX output differs from PyTorch by up to {worst:.2e} (limit {limit:g})")
+    return worst

@@ -1,0 +1,36 @@
+"""ONNX export (issue 19): parity with PyTorch fp32 at two sizes, dynamic size, [0, 1] in and out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny_weights
+from typer.testing import CliRunner
+
+from drn_cli.cli import app
+from drn_cli.export import ImageGraph
+from drn_cli.weights import save_weights
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("half", [False, True])
+def test_export_matches_pytorch_and_takes_any_size(tmp_path, half):
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install 'drn-cli[onnx]')")
+    weights = tiny_weights(seed=2)
+    model = tmp_path / "m.safetensors"
+    save_weights(model, weights)
+    out = tmp_path / "m.onnx"
+    result = runner.invoke(app, ["export", str(model), "-o", str(out)] + (["--half"] if half else []))
+    assert result.exit_code == 0, result.output
+    assert "matches PyTorch fp32 within" in result.stderr
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    lr = np.random.default_rng(0).random((2, 3, 19, 23), dtype=np.float32)  # a third size, batch 2
+    got = session.run(["sr"], {"lr": lr})[0]
+    with torch.no_grad():
+        expected = ImageGraph(weights.build()[0].eval())(torch.from_numpy(lr)).numpy()
+    assert got.shape == (2, 3, 76, 92) and got.min() >= 0 and got.max() <= 1
+    assert np.abs(got - expected).max() < (2e-2 if half else 1e-3)
+    again = runner.invoke(app, ["export", str(model), "-o", str(out)])
+    assert again.exit_code == 2 and "exists" in again.stderr
