@@ -91,13 +91,13 @@ def _check_scale(spec: str, model_scale: int, scale: int | None) -> None:
         raise UsageError(f"--model {spec} is a x{model_scale} model, but --scale {scale} was given")
 
 
-def _progress(label: str = "{task.description}", stats: bool = False):
+def _progress(label: str = "{task.description}", stats: bool = False, console: Console | None = None):
     """The one progress bar style: label, bar, done/total, time left (and a stats field)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     extra = [TextColumn("{task.fields[stats]}")] if stats else []
     return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), *extra,
-                    console=err, transient=False)
+                    console=console or err, transient=False)
 
 
 @app.command()
@@ -144,19 +144,37 @@ def upscale(
     # Plan first (no torch yet) when the preset names the scale, so that a typo costs nothing.
     known = PRESETS[spec].scale if spec in PRESETS else None
     plan = plan_jobs(inputs, outscale or known, output, fmt, recursive) if known else None
-    upscaler = _load_upscaler(spec, device, precision)
+    from . import distributed
+    from .inference import load_upscaler
+    from .io import image_pixels
+    from .plan import shard
+
+    rank, dev = distributed.init(device)  # under torchrun: this rank's GPU or share of the cores
+    upscaler = load_upscaler(spec, str(dev), precision)
     _check_scale(spec, upscaler.scale, scale)
     plan = plan or plan_jobs(inputs, outscale or upscaler.scale, output, fmt, recursive)
-    failed = _run_plan(plan, upscaler, as_json, _run_options(tile, tile_overlap, tta, outscale, all_levels, confidence),
-                       _output_options(fmt, quality, overwrite, skip_existing))
+    total = len(plan.jobs) + len(plan.failures)
+    mine = shard(plan, rank.rank, rank.world, image_pixels)
+    failed = _run_plan(mine, upscaler, as_json, _run_options(tile, tile_overlap, tta, outscale, all_levels, confidence),
+                       _output_options(fmt, quality, overwrite, skip_existing), rank.is_main, total)
+    if rank.world > 1:
+        failed = _summarise_ranks(failed, total)
+        distributed.finish()
     if failed:
         raise typer.Exit(EXIT_FAILED)
 
 
-def _load_upscaler(spec: str, device: str, precision: str):
-    from .inference import load_upscaler
+def _summarise_ranks(failed: int, total: int) -> int:
+    """All ranks' failures, gathered; rank 0 prints the summary. Every rank returns the total so
+    that each exits non-zero when any input failed anywhere."""
+    from . import distributed
 
-    return load_upscaler(spec, device, precision)
+    counts = distributed.all_gather(failed)
+    everyone = sum(counts)
+    if distributed.from_env().is_main:
+        per_rank = ", ".join(f"rank {r}: {n}" for r, n in enumerate(counts))
+        err.print(f"all {len(counts)} ranks: {total - everyone} done, {everyone} failed ({per_rank})")
+    return everyone
 
 
 def _run_options(tile, overlap, tta, outscale, all_levels, confidence):
@@ -171,16 +189,20 @@ def _output_options(fmt, quality, overwrite, skip_existing):
     return OutputOptions(fmt, quality, overwrite, skip_existing)
 
 
-def _run_plan(plan, upscaler, as_json: bool, run, output) -> int:
+def _run_plan(plan, upscaler, as_json: bool, run, output, show: bool = True, total: int | None = None) -> int:
     """Run a plan under one progress bar (images, and tiles within the current image), a line per
-    image above it, JSON lines on stdout; returns the number of failed inputs."""
+    image above it, JSON lines on stdout; returns the number of failed inputs. Under torchrun only
+    rank 0 `show`s: its bar counts the images of all ranks (`total`), its lines are its own, and
+    every rank writes its JSON lines whole (one write each)."""
+    from . import distributed
     from .batch import run_jobs
 
-    if plan.ignored:
+    if plan.ignored and show:
         err.print(f"[dim]left out {len(plan.ignored)} earlier output(s) of these inputs, "
                   f"e.g. {plan.ignored[0]}[/dim]")
-    failed, total = 0, len(plan.jobs) + len(plan.failures)
-    with _progress() as progress:
+    failed, done, mine = 0, 0, len(plan.jobs) + len(plan.failures)
+    total = mine if total is None else total
+    with _progress(console=err if show else Console(quiet=True)) as progress:
         task = progress.add_task("images", total=total)
         tiles = progress.add_task("tiles", total=None, visible=False)
 
@@ -190,10 +212,12 @@ def _run_plan(plan, upscaler, as_json: bool, run, output) -> int:
 
         for result in run_jobs(plan, upscaler, run, output, on_tile):
             progress.update(tiles, visible=False)
-            progress.update(task, advance=1)
+            done += 1
+            everyone = distributed.add_to_counter("drn_upscale_done", 1)
+            progress.update(task, completed=everyone if everyone is not None else done)
             if result.status == "error":
                 failed += 1
-                progress.console.print(f"[red]error:[/red] {result.error}")
+                (progress.console if show else err).print(f"[red]error:[/red] {result.error}")
             elif result.status == "skipped":
                 progress.console.print(f"[dim]skipped {result.input}: {result.output} exists[/dim]")
             else:
@@ -204,7 +228,8 @@ def _run_plan(plan, upscaler, as_json: bool, run, output) -> int:
             if as_json:
                 sys.stdout.write(json.dumps(result.to_dict()) + "\n")
                 sys.stdout.flush()
-    err.print(f"{total - failed} done, {failed} failed")
+    if total == mine:
+        err.print(f"{total - failed} done, {failed} failed")
     return failed
 
 

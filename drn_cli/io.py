@@ -58,6 +58,15 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
         raise InputImageError(f"{path}: cannot read image ({exc})") from None
 
 
+def image_pixels(path: str | os.PathLike) -> int:
+    """Width x height from the file's header (nothing is decoded); 0 if it cannot be read."""
+    try:
+        with Image.open(path) as img:
+            return img.size[0] * img.size[1]
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return 0
+
+
 @dataclass
 class Picture:
     """pixels (H, W, C) uint8 or uint16, C = 1 or 3; alpha (H, W) of the same dtype, or None."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,3 +145,21 @@ def plan_jobs(inputs: list[str], scale: float, output: str | Path | None = None,
     return plan
 
 
+
+
+def shard(plan: Plan, rank: int, world: int, pixels: Callable[[Path], int]) -> Plan:
+    """This rank's share of `plan` for `world` processes. Jobs are dealt by pixel count, largest
+    first, each to the rank with the fewest pixels so far (ties to the lower rank): balanced by
+    work, not by file count, and the same on every rank for the same inputs. The planned failures
+    and the left-out files stay with rank 0, so that they are reported once."""
+    if world == 1:
+        return plan
+    weights = {job.input: max(1, pixels(job.input)) for job in plan.jobs}
+    loads, mine = [0] * world, []
+    for job in sorted(plan.jobs, key=lambda j: (-weights[j.input], str(j.input))):
+        target = loads.index(min(loads))
+        loads[target] += weights[job.input]
+        if target == rank:
+            mine.append(job)
+    mine.sort(key=lambda j: str(j.input))
+    return Plan(mine, plan.failures if rank == 0 else [], plan.ignored if rank == 0 else [])

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "drn_cli"
 LAYERS = {
     "errors": 0, "presets": 0,
     "atomic": 1, "model": 1, "tiling": 1, "metrics": 1, "degradations": 1, "device": 1,
-    "io": 2, "weights": 2,
+    "io": 2, "weights": 2, "distributed": 2,
     "datasets": 3, "inference": 3, "evaluate": 3, "plan": 3, "export": 3,
     "levels": 4,
     "batch": 5, "api": 5, "training": 5,

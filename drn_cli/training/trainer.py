@@ -15,7 +15,6 @@ import functools
 import io
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -23,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from torch import nn
 from torch.nn import functional as F
 
+from .. import distributed
 from ..atomic import write_bytes_atomic
-from ..device import autocast, precision_name, resolve_device, resolve_precision
+from ..device import autocast, precision_name, resolve_precision
 from ..errors import DrnError, UsageError
 from ..evaluate import iter_scores
 from ..inference import Upscaler
@@ -163,30 +162,6 @@ class _StreamSampler(torch.utils.data.Sampler):
         return (self.last - self.first) * self.batch
 
 
-@dataclass
-class _Dist:
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def _init_distributed(device_spec: str) -> tuple[_Dist, torch.device]:
-    """Read torchrun's environment; start NCCL (CUDA) or gloo (CPU) when WORLD_SIZE > 1."""
-    info = _Dist(int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1")),
-                 int(os.environ.get("LOCAL_RANK", "0")))
-    device = resolve_device(device_spec)
-    if device.type == "cuda" and info.world > 1:
-        device = torch.device("cuda", info.local_rank)
-        torch.cuda.set_device(device)
-    if info.world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return info, device
-
-
 def _atomic_torch_save(obj: object, path: Path) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
@@ -199,7 +174,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, on_event: EventFn | None = None) -> None:
         self.config = config
         self.emit = on_event or (lambda event: None)
-        self.dist, self.device = _init_distributed(config.device)
+        self.dist, self.device = distributed.init(config.device)
         self.dtype = resolve_precision(config.precision, self.device)
         self.out = Path(config.out)
         torch.manual_seed(config.seed + self.dist.rank)
@@ -345,8 +320,7 @@ class Trainer:
                 self.save()
         if metrics is not None:
             metrics.close()
-        if dist.is_initialized():
-            dist.barrier()
+        distributed.barrier()
 
     def _log(self, metrics, record: dict) -> None:
         if metrics is not None:
