@@ -2,6 +2,7 @@
 against the plain fp32 eager forward the official code runs (same weights, same input, one run).
 
     python benchmarks/inference.py --models drn-s-x4 --size 128 --tiles 64,128,256
+    python benchmarks/inference.py --device cuda --size 512 --repeats 5
 """
 
 from __future__ import annotations
@@ -28,23 +29,35 @@ def weights_or_random(name: str) -> Weights:
         return Weights(VARIANTS[name], DRN(VARIANTS[name]).state_dict())
 
 
-def official_forward_mps(weights: Weights, image: np.ndarray) -> float:
-    """fp32, contiguous, eager, whole image: the official `test` path."""
-    model, _ = weights.build()
-    x = torch.from_numpy(image.transpose(2, 0, 1).copy())[None] * 255
-    with torch.no_grad():
-        model(x[:, :, :16, :16])
+def _median_seconds(fn, device: torch.device, repeats: int) -> float:
+    """Median wall clock of `fn()` over `repeats` runs after one warm-up (CUDA synchronised)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
         tic = time.perf_counter()
-        out = model(x)[-1]
-    return out.shape[-1] * out.shape[-2] / 1e6 / (time.perf_counter() - tic)
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - tic)
+    return sorted(times)[len(times) // 2]
 
 
-def ours_mps(weights: Weights, image: np.ndarray, tile: int | None) -> float:
-    upscaler = make_upscaler(weights, "cpu", "auto")
-    upscaler.upscale_array(image[:16, :16], tile)
-    tic = time.perf_counter()
-    out = upscaler.upscale_array(image, tile)
-    return out.shape[0] * out.shape[1] / 1e6 / (time.perf_counter() - tic)
+def official_forward_mps(weights: Weights, image: np.ndarray, device: torch.device, repeats: int) -> float:
+    """fp32, contiguous, eager, whole image: the official `test` path."""
+    model = weights.build()[0].to(device)
+    x = torch.from_numpy(image.transpose(2, 0, 1).copy())[None].to(device) * 255
+    with torch.no_grad():
+        seconds = _median_seconds(lambda: model(x)[-1], device, repeats)
+    return image.shape[0] * image.shape[1] * weights.config.scale ** 2 / 1e6 / seconds
+
+
+def ours_mps(weights: Weights, image: np.ndarray, tile: int | None, device: torch.device, repeats: int) -> float:
+    """`drn upscale`'s path: from a host float image to a host float image, tiles as chosen."""
+    upscaler = make_upscaler(weights, str(device), "auto")
+    seconds = _median_seconds(lambda: upscaler.upscale_array(image, tile), device, repeats)
+    return image.shape[0] * image.shape[1] * weights.config.scale ** 2 / 1e6 / seconds
 
 
 def main() -> None:
@@ -52,17 +65,21 @@ def main() -> None:
     parser.add_argument("--models", default="drn-s-x4")
     parser.add_argument("--size", type=int, default=128, help="LR side in pixels")
     parser.add_argument("--tiles", default="", help="comma-separated tile sizes to sweep")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--repeats", type=int, default=1, help="timed runs after a warm-up (median)")
     args = parser.parse_args()
+    device = torch.device(args.device)
     rng = np.random.default_rng(0)
     image = rng.random((args.size, args.size, 3), dtype=np.float32)
-    mode = precision_name(resolve_precision("auto", torch.device("cpu")))
-    print(f"{torch.get_num_threads()} threads, torch {torch.__version__}, LR {args.size}x{args.size}, auto = {mode}")
+    mode = precision_name(resolve_precision("auto", device))
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} CPU threads"
+    print(f"{where}, torch {torch.__version__}, LR {args.size}x{args.size}, auto = {mode}, median of {args.repeats}")
     print("| model | official fp32 eager MP/s | ours (default) MP/s | ratio |")
     print("|---|---|---|---|")
     for name in args.models.split(","):
         weights = weights_or_random(name)
-        base = official_forward_mps(weights, image)
-        ours = ours_mps(weights, image, None)
+        base = official_forward_mps(weights, image, device, args.repeats)
+        ours = ours_mps(weights, image, None, device, args.repeats)
         print(f"| {name} | {base:.3f} | {ours:.3f} | {ours / base:.2f} |", flush=True)
     if args.tiles:
         weights = weights_or_random(args.models.split(",")[0])
@@ -70,7 +87,7 @@ def main() -> None:
         print("| tile | MP/s |")
         print("|---|---|")
         for tile in [int(t) for t in args.tiles.split(",")]:
-            print(f"| {tile} | {ours_mps(weights, image, tile):.3f} |", flush=True)
+            print(f"| {tile} | {ours_mps(weights, image, tile, device, args.repeats):.3f} |", flush=True)
 
 
 if __name__ == "__main__":
