@@ -11,6 +11,7 @@ difference (0..255) between neighbouring columns, so "how much did it change" ha
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -47,13 +48,13 @@ def main() -> None:
     for path in args.photos:
         lr = centre(read_rgb(path), args.crop)
         tiles = [upscale(model, lr, args.scale) for model in models]
-        diffs += [np.abs(b.astype(float) - a).mean() for a, b in zip(tiles, tiles[1:])]
+        diffs += [np.abs(b.astype(float) - a).mean() for a, b in itertools.pairwise(tiles)]
         spacer = np.full((tiles[0].shape[0], gap, 3), 255, np.uint8)
         rows.append(np.concatenate([t for tile in tiles for t in (tile, spacer)][:-1], axis=1))
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, gap), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
     Image.fromarray(np.concatenate(rows)[:-gap]).save(args.out, optimize=True)
-    for (a, b), d in zip(zip(models, models[1:]), diffs / len(args.photos)):
+    for (a, b), d in zip(itertools.pairwise(models), diffs / len(args.photos)):
         print(f"mean |{b} - {a}| = {d:.3f} (0..255)")
 
 
