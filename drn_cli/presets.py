@@ -35,7 +35,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
 )}
 
 PAPER_MODEL = "drn-s-x4"      # `drn eval` and `finetune-unpaired` start here (paper protocol)
-UPSCALE_MODEL = "drn-s-x4"    # what `drn upscale` uses when no --model or --scale is given
+UPSCALE_MODEL = "drn-s-x4-real"  # what `drn upscale` uses when no --model or --scale is given
 
 
 def preset_for_scale(scale: int | None, default: str = UPSCALE_MODEL) -> str:

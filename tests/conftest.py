@@ -54,10 +54,12 @@ def tiny_model_file(tmp_path) -> Path:
 
 @pytest.fixture
 def shipped_tiny(tmp_path, monkeypatch) -> Path:
-    """A weights folder whose drn-s-x4 is a tiny model, set as the shipped folder."""
+    """A weights folder whose drn-s-x4 and drn-s-x4-real are tiny models (different seeds), set as
+    the shipped folder."""
     folder = tmp_path / "shipped"
     folder.mkdir()
     save_weights(folder / "drn-s-x4.safetensors", tiny_weights())
+    save_weights(folder / "drn-s-x4-real.safetensors", tiny_weights(seed=1))
     monkeypatch.setenv("DRN_WEIGHTS_DIR", str(folder))
     return folder
 

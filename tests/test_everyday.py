@@ -156,6 +156,22 @@ def test_tta_is_the_average_of_the_eight_flips_and_rotations(tmp_path, tiny_mode
     assert run("upscale", tmp_path / "a.png", "--tta", "--model", tiny_model_file).exit_code == 0
 
 
+def test_upscale_defaults_to_the_real_photo_model_and_eval_to_the_paper_model(tmp_path, shipped_tiny):
+    write_photo(tmp_path / "a.png", 20, 26)
+    assert run("upscale", tmp_path / "a.png").exit_code == 0
+    got = np.asarray(Image.open(tmp_path / "a_x4.png"))
+    picture = read_image(tmp_path / "a.png")
+    for name, same in (("drn-s-x4-real", True), ("drn-s-x4", False)):
+        upscaler = make_upscaler(resolve_model(shipped_tiny / f"{name}.safetensors"), "auto", "auto")
+        assert np.array_equal(upscale_picture(picture, upscaler).pixels, got) == same, name
+    folder = tmp_path / "HR"
+    folder.mkdir()
+    Image.fromarray(photo(32, 32)).save(folder / "x.png")
+    evaluated = run("eval", "--dataset", folder, "--json")
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads(evaluated.stdout)["model"] == "drn-s-x4"
+
+
 # ---------------------------------------------------------------------------- Python API
 
 def test_python_api_takes_paths_and_a_scale(tmp_path, shipped_tiny):
