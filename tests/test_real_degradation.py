@@ -93,3 +93,14 @@ def test_real_training_samples_keep_clean_targets_and_a_deterministic_dual_targe
         assert r.lr.shape == r.dual_lr.shape == (3, 8, 8)
     assert any(not real[i].lr.equal(real[i].pyramid[0]) for i in range(8))
     assert real[3].lr.equal(PairedPatches(pyramids, real.spec, 8)[3].lr)  # a pure function of (seed, index)
+
+
+def test_training_draws_keep_a_share_of_clean_bicubic_lr_and_evaluation_draws_none():
+    from drn_cli.degradations.real import DEFAULT, TRAINING
+
+    hr = _hr()
+    clean = degrade(hr, 4, "bicubic")
+    training = [degrade_real_pair(hr, 4, np.random.default_rng(i), TRAINING)[0] for i in range(200)]
+    share = np.mean([np.array_equal(lr, clean) for lr in training])
+    assert abs(share - TRAINING.clean_prob) < 0.08 and DEFAULT.clean_prob == 0
+    assert not any(np.array_equal(degrade(hr, 4, "real", i), clean) for i in range(50))

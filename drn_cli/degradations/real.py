@@ -52,9 +52,14 @@ class RealDegradation:
     jpeg_prob: float = 0.8
     jpeg_quality: tuple[int, int] = (30, 95)
     chroma_subsampling_prob: float = 0.8           # 4:2:0 as cameras and the web do; else 4:4:4
+    clean_prob: float = 0.0                        # the whole draw is the paper's clean MATLAB-bicubic LR
 
 
+# Evaluation (`drn eval --degradation real`): every image goes through the chain.
 DEFAULT = RealDegradation()
+# Training (`drn train --degradation real`): a fifth of the patches stay clean bicubic LR, so
+# that the model keeps clean detail instead of treating it as damage (docs/training.md).
+TRAINING = RealDegradation(clean_prob=0.2)
 
 
 def gaussian_kernel2d(size: int, sigma_x: float, sigma_y: float, angle: float) -> np.ndarray:
@@ -139,6 +144,9 @@ def degrade_real_pair(hr: np.ndarray, scale: int, rng: np.random.Generator,
     uint8: the degraded LR and its deterministic part (blur + resize, before noise and JPEG)."""
     if hr.shape[0] % scale or hr.shape[1] % scale:
         raise ValueError(f"HR shape {hr.shape} is not a multiple of the scale {scale}; modcrop it")
+    if spec.clean_prob and rng.random() < spec.clean_prob:  # no draw at 0: evaluation LR stays as it was
+        clean = quantize_uint8(imresize(hr, 1 / scale, out_shape=(hr.shape[0] // scale, hr.shape[1] // scale)))
+        return clean, clean
     det = random_resize(random_blur(hr.astype(np.float32), rng, scale, spec), rng, scale, spec)
     lr = quantize_uint8(random_noise(det, rng, spec))
     return random_jpeg(lr, rng, spec), quantize_uint8(det)

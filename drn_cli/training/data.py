@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ..degradations import degrade, modcrop
-from ..degradations.real import degrade_real_pair
+from ..degradations.real import TRAINING, degrade_real_pair
 from ..errors import DrnError
 from ..io import find_images, read_rgb
 
@@ -90,7 +90,7 @@ class PairedPatches(torch.utils.data.Dataset):
                  for k, level in enumerate(levels)]
         pyramid = [augmented_tensor(crop, flips) for crop in crops]
         if self.spec.degradation == "real":
-            lr, det = degrade_real_pair(crops[-1], self.spec.scale, rng)
+            lr, det = degrade_real_pair(crops[-1], self.spec.scale, rng, TRAINING)
             return Sample(augmented_tensor(lr, flips), pyramid, augmented_tensor(det, flips))
         return Sample(pyramid[0], pyramid, pyramid[0])
 
