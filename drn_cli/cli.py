@@ -50,8 +50,8 @@ def main(version: Annotated[bool, typer.Option("--version", "-V", callback=_vers
                                                help="Show the version and exit.")] = False) -> None:
     """DRN super-resolution: upscale images, train, adapt and evaluate models."""
 
-ModelOpt = Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL", help="Preset name (e.g. drn-s-x4), a .safetensors file, or an official DRN .pt checkpoint.")]
-ScaleOpt = Annotated[int | None, typer.Option("--scale", "-s", metavar="N", help="2, 4 or 8: picks the shipped drn-s model for that scale.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL", help="Preset name (`drn models` lists them), a .safetensors file, or an official DRN .pt checkpoint.")]
+ScaleOpt = Annotated[int | None, typer.Option("--scale", "-s", metavar="N", help="2, 4 or 8: the shipped model for that scale.")]
 DeviceOpt = Annotated[str, typer.Option(metavar="DEVICE", help="auto (CUDA when present), cpu, cuda or cuda:N.")]
 PrecisionOpt = Annotated[str, typer.Option(metavar="PRECISION", help="auto, fp32, bf16 or fp16. auto = bf16 where the hardware is fast at it.")]
 TileOpt = Annotated[int | None, typer.Option(metavar="N", help="Tile size in LR pixels; 0 = whole image; default from available memory.")]
@@ -122,7 +122,11 @@ def upscale(
     precision: PrecisionOpt = "auto",
     as_json: JsonOpt = False,
 ) -> None:
-    """Upscale images with DRN. Writes {stem}_x{scale}.{ext}; never overwrites inputs."""
+    """Upscale images with DRN. Writes {stem}_x{scale}.{ext}; never overwrites inputs.
+
+    The default model, drn-s-x4-real, is for real photos (blur, noise, JPEG); use --model drn-s-x4
+    for clean images (renders, screenshots, bicubic-made LR).
+    """
     from .device import check_options
     from .plan import plan_jobs
     from .presets import PRESETS, model_for_outscale
@@ -144,8 +148,10 @@ def upscale(
     # Plan first (no torch yet) when the preset names the scale, so that a typo costs nothing.
     known = PRESETS[spec].scale if spec in PRESETS else None
     plan = plan_jobs(inputs, outscale or known, output, fmt, recursive) if known else None
-    from . import distributed
-    from .inference import load_upscaler
+
+    from . import distributed  # torch loads from here on
+    from .batch import OutputOptions
+    from .inference import RunOptions, load_upscaler
     from .io import image_pixels
     from .plan import shard
 
@@ -155,8 +161,9 @@ def upscale(
     plan = plan or plan_jobs(inputs, outscale or upscaler.scale, output, fmt, recursive)
     total = len(plan.jobs) + len(plan.failures)
     mine = shard(plan, rank.rank, rank.world, image_pixels)
-    failed = _run_plan(mine, upscaler, as_json, _run_options(tile, tile_overlap, tta, outscale, all_levels, confidence),
-                       _output_options(fmt, quality, overwrite, skip_existing), rank.is_main, total)
+    run = RunOptions(tile, tile_overlap, tta, outscale, all_levels, confidence)
+    written = OutputOptions(fmt, quality, overwrite, skip_existing)
+    failed = _run_plan(mine, upscaler, as_json, run, written, rank.is_main, total)
     if rank.world > 1:
         failed = _summarise_ranks(failed, total)
         distributed.finish()
@@ -175,18 +182,6 @@ def _summarise_ranks(failed: int, total: int) -> int:
         per_rank = ", ".join(f"rank {r}: {n}" for r, n in enumerate(counts))
         err.print(f"all {len(counts)} ranks: {total - everyone} done, {everyone} failed ({per_rank})")
     return everyone
-
-
-def _run_options(tile, overlap, tta, outscale, all_levels, confidence):
-    from .inference import RunOptions
-
-    return RunOptions(tile, overlap, tta, outscale, all_levels, confidence)
-
-
-def _output_options(fmt, quality, overwrite, skip_existing):
-    from .batch import OutputOptions
-
-    return OutputOptions(fmt, quality, overwrite, skip_existing)
 
 
 def _run_plan(plan, upscaler, as_json: bool, run, output, show: bool = True, total: int | None = None) -> int:
