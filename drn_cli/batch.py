@@ -47,7 +47,7 @@ def run_job(job: Job, upscaler: Upscaler, run: RunOptions | None = None, out: Ou
         fmt = FORMATS[out.fmt] if out.fmt else None
         job.output.parent.mkdir(parents=True, exist_ok=True)
         if run.all_levels or run.confidence:
-            upscaled = _write_extras(job, picture, upscaler, run, out, result)
+            upscaled = _write_extras(job, picture, upscaler, run, fmt, out, result)
         else:
             upscaled = upscale_picture(picture, upscaler, run, on_tile)
         result.size_out = upscaled.size
@@ -58,11 +58,11 @@ def run_job(job: Job, upscaler: Upscaler, run: RunOptions | None = None, out: Ou
     return result
 
 
-def _write_extras(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, out: OutputOptions,
-                  result: Result) -> Picture:
-    """Write the intermediate levels and the loop map of `job` (levels.py); return the final image."""
+def _write_extras(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, fmt: str | None,
+                  out: OutputOptions, result: Result) -> Picture:
+    """Write the intermediate levels and the loop map of `job` (levels.py) in `fmt` (a Pillow
+    format name, None = by suffix); return the final image for the caller to write."""
     extras = upscale_picture_extras(picture, upscaler, run.tile, run.overlap, run.confidence, run.outscale)
-    fmt = FORMATS[out.fmt] if out.fmt else None
     if run.all_levels:
         for k, level in enumerate(extras.levels[:-1], start=1):
             path = level_path(job.output, upscaler.scale, 2 ** k)

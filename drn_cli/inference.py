@@ -84,16 +84,21 @@ class Upscaler:
         free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 1 << 34
         return max(MIN_TILE, min(DEFAULT_CPU_TILE, int((0.5 * free / CPU_BYTES_PER_LR_PIXEL) ** 0.5) // 8 * 8))
 
-    def _forward(self, lr: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        """(1, 3, h, w) in [0, 1] -> (1, 3, h*s, w*s) float32 in [0, 1] on the model's device."""
-        return self.model.super_resolve(lr.to(self.device), dtype)[-1]
+    def _forward(self, lr: torch.Tensor, dtype: torch.dtype) -> list[torch.Tensor]:
+        """(1, 3, h, w) in [0, 1] -> the levels x2 ... xS, (1, 3, h*2^k, w*2^k) float32 in [0, 1],
+        on the model's device."""
+        return self.model.super_resolve(lr.to(self.device), dtype)[1:]
+
+    def tile_levels(self, lr: torch.Tensor) -> list[torch.Tensor]:
+        """One tile's levels x2 ... xS; a non-finite result in reduced precision is redone in fp32."""
+        levels = self._forward(lr, self.dtype)
+        if self.dtype != torch.float32 and not all(torch.isfinite(x).all() for x in levels):
+            levels = self._forward(lr, torch.float32)
+        return levels
 
     def upscale_tile(self, lr: torch.Tensor) -> torch.Tensor:
-        """One tile; a non-finite result in reduced precision is redone in fp32."""
-        sr = self._forward(lr, self.dtype)
-        if self.dtype != torch.float32 and not torch.isfinite(sr).all():
-            sr = self._forward(lr, torch.float32)
-        return sr
+        """One tile's final image (tile_levels' last)."""
+        return self.tile_levels(lr)[-1]
 
     def upscale_rows(self, image: np.ndarray, emit: Callable[[int, np.ndarray], None],
                      tile: int | None = None, overlap: int = DEFAULT_OVERLAP,

@@ -47,11 +47,9 @@ def loop_error_map(upscaler: Upscaler, lr: torch.Tensor, sr: torch.Tensor) -> to
 
 
 def _tile_outputs(upscaler: Upscaler, tile: torch.Tensor, loop: bool) -> list[torch.Tensor]:
-    """One tile -> [x2, ..., xS] in [0, 1] (and the loop map); non-finite reduced precision is redone in fp32."""
+    """One tile -> [x2, ..., xS] in [0, 1] (Upscaler.tile_levels) and, with `loop`, its loop map."""
     lr = tile.to(upscaler.device)
-    levels = upscaler.model.super_resolve(lr, upscaler.dtype)[1:]
-    if upscaler.dtype != torch.float32 and not all(torch.isfinite(x).all() for x in levels):
-        levels = upscaler.model.super_resolve(lr, torch.float32)[1:]
+    levels = upscaler.tile_levels(lr)
     return levels + ([loop_error_map(upscaler, lr, levels[-1])] if loop else [])
 
 
