@@ -451,7 +451,7 @@ def train(
     precision: PrecisionOpt = "auto",
     workers: Annotated[int, typer.Option(metavar="N", help="DataLoader worker processes.")] = 0,
     init: Annotated[str | None, typer.Option(metavar="MODEL", help="Start from these weights (preset or file).")] = None,
-    degradation: Annotated[str, typer.Option(metavar="NAME", help="How LR patches are made: bicubic (the paper's) or real (random blur, resize, noise and JPEG; docs/training.md).")] = "bicubic",
+    degradation: Annotated[str, typer.Option(metavar="NAME", help="How LR patches are made: bicubic (the paper's), real (random blur, resize, noise and JPEG; docs/training.md), or a fixed one: nearest, bd, or a kernel with noise and JPEG stages such as bicubic+noise8+jpeg40.")] = "bicubic",
 ) -> None:
     """Paired dual-regression training on folders of HR images (resumable; torchrun for DDP)."""
     from .training.trainer import TrainConfig, architecture, resume_run, start_run
@@ -553,8 +553,8 @@ def finetune_unpaired(
     resume: Annotated[Path | None, typer.Option(metavar="DIR", help="Continue this run folder up to --steps.")] = None,
     steps: Annotated[int | None, typer.Option(metavar="N", help="Total adaptation steps (default: 400).")] = None,
     unpaired_ratio: Annotated[float, typer.Option(metavar="R", help="Share of unpaired photos in each batch (rho).")] = 0.3,
-    paired_data: Annotated[list[Path] | None, typer.Option(metavar="DIR", help="HR folders for the paired share (default: self-pairs from the photos).")] = None,
-    self_pairs: Annotated[str, typer.Option(metavar="KIND", help="How self-pairs get their LR: auto (kernel, noise level and JPEG quality read from the photos), bicubic, nearest or bd with optional +noiseS and +jpegQ stages (if you know how the photos were made, e.g. bicubic+noise8+jpeg40), or dual (the degradation the loop learns).")] = "auto",
+    paired_data: Annotated[list[Path] | None, typer.Option(metavar="DIR", help="HR folders for the paired share, degraded as --self-pairs says (default: self-pairs from the photos).")] = None,
+    self_pairs: Annotated[str, typer.Option(metavar="KIND", help="How the pairs (self-pairs, or --paired-data) get their LR: auto (kernel, noise level and JPEG quality read from the photos), bicubic, nearest or bd with optional +noiseS and +jpegQ stages (if you know how the photos were made, e.g. bicubic+noise8+jpeg40), or dual (the degradation the loop learns).")] = "auto",
     keep_bicubic: Annotated[float, typer.Option(metavar="W", help="Weight of the term that keeps bicubic-LR outputs as the starting model's (0: off).")] = 3.0,
     dual_weight: Annotated[float, typer.Option(metavar="W", help="Weight of the dual loss (lambda).")] = 0.1,
     freeze_dual: Annotated[bool, typer.Option("--freeze-dual/--train-dual", help="Keep the dual blocks fixed.")] = False,
@@ -593,10 +593,10 @@ def finetune_unpaired(
         trainer = start_run(config, display, Adapter)
     before = trainer.closed_loop_report()
     c = trainer.config
-    pairs = f"HR folders {', '.join(c.data)}" if c.data else f"self-pairs with {c.self_pairs} LR"
+    pairs = f"{'HR folders ' + ', '.join(c.data) if c.data else 'self-pairs'} with {c.self_pairs} LR"
     if c.inferred:
         read = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in c.inferred.items())
-        err.print(f"read from the photos: {read} -> self-pairs {c.self_pairs}")
+        err.print(f"read from the photos: {read} -> pairs {c.self_pairs}")
     _run_training(trainer, display, f"adapting {c.drn} to {c.lr_dir} ({pairs}, {c.patch_size}px patches; "
                                     f"closed-loop L1 on the photos before: {before:.3f})")
     after = trainer.closed_loop_report()

@@ -34,6 +34,27 @@ CUDA_BYTES_PER_LR_PIXEL = 12_000  # an estimate for DRN-S x4 in fp16/bf16 with m
 
 
 TileProgress = Callable[[int, int], None]  # (tiles done, tiles in all)
+ToHost = Callable[[torch.Tensor], np.ndarray]  # (3, rows, W) float in [0, 1] on the device -> host rows
+
+
+def float_rows(rows: torch.Tensor) -> np.ndarray:
+    """(3, rows, W) float -> (rows, W, 3) float32 on the host."""
+    return rows.permute(1, 2, 0).float().cpu().numpy()
+
+
+def integer_rows(channels: int, bits: int) -> ToHost:
+    """A ToHost that rounds to `bits` integers (and averages RGB to grey for 1 channel) where the
+    rows are, so that a GPU sends back a quarter of the float bytes and the host does no per-pixel
+    work; the same arithmetic as io.to_integers."""
+    maxval = 65535.0 if bits == 16 else 255.0
+
+    def convert(rows: torch.Tensor) -> np.ndarray:
+        x = rows.float().mean(0, keepdim=True) if channels == 1 else rows.float()
+        x = (x * maxval + 0.5).clamp_(0, maxval).to(torch.uint8 if bits == 8 else torch.int32)
+        host = x.permute(1, 2, 0).cpu().numpy()
+        return host if bits == 8 else host.astype(np.uint16)
+
+    return convert
 
 
 @dataclass(frozen=True)
@@ -102,10 +123,10 @@ class Upscaler:
 
     def upscale_rows(self, image: np.ndarray, emit: Callable[[int, np.ndarray], None],
                      tile: int | None = None, overlap: int = DEFAULT_OVERLAP,
-                     on_tile: TileProgress | None = None) -> None:
-        """Upscale (H, W, 3) float in [0, 1], handing finished (rows, W*s, 3) float32 rows to
-        `emit(first_row, rows)` top to bottom; `on_tile(done, total)` after each tile. Halves the
-        tile and restarts on out-of-memory."""
+                     on_tile: TileProgress | None = None, to_host: ToHost = float_rows) -> None:
+        """Upscale (H, W, 3) float in [0, 1], handing finished rows to `emit(first_row, rows)` top
+        to bottom, as `to_host` brings them back (default: (rows, W*s, 3) float32);
+        `on_tile(done, total)` after each tile. Halves the tile and restarts on out-of-memory."""
         lr = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))[None]
         h, w = image.shape[:2]
         side = tile_extent(self.default_tile() if tile is None else tile, h, w)
@@ -122,7 +143,7 @@ class Upscaler:
 
             try:
                 upscale_tiled(lr, upscale_counted, self.scale, side, overlap,
-                              lambda y, rows: emit(y, rows.permute(1, 2, 0).cpu().numpy()), self.device)
+                              lambda y, rows: emit(y, to_host(rows)), self.device)
                 return
             except RuntimeError as exc:
                 if not _is_out_of_memory(exc):
@@ -212,7 +233,7 @@ def upscale_picture(picture: Picture, upscaler: Upscaler, options: RunOptions = 
     out = np.empty((h * s, w * s, channels), dtype=picture.pixels.dtype)
 
     def emit(y: int, rows: np.ndarray) -> None:
-        out[y: y + rows.shape[0]] = to_pixels(rows, channels, bits)
+        out[y: y + rows.shape[0]] = rows
 
     if options.tta:
         passes = iter(range(8))
@@ -222,9 +243,9 @@ def upscale_picture(picture: Picture, upscaler: Upscaler, options: RunOptions = 
             progress = None if on_tile is None else lambda done, total: on_tile(k * total + done, 8 * total)
             return upscaler.upscale_array(x, options.tile, options.overlap, progress)
 
-        emit(0, self_ensemble(one_pass, image).astype(np.float32))
+        emit(0, to_pixels(self_ensemble(one_pass, image).astype(np.float32), channels, bits))
     else:
-        upscaler.upscale_rows(image, emit, options.tile, options.overlap, on_tile)
+        upscaler.upscale_rows(image, emit, options.tile, options.overlap, on_tile, integer_rows(channels, bits))
     alpha = None if picture.alpha is None else upscale_alpha(picture.alpha, s)
     result = Picture(out, alpha, picture.format, picture.icc, picture.exif)
     return result if options.outscale in (None, s) else rescale_picture(result, options.outscale / s)

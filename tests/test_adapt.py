@@ -87,9 +87,9 @@ def _adapter(tmp_path, lr_photos, model_file, **overrides) -> Adapter:
 
 def test_dual_self_pairs_are_the_photo_downscaled_by_the_dual_blocks(lr_photos, tmp_path, tiny_model_file):
     adapter = _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs="dual")
-    _, own, hr_pairs = next(adapter.batches(1))
-    assert own.shape == (3, 3, 32, 32) and hr_pairs is None  # 4 - round(0.25 * 4) self-pairs
-    lr, pyramid = adapter.self_pair_pyramid(own)
+    _, own = next(adapter.batches(1))
+    assert own.shape == (3, 3, 32, 32)  # 4 - round(0.25 * 4) self-pairs
+    lr, pyramid = adapter.pair_pyramid(own)
     assert lr is pyramid[0]
     with torch.no_grad():
         half = adapter.net.dual[1](own).round().clamp(0, 255)
@@ -101,8 +101,8 @@ def test_dual_self_pairs_are_the_photo_downscaled_by_the_dual_blocks(lr_photos, 
 @pytest.mark.parametrize("kind", ["bicubic", "nearest"])
 def test_self_pairs_by_a_named_degradation(lr_photos, tmp_path, tiny_model_file, kind):
     adapter = _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs=kind)
-    _, own, _ = next(adapter.batches(1))
-    lr, pyramid = adapter.self_pair_pyramid(own)
+    _, own = next(adapter.batches(1))
+    lr, pyramid = adapter.pair_pyramid(own)
     assert lr is pyramid[0]
     image = own[1].permute(1, 2, 0).byte().numpy()
     for level, factor in zip(pyramid, (4, 2)):
@@ -110,15 +110,27 @@ def test_self_pairs_by_a_named_degradation(lr_photos, tmp_path, tiny_model_file,
     assert torch.equal(pyramid[-1], own)
 
 
-def test_hr_folders_replace_the_self_pairs(lr_photos, tmp_path, tiny_model_file):
-    """With HR folders the photos only feed the loop, so they may be smaller than the HR patch."""
+def _hr_folder(tmp_path):
     hr = tmp_path / "hr"
     hr.mkdir()
     Image.fromarray(photo(96, 96, seed=3)).save(hr / "h.png")
+    return hr
+
+
+def test_hr_folders_replace_the_self_pairs(lr_photos, tmp_path, tiny_model_file):
+    """With HR folders the photos only feed the loop, so they may be smaller than the HR patch;
+    the pairs' HR are patches of the folder's image, degraded like self-pairs."""
+    hr = _hr_folder(tmp_path)
     adapter = _adapter(tmp_path, lr_photos, tiny_model_file, data=[str(hr)], batch_size=5, unpaired_ratio=0.4,
-                       patch_size=64)  # the photos are 40x44
-    unpaired, own, hr_pairs = next(adapter.batches(1))
-    assert unpaired.shape[0] == 2 and own is None and [t.shape[-1] for t in hr_pairs] == [16, 32, 64]
+                       patch_size=64, self_pairs="nearest")  # the photos are 40x44
+    unpaired, pairs = next(adapter.batches(1))
+    assert unpaired.shape[0] == 2 and pairs.shape == (3, 3, 64, 64)
+    image = read_rgb(hr / "h.png")
+    patch = pairs[0].permute(1, 2, 0).byte().numpy()
+    views = [np.rot90(v, k) for v in (patch, patch[::-1]) for k in range(4)]  # undo the flips
+    assert any(np.array_equal(v, image[y: y + 64, x: x + 64]) for v in views for y in range(33) for x in range(33))
+    lr, _ = adapter.pair_pyramid(pairs)
+    assert torch.equal(lr[0].permute(1, 2, 0).byte(), torch.from_numpy(degrade(patch, 4, "nearest")))
     adapter.run()
     assert resolve_model(tmp_path / "a" / "model.safetensors").provenance["steps"] == 2
 
@@ -134,8 +146,8 @@ def test_keep_bicubic_targets_are_the_starting_model_on_bicubic_lr(lr_photos, tm
     """Learning without forgetting: the teacher is the frozen starting primal, fed the bicubic LR
     of the same photo patches that make the self-pairs."""
     adapter = _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs="nearest", keep_bicubic=1.0)
-    _, own, _ = next(adapter.batches(1))
-    lr, targets = adapter.keep_targets(own, adapter.self_pair_pyramid(own)[1])
+    _, own = next(adapter.batches(1))
+    lr, targets = adapter.keep_targets(own, adapter.pair_pyramid(own)[1])
     assert torch.equal(lr[0].permute(1, 2, 0).byte(), torch.from_numpy(degrade(own[0].permute(1, 2, 0).byte().numpy(), 4)))
     start = resolve_model(tiny_model_file).build()[0].eval()
     with torch.no_grad():
@@ -165,8 +177,8 @@ def test_bicubic_self_pairs_share_their_lr_with_the_keep_term(lr_photos, tmp_pat
     """Bicubic self-pairs already are bicubic LR: the keep targets apply to them, and no second
     copy of the same inputs is added to the batch."""
     adapter = _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs="bicubic")
-    _, own, _ = next(adapter.batches(1))
-    _, pyramid = adapter.self_pair_pyramid(own)
+    _, own = next(adapter.batches(1))
+    _, pyramid = adapter.pair_pyramid(own)
     extra, targets = adapter.keep_targets(own, pyramid)
     with torch.no_grad():
         expected = adapter.teacher(pyramid[0])
@@ -176,11 +188,18 @@ def test_bicubic_self_pairs_share_their_lr_with_the_keep_term(lr_photos, tmp_pat
 
 
 def test_hr_folders_need_no_teacher(lr_photos, tmp_path, tiny_model_file):
-    """HR folders are bicubic pairs of real HR: they keep bicubic quality by themselves."""
-    hr = tmp_path / "hr"
-    hr.mkdir()
-    Image.fromarray(photo(96, 96, seed=3)).save(hr / "h.png")
-    assert _adapter(tmp_path, lr_photos, tiny_model_file, data=[str(hr)]).teacher is None
+    """Bicubic pairs of real HR keep bicubic quality by themselves: no keep term. Other pairs of
+    real HR keep it with their true bicubic pyramid as targets, not a teacher's outputs."""
+    hr = _hr_folder(tmp_path)
+    bicubic = _adapter(tmp_path / "b", lr_photos, tiny_model_file, data=[str(hr)], self_pairs="bicubic")
+    assert bicubic.teacher is None and not bicubic.keep
+    jpeg = _adapter(tmp_path / "j", lr_photos, tiny_model_file, data=[str(hr)], self_pairs="bicubic+jpeg40")
+    assert jpeg.teacher is None and jpeg.keep
+    _, pairs = next(jpeg.batches(1))
+    lr, pyramid = jpeg.pair_pyramid(pairs)
+    extra, targets = jpeg.keep_targets(pairs, pyramid)
+    assert extra is pyramid[0] and targets is pyramid and not torch.equal(lr, pyramid[0])
+    jpeg.run()
 
 
 def test_auto_settings_are_resolved_and_recorded(tmp_path, tiny_model_file):
@@ -204,13 +223,13 @@ def test_noise_and_jpeg_self_pairs_degrade_the_input_only(lr_photos, tmp_path, t
     """With fixed stages the network sees the noisy JPEG LR; the targets are the clean pyramid, and
     the keep term reuses that pyramid's bicubic base instead of making it again."""
     noisy = _adapter(tmp_path / "n", lr_photos, tiny_model_file, self_pairs="bicubic+noise8")
-    _, own, _ = next(noisy.batches(1))
-    lr, pyramid = noisy.self_pair_pyramid(own)
+    _, own = next(noisy.batches(1))
+    lr, pyramid = noisy.pair_pyramid(own)
     image = own[0].permute(1, 2, 0).byte().numpy()
     assert torch.equal(pyramid[0][0].permute(1, 2, 0).byte(), torch.from_numpy(degrade(image, 4, "bicubic")))
     assert 6 < (lr - pyramid[0]).std().item() < 9  # sigma 8, a little clipped
     adapter = _adapter(tmp_path / "j", lr_photos, tiny_model_file, self_pairs="bicubic+noise8+jpeg40", keep_bicubic=1.0)
-    lr, pyramid = adapter.self_pair_pyramid(own)
+    lr, pyramid = adapter.pair_pyramid(own)
     assert not torch.equal(lr, pyramid[0]) and torch.equal(lr, lr.round())
     extra, _ = adapter.keep_targets(own, pyramid)
     assert extra is pyramid[0]

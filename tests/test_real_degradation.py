@@ -95,6 +95,25 @@ def test_real_training_samples_keep_clean_targets_and_a_deterministic_dual_targe
     assert real[3].lr.equal(PairedPatches(pyramids, real.spec, 8)[3].lr)  # a pure function of (seed, index)
 
 
+@pytest.mark.parametrize("kind", ["bicubic+noise8+jpeg40", "nearest"])
+def test_named_training_degradations_degrade_the_input_and_keep_clean_targets(kind):
+    """`drn train --degradation bicubic+noise8+jpeg40`: the input is that degradation of the HR
+    patch (noise drawn per sample), the primal targets the clean bicubic pyramid, the innermost
+    dual target the kernel's LR of the patch."""
+    hr = _hr(96, 96)
+    pyramids = [lr_pyramid(hr, 4)]
+    named = PairedPatches(pyramids, PatchSpec(4, 32, seed=0, degradation=kind), length=8)
+    bicubic = PairedPatches(pyramids, PatchSpec(4, 32, seed=0), length=8)
+    kernel = kind.split("+")[0]
+    for i in range(4):
+        n, b = named[i], bicubic[i]
+        assert all(x.equal(y) for x, y in zip(n.pyramid, b.pyramid))
+        patch = n.pyramid[-1].permute(1, 2, 0).byte().numpy()
+        assert n.dual_lr.permute(1, 2, 0).byte().numpy().tolist() == degrade(patch, 4, kernel).tolist()
+        assert n.lr.equal(n.dual_lr) == (kind == kernel)
+    assert not named[0].lr.equal(named[1].lr) and named[2].lr.equal(PairedPatches(pyramids, named.spec, 8)[2].lr)
+
+
 def test_training_draws_keep_a_share_of_clean_bicubic_lr_and_evaluation_draws_none():
     from drn_cli.degradations.real import DEFAULT, TRAINING
 

@@ -81,3 +81,20 @@ def test_non_finite_reduced_precision_tile_is_redone_in_fp32(monkeypatch):
     monkeypatch.setattr(upscaler, "_forward", flaky)
     out = upscaler.upscale_array(photo(16, 16).astype(np.float32) / 255, tile=0)
     assert calls == [torch.bfloat16, torch.float32] and np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("channels,bits", [(3, 8), (1, 8), (3, 16), (1, 16)])
+def test_rows_rounded_where_they_are_match_the_host_rounding(channels, bits):
+    """upscale_picture rounds finished rows on the model's device (inference.integer_rows); the
+    result must be io.to_integers' (via to_pixels) on the same float rows, out-of-range and
+    half-way values included."""
+    from drn_cli.inference import float_rows, integer_rows, to_pixels
+
+    torch.manual_seed(0)
+    rows = torch.rand(3, 7, 40) * 1.2 - 0.1
+    maxval = 65535 if bits == 16 else 255
+    rows[0, 0, :8] = (torch.arange(8) + 0.5) / maxval  # half-way between two integers
+    got = integer_rows(channels, bits)(rows)
+    want = to_pixels(float_rows(rows), channels, bits)
+    assert got.dtype == want.dtype and got.shape == want.shape == (7, 40, channels)
+    assert np.array_equal(got, want)

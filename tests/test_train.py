@@ -147,3 +147,21 @@ def test_progress_display_shows_step_losses_speed_and_validation(monkeypatch, te
     assert "5/10" in text and "loss 1.500 (primal 1.250, dual 0.250)" in text
     assert "3.5 patches/s" in text and "val 31.25 dB" in text
     assert ("━" in text) == terminal  # the bar is drawn only on a terminal
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_device_patches_cut_the_same_samples_as_the_dataset(scale):
+    """The bicubic batches cut from pyramids held on the device (data.DevicePatches) are the
+    DataLoader's collated PairedPatches samples, draw for draw, flips and transposes included."""
+    from drn_cli.training.data import DevicePatches, PairedPatches, PatchSpec, lr_pyramid
+
+    pyramids = [lr_pyramid(photo(h, w, seed=h), scale) for h, w in ((48, 64), (64, 40), (72, 72))]
+    spec = PatchSpec(scale, 8 * scale, seed=3)
+    dataset, device = PairedPatches(pyramids, spec, 1 << 20), DevicePatches(pyramids, spec, torch.device("cpu"))
+    indices = range(40, 72)
+    batch = device.batch(indices)
+    loaded = next(iter(torch.utils.data.DataLoader(dataset, batch_size=len(indices), sampler=indices)))
+    assert len({tuple(dataset.locate(i)[4]) for i in indices}) > 4  # several flip patterns were drawn
+    for got, want in zip(batch.pyramid, loaded.pyramid, strict=True):
+        assert torch.equal(got, want)
+    assert batch.lr is batch.pyramid[0] and torch.equal(loaded.lr, batch.lr)

@@ -8,9 +8,9 @@ sample, as Eq. 2 sums over samples:
 
 where L_keep (below) is present only with self-pairs.
 
-The paired share comes from `data` (HR folders, bicubic pyramids) or, when none is given, from
-self-pairs: patches of the photos themselves as HR (the ZSSR idea) with an LR pyramid made by
-`self_pairs`: "auto" (the default: read from the photos themselves, degradations.estimate
+The paired share is HR patches with an LR made by `self_pairs`; the HR comes from `data` (HR
+folders: the paper's paired synthetic data, Algorithm 2) or, when none is given, from the photos
+themselves (self-pairs, the ZSSR idea). The LR is made by `self_pairs`: "auto" (the default: read from the photos themselves, degradations.estimate
 .self_pair_degradation: the kernel from their spectra, nearest or bicubic; their noise level from
 flat regions; their JPEG quality from the files' quantization tables, e.g. "bicubic+noise6+jpeg40"),
 a named degradation ("bicubic", "nearest", "bd", optionally with "+noiseS" and "+jpegQ" stages)
@@ -18,11 +18,12 @@ when the user knows how the photos were made, or "dual": the model's own dual bl
 degradation the closed loop learns. Noise and JPEG stages apply to the network's input only;
 the targets stay the kernel's clean pyramid.
 
-Self-pairs of another degradation than bicubic teach the model that degradation and, alone,
-make it forget bicubic LR (-3.6 dB on Set5). So each self-pair patch is also fed as bicubic LR
-with the frozen starting model's outputs as targets, weighted by `keep_bicubic` (learning
-without forgetting, Li & Hoiem 2016): the model learns to tell the two apart instead of
-trading one for the other. docs/adaptation.md measures these choices.
+Pairs of another degradation than bicubic teach the model that degradation and, alone, make it
+forget bicubic LR (-3.6 dB on Set5). So each pair's HR patch is also fed as bicubic LR, weighted
+by `keep_bicubic`, with its bicubic pyramid as targets when the HR is real (HR folders), or the
+frozen starting model's outputs when it is a photo (learning without forgetting, Li & Hoiem
+2016): the model learns to tell the two apart instead of trading one for the other.
+docs/adaptation.md measures these choices.
 
 At x4/x8 the dual is one block per 2x step; how the loop closes on an unpaired image is a choice
 (`loop`): "chain" runs every dual block from the final output down to x; "inner" compares only
@@ -45,7 +46,7 @@ from ..device import autocast
 from ..errors import DrnError, UsageError
 from ..io import find_images, read_rgb
 from ..weights import Weights
-from .data import PairedPatches, PatchSpec, augmented_tensor, build_pyramids, lr_pyramid
+from .data import augmented_tensor, lr_pyramid
 from .trainer import TrainConfig, Trainer, dual_regression_loss
 
 LOOPS = ("chain", "inner")
@@ -87,11 +88,10 @@ class AdaptConfig(TrainConfig):
         if self.patch_size != 0:  # 0: fitted to the photos by Adapter.resolve_config
             super().check_patch_size()
 
-    def batch_split(self) -> tuple[int, int, int]:
-        """(unpaired photos, HR-folder pairs, self-pairs) per batch; pairs come from one source."""
+    def batch_split(self) -> tuple[int, int]:
+        """(unpaired photos, pairs) per batch."""
         n_unpaired = round(self.unpaired_ratio * self.batch_size)
-        n_paired = self.batch_size - n_unpaired
-        return (n_unpaired, n_paired, 0) if self.data else (n_unpaired, 0, n_paired)
+        return n_unpaired, self.batch_size - n_unpaired
 
 
 def read_photos(folder: str | Path) -> list[np.ndarray]:
@@ -150,9 +150,11 @@ class Adapter(Trainer):
         if config.freeze_dual:
             self.net.dual.requires_grad_(False)
             self.opt_dual = []
-        self.n_unpaired, self.n_hr_pairs, self.n_self_pairs = config.batch_split()
+        self.n_unpaired, self.n_pairs = config.batch_split()
+        # Bicubic pairs of real HR keep bicubic quality by themselves: no keep term is needed.
+        self.keep = config.keep_bicubic > 0 and not (config.data and config.self_pairs == "bicubic")
         self.teacher = None
-        if self.n_self_pairs and config.keep_bicubic > 0:
+        if self.n_pairs and self.keep and not config.data:
             # A frozen copy of the starting primal: its outputs on bicubic LR are the targets
             # that keep the adapted model's bicubic behaviour (learning without forgetting).
             # With bicubic self-pairs it competes with them on the same inputs, so it holds the
@@ -166,11 +168,11 @@ class Adapter(Trainer):
         cut at 128, photos as they allow) and `--self-pairs auto` (degradations.estimate)."""
         paths = find_images(config.lr_dir)
         photos = [read_rgb(p) for p in paths]
-        _, _, n_self_pairs = config.batch_split()
+        _, n_pairs = config.batch_split()
         patch = config.patch_size or (128 if config.data else fitted_patch(photos, config.drn.scale))
         self_pairs, inferred = config.self_pairs, config.inferred
         if self_pairs == "auto":
-            self_pairs, inferred = self_pair_degradation(photos, paths) if n_self_pairs else ("bicubic", {})
+            self_pairs, inferred = self_pair_degradation(photos, paths) if n_pairs else ("bicubic", {})
         return replace(config, patch_size=patch, self_pairs=self_pairs, inferred=inferred)
 
     def _load_init(self, spec: str) -> Weights:
@@ -185,32 +187,32 @@ class Adapter(Trainer):
         """The LR photos, decoded once (RGB uint8)."""
         return read_photos(self.config.lr_dir)
 
+    def pair_sources(self) -> list[np.ndarray]:
+        """The images whose patches are the pairs' HR: the HR folders' images, or the photos."""
+        c = self.config
+        if c.data:
+            images = [read_rgb(p) for folder in c.data for p in find_images(folder)]
+            return photos_at_least(images, c.patch_size, ", ".join(c.data))
+        return photos_at_least(self.photos, c.patch_size, c.lr_dir, "self-pairs treat each photo as HR: "
+                               "use a smaller --patch-size or give --paired-data")
+
     def batches(self, until: int):
-        """Per step: (unpaired LR patches, self-pair HR patches, HR-folder pyramid); each is None
-        when its share of the batch is empty (self-pairs and HR folders never both appear)."""
+        """Per step: (unpaired LR patches, the pairs' HR patches), each (n, 3, p, p) 0..255, or
+        None when its share of the batch is empty."""
         c = self.config
         lr_patch = c.patch_size // c.drn.scale
         unpaired = PhotoPatches(photos_at_least(self.photos, lr_patch, c.lr_dir), lr_patch, c.seed, 1)
-        own, paired = None, None
-        if self.n_self_pairs:
-            own = PhotoPatches(photos_at_least(self.photos, c.patch_size, c.lr_dir, "self-pairs treat each photo "
-                                               "as HR: use a smaller --patch-size or give --paired-data"),
-                               c.patch_size, c.seed, 2)
-        if self.n_hr_pairs:
-            spec = PatchSpec(c.drn.scale, c.patch_size, c.seed)
-            paired = PairedPatches(build_pyramids(c.data, spec)[0], spec, 1 << 62)
+        pairs = PhotoPatches(self.pair_sources(), c.patch_size, c.seed, 2) if self.n_pairs else None
         rank_offset = self.dist.rank * c.batch_size
         for step in range(self.step, until):
             base = (step * self.dist.world) * c.batch_size + rank_offset
             u = [unpaired[base + j] for j in range(self.n_unpaired)]
-            o = [own[base + j] for j in range(self.n_self_pairs)] if own else []
-            p = [paired[base + j] for j in range(self.n_hr_pairs)] if paired else []
+            p = [pairs[base + j] for j in range(self.n_pairs)] if pairs else []
             yield (self.to_device(torch.stack(u)) if u else None,
-                   self.to_device(torch.stack(o)) if o else None,
-                   [self.to_device(torch.stack(level)) for level in zip(*(s.pyramid for s in p))] if p else None)
+                   self.to_device(torch.stack(p)) if p else None)
 
-    def self_pair_pyramid(self, hr: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """(B, 3, p, p) photo patches 0..255 -> (network input, targets [LR_0, ..., HR]), each
+    def pair_pyramid(self, hr: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """(B, 3, p, p) HR patches 0..255 -> (network input, targets [LR_0, ..., HR]), each
         rounded to integers like a real image: by the current dual blocks ("dual") or the named
         degradation. With noise or JPEG stages (bicubic+noise8+jpeg40) only the input has them;
         the targets are the kernel's clean pyramid, as in `drn train --degradation real`."""
@@ -222,37 +224,38 @@ class Adapter(Trainer):
             return pyramid[0], [self.to_device(level) for level in pyramid]
         kind, scale = self.config.self_pairs, self.config.drn.scale
         kernel = parse_degradation(kind)[0]
-        images = hr.permute(0, 2, 3, 1).byte().cpu().numpy()
-        pyramids = [lr_pyramid(img, scale, kernel) for img in images]
-        pyramid = [self.to_device(torch.from_numpy(np.stack(level)).permute(0, 3, 1, 2).float())
-                   for level in zip(*pyramids)]
+        pyramid = self._pyramid(hr, kernel)
         if kind == kernel:
             return pyramid[0], pyramid
         seed = (self.config.seed * 1_000_003 + self.step) * 64
-        lr = np.stack([degrade(img, scale, kind, seed + i) for i, img in enumerate(images)])
+        lr = np.stack([degrade(img, scale, kind, seed + i) for i, img in enumerate(_images(hr))])
         return self.to_device(torch.from_numpy(lr).permute(0, 3, 1, 2).float()), pyramid
 
-    def keep_targets(self, own: torch.Tensor, pyramid: list[torch.Tensor]
+    def _pyramid(self, hr: torch.Tensor, kernel: str) -> list[torch.Tensor]:
+        """(B, 3, p, p) HR patches 0..255 -> their pyramids [LR_0, ..., HR] by `kernel`."""
+        pyramids = [lr_pyramid(img, self.config.drn.scale, kernel) for img in _images(hr)]
+        return [self.to_device(torch.from_numpy(np.stack(level)).permute(0, 3, 1, 2).float())
+                for level in zip(*pyramids)]
+
+    def keep_targets(self, hr: torch.Tensor, pyramid: list[torch.Tensor]
                      ) -> tuple[torch.Tensor | None, list[torch.Tensor]]:
-        """(B, 3, p, p) photo patches 0..255 and their self-pair pyramid -> (their bicubic LR to add
-        to the batch, the teacher's outputs on it). With plain bicubic self-pairs that LR is the
-        self-pairs' own input: nothing is added (None) and the targets apply to the self-pairs."""
-        kernel = parse_degradation(self.config.self_pairs)[0] if self.config.self_pairs != "dual" else "dual"
-        if self.config.self_pairs == "bicubic":
-            lr, extra = pyramid[0], None
-        elif kernel == "bicubic":
-            lr = extra = pyramid[0]  # the clean pyramid's base is the bicubic LR already
-        else:
-            images = own.permute(0, 2, 3, 1).byte().cpu().numpy()
-            lr = torch.from_numpy(np.stack([degrade(img, self.config.drn.scale) for img in images]))
-            lr = extra = self.to_device(lr.permute(0, 3, 1, 2).float())
+        """(B, 3, p, p) HR patches 0..255 and their pair pyramid -> (their bicubic LR to add to the
+        batch, its targets): the bicubic pyramid for real HR, the teacher's outputs for photos.
+        With plain bicubic self-pairs that LR is the pairs' own input: nothing is added (None)
+        and the targets apply to the pairs."""
+        kind = self.config.self_pairs
+        kernel = "dual" if kind == "dual" else parse_degradation(kind)[0]
+        clean = pyramid if kernel == "bicubic" else self._pyramid(hr, "bicubic")
+        extra = None if kind == "bicubic" else clean[0]
+        if self.teacher is None:
+            return extra, clean
         with torch.no_grad(), autocast(self.device, self.dtype):
-            return extra, [t.float() for t in self.teacher(lr)]
+            return extra, [t.float() for t in self.teacher(clean[0])]
 
     def loss(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
-        unpaired, own, paired = batch
-        paired_lr, pyramid = (None if paired is None else paired[0], paired) if own is None else self.self_pair_pyramid(own)
-        keep_lr, keep = (None, None) if self.teacher is None else self.keep_targets(own, pyramid)
+        unpaired, hr = batch
+        paired_lr, pyramid = (None, None) if hr is None else self.pair_pyramid(hr)
+        keep_lr, keep = self.keep_targets(hr, pyramid) if hr is not None and self.keep else (None, None)
         n_u = 0 if unpaired is None else unpaired.shape[0]
         n_p = 0 if pyramid is None else pyramid[0].shape[0]
         inputs = [t for t in (unpaired, paired_lr, keep_lr) if t is not None]
@@ -291,3 +294,8 @@ class Adapter(Trainer):
                 total += closed_loop(sr2lr, loop, t, self.config.loop).item()
         self.net.train()
         return total / len(photos)
+
+
+def _images(t: torch.Tensor) -> np.ndarray:
+    """(B, 3, h, w) float 0..255 with integer values -> (B, h, w, 3) uint8 on the host."""
+    return t.permute(0, 2, 3, 1).byte().cpu().numpy()

@@ -4,12 +4,13 @@ Every pyramid level is made from the whole HR image directly with the MATLAB-com
 (not cascaded), once, when the dataset is built; patches are then cropped at aligned positions
 from the cached levels, so the cores go to the network, not to decoding or resizing.
 
-With the realistic degradation (`degradation="real"`) the network's input is instead a random
-draw of degradations/real.py made from the HR patch, while the primal targets stay the clean
-bicubic pyramid: at every level the network learns what the clean image looks like. The dual
-blocks' targets are that pyramid too, except the innermost, which is the draw's deterministic
-part (blur + resize, before noise and JPEG): the closed loop learns the degradation that can be
-predicted from an image, not its noise (docs/training.md).
+With any other degradation (`degradation="real"`, the random realistic family of
+degradations/real.py, or a named one such as "bd" or "bicubic+noise8+jpeg40") the network's input
+is made from the HR patch instead, while the primal targets stay the clean bicubic pyramid: at
+every level the network learns what the clean image looks like. The dual blocks' targets are
+that pyramid too, except the innermost, which is the degradation's deterministic part (blur +
+resize, before noise and JPEG): the closed loop learns the degradation that can be predicted
+from an image, not its noise (docs/training.md).
 
 Sample `i` is a pure function of (seed, i): the stream of batches is the same on every run and a
 resumed run continues it without saving any data-loader state.
@@ -25,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from ..degradations import degrade, modcrop
+from ..degradations import degrade, modcrop, parse_degradation
 from ..degradations.real import TRAINING, degrade_real_pair
 from ..errors import DrnError
 from ..io import find_images, read_rgb
@@ -43,7 +44,7 @@ class PatchSpec:
     scale: int
     patch_size: int  # HR pixels, a multiple of scale
     seed: int = 0
-    degradation: str = "bicubic"  # or "real"
+    degradation: str = "bicubic"  # "real", or any name degradations.degrade knows
 
 
 class Sample(NamedTuple):
@@ -68,7 +69,9 @@ class PairedPatches(torch.utils.data.Dataset):
 
     Bicubic: the input and both innermost targets are the pyramid's LR level. Real: the input is
     a random draw of the realistic family and the innermost dual target its deterministic part.
-    The virtual length is `length`.
+    A named degradation (kernel with optional noise and JPEG stages): the input is that
+    degradation of the HR patch, noise drawn per sample, and the innermost dual target its
+    kernel's LR. The virtual length is `length`.
     """
 
     def __init__(self, pyramids: list[list[np.ndarray]], spec: PatchSpec, length: int) -> None:
@@ -79,20 +82,63 @@ class PairedPatches(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, index: int) -> Sample:
+    def locate(self, index: int) -> tuple[np.random.Generator, int, int, int, np.ndarray]:
+        """Sample `index`'s draw: (its generator, to draw on from, image, LR row, LR column, flips)."""
         rng = np.random.default_rng([self.spec.seed, index])
-        levels = self.pyramids[rng.integers(len(self.pyramids))]
+        image = int(rng.integers(len(self.pyramids)))
         lr_patch = self.spec.patch_size // self.spec.scale
-        h, w = levels[0].shape[:2]
-        y, x = rng.integers(h - lr_patch + 1), rng.integers(w - lr_patch + 1)
-        flips = rng.integers(2, size=3)
+        h, w = self.pyramids[image][0].shape[:2]
+        y, x = int(rng.integers(h - lr_patch + 1)), int(rng.integers(w - lr_patch + 1))
+        return rng, image, y, x, rng.integers(2, size=3)
+
+    def __getitem__(self, index: int) -> Sample:
+        rng, image, y, x, flips = self.locate(index)
+        lr_patch = self.spec.patch_size // self.spec.scale
         crops = [level[y * 2 ** k: (y + lr_patch) * 2 ** k, x * 2 ** k: (x + lr_patch) * 2 ** k]
-                 for k, level in enumerate(levels)]
+                 for k, level in enumerate(self.pyramids[image])]
         pyramid = [augmented_tensor(crop, flips) for crop in crops]
         if self.spec.degradation == "real":
             lr, det = degrade_real_pair(crops[-1], self.spec.scale, rng, TRAINING)
             return Sample(augmented_tensor(lr, flips), pyramid, augmented_tensor(det, flips))
+        if self.spec.degradation != "bicubic":
+            # Degrade the flipped patch: a fixed kernel such as nearest has a phase to keep.
+            hr = np.ascontiguousarray(pyramid[-1].permute(1, 2, 0).byte().numpy())
+            kernel = parse_degradation(self.spec.degradation)[0]
+            lr = degrade(hr, self.spec.scale, self.spec.degradation, int(rng.integers(1 << 62)))
+            det = lr if kernel == self.spec.degradation else degrade(hr, self.spec.scale, kernel)
+            return Sample(augmented_tensor(lr, _NO_FLIPS), pyramid, augmented_tensor(det, _NO_FLIPS))
         return Sample(pyramid[0], pyramid, pyramid[0])
+
+
+class DevicePatches(PairedPatches):
+    """The bicubic PairedPatches stream, cut where the model trains: every pyramid level is held
+    once as uint8 on `device` (on the CPU, the arrays themselves), and a batch's crops, flips
+    and transposes happen there, so no per-sample tensors cross from the host. `batch(indices)`
+    equals the collated PairedPatches samples of those indices (the same draws)."""
+
+    def __init__(self, pyramids: list[list[np.ndarray]], spec: PatchSpec, device: torch.device) -> None:
+        if spec.degradation != "bicubic":
+            raise ValueError("DevicePatches makes bicubic samples only")
+        super().__init__(pyramids, spec, 1 << 62)
+        self.levels = [[torch.from_numpy(level).to(device) for level in pyramid] for pyramid in pyramids]
+
+    def batch(self, indices: range) -> Sample:
+        lr_patch = self.spec.patch_size // self.spec.scale
+        crops = []
+        for index in indices:
+            _, image, y, x, (flip_v, flip_h, transpose) = self.locate(index)
+            patches = []
+            for k, level in enumerate(self.levels[image]):
+                t = level[y * 2 ** k: (y + lr_patch) * 2 ** k, x * 2 ** k: (x + lr_patch) * 2 ** k]
+                t = t.flip(0) if flip_v else t
+                t = t.flip(1) if flip_h else t
+                patches.append(t.transpose(0, 1) if transpose else t)  # (h, w, 3) as augmented_tensor
+            crops.append(patches)
+        pyramid = [torch.stack(level).permute(0, 3, 1, 2).float() for level in zip(*crops)]
+        return Sample(pyramid[0], pyramid, pyramid[0])
+
+
+_NO_FLIPS = np.zeros(3, dtype=int)
 
 
 def augmented_tensor(patch: np.ndarray, flips: np.ndarray) -> torch.Tensor:

@@ -27,6 +27,7 @@ from torch.nn import functional as F
 
 from .. import distributed
 from ..atomic import write_bytes_atomic
+from ..degradations import parse_degradation
 from ..device import autocast, precision_name, resolve_precision
 from ..errors import DrnError, UsageError
 from ..evaluate import iter_scores
@@ -35,7 +36,7 @@ from ..io import find_images
 from ..model import DRN, VARIANTS, DRNConfig, DualRegression, default_variant
 from ..presets import PRESETS
 from ..weights import Weights, resolve_model, save_weights
-from .data import PairedPatches, PatchSpec, Sample, build_pyramids
+from .data import DevicePatches, PairedPatches, PatchSpec, Sample, build_pyramids
 
 EventFn = Callable[[dict], None]
 
@@ -63,14 +64,16 @@ class TrainConfig:
     precision: str = "auto"
     workers: int = 0
     init: str | None = None
-    degradation: str = "bicubic"   # how LR patches are made: bicubic (paper) or real (degradations/real.py)
+    degradation: str = "bicubic"   # how LR patches are made: bicubic (paper), real, or any named one (data.py)
     bicubic_init: bool = True      # start from an identity path that outputs the bicubic input
     skip_threshold: float = 1e6    # official: skip a batch whose loss exceeds this x the average
 
     def __post_init__(self) -> None:
         """Refuse values no run can use, with the option's name (UsageError, exit code 2)."""
-        if self.degradation not in DEGRADATIONS:
-            raise UsageError(f"--degradation must be one of {', '.join(DEGRADATIONS)}, got {self.degradation!r}")
+        try:
+            parse_degradation(self.degradation)
+        except ValueError as exc:
+            raise UsageError(f"--degradation: {exc}") from None
         self.check_patch_size()
         for name in ("steps", "batch_size", "val_every", "save_every", "log_every"):
             if getattr(self, name) < 1:
@@ -85,9 +88,6 @@ class TrainConfig:
     @property
     def drn(self) -> DRNConfig:
         return DRNConfig(**self.model)
-
-
-DEGRADATIONS = ("bicubic", "real")  # how training LR is made (training/data.py)
 
 
 def architecture(model: str | None = None, scale: int | None = None, n_blocks: int | None = None,
@@ -183,11 +183,10 @@ class Trainer:
         if self.init_weights is None and config.bicubic_init:
             init_bicubic_path(self.net.primal)
         self.net.to(self.device, memory_format=torch.channels_last)
-        self.opt_primal = torch.optim.Adam(
-            [p for p in self.net.primal.parameters() if p.requires_grad], lr=config.lr,
-            betas=(0.9, 0.999), eps=1e-8)
-        self.opt_dual = [torch.optim.Adam(b.parameters(), lr=config.lr, betas=(0.9, 0.999), eps=1e-8)
-                         for b in self.net.dual]
+        # fused: one kernel per parameter group instead of several per tensor (CPU and CUDA).
+        adam = functools.partial(torch.optim.Adam, lr=config.lr, betas=(0.9, 0.999), eps=1e-8, fused=True)
+        self.opt_primal = adam([p for p in self.net.primal.parameters() if p.requires_grad])
+        self.opt_dual = [adam(b.parameters()) for b in self.net.dual]
         self.step, self.best_psnr, self.skipped, self.loss_avg = 0, -math.inf, 0, None
         self.ddp = (nn.parallel.DistributedDataParallel(self.net, device_ids=[self.device.index]
                                                          if self.device.type == "cuda" else None)
@@ -282,13 +281,23 @@ class Trainer:
         return t.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
 
     def batches(self, until: int):
-        """Batches for steps [self.step, until): data.Sample of device tensors."""
+        """Batches for steps [self.step, until): data.Sample of device tensors. Bicubic pairs are
+        cut on the device from pyramids held there (data.DevicePatches); the other degradations
+        are made per sample on the host, in `workers` DataLoader processes."""
         c = self.config
         spec = PatchSpec(c.drn.scale, c.patch_size, c.seed, c.degradation)
         pyramids, skipped = build_pyramids(c.data, spec)
         if skipped:
             self.emit({"type": "warning", "message": f"skipped {len(skipped)} image(s) smaller "
                        f"than the {c.patch_size}px patch, e.g. {skipped[0]}"})
+        if c.degradation == "bicubic":
+            patches = DevicePatches(pyramids, spec, self.device)
+            for step in range(self.step, until):
+                base = (step * self.dist.world + self.dist.rank) * c.batch_size
+                batch = patches.batch(range(base, base + c.batch_size))
+                yield Sample(self.to_device(batch.lr), [self.to_device(t) for t in batch.pyramid],
+                             self.to_device(batch.dual_lr))
+            return
         dataset = PairedPatches(pyramids, spec, length=c.steps * c.batch_size * self.dist.world)
         sampler = _StreamSampler(self.step, until, c.batch_size, self.dist.rank, self.dist.world)
         loader = torch.utils.data.DataLoader(dataset, batch_size=c.batch_size, sampler=sampler,
