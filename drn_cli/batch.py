@@ -1,4 +1,4 @@
-"""Running `drn upscale`'s planned jobs (plan.py) one by one.
+"""Running `drn upscale`'s planned jobs (plan.py): decode, upscale, encode, pipelined.
 
 Batches never stop at a bad file: every input yields one `Result` (ok, skipped or error), and
 outputs are written atomically.
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .errors import DrnError
@@ -29,31 +31,61 @@ class OutputOptions:
     skip_existing: bool = False
 
 
-def run_job(job: Job, upscaler: Upscaler, run: RunOptions | None = None, out: OutputOptions | None = None,
-            on_tile: TileProgress | None = None) -> Result:
-    """Upscale one file; user-caused problems become an error Result, never an exception."""
-    run, out = run or RunOptions(), out or OutputOptions()
+def _read(job: Job, out: OutputOptions) -> tuple[Result, Picture | None, float]:
+    """The existence check and the decode of one job: its Result so far, the picture (None when
+    the job ends here: skipped, or an error) and when the job started (perf_counter)."""
     tic = time.perf_counter()
     result = Result(str(job.input), str(job.output), "ok")
     if job.output.exists() and not out.overwrite:
         if out.skip_existing:
             result.status = "skipped"
-            return result
-        result.status, result.error = "error", f"{job.input}: output {job.output} exists; use --overwrite or --skip-existing"
-        return result
+        else:
+            result.status, result.error = "error", f"{job.input}: output {job.output} exists; use --overwrite or --skip-existing"
+        return _finish(result, tic), None, tic
     try:
         picture = read_image(job.input)
-        result.size_in = picture.size
-        fmt = FORMATS[out.fmt] if out.fmt else None
+    except (DrnError, OSError) as exc:
+        return _finish(_failed(result, job, exc), tic), None, tic
+    result.size_in = picture.size
+    return result, picture, tic
+
+
+def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, out: OutputOptions,
+             result: Result, on_tile: TileProgress | None, tic: float) -> Picture | None:
+    """The model's part of one job: the upscaled picture (extras already written), or None after
+    recording an error in `result`."""
+    try:
         job.output.parent.mkdir(parents=True, exist_ok=True)
         if run.all_levels or run.confidence:
-            upscaled = _write_extras(job, picture, upscaler, run, fmt, out, result)
+            upscaled = _write_extras(job, picture, upscaler, run, _format(out), out, result)
         else:
             upscaled = upscale_picture(picture, upscaler, run, on_tile)
-        result.size_out = upscaled.size
-        write_image(job.output, upscaled, fmt, out.quality, overwrite=True)
     except (DrnError, OSError) as exc:
-        result.status, result.error = "error", str(exc) if isinstance(exc, DrnError) else f"{job.input}: {exc}"
+        _finish(_failed(result, job, exc), tic)
+        return None
+    result.size_out = upscaled.size
+    return upscaled
+
+
+def _write(job: Job, upscaled: Picture, out: OutputOptions, result: Result, tic: float) -> Result:
+    """Encode and write one job's output atomically; the finished Result."""
+    try:
+        write_image(job.output, upscaled, _format(out), out.quality, overwrite=True)
+    except (DrnError, OSError) as exc:
+        _failed(result, job, exc)
+    return _finish(result, tic)
+
+
+def _format(out: OutputOptions) -> str | None:
+    return FORMATS[out.fmt] if out.fmt else None
+
+
+def _failed(result: Result, job: Job, exc: DrnError | OSError) -> Result:
+    result.status, result.error = "error", str(exc) if isinstance(exc, DrnError) else f"{job.input}: {exc}"
+    return result
+
+
+def _finish(result: Result, tic: float) -> Result:
     result.seconds = round(time.perf_counter() - tic, 3)
     return result
 
@@ -78,10 +110,35 @@ def _write_extras(job: Job, picture: Picture, upscaler: Upscaler, run: RunOption
 
 
 def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions | None = None, out: OutputOptions | None = None,
-             on_tile: Callable[[Job, int, int], None] | None = None) -> Iterator[Result]:
-    """Results for the planned failures first, then each job in order; `on_tile(job, done, total)`
-    reports tiles within the image being upscaled."""
+             on_tile: Callable[[Job, int, int], None] | None = None, io_threads: int = 2) -> Iterator[Result]:
+    """Results for the planned failures first, then each job's, in job order; `on_tile(job, done,
+    total)` reports tiles within the image being upscaled.
+
+    The model works on one image while `io_threads` threads decode the next input and encode
+    finished outputs (Pillow and OpenCV release the GIL), so a fast device is not left waiting
+    on files. At most `io_threads` outputs wait to be written."""
     yield from plan.failures
-    for job in plan.jobs:
-        progress = None if on_tile is None else functools.partial(on_tile, job)
-        yield run_job(job, upscaler, run, out, progress)
+    run, out = run or RunOptions(), out or OutputOptions()
+    jobs = plan.jobs
+    if not jobs:
+        return
+    with ThreadPoolExecutor(io_threads, thread_name_prefix="drn-io") as pool:
+        next_read = pool.submit(_read, jobs[0], out)
+        writes: deque[Future[Result]] = deque()
+        for k, job in enumerate(jobs):
+            result, picture, tic = next_read.result()
+            if k + 1 < len(jobs):
+                next_read = pool.submit(_read, jobs[k + 1], out)
+            progress = None if on_tile is None else functools.partial(on_tile, job)
+            upscaled = None if picture is None else _upscale(job, picture, upscaler, run, out, result, progress, tic)
+            writes.append(_done(result) if upscaled is None else pool.submit(_write, job, upscaled, out, result, tic))
+            while writes and (writes[0].done() or len(writes) > io_threads):
+                yield writes.popleft().result()
+        while writes:
+            yield writes.popleft().result()
+
+
+def _done(result: Result) -> Future[Result]:
+    future: Future[Result] = Future()
+    future.set_result(result)
+    return future

@@ -13,7 +13,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from drn_cli import __version__, upscale
-from drn_cli.batch import run_jobs
+from drn_cli.batch import OutputOptions, run_jobs
 from drn_cli.cli import app
 from drn_cli.inference import RunOptions, make_upscaler, self_ensemble, upscale_picture
 from drn_cli.io import read_image
@@ -94,6 +94,31 @@ def test_tile_progress_within_an_image(tmp_path, tiny_model_file):
     assert results[0].status == "ok"
     total = seen[0][2]
     assert total == 9 and seen == [("a.png", i, total) for i in range(1, total + 1)]
+
+
+def test_pipelined_batches_give_results_in_order_and_the_same_files(tmp_path, tiny_model_file):
+    """Decode-ahead and threaded writes (batch.run_jobs) change neither the order of the results
+    nor a byte of the outputs, errors and skips included."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(6):
+        write_photo(folder / f"p{i}.png", 20 + i, 24)
+    (folder / "p3.png").write_bytes(b"not an image")
+    upscaler = make_upscaler(resolve_model(tiny_model_file), "cpu", "fp32")
+    outputs = {}
+    for threads in (1, 3):
+        out = tmp_path / f"out{threads}"
+        out.mkdir()
+        Image.fromarray(photo(8, 8)).save(out / "p5_x4.png")  # exists: skipped
+        plan = plan_jobs([str(folder)], 4, out)
+        results = list(run_jobs(plan, upscaler, RunOptions(tile=0), io_threads=threads))
+        assert [r.input for r in results] == [str(j.input) for j in plan.jobs]
+        assert [r.status for r in results] == ["ok", "ok", "ok", "error", "ok", "error"]
+        results = list(run_jobs(plan_jobs([str(folder)], 4, out), upscaler, RunOptions(tile=0),
+                                OutputOptions(skip_existing=True), io_threads=threads))
+        assert [r.status for r in results] == ["skipped"] * 3 + ["error", "skipped", "skipped"]
+        outputs[threads] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    assert outputs[1] == outputs[3] and len(outputs[1]) == 5
 
 
 def test_bmp_is_a_listed_format_and_works(tmp_path, tiny_model_file):
