@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One short GPU lease, prepared here and run there in a single call (about 10 minutes):
-#   (a) inference benchmark (official fp32 forward vs ours at LR 256/512/1024),
+#   (a) inference benchmarks (official fp32 forward vs ours at LR 256/512/1024; a folder of 50 photos),
 #   (b) training's data and optimiser steps (benchmarks/train_data.py), then training a variant from given weights for the minutes left,
 #   (c) fp16 weights (each file well under 16 MiB) and the logs in $OUT.
 #
@@ -21,6 +21,7 @@ export PYTHONUNBUFFERED=1
 nvidia-smi > "$out/gpu.txt" 2>&1
 { for size in 256 512 1024; do python3 benchmarks/inference.py --device cuda --size "$size" --repeats 5; done; } \
   > "$out/inference.md" 2>&1
+python3 benchmarks/folder_throughput.py --device cuda --count 50 --size 500 > "$out/folder.md" 2>&1
 python3 benchmarks/train_data.py --device cuda --data .gpu/train --batch-size "$batch" --patch-size "$patch" \
   > "$out/train_data.md" 2>&1
 init_args=(); [ -n "$init" ] && init_args=(--init "$init")

@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import pytest
 import torch
@@ -157,7 +158,11 @@ def test_device_patches_cut_the_same_samples_as_the_dataset(scale):
 
     pyramids = [lr_pyramid(photo(h, w, seed=h), scale) for h, w in ((48, 64), (64, 40), (72, 72))]
     spec = PatchSpec(scale, 8 * scale, seed=3)
-    dataset, device = PairedPatches(pyramids, spec, 1 << 20), DevicePatches(pyramids, spec, torch.device("cpu"))
+    pyramids[0][-1].flags.writeable = False  # as decoded images can be
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns on read-only arrays; users must not see it
+        device = DevicePatches(pyramids, spec, torch.device("cpu"))
+    dataset = PairedPatches(pyramids, spec, 1 << 20)
     indices = range(40, 72)
     batch = device.batch(indices)
     loaded = next(iter(torch.utils.data.DataLoader(dataset, batch_size=len(indices), sampler=indices)))

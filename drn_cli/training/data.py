@@ -120,7 +120,9 @@ class DevicePatches(PairedPatches):
         if spec.degradation != "bicubic":
             raise ValueError("DevicePatches makes bicubic samples only")
         super().__init__(pyramids, spec, 1 << 62)
-        self.levels = [[torch.from_numpy(level).to(device) for level in pyramid] for pyramid in pyramids]
+        # Decoded images can be read-only arrays, which torch will not wrap: copy those once.
+        self.levels = [[torch.from_numpy(np.require(level, requirements="W")).to(device) for level in pyramid]
+                       for pyramid in pyramids]
 
     def batch(self, indices: range) -> Sample:
         lr_patch = self.spec.patch_size // self.spec.scale
