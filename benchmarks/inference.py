@@ -8,10 +8,10 @@ against the plain fp32 eager forward the official code runs (same weights, same 
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
+from timing import median_seconds
 
 from drn_cli.device import precision_name, resolve_precision
 from drn_cli.errors import WeightsError
@@ -29,34 +29,19 @@ def weights_or_random(name: str) -> Weights:
         return Weights(VARIANTS[name], DRN(VARIANTS[name]).state_dict())
 
 
-def _median_seconds(fn, device: torch.device, repeats: int) -> float:
-    """Median wall clock of `fn()` over `repeats` runs after one warm-up (CUDA synchronised)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        tic = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - tic)
-    return sorted(times)[len(times) // 2]
-
-
 def official_forward_mps(weights: Weights, image: np.ndarray, device: torch.device, repeats: int) -> float:
     """fp32, contiguous, eager, whole image: the official `test` path."""
     model = weights.build()[0].to(device)
     x = torch.from_numpy(image.transpose(2, 0, 1).copy())[None].to(device) * 255
     with torch.no_grad():
-        seconds = _median_seconds(lambda: model(x)[-1], device, repeats)
+        seconds = median_seconds(lambda: model(x)[-1], device, repeats)
     return image.shape[0] * image.shape[1] * weights.config.scale ** 2 / 1e6 / seconds
 
 
 def ours_mps(weights: Weights, image: np.ndarray, tile: int | None, device: torch.device, repeats: int) -> float:
     """`drn upscale`'s path: from a host float image to a host float image, tiles as chosen."""
     upscaler = make_upscaler(weights, str(device), "auto")
-    seconds = _median_seconds(lambda: upscaler.upscale_array(image, tile), device, repeats)
+    seconds = median_seconds(lambda: upscaler.upscale_array(image, tile), device, repeats)
     return image.shape[0] * image.shape[1] * weights.config.scale ** 2 / 1e6 / seconds
 
 

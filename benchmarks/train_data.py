@@ -10,28 +10,13 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 
 import torch
+from timing import median_seconds
 
 from drn_cli.device import resolve_device
 from drn_cli.model import DRN, VARIANTS
 from drn_cli.training.data import DevicePatches, PairedPatches, PatchSpec, build_pyramids
-
-
-def _seconds(fn, device: torch.device, repeats: int) -> float:
-    """Median wall clock of fn() after one warm-up (CUDA synchronised)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        tic = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - tic)
-    return sorted(times)[len(times) // 2]
 
 
 def main() -> None:
@@ -67,10 +52,10 @@ def main() -> None:
         p.grad = torch.randn_like(p)
     steps = {fused: torch.optim.Adam(model.parameters(), lr=1e-4, fused=fused).step for fused in (False, True)}
 
-    rows = [("batches: DataLoader, collated on the host (before)", _seconds(loader_batch, device, args.repeats)),
-            ("batches: cut on the device (DevicePatches)", _seconds(device_batch, device, args.repeats)),
-            ("Adam step, per tensor (before)", _seconds(steps[False], device, args.repeats)),
-            ("Adam step, fused", _seconds(steps[True], device, args.repeats))]
+    rows = [("batches: DataLoader, collated on the host (before)", median_seconds(loader_batch, device, args.repeats)),
+            ("batches: cut on the device (DevicePatches)", median_seconds(device_batch, device, args.repeats)),
+            ("Adam step, per tensor (before)", median_seconds(steps[False], device, args.repeats)),
+            ("Adam step, fused", median_seconds(steps[True], device, args.repeats))]
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     print(f"{name}, torch {torch.__version__}, {torch.get_num_threads()} threads; {args.model}, batch "
           f"{args.batch_size}, HR patch {args.patch_size}, {len(pyramids)} images; median of {args.repeats}")

@@ -1,0 +1,23 @@
+"""Timing shared by the benchmark scripts (imported as a sibling: scripts run from this folder)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import torch
+
+
+def median_seconds(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
+    """Median wall clock of `fn()` over `repeats` runs after one warm-up (CUDA synchronised)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        tic = time.perf_counter()
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - tic)
+    return sorted(times)[len(times) // 2]
