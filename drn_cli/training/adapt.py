@@ -6,16 +6,16 @@ sample, as Eq. 2 sums over samples:
 
     loss = (n_p / B) * (L_primal + lambda * L_dual + keep * L_keep)  +  (n_u / B) * lambda * L_closed_loop
 
-where L_keep (below) is present only with self-pairs.
+where L_keep (below) is left out for plain bicubic pairs of HR folders, which need no keeping.
 
 The paired share is HR patches with an LR made by `self_pairs`; the HR comes from `data` (HR
 folders: the paper's paired synthetic data, Algorithm 2) or, when none is given, from the photos
-themselves (self-pairs, the ZSSR idea). The LR is made by `self_pairs`: "auto" (the default: read from the photos themselves, degradations.estimate
-.self_pair_degradation: the kernel from their spectra, nearest or bicubic; their noise level from
-flat regions; their JPEG quality from the files' quantization tables, e.g. "bicubic+noise6+jpeg40"),
-a named degradation ("bicubic", "nearest", "bd", optionally with "+noiseS" and "+jpegQ" stages)
-when the user knows how the photos were made, or "dual": the model's own dual blocks, i.e. the
-degradation the closed loop learns. Noise and JPEG stages apply to the network's input only;
+themselves (self-pairs, the ZSSR idea). `self_pairs` is "auto" (the default: read from the
+photos, degradations.estimate.self_pair_degradation: the kernel from their spectra, nearest or
+bicubic; their noise level from flat regions; their JPEG quality from the files' quantization
+tables, e.g. "bicubic+noise6+jpeg40"), a named degradation ("bicubic", "nearest", "bd",
+optionally with "+noiseS" and "+jpegQ" stages) when the user knows how the photos were made, or
+"dual": the model's own dual blocks, i.e. the degradation the closed loop learns. Noise and JPEG stages apply to the network's input only;
 the targets stay the kernel's clean pyramid.
 
 Pairs of another degradation than bicubic teach the model that degradation and, alone, make it
