@@ -83,7 +83,8 @@ class PairedPatches(torch.utils.data.Dataset):
         return self.length
 
     def locate(self, index: int) -> tuple[np.random.Generator, int, int, int, np.ndarray]:
-        """Sample `index`'s draw: (its generator, to draw on from, image, LR row, LR column, flips)."""
+        """Sample `index`'s draw: (its generator, for any further draws; image index; LR row and
+        column of the patch; the three flips)."""
         rng = np.random.default_rng([self.spec.seed, index])
         image = int(rng.integers(len(self.pyramids)))
         lr_patch = self.spec.patch_size // self.spec.scale
@@ -94,8 +95,7 @@ class PairedPatches(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> Sample:
         rng, image, y, x, flips = self.locate(index)
         lr_patch = self.spec.patch_size // self.spec.scale
-        crops = [level[y * 2 ** k: (y + lr_patch) * 2 ** k, x * 2 ** k: (x + lr_patch) * 2 ** k]
-                 for k, level in enumerate(self.pyramids[image])]
+        crops = [level[window(y, x, lr_patch, k)] for k, level in enumerate(self.pyramids[image])]
         pyramid = [augmented_tensor(crop, flips) for crop in crops]
         if self.spec.degradation == "real":
             lr, det = degrade_real_pair(crops[-1], self.spec.scale, rng, TRAINING)
@@ -131,7 +131,7 @@ class DevicePatches(PairedPatches):
             _, image, y, x, (flip_v, flip_h, transpose) = self.locate(index)
             patches = []
             for k, level in enumerate(self.levels[image]):
-                t = level[y * 2 ** k: (y + lr_patch) * 2 ** k, x * 2 ** k: (x + lr_patch) * 2 ** k]
+                t = level[window(y, x, lr_patch, k)]
                 t = t.flip(0) if flip_v else t
                 t = t.flip(1) if flip_h else t
                 patches.append(t.transpose(0, 1) if transpose else t)  # (h, w, 3) as augmented_tensor
@@ -141,6 +141,12 @@ class DevicePatches(PairedPatches):
 
 
 _NO_FLIPS = np.zeros(3, dtype=int)
+
+
+def window(y: int, x: int, lr_patch: int, level: int) -> tuple[slice, slice]:
+    """Rows and columns of pyramid `level` (0 = LR) under the LR patch at (y, x)."""
+    f = 2 ** level
+    return slice(y * f, (y + lr_patch) * f), slice(x * f, (x + lr_patch) * f)
 
 
 def augmented_tensor(patch: np.ndarray, flips: np.ndarray) -> torch.Tensor:
