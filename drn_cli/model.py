@@ -209,6 +209,26 @@ class DRN(nn.Module):
             return self.add_mean(self.tail[level](x.float()))
 
 
+def nested_prefixes(inner: DRNConfig, outer: DRNConfig) -> dict[str, str]:
+    """Where a DRN of half the scale sits inside another: {inner prefix: outer prefix}.
+
+    With the base width halved as the scale doubles (as the DRN-S presets do: 64 channels at LR),
+    the outer network's levels below its finest have exactly the inner network's shapes and
+    resolutions: its down blocks after the first, its up blocks before the last and its tails
+    before the last. Copying them grows a trained x4 into a x8 whose 4x level starts as the x4's
+    output. Raises ValueError when the two do not nest.
+    """
+    if (outer.scale != 2 * inner.scale or inner.n_feats != 2 * outer.n_feats
+            or inner.n_blocks != outer.n_blocks):
+        raise ValueError(f"a x{inner.scale} DRN ({inner.n_blocks} blocks, n_feats {inner.n_feats}) does "
+                         f"not nest in a x{outer.scale} one ({outer.n_blocks} blocks, n_feats "
+                         f"{outer.n_feats}): it needs half the scale, twice the width, the same blocks")
+    pairs = {f"down.{p}.": f"down.{p + 1}." for p in range(inner.phases)}
+    pairs |= {f"up_blocks.{level}.": f"up_blocks.{level}." for level in range(inner.phases)}
+    pairs |= {f"tail.{level}.": f"tail.{level}." for level in range(inner.phases + 1)}
+    return pairs
+
+
 def build_duals(config: DRNConfig) -> nn.ModuleList:
     """Dual network D: one DownBlock(3 -> n_feats -> 3) per 2x step; dual[i] maps level i+1 -> i."""
     return nn.ModuleList(DownBlock(3, config.n_feats, 3) for _ in range(config.phases))
