@@ -10,7 +10,7 @@ from PIL import Image
 from .errors import UsageError
 from .inference import RunOptions, load_upscaler, upscale_picture
 from .io import Picture, read_image
-from .presets import UPSCALE_MODEL, model_for_outscale, preset_for_scale
+from .presets import upscale_choice
 
 ImageLike = Image.Image | np.ndarray | str | os.PathLike
 
@@ -23,20 +23,22 @@ def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = N
     `image` is a Pillow image, an integer array (H, W) / (H, W, 3) / (H, W, 4) of uint8 or
     uint16, or the path of an image file (EXIF orientation applied; returned as a Pillow image,
     or as a uint16 array for 16-bit colour, which Pillow cannot hold). `model` is a preset name or
-    a weights file; without it, `scale` (2, 4, 8) or `outscale` (any factor, reached by resizing
-    the nearest larger model's output) picks the shipped model, else the default (UPSCALE_MODEL).
+    a weights file; without it, the default photo model (UPSCALE_MODEL) is used, resized to `scale`
+    (2, 4, 8) or `outscale` (any factor) where no photo model has that scale
+    (presets.upscale_choice).
     `tta` averages the 8 flips and rotations (8x the time). Stateless and thread-safe: loaded
     models are cached read-only and shared.
     """
     if scale is not None and outscale is not None:
         raise UsageError("upscale: give scale or outscale, not both")
-    if model is None:
-        model = model_for_outscale(outscale) if outscale else preset_for_scale(scale, UPSCALE_MODEL)
-    upscaler = load_upscaler(model, device, precision)
-    if scale is not None and scale != upscaler.scale:
+    if scale is not None and scale not in (2, 4, 8):
+        raise UsageError(f"upscale: scale must be 2, 4 or 8, got {scale}")
+    spec, resize_to = upscale_choice(model, scale, outscale)
+    upscaler = load_upscaler(spec, device, precision)
+    if model is not None and scale is not None and scale != upscaler.scale:
         raise UsageError(f"upscale: model {model} is x{upscaler.scale}, but scale={scale} was asked for")
     picture, kind = _to_picture(image)
-    out = upscale_picture(picture, upscaler, RunOptions(tile=tile, tta=tta, outscale=outscale))
+    out = upscale_picture(picture, upscaler, RunOptions(tile=tile, tta=tta, outscale=resize_to))
     planes = out.pixels if out.alpha is None else np.concatenate([out.pixels, out.alpha[:, :, None]], 2)
     result = planes[:, :, 0] if planes.shape[2] == 1 else planes
     if kind == "array" or (result.dtype == np.uint16 and result.ndim == 3):

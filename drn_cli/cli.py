@@ -106,7 +106,7 @@ def upscale(
     inputs: Annotated[list[str], typer.Argument(metavar="INPUTS", help="Image files, folders and globs.", show_default=False)],
     output: Annotated[Path | None, typer.Option("--output", "-o", metavar="PATH", help="Output folder (default: next to each input); with one input, an image file name (out.png).")] = None,
     model: ModelOpt = None,
-    scale: ScaleOpt = None,
+    scale: Annotated[int | None, typer.Option("--scale", "-s", metavar="N", help="2, 4 or 8 times larger. Without --model: the photo model, resized where it is not of that scale (better on photos than the clean x2/x8; --model drn-s-x2 for clean inputs).")] = None,
     outscale: Annotated[float | None, typer.Option(metavar="X", help="Final scale, any factor (1.5, 3, 6): the nearest shipped model at or above it, then an antialiased resize.")] = None,
     fmt: Annotated[str | None, typer.Option("--format", "-f", metavar="FORMAT", help="png, jpg, webp, tiff or bmp (default: as the input).")] = None,
     quality: Annotated[int, typer.Option(metavar="Q", help="JPEG/WebP quality.", min=1, max=100)] = 95,
@@ -124,12 +124,13 @@ def upscale(
 ) -> None:
     """Upscale images with DRN. Writes {stem}_x{scale}.{ext}; never overwrites inputs.
 
-    The default model, drn-s-x4-real, is for real photos (blur, noise, JPEG); use --model drn-s-x4
-    for clean images (renders, screenshots, bicubic-made LR).
+    The default model, drn-s-x4-real, is for real photos (blur, noise, JPEG), at every --scale;
+    use --model drn-s-x4 (or drn-s-x2, drn-s-x8) for clean images (renders, screenshots,
+    bicubic-made LR).
     """
     from .device import check_options
     from .plan import plan_jobs
-    from .presets import PRESETS, model_for_outscale
+    from .presets import PRESETS, upscale_choice
 
     if skip_existing and overwrite:
         raise UsageError("--skip-existing and --overwrite exclude each other")
@@ -141,13 +142,17 @@ def upscale(
         raise UsageError("--outscale and --scale exclude each other; --outscale picks the model's scale itself")
     if tta and (all_levels or confidence):
         raise UsageError("--tta cannot be combined with --all-levels or --confidence")
-    if all_levels and outscale is not None:
-        raise UsageError("--all-levels writes the model's own scales; it cannot be combined with --outscale")
+    if scale is not None and scale not in (2, 4, 8):
+        raise UsageError(f"--scale must be 2, 4 or 8, got {scale}")
+    spec, resize_to = upscale_choice(model, scale, outscale)
+    if all_levels and resize_to is not None:
+        raise UsageError("--all-levels writes the model's own scales; it cannot be combined with --outscale"
+                         + (f", nor with --scale {scale} without --model (no photo model is x{scale}: "
+                            f"name one, e.g. --model drn-s-x{scale})" if outscale is None else ""))
     check_options(device, precision)
-    spec = model_for_outscale(outscale) if outscale and model is None else _model_spec(model, scale, UPSCALE_MODEL)
     # Plan first (no torch yet) when the preset names the scale, so that a typo costs nothing.
     known = PRESETS[spec].scale if spec in PRESETS else None
-    plan = plan_jobs(inputs, outscale or known, output, fmt, recursive) if known else None
+    plan = plan_jobs(inputs, resize_to or known, output, fmt, recursive) if known else None
 
     from . import distributed  # torch loads from here on
     from .batch import OutputOptions
@@ -157,11 +162,11 @@ def upscale(
 
     rank, dev = distributed.init(device)  # under torchrun: this rank's GPU or share of the cores
     upscaler = load_upscaler(spec, str(dev), precision)
-    _check_scale(spec, upscaler.scale, scale)
-    plan = plan or plan_jobs(inputs, outscale or upscaler.scale, output, fmt, recursive)
+    _check_scale(spec, upscaler.scale, scale if model is not None else None)
+    plan = plan or plan_jobs(inputs, resize_to or upscaler.scale, output, fmt, recursive)
     total = len(plan.jobs) + len(plan.failures)
     mine = shard(plan, rank.rank, rank.world, image_pixels)
-    run = RunOptions(tile, tile_overlap, tta, outscale, all_levels, confidence)
+    run = RunOptions(tile, tile_overlap, tta, resize_to, all_levels, confidence)
     written = OutputOptions(fmt, quality, overwrite, skip_existing)
     failed = _run_plan(mine, upscaler, as_json, run, written, rank.is_main, total)
     if rank.world > 1:
@@ -236,6 +241,7 @@ def evaluate_cmd(
     scale: ScaleOpt = None,
     data_dir: Annotated[Path | None, typer.Option(metavar="DIR", help="Local copy laid out as DIR/<Name>/HR/*.png.")] = None,
     degradation: Annotated[str, typer.Option(metavar="NAME", help="bicubic, nearest, bd (7x7 Gaussian blur, sigma 1.6, then decimation), real (blur, resize, noise and JPEG, drawn per image from a seed made from its name), or a kernel with fixed stages such as bicubic+noise8+jpeg40.")] = "bicubic",
+    outscale: Annotated[int | None, typer.Option(metavar="N", help="2, 4 or 8: score the model's output resized to this scale, as `drn upscale --outscale N` makes it (the LR is made at this scale).")] = None,
     self_ensemble: Annotated[bool, typer.Option(help="Average over the 8 flips/rotations.")] = False,
     save_lr: Annotated[Path | None, typer.Option(metavar="DIR", help="Write the LR images made to this folder.")] = None,
     save_dir: Annotated[Path | None, typer.Option(metavar="DIR", help="Write the SR images to this folder.")] = None,
@@ -255,12 +261,15 @@ def evaluate_cmd(
     except ValueError as exc:
         raise UsageError(f"--degradation: {exc}") from None
     check_options(device, precision)
+    if outscale is not None and (outscale not in (2, 4, 8) or scale is not None or model == "bicubic"):
+        raise UsageError("--outscale takes 2, 4 or 8, with a model and without --scale")
     if model == "bicubic":
         if scale is None:
             raise UsageError("--model bicubic needs --scale")
         sr_fn, name = bicubic_sr(scale), "bicubic"
     else:
-        sr_fn, scale, name = _model_sr_fn(_model_spec(model, scale, PAPER_MODEL), scale, device, precision, tile)
+        sr_fn, scale, name = _model_sr_fn(_model_spec(model, scale, PAPER_MODEL), scale, device, precision, tile,
+                                          outscale)
     if self_ensemble:
         from .inference import self_ensemble as ensemble
 
@@ -298,12 +307,19 @@ def _dataset_paths(name: str, data_dir: Path | None) -> tuple[str, list[Path]]:
         return label, resolve_dataset(name, progress=lambda n: bar.update(task, advance=n))
 
 
-def _model_sr_fn(spec: str, scale: int | None, device: str, precision: str, tile: int | None):
-    from .inference import load_upscaler
+def _model_sr_fn(spec: str, scale: int | None, device: str, precision: str, tile: int | None,
+                 outscale: int | None = None):
+    """(sr_fn, scale, name) of a model, or of its output resized to `outscale` as upscale does."""
+    from .inference import RunOptions, load_upscaler, upscale_picture
+    from .io import Picture
 
     upscaler = load_upscaler(spec, device, precision)
     _check_scale(spec, upscaler.scale, scale)
-    return functools.partial(upscaler.upscale_uint8, tile=tile), upscaler.scale, spec
+    if outscale is None or outscale == upscaler.scale:
+        return functools.partial(upscaler.upscale_uint8, tile=tile), upscaler.scale, spec
+    options = RunOptions(tile=tile, outscale=outscale)
+    return (lambda lr: upscale_picture(Picture(lr, None, "PNG"), upscaler, options).pixels,
+            outscale, f"{spec} resized to x{outscale}")
 
 
 def _image_saver(save_lr: Path | None, save_dir: Path | None, scale: int):

@@ -73,3 +73,19 @@ def model_for_outscale(outscale: float, default: str = UPSCALE_MODEL) -> str:
     if not family:
         return default
     return next((p.name for p in family if p.scale >= outscale), family[-1].name)
+
+
+def upscale_choice(model: str | None, scale: int | None, outscale: float | None) -> tuple[str, float | None]:
+    """What `drn upscale` runs, as (model, outscale or None). A named model runs as it is. Without
+    one, the default's family (photos) answers --scale as it answers --outscale: its model of that
+    scale, else the nearest larger (or the largest), resized. On real photos that beats the
+    bicubic-trained x2 and x8, which sharpen noise and JPEG blocks (docs/real-photos.md); they
+    stay one --model away for clean inputs."""
+    if model is not None:
+        return model, outscale
+    if outscale is not None:
+        return model_for_outscale(outscale), outscale
+    if scale is None:
+        return UPSCALE_MODEL, None
+    chosen = model_for_outscale(scale)
+    return chosen, None if PRESETS[chosen].scale == scale else float(scale)

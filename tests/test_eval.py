@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 from conftest import photo, shared_path
 from PIL import Image
@@ -43,6 +44,26 @@ def test_eval_model_and_data_dir_layout(hr_folder, tmp_path, tiny_model_file):
         assert result.exit_code == 0, result.output
         report = json.loads(result.stdout.strip().splitlines()[-1])
         assert report["scale"] == 4 and report["psnr"] > 15
+
+
+def test_eval_outscale_scores_the_resized_output_that_upscale_writes(hr_folder, tmp_path, tiny_model_file):
+    def report(*extra):
+        result = runner.invoke(app, ["eval", "--dataset", str(hr_folder), "--model", str(tiny_model_file),
+                                     "--json", "--per-image", *extra])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert report("--outscale", "4")["psnr"] == report()["psnr"]   # the model's own scale: no resize
+    halved = report("--outscale", "2", "--save-lr", str(tmp_path / "lr"), "--save-dir", str(tmp_path / "sr"))
+    assert halved["scale"] == 2 and halved["model"].endswith("resized to x2") and len(halved["images"]) == 2
+    # The SR it scored is what `drn upscale --outscale 2` writes from the same LR.
+    up = runner.invoke(app, ["upscale", str(tmp_path / "lr" / "im0_x2.png"), "--model", str(tiny_model_file),
+                             "--outscale", "2", "-o", str(tmp_path / "up.png")])
+    assert up.exit_code == 0, up.output
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "up.png")), np.asarray(Image.open(tmp_path / "sr" / "im0_x2.png")))
+    for bad in (["--outscale", "3"], ["--outscale", "2", "--scale", "4"], ["--outscale", "2", "--model", "bicubic"]):
+        result = runner.invoke(app, ["eval", "--dataset", str(hr_folder), *bad])
+        assert result.exit_code == 2 and "--outscale" in result.stderr, bad
 
 
 @pytest.mark.parametrize("dataset,scale,psnr,ssim", [("Set5", 4, 28.42, 0.810), ("Set5", 8, 24.40, None)])

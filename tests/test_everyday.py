@@ -197,15 +197,36 @@ def test_upscale_defaults_to_the_real_photo_model_and_eval_to_the_paper_model(tm
     assert json.loads(evaluated.stdout)["model"] == "drn-s-x4"
 
 
+def test_upscale_scale_2_and_8_of_photos_resize_the_photo_model(tmp_path, shipped_tiny):
+    """No photo model is x2 or x8: --scale resizes drn-s-x4-real's output (as --outscale does);
+    the clean x2/x8 run only when named."""
+    write_photo(tmp_path / "a.png", 20, 26)
+    picture = read_image(tmp_path / "a.png")
+    real = make_upscaler(resolve_model(shipped_tiny / "drn-s-x4-real.safetensors"), "auto", "auto")
+    for scale in (2, 8):
+        result = run("upscale", tmp_path / "a.png", "--scale", scale)
+        assert result.exit_code == 0, result.output
+        image = np.asarray(Image.open(tmp_path / f"a_x{scale}.png"))
+        assert image.shape == (20 * scale, 26 * scale, 3)
+        assert np.array_equal(image, upscale_picture(picture, real, RunOptions(outscale=scale)).pixels)
+    named = run("upscale", tmp_path / "a.png", "--scale", 2, "--model", "drn-s-x2", "-o", tmp_path / "c.png")
+    assert named.exit_code == 1 and "no shipped weights for drn-s-x2" in named.stderr
+    levels = run("upscale", tmp_path / "a.png", "--scale", 2, "--all-levels")
+    assert levels.exit_code == 2 and "--model drn-s-x2" in levels.stderr
+
+
 # ---------------------------------------------------------------------------- Python API
 
 def test_python_api_takes_paths_and_a_scale(tmp_path, shipped_tiny):
     write_photo(tmp_path / "a.png", 20, 26)
     out = upscale(tmp_path / "a.png", scale=4)
     assert isinstance(out, Image.Image) and out.size == (104, 80)
-    assert upscale(np.asarray(Image.open(tmp_path / "a.png")), outscale=2).shape == (40, 52, 3)
+    halved = upscale(np.asarray(Image.open(tmp_path / "a.png")), outscale=2)
+    assert halved.shape == (40, 52, 3)
+    # Without a model, scale=2 is the photo model resized, as outscale=2 is.
+    assert np.array_equal(np.asarray(upscale(tmp_path / "a.png", scale=2)), halved)
     with pytest.raises(Exception, match="no shipped weights for drn-s-x2"):
-        upscale(tmp_path / "a.png", scale=2)
+        upscale(tmp_path / "a.png", model="drn-s-x2", scale=2)
 
 
 @pytest.mark.parametrize("bad,message", [(123, "got int"), (np.zeros((4, 4, 3), np.float32), "uint8 or uint16"),
