@@ -4,7 +4,8 @@
         --crop 48 --out docs/images/real_photos.png
 
 For each photo (a row): a centre crop of the LR, then one column per model, left to right
-("bicubic" is MATLAB bicubic; "nearest" the LR pixel-replicated). Prints the mean absolute
+("bicubic" is MATLAB bicubic; "nearest" the LR pixel-replicated; a model not of --scale is resized
+to it, as `drn upscale --outscale` does). Prints the mean absolute
 difference (0..255) between neighbouring columns, so "how much did it change" has a number.
 """
 
@@ -17,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from drn_cli import upscale as drn_upscale
 from drn_cli.degradations import imresize, quantize_uint8
-from drn_cli.inference import load_upscaler
 from drn_cli.io import read_rgb
 
 
@@ -32,7 +33,7 @@ def upscale(model: str, lr: np.ndarray, scale: int) -> np.ndarray:
         return np.kron(lr, np.ones((scale, scale, 1), np.uint8))
     if model == "bicubic":
         return quantize_uint8(imresize(lr.astype(np.float64), scale))
-    return quantize_uint8(load_upscaler(model).upscale_array(lr.astype(np.float32) / 255) * 255)
+    return drn_upscale(lr, model=model, outscale=scale)  # resized where the model is not x{scale}, as upscale does
 
 
 def main() -> None:
