@@ -5,7 +5,7 @@ resolutions. Copying the x4's levels in starts the x8 from the x4's learned LR->
 the copied levels cannot use as they are is their input: the x4 fed them its own head's features
 of the 4x-bicubic input, the x8 feeds them its head and first down block's features of the
 8x-bicubic input. `fit_stem` fits those two small layers to make the x4 head's features, so the
-copied levels see what they were trained on (without it the grown x8 starts worse than Lanczos).
+copied levels see what they were trained on.
 """
 
 from __future__ import annotations
