@@ -1,44 +1,81 @@
 #!/usr/bin/env bash
-# One short GPU lease, prepared here and run there in a single call (about 10 minutes):
-#   (a) inference benchmarks (official fp32 forward vs ours at LR 256/512/1024; a folder of 50 photos),
-#   (b) training's data and optimiser steps (benchmarks/train_data.py), then training a variant from given weights for the minutes left,
-#   (c) fp16 weights (each file well under 16 MiB) and the logs in $OUT.
+# One short GPU lease, prepared here and run there in a single call that ends by DEADLINE seconds:
+#   (a) CUDA benchmarks, one after another on the idle GPU (docs/performance.md, docs/training.md):
+#       official fp32 forward vs ours at LR 256/512/1024, where the path's time goes at LR 512,
+#       a folder of JPEGs, training's batches and optimiser steps;
+#   (b) training runs side by side on the GPU until the deadline (`drn train --minutes`, so each
+#       ends with its learning rate decayed); the first starts STAGGER seconds before the others,
+#       so its first logged intervals measure its patches/s with the GPU to itself;
+#   (c) fp16 weights and metrics of each run, and one log, in $OUT (at most 8 files come back).
 #
-# Here, before the lease (the device machine sees only the checkout; these folders are ignored):
+# Here, before the lease (the device machine sees only the checkout; these folders are ignored;
+# the whole tree that travels must stay under 64 MiB, so the training images get what the
+# tracked files leave):
 #   python benchmarks/pack_training_data.py ../shared/data/train/T91 ../shared/data/train/Kodak24 \
-#       ../shared/data/train/BSD200 ../shared/data/train/SunHays80 -o .gpu/train --budget-mib 40
+#       ../shared/data/train/BSD200 ../shared/data/train/SunHays80 -o .gpu/train --budget-mib 26
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #       --platform manylinux2014_x86_64 -d .whl platformdirs
 #   mkdir -p .gpu/val/Set5/HR && cp ../shared/data/benchmarks/Set5/HR/*.png .gpu/val/Set5/HR/
-# The device call: carry [".gpu", ".whl"], command:
-#   MODEL=drn-s-x4 INIT=weights/drn-s-x4.safetensors DEGRADATION=real STEPS=3000 bash benchmarks/gpu_lease.sh
+# The device call: carry [".gpu", ".whl"], timeout_s 600, command:
+#   bash benchmarks/gpu_lease.sh
+# RUNS lists the training runs, one per line: NAME MODEL INIT DEGRADATION BATCH PATCH LR SEED.
 set -uo pipefail
+start=$SECONDS
 out=${OUT:-runs/lease}; mkdir -p "$out"
-model=${MODEL:-drn-s-x4}; init=${INIT:-}; degradation=${DEGRADATION:-bicubic}
-steps=${STEPS:-3000}; batch=${BATCH:-32}; patch=${PATCH:-192}; lr=${LR:-1e-4}; minutes=${TRAIN_MINUTES:-7}
+deadline=${DEADLINE:-560}; stagger=${STAGGER:-45}; bench=${BENCH:-1}
+runs=${RUNS:-"x4 drn-s-x4 weights/drn-s-x4.safetensors bicubic 32 192 1e-4 51
+x2 drn-s-x2 weights/drn-s-x2.safetensors bicubic 32 96 1e-4 52"}
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD
 export PYTHONUNBUFFERED=1
-nvidia-smi > "$out/gpu.txt" 2>&1
-{ for size in 256 512 1024; do python3 benchmarks/inference.py --device cuda --size "$size" --repeats 5; done; } \
-  > "$out/inference.md" 2>&1
-python3 benchmarks/folder_throughput.py --device cuda --count 50 --size 500 > "$out/folder.md" 2>&1
-python3 benchmarks/train_data.py --device cuda --data .gpu/train --batch-size "$batch" --patch-size "$patch" \
-  > "$out/train_data.md" 2>&1
-init_args=(); [ -n "$init" ] && init_args=(--init "$init")
-timeout "$((minutes * 60))" python3 -m drn_cli train --data .gpu/train --out "$out/run" --model "$model" \
-  "${init_args[@]}" --degradation "$degradation" --steps "$steps" --batch-size "$batch" --patch-size "$patch" \
-  --lr "$lr" --warmup 50 --val .gpu/val/Set5/HR --val-every 500 --save-every 100 --log-every 50 \
-  --workers "$(( $(nproc) - 1 ))" > "$out/train.log" 2>&1
-cp "$out/run/metrics.jsonl" "$out/" 2>/dev/null
-python3 - "$out" <<'PY'
+log=$out/log.txt
+bench_md=$out/bench.md
+{ nvidia-smi; python3 -c "import torch; print('torch', torch.__version__)"; } > "$bench_md" 2>&1
+
+if [ "$bench" = 1 ]; then  # each piece capped, so a slow one cannot eat the training time
+  for size in 256 512 1024; do
+    timeout 40 python3 benchmarks/inference.py --device cuda --size "$size" --repeats 5 >> "$bench_md" 2>&1
+  done
+  timeout 40 python3 benchmarks/path_breakdown.py --device cuda --size 512 --rows 20 >> "$bench_md" 2>&1
+  timeout 60 python3 benchmarks/folder_throughput.py --device cuda --count 20 --size 500 >> "$bench_md" 2>&1
+  timeout 30 python3 benchmarks/train_data.py --device cuda --data .gpu/train --batch-size 32 --patch-size 192 \
+    >> "$bench_md" 2>&1
+fi
+echo "benchmarks done at ${SECONDS}s" >> "$log"
+
+train() {  # NAME MODEL INIT DEGRADATION BATCH PATCH LR SEED: a run that ends by the deadline
+  local name=$1 minutes
+  minutes=$(python3 -c "print(round(max(0.5, ($deadline - ($SECONDS - $start) - 40) / 60), 2))")
+  echo "$name: start at ${SECONDS}s for $minutes minutes" >> "$log"
+  timeout "$(( deadline - (SECONDS - start) ))" python3 -m drn_cli train --data .gpu/train --out "$work/$name" \
+    --model "$2" --init "$3" --degradation "$4" --batch-size "$5" --patch-size "$6" --lr "$7" --seed "$8" \
+    --steps 1000000 --minutes "$minutes" --warmup 50 --val .gpu/val/Set5/HR --val-every 1000 \
+    --save-every 200 --log-every 50 --workers "$(( $(nproc) / 2 ))" > "$work/$name.log" 2>&1
+  echo "$name: exit $? at ${SECONDS}s" >> "$log"
+}
+work=runs/lease_train; rm -rf "$work" && mkdir -p "$work"
+first=1
+while read -r line; do
+  [ -n "$line" ] || continue
+  # shellcheck disable=SC2086
+  train $line &
+  [ $first = 1 ] && sleep "$stagger"; first=0
+done <<< "$runs"
+wait
+
+python3 - "$out" "$work" <<'PY' >> "$log" 2>&1
 import sys
 from pathlib import Path
 from drn_cli.weights import resolve_model, save_weights
-out = Path(sys.argv[1])
-for name in ("model", "best"):
-    source = out / "run" / f"{name}.safetensors"
+out, runs = Path(sys.argv[1]), Path(sys.argv[2])
+for run in sorted(p for p in runs.iterdir() if p.is_dir()):
+    source = run / "model.safetensors"
     if source.is_file():
-        save_weights(out / f"{name}-fp16.safetensors", resolve_model(source), half=True)
+        weights = resolve_model(source)
+        save_weights(out / f"{run.name}-fp16.safetensors", weights, half=True)
+        print(f"{run.name}: step {weights.provenance['steps']} saved as fp16")
+    if (run / "metrics.jsonl").is_file():
+        (out / f"{run.name}.metrics.jsonl").write_bytes((run / "metrics.jsonl").read_bytes())
 PY
-rm -rf "$out/run"   # checkpoint.pt holds optimiser state: too big to bring back
-ls -la "$out"
+for f in "$work"/*.log; do { echo "== $f"; tail -c 3000 "$f"; } >> "$log"; done
+ls -la "$out" >> "$log"
+cat "$log"

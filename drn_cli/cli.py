@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -452,6 +453,7 @@ def train(
     n_blocks: Annotated[int | None, typer.Option(metavar="N", help="RCABs per level (overrides the variant).")] = None,
     n_feats: Annotated[int | None, typer.Option(metavar="N", help="Base width (overrides the variant).")] = None,
     steps: Annotated[int | None, typer.Option(metavar="N", help="Total steps of the run.")] = None,
+    minutes: Annotated[float | None, typer.Option(metavar="M", help="End after M minutes of training, or at --steps if sooner; the learning-rate schedule ends with it (for machines lent for a fixed time).")] = None,
     batch_size: Annotated[int, typer.Option(metavar="N", help="Patches per step (per process).")] = 16,
     patch_size: Annotated[int, typer.Option(metavar="N", help="HR patch size in pixels (a multiple of the scale).")] = 128,
     lr: Annotated[float, typer.Option("--lr", metavar="RATE", help="Peak learning rate.")] = 2e-4,
@@ -475,13 +477,14 @@ def train(
 
     display = _TrainDisplay()
     if resume is not None:
-        trainer = resume_run(resume, steps, display)
+        trainer = resume_run(resume, steps, display, minutes=minutes)
     else:
         if not data or out is None:
             raise UsageError("drn train needs --data DIR and --out RUN_DIR (or --resume RUN_DIR)")
         config = TrainConfig(
             data=[str(d) for d in data], out=str(out),
             model=architecture(model, scale, n_blocks, n_feats).to_dict(), steps=steps or 10_000,
+            minutes=minutes,
             batch_size=batch_size, patch_size=patch_size, lr=lr, warmup=warmup,
             dual_weight=dual_weight, val=[str(p) for p in _dataset_paths(val, data_dir)[1]] if val else [],
             val_every=val_every,
@@ -491,7 +494,7 @@ def train(
         trainer = start_run(config, display)
     _run_training(trainer, display, f"training {trainer.config.drn} ({trainer.config.degradation} LR)")
     if trainer.dist.is_main:
-        err.print(f"done: {Path(trainer.config.out) / 'model.safetensors'}")
+        err.print(f"done: {Path(trainer.config.out) / 'model.safetensors'} (step {trainer.step})")
 
 
 def _run_training(trainer, display: _TrainDisplay, what: str) -> None:
@@ -499,8 +502,10 @@ def _run_training(trainer, display: _TrainDisplay, what: str) -> None:
     from .device import precision_name
 
     if trainer.dist.is_main:
+        budget = trainer.config.minutes
         err.print(f"{what} on {trainer.device} ({precision_name(trainer.dtype)}) "
-                  f"from step {trainer.step} to {trainer.config.steps}")
+                  f"from step {trainer.step} to {trainer.config.steps}"
+                  + (f" or {budget:g} minutes of training" if budget is not None else ""))
     with display:
         trainer.run()
 
@@ -559,7 +564,8 @@ class _TrainDisplay:
         now, eta = self.clock(), ""
         if self.last is not None and event["step"] > self.last[1]:
             per_step = (now - self.last[0]) / (event["step"] - self.last[1])
-            eta = f"  ETA {(event['steps'] - event['step']) * per_step / 60:.0f} min"
+            minutes = min((event["steps"] - event["step"]) * per_step / 60, event.get("minutes_left", math.inf))
+            eta = f"  ETA {minutes:.0f} min"
         self.last = (now, event["step"])
         err.print(f"step {event['step']}/{event['steps']}  {stats}{eta}")
 

@@ -83,6 +83,35 @@ def test_lr_schedule_warms_up_and_decays():
     assert lr_at(55, config) == pytest.approx((1e-3 + 1e-6) / 2)
 
 
+def test_lr_schedule_follows_the_minutes_when_they_run_out_first():
+    config = TrainConfig(data=[], out="", steps=100, lr=1e-3, min_lr=1e-6, minutes=1.0)
+    middle = (1e-3 + 1e-6) / 2
+    assert lr_at(10, config, elapsed=30.0) == pytest.approx(middle)   # half the time, a tenth of the steps
+    assert lr_at(50, config, elapsed=6.0) == pytest.approx(middle)    # half the steps, a tenth of the time
+    assert lr_at(10, config, elapsed=90.0) == pytest.approx(1e-6)
+
+
+def test_minutes_end_the_run_then_resume_extends_them(hr_folder, tmp_path):
+    out = tmp_path / "run"
+    first = CliRunner().invoke(app, ["train", "--data", str(hr_folder), "--out", str(out), "--steps", "100000",
+                                     "--minutes", "0.003", "--log-every", "2", "--save-every", "1000",
+                                     "--val", str(hr_folder), "--val-every", "1000", *TINY])
+    assert first.exit_code == 0, first.output
+    assert "or 0.003 minutes of training" in first.stderr
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    stopped = state["step"]
+    assert 2 <= stopped < 100000 and stopped % 2 == 0 and state["elapsed"] >= 0.18
+    assert resolve_model(out / "model.safetensors").provenance["steps"] == stopped
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["step"] == stopped and "val_psnr" in records[-1]  # the last step is validated
+    spent = CliRunner().invoke(app, ["train", "--resume", str(out)])
+    assert spent.exit_code == 1 and "pass a larger --minutes" in spent.stderr
+    more = CliRunner().invoke(app, ["train", "--resume", str(out), "--minutes", "0.006"])
+    assert more.exit_code == 0, more.output
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] > stopped
+    assert json.loads((out / "config.json").read_text())["minutes"] == 0.006
+
+
 def _drn(*args, env=None):
     return [sys.executable, "-m", "drn_cli", *args]
 

@@ -7,6 +7,10 @@ Adam for each dual block; cosine learning-rate decay with optional linear warm-u
 
 Run folder: config.json, metrics.jsonl, checkpoint.pt (everything to resume), model.safetensors
 (latest weights, primal + dual) and best.safetensors (best validation PSNR).
+
+A run ends at `steps`, or, with `minutes`, when that much wall-clock time of training has passed,
+whichever comes first; the cosine then follows whichever is further along, so a run on a
+machine lent for a fixed time still ends with its learning rate decayed.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class TrainConfig:
     out: str
     model: dict = field(default_factory=lambda: DRNConfig().to_dict())
     steps: int = 10_000
+    minutes: float | None = None   # wall-clock budget of the training loop; None: steps alone
     batch_size: int = 16
     patch_size: int = 128          # HR pixels
     lr: float = 2e-4
@@ -81,6 +86,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "val_every", "save_every", "log_every"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.minutes is not None and not self.minutes > 0:
+            raise UsageError(f"--minutes must be more than 0, got {self.minutes}")
 
     def check_patch_size(self) -> None:
         scale = self.drn.scale
@@ -142,11 +149,14 @@ def init_bicubic_path(model: DRN) -> None:
             last.weight[c, n + c, 1, 1] = 1.0
 
 
-def lr_at(step: int, config: TrainConfig) -> float:
-    """Learning rate at `step`: linear warm-up, then cosine from lr down to min_lr."""
+def lr_at(step: int, config: TrainConfig, elapsed: float = 0.0) -> float:
+    """Learning rate at `step` after `elapsed` seconds of training: linear warm-up, then cosine
+    from lr down to min_lr, along steps or along `config.minutes`, whichever is further."""
     if step < config.warmup:
         return config.lr * (step + 1) / config.warmup
     progress = (step - config.warmup) / max(1, config.steps - config.warmup)
+    if config.minutes is not None:
+        progress = max(progress, elapsed / (60 * config.minutes))
     return config.min_lr + 0.5 * (config.lr - config.min_lr) * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
@@ -191,6 +201,7 @@ class Trainer:
         self.opt_primal = adam([p for p in self.net.primal.parameters() if p.requires_grad])
         self.opt_dual = [adam(b.parameters()) for b in self.net.dual]
         self.step, self.best_psnr, self.skipped, self.loss_avg = 0, -math.inf, 0, None
+        self.elapsed = 0.0  # seconds of training so far, the same on every rank (run())
         if config.grow_from and not (self.out / "checkpoint.pt").is_file():  # a resume loads its own
             self._grow_from(config.grow_from)
         self.ddp = (nn.parallel.DistributedDataParallel(self.net, device_ids=[self.device.index]
@@ -234,7 +245,7 @@ class Trainer:
             "opt_primal": self.opt_primal.state_dict(),
             "opt_dual": [o.state_dict() for o in self.opt_dual],
             "step": self.step, "best_psnr": self.best_psnr, "skipped": self.skipped,
-            "loss_avg": self.loss_avg, "torch_rng": torch.get_rng_state(),
+            "loss_avg": self.loss_avg, "torch_rng": torch.get_rng_state(), "elapsed": self.elapsed,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -244,6 +255,7 @@ class Trainer:
             opt.load_state_dict(s)
         self.step, self.best_psnr = state["step"], state["best_psnr"]
         self.skipped, self.loss_avg = state["skipped"], state["loss_avg"]
+        self.elapsed = state.get("elapsed", 0.0)  # absent in checkpoints before --minutes
         torch.set_rng_state(state["torch_rng"])
 
     def weights(self) -> Weights:
@@ -276,8 +288,12 @@ class Trainer:
             sr, sr2lr, _ = self.ddp(batch.lr)
         return dual_regression_loss(sr, sr2lr, batch.pyramid, self.config.dual_weight, batch.dual_targets)
 
+    @property
+    def out_of_time(self) -> bool:
+        return self.config.minutes is not None and self.elapsed >= 60 * self.config.minutes
+
     def _train_step(self, batch) -> dict | None:
-        lr_value = lr_at(self.step, self.config)
+        lr_value = lr_at(self.step, self.config, self.elapsed)
         for opt in [self.opt_primal, *self.opt_dual]:
             for group in opt.param_groups:
                 group["lr"] = lr_value
@@ -336,15 +352,22 @@ class Trainer:
                          self.to_device(batch.dual_lr))
 
     def run(self, until: int | None = None) -> None:
-        """Train from the current step to `until` (default: the run's total), checkpointing."""
+        """Train from the current step to `until` (default: the run's total) or to the end of
+        `minutes`, checkpointing. The clock starts at the first batch (the data is built by
+        then) and is agreed between ranks every log_every steps, so they all stop at one step."""
         c = self.config
         until = c.steps if until is None else min(until, c.steps)
         metrics = (self.out / "metrics.jsonl").open("a") if self.dist.is_main else None
-        tic, patches = time.perf_counter(), 0
+        tic, patches, started, elapsed_before = time.perf_counter(), 0, None, self.elapsed
         for batch in self.batches(until):
+            started = started or time.perf_counter()
             record = self._train_step(batch)
             self.step += 1
             patches += c.batch_size * self.dist.world
+            if c.minutes is not None and self.step % c.log_every == 0:
+                self.elapsed = elapsed_before + max(distributed.all_gather(time.perf_counter() - started))
+                if self.out_of_time:
+                    until = self.step  # saved below; validated too, like the run's last step
             if record is None:
                 self.emit({"type": "skip", "step": self.step, "skipped": self.skipped})
             elif self.step % c.log_every == 0 or self.step == c.steps:
@@ -352,10 +375,12 @@ class Trainer:
                 record.update(step=self.step, patches_per_s=patches / elapsed, skipped=self.skipped)
                 tic, patches = time.perf_counter(), 0
                 self._log(metrics, record)
-            if c.val and (self.step % c.val_every == 0 or self.step == c.steps):
+            if c.val and (self.step % c.val_every == 0 or self.step == c.steps or self.out_of_time):
                 self._validate(metrics)
             if self.step % c.save_every == 0 or self.step in (c.steps, until):
                 self.save()
+            if self.step == until:
+                break
         if metrics is not None:
             metrics.close()
         distributed.barrier()
@@ -364,7 +389,9 @@ class Trainer:
         if metrics is not None:
             metrics.write(json.dumps(record) + "\n")
             metrics.flush()
-        self.emit({"type": "step", **record, "steps": self.config.steps})
+        budget = self.config.minutes
+        left = {} if budget is None else {"minutes_left": max(0.0, budget - self.elapsed / 60)}
+        self.emit({"type": "step", **record, "steps": self.config.steps, **left})
 
     def _validate(self, metrics) -> None:
         if not self.dist.is_main:
@@ -394,8 +421,10 @@ def start_run(config: TrainConfig, on_event: EventFn | None = None, cls: type | 
 
 
 def resume_run(run_dir: str | Path, steps: int | None = None, on_event: EventFn | None = None,
-               config_cls: type = TrainConfig, trainer_cls: type | None = None) -> Trainer:
-    """Trainer (or `trainer_cls`) restored from RUN_DIR/checkpoint.pt; `steps` extends the run."""
+               config_cls: type = TrainConfig, trainer_cls: type | None = None,
+               minutes: float | None = None) -> Trainer:
+    """Trainer (or `trainer_cls`) restored from RUN_DIR/checkpoint.pt; `steps` and `minutes`
+    extend the run."""
     run_dir = Path(run_dir)
     try:
         config = config_cls(**json.loads((run_dir / "config.json").read_text()))
@@ -403,6 +432,8 @@ def resume_run(run_dir: str | Path, steps: int | None = None, on_event: EventFn 
         raise DrnError(f"{run_dir}: not a run folder with a readable config.json ({exc})") from None
     if steps is not None:
         config.steps = steps
+    if minutes is not None:
+        config.minutes = minutes
     config.out = str(run_dir)
     trainer = (trainer_cls or Trainer)(config, on_event)
     ckpt = run_dir / "checkpoint.pt"
@@ -411,6 +442,9 @@ def resume_run(run_dir: str | Path, steps: int | None = None, on_event: EventFn 
     if trainer.step >= config.steps:
         raise DrnError(f"{run_dir}: already at step {trainer.step} of {config.steps}; "
                        "pass a larger --steps to continue")
+    if trainer.out_of_time:
+        raise DrnError(f"{run_dir}: its {config.minutes:g} minutes of training are spent; "
+                       "pass a larger --minutes to continue")
     if trainer.dist.is_main:  # config.json always describes the run as it now continues
         write_bytes_atomic(run_dir / "config.json", json.dumps(asdict(config), indent=2).encode(),
                            overwrite=True)
