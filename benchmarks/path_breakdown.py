@@ -1,6 +1,7 @@
 """Where `drn upscale`'s time goes on one image, one run: the model's forward alone, then each
 stage the path adds around it (finite check, tiling and blending, the copy to the host as float
-or as integers), then a profiler table of the whole path. Output megapixels per second.
+or as integers), then on CUDA the peak memory per LR pixel, then a profiler table of the whole
+path. Output megapixels per second.
 
     python benchmarks/path_breakdown.py --device cuda --size 512
     python benchmarks/path_breakdown.py --size 128          # CPU
@@ -52,6 +53,14 @@ def main() -> None:
     print("|---|---|")
     for label, fn in stages:
         print(f"| {label} | {megapixels / median_seconds(fn, device, args.repeats):.2f} |", flush=True)
+    if device.type == "cuda":  # what inference.CUDA_BYTES_PER_LR_PIXEL estimates
+        torch.cuda.synchronize(device)
+        base = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        upscaler.upscale_array(image, 0)
+        peak = torch.cuda.max_memory_allocated(device) - base
+        print(f"\nwhole-image peak GPU memory above the model: {peak / 2**20:.0f} MiB, "
+              f"{peak / args.size ** 2:.0f} bytes per LR pixel")
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     with profile(activities=activities) as prof:
         upscaler.upscale_array(image)
