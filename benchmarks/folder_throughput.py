@@ -4,7 +4,7 @@ writes), with the two parts alone beside them, so it shows what bounds a folder:
 or the files.
 
     python benchmarks/folder_throughput.py --count 8 --size 128
-    python benchmarks/folder_throughput.py --device cuda --count 50 --size 500
+    python benchmarks/folder_throughput.py --device cuda --count 10 --size 500 [--compile]
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=8)
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--io-threads", type=int, default=2)
+    parser.add_argument("--compile", action="store_true", help="as drn upscale --compile (the warm-up compiles)")
     args = parser.parse_args()
-    upscaler = load_upscaler(args.model, args.device)
+    upscaler = load_upscaler(args.model, args.device, compile=args.compile)
     sync = torch.cuda.synchronize if upscaler.device.type == "cuda" else (lambda: None)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "in"
@@ -82,17 +83,21 @@ def main() -> None:
         dirs = [Path(tmp) / name for name in ("seq", "pipe", "files")]
         for d in dirs:
             d.mkdir()
-        rows = [("decode + upscale + encode, one after another (before)", timed(lambda: sequential(dirs[0]))),
-                (f"run_jobs, pipelined ({args.io_threads} I/O threads)", timed(lambda: pipelined(dirs[1]))),
-                ("the model alone (decoded pictures in memory)", timed(model_only)),
-                ("decode + encode alone (no model)", timed(lambda: files_only(dirs[2])))]
-    device = torch.cuda.get_device_name(upscaler.device) if upscaler.device.type == "cuda" else \
-        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
-    print(f"{device}, torch {torch.__version__}; {args.model}, {args.count} JPEGs {args.size}x{args.size} -> x{upscaler.scale} PNG")
-    print("| path | images/s | ratio |")
-    print("|---|---|---|")
-    for label, rate in rows:
-        print(f"| {label} | {rate:.2f} | {rate / rows[0][1]:.2f}x |")
+        device = torch.cuda.get_device_name(upscaler.device) if upscaler.device.type == "cuda" else \
+            f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+        print(f"{device}, torch {torch.__version__}; {args.model}, {args.count} JPEGs {args.size}x{args.size} "
+              f"-> x{upscaler.scale} PNG")
+        print("| path | images/s | ratio |")
+        print("|---|---|---|", flush=True)
+        paths = [("decode + upscale + encode, one after another (before)", lambda: sequential(dirs[0])),
+                 (f"run_jobs, pipelined ({args.io_threads} I/O threads)", lambda: pipelined(dirs[1])),
+                 ("the model alone (decoded pictures in memory)", model_only),
+                 ("decode + encode alone (no model)", lambda: files_only(dirs[2]))]
+        before = None
+        for label, fn in paths:  # each row as it is measured: a run cut short still says something
+            rate = timed(fn)
+            before = before or rate
+            print(f"| {label} | {rate:.2f} | {rate / before:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,8 @@ if [ "$bench" = 1 ]; then  # each piece capped, so a slow one cannot eat the tra
     timeout 40 python3 benchmarks/inference.py --device cuda --size "$size" --repeats 5 >> "$bench_md" 2>&1
   done
   timeout 40 python3 benchmarks/path_breakdown.py --device cuda --size 512 --rows 20 >> "$bench_md" 2>&1
-  timeout 60 python3 benchmarks/folder_throughput.py --device cuda --count 20 --size 500 >> "$bench_md" 2>&1
+  timeout 45 python3 benchmarks/folder_throughput.py --device cuda --count 10 --size 500 >> "$bench_md" 2>&1
+  timeout 90 python3 benchmarks/folder_throughput.py --device cuda --count 10 --size 500 --compile >> "$bench_md" 2>&1
   timeout 30 python3 benchmarks/train_data.py --device cuda --data .gpu/train --batch-size 32 --patch-size 192 \
     >> "$bench_md" 2>&1
 fi

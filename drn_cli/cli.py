@@ -121,6 +121,7 @@ def upscale(
     tile_overlap: Annotated[int, typer.Option(metavar="N", help="Tile overlap in LR pixels.", min=0)] = 16,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
+    compile_model: Annotated[bool, typer.Option("--compile", help="Compile the model first (torch.compile): about 30 s, and again for new image sizes, then each image about 2x faster on a GPU; for large folders (docs/performance.md).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Upscale images with DRN. Writes {stem}_x{scale}.{ext}; never overwrites inputs.
@@ -162,7 +163,7 @@ def upscale(
     from .plan import shard
 
     rank, dev = distributed.init(device)  # under torchrun: this rank's GPU or share of the cores
-    upscaler = load_upscaler(spec, str(dev), precision)
+    upscaler = load_upscaler(spec, str(dev), precision, compile_model)
     _check_scale(spec, upscaler.scale, scale if model is not None else None)
     plan = plan or plan_jobs(inputs, resize_to or upscaler.scale, output, fmt, recursive)
     total = len(plan.jobs) + len(plan.failures)

@@ -30,7 +30,7 @@ DEFAULT_CPU_TILE = 256      # LR pixels; see docs/performance.md for the sweep
 DEFAULT_OVERLAP = 16        # LR pixels; see docs/tiling.md for the tiled-vs-whole PSNR
 MIN_TILE = 16
 CPU_BYTES_PER_LR_PIXEL = 8_000   # DRN-S x4: ~0.8 GB peak RSS for a 256x256 tile (docs/performance.md)
-CUDA_BYTES_PER_LR_PIXEL = 12_000  # an estimate for DRN-S x4 in fp16/bf16 with margin; not yet measured on a GPU
+CUDA_BYTES_PER_LR_PIXEL = 12_000  # DRN-S x4, bf16: 7,892 measured at LR 512 on an H100 (docs/performance.md), 1.5x margin
 
 
 TileProgress = Callable[[int, int], None]  # (tiles done, tiles in all)
@@ -172,11 +172,16 @@ class Upscaler:
         return self.upscale_array(lr.astype(np.float32) / 255.0, tile) * 255.0
 
 
-def make_upscaler(weights: Weights, device: str = "auto", precision: str = "auto") -> Upscaler:
-    """Build an Upscaler for loaded weights on the chosen device and precision."""
+def make_upscaler(weights: Weights, device: str = "auto", precision: str = "auto",
+                  compile: bool = False) -> Upscaler:
+    """Build an Upscaler for loaded weights on the chosen device and precision. `compile` runs
+    the model through torch.compile (inductor), which compiles on the first image and again for
+    new tile shapes: on an H100 the forward ran 2x faster after 27 s (docs/performance.md)."""
     dev = resolve_device(device)
     model, duals = weights.build(with_dual=True)
     model = model.to(dev, memory_format=torch.channels_last)
+    if compile:
+        model.compile()  # in place: super_resolve's self(x) calls the compiled forward
     return Upscaler(model, dev, resolve_precision(precision, dev), None if duals is None else duals.to(dev))
 
 
@@ -184,15 +189,16 @@ _CACHE: dict[tuple, Upscaler] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def load_upscaler(model: str = UPSCALE_MODEL, device: str = "auto", precision: str = "auto") -> Upscaler:
+def load_upscaler(model: str = UPSCALE_MODEL, device: str = "auto", precision: str = "auto",
+                  compile: bool = False) -> Upscaler:
     """Cached `make_upscaler(resolve_model(model), ...)`; returned objects are read-only.
 
     The cache key is the weights file itself (path and modification time), not the name."""
     path = model_path(model)
-    key = (str(path.resolve()), path.stat().st_mtime_ns, device, precision)
+    key = (str(path.resolve()), path.stat().st_mtime_ns, device, precision, compile)
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = make_upscaler(resolve_model(path), device, precision)
+            _CACHE[key] = make_upscaler(resolve_model(path), device, precision, compile)
         return _CACHE[key]
 
 

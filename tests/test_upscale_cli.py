@@ -142,3 +142,20 @@ def test_python_api_is_thread_safe(tiny_model_file):
         assert got.shape == (80, 80, 3) and np.array_equal(got, want)
     pil = upscale(Image.fromarray(images[0]).convert("L"), str(tiny_model_file), precision="fp32")
     assert pil.mode == "L" and pil.size == (80, 80)
+
+
+def test_compile_writes_what_the_eager_model_writes(tmp_path, tiny_model_file):
+    """--compile (torch.compile) changes the speed, not the picture: equal to the eager output
+    within one level of 8 bits (fp32 kernels fused differently). One image: compiling is slow."""
+    write_photo(tmp_path / "a.png", 20, 26)
+    common = ("--model", tiny_model_file, "--device", "cpu", "--precision", "fp32")
+    assert run("upscale", tmp_path / "a.png", "-o", tmp_path / "eager.png", *common).exit_code == 0
+    from torch._dynamo.utils import counters
+
+    counters.clear()
+    result = run("upscale", tmp_path / "a.png", "-o", tmp_path / "compiled.png", "--compile", *common)
+    assert result.exit_code == 0, result.output
+    assert counters["stats"]["unique_graphs"] >= 1  # the model really went through torch.compile
+    eager = np.asarray(Image.open(tmp_path / "eager.png")).astype(int)
+    compiled = np.asarray(Image.open(tmp_path / "compiled.png")).astype(int)
+    assert eager.shape == compiled.shape == (80, 104, 3) and np.abs(eager - compiled).max() <= 1
