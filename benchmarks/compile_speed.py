@@ -12,25 +12,14 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 
 import numpy as np
 import torch
-from timing import median_seconds
+from timing import median_seconds, seconds
 
 from drn_cli.inference import integer_rows, make_upscaler
 from drn_cli.training.trainer import TrainConfig, Trainer
 from drn_cli.weights import resolve_model
-
-
-def timed_once(fn, device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    tic = time.perf_counter()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - tic
 
 
 def inference(args: argparse.Namespace) -> None:
@@ -55,7 +44,7 @@ def inference(args: argparse.Namespace) -> None:
     eager = megapixels / median_seconds(ours, device, args.repeats)
     print(f"| ours, eager (uint8 rows) | {eager:.2f} | {eager / base:.2f}x |", flush=True)
     upscaler.model.compile()
-    print(f"| compile + first call | {timed_once(ours, device):.1f} s | |", flush=True)
+    print(f"| compile + first call | {seconds(ours, device):.1f} s | |", flush=True)
     compiled = megapixels / median_seconds(ours, device, args.repeats)
     print(f"| ours, compiled (uint8 rows) | {compiled:.2f} | {compiled / base:.2f}x |", flush=True)
 
@@ -77,7 +66,7 @@ def training(args: argparse.Namespace) -> None:
         eager = args.batch_size / median_seconds(step, device, args.repeats * 4)
         print(f"| eager | {eager:.1f} | 1.00x |", flush=True)
         trainer.net.compile()
-        print(f"| compile + first step | {timed_once(step, device):.1f} s | |", flush=True)
+        print(f"| compile + first step | {seconds(step, device):.1f} s | |", flush=True)
         compiled = args.batch_size / median_seconds(step, device, args.repeats * 4)
         print(f"| compiled | {compiled:.1f} | {compiled / eager:.2f}x |", flush=True)
 
