@@ -154,6 +154,20 @@ def test_ddp_two_cpu_processes(hr_folder, tmp_path):
     assert json.loads(lines[-1])["patches_per_s"] > 0
 
 
+def test_ddp_ranks_stop_together_on_minutes(hr_folder, tmp_path):
+    """With --minutes each rank has its own clock; they agree every --log-every steps, so both
+    stop at the same step and the run ends (a rank stopping alone would hang the other)."""
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29518",
+           "-m", "drn_cli", "train", "--data", str(hr_folder), "--out", str(out), "--steps", "100000",
+           "--minutes", "0.005", "--log-every", "2", "--save-every", "1000", *TINY]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert 2 <= state["step"] < 100000 and state["step"] % 2 == 0 and state["elapsed"] >= 0.3
+
+
 def _step_event(step: int, **extra) -> dict:
     return {"type": "step", "step": step, "steps": 10, "loss": 1.5, "loss_primal": 1.25,
             "loss_dual": 0.25, "lr": 1e-4, "patches_per_s": 3.5, "skipped": 0, **extra}
