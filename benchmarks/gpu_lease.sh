@@ -19,6 +19,8 @@
 # The device call: carry [".gpu", ".whl"], timeout_s 600, command:
 #   bash benchmarks/gpu_lease.sh
 # RUNS lists the training runs, one per line: NAME MODEL INIT DEGRADATION BATCH PATCH LR SEED.
+# BENCH=0 skips (a) (about two minutes, measured once already: docs/performance.md); one run alone
+# trains faster than two sharing the GPU (drn-s-x4: 291-343 patches/s alone, median 230 shared).
 set -uo pipefail
 start=$SECONDS
 out=${OUT:-runs/lease}; mkdir -p "$out"
