@@ -78,12 +78,16 @@ def handle_errors(fn):
     return wrapper
 
 
+def _check_scale_option(scale: int | None) -> None:
+    if scale is not None and scale not in (2, 4, 8):
+        raise UsageError(f"--scale must be 2, 4 or 8, got {scale}")
+
+
 def _model_spec(model: str | None, scale: int | None, default: str) -> str:
     """--model, else the preset for --scale, else `default`."""
     from .presets import preset_for_scale
 
-    if scale is not None and scale not in (2, 4, 8):
-        raise UsageError(f"--scale must be 2, 4 or 8, got {scale}")
+    _check_scale_option(scale)
     return model if model is not None else preset_for_scale(scale, default)
 
 
@@ -144,8 +148,7 @@ def upscale(
         raise UsageError("--outscale and --scale exclude each other; --outscale picks the model's scale itself")
     if tta and (all_levels or confidence):
         raise UsageError("--tta cannot be combined with --all-levels or --confidence")
-    if scale is not None and scale not in (2, 4, 8):
-        raise UsageError(f"--scale must be 2, 4 or 8, got {scale}")
+    _check_scale_option(scale)
     spec, resize_to = upscale_choice(model, scale, outscale)
     if all_levels and resize_to is not None:
         raise UsageError("--all-levels writes the model's own scales; it cannot be combined with --outscale"
