@@ -2,7 +2,7 @@
 # One short GPU lease, prepared here and run there in a single call that ends by DEADLINE seconds:
 #   (a) CUDA benchmarks, one after another on the idle GPU (docs/performance.md, docs/training.md):
 #       official fp32 forward vs ours at LR 256/512/1024, where the path's time goes at LR 512,
-#       a folder of JPEGs, training's batches and optimiser steps;
+#       a folder of JPEGs, training's batches and optimiser steps, realistic batches against the step;
 #   (b) training runs side by side on the GPU until the deadline (`drn train --minutes`, so each
 #       ends with its learning rate decayed); the first starts STAGGER seconds before the others,
 #       so its first logged intervals measure its patches/s with the GPU to itself;
@@ -42,6 +42,8 @@ if [ "$bench" = 1 ]; then  # each piece capped, so a slow one cannot eat the tra
   timeout 90 python3 benchmarks/folder_throughput.py --device cuda --count 10 --size 500 --compile >> "$bench_md" 2>&1
   timeout 30 python3 benchmarks/train_data.py --device cuda --data .gpu/train --batch-size 32 --patch-size 192 \
     >> "$bench_md" 2>&1
+  timeout 90 python3 benchmarks/train_degradation.py --device cuda --data .gpu/train/Kodak24 --workers 8 \
+    --batch-size 32 --patch-size 128 --steps 20 >> "$bench_md" 2>&1
 fi
 echo "benchmarks done at ${SECONDS}s" >> "$log"
 

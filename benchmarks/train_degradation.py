@@ -2,8 +2,11 @@
 realistic pipeline against bicubic, same model, batch and patches, one run.
 
     python benchmarks/train_degradation.py --data ../shared/data/train/T91 --steps 6
+    python benchmarks/train_degradation.py --data .gpu/train --device cuda --workers 8 --batch-size 32
 
-Also the data side alone: milliseconds to make one training sample of each kind.
+Also the data side alone: milliseconds to make one training sample of each kind in this process,
+and the trainer's own batches without the model (`--workers` loader processes), in patches/s:
+where that is not well above the whole step's rate, the loader starves the model.
 """
 
 from __future__ import annotations
@@ -11,25 +14,35 @@ from __future__ import annotations
 import argparse
 import time
 
+import torch
+
 from drn_cli.model import VARIANTS
 from drn_cli.training.data import PairedPatches, PatchSpec, build_pyramids
 from drn_cli.training.trainer import TrainConfig, Trainer
 
 
-def whole_steps(data: list[str], degradation: str, args) -> float:
-    """Median patches/s over `args.steps` steps after one warm-up step."""
+def make_trainer(data: list[str], degradation: str, args) -> Trainer:
     config = TrainConfig(data=data, out="", model=VARIANTS[args.model].to_dict(), batch_size=args.batch_size,
-                         patch_size=args.patch_size, steps=args.steps + 1, degradation=degradation)
-    trainer = Trainer(config)
+                         patch_size=args.patch_size, steps=args.steps + 1, degradation=degradation,
+                         device=args.device, workers=args.workers)
+    return Trainer(config)
+
+
+def median_rate(trainer: Trainer, train: bool) -> float:
+    """Median patches/s over `args.steps` batches after the first (warm-up, loader start), each
+    with its training step when `train`."""
     times, tic = [], None
-    for batch in trainer.batches(config.steps):
-        trainer._train_step(batch)
+    for batch in trainer.batches(trainer.config.steps):
+        if train:
+            trainer._train_step(batch)
+        if trainer.device.type == "cuda":
+            torch.cuda.synchronize()
         now = time.perf_counter()
         if tic is not None:
             times.append(now - tic)
         tic = now
     times.sort()
-    return args.batch_size / times[len(times) // 2]
+    return trainer.config.batch_size / times[len(times) // 2]
 
 
 def sample_ms(data: list[str], degradation: str, args, count: int = 200) -> float:
@@ -48,15 +61,21 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--patch-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader processes for the realistic batches")
     args = parser.parse_args()
-    rows = [(kind, whole_steps(args.data, kind, args), sample_ms(args.data, kind, args)) for kind in ("bicubic", "real")]
+    rows = []
+    for kind in ("bicubic", "real"):
+        trainer = make_trainer(args.data, kind, args)
+        rows.append((kind, median_rate(trainer, train=True), median_rate(trainer, train=False),
+                     sample_ms(args.data, kind, args)))
     base = rows[0][1]
-    print(f"{args.model}, batch {args.batch_size}, HR patch {args.patch_size}, median of {args.steps} steps")
-    print("| LR | patches/s (whole step) | ratio | ms per sample (data only) |")
-    print("|---|---|---|---|")
-    for kind, rate, ms in rows:
-        print(f"| {kind} | {rate:.2f} | {rate / base:.2f} | {ms:.2f} |")
-
+    print(f"{args.model}, batch {args.batch_size}, HR patch {args.patch_size}, median of {args.steps} steps, "
+          f"device {trainer.device}, {args.workers} loader workers")
+    print("| LR | patches/s (whole step) | ratio | patches/s (batches alone) | ms per sample (data only, one process) |")
+    print("|---|---|---|---|---|")
+    for kind, rate, loader, ms in rows:
+        print(f"| {kind} | {rate:.2f} | {rate / base:.2f} | {loader:.2f} | {ms:.2f} |")
 
 if __name__ == "__main__":
     main()

@@ -214,3 +214,31 @@ def test_device_patches_cut_the_same_samples_as_the_dataset(scale):
     for got, want in zip(batch.pyramid, loaded.pyramid, strict=True):
         assert torch.equal(got, want)
     assert batch.lr is batch.pyramid[0] and torch.equal(loaded.lr, batch.lr)
+
+
+def test_realistic_batches_are_the_same_from_loader_processes(hr_folder):
+    """`--workers N` only moves the realistic samples' making into N processes (each with OpenCV on
+    one thread): the batches are those made in this process, draw for draw."""
+    import cv2
+
+    from drn_cli.training.data import init_loader_worker
+    from drn_cli.training.trainer import Trainer
+
+    def batches(workers: int) -> list:
+        config = TrainConfig(data=[str(hr_folder)], out="", model={"scale": 4, "n_blocks": 1, "n_feats": 8},
+                             batch_size=2, patch_size=32, steps=3, degradation="real", device="cpu",
+                             precision="fp32", workers=workers)
+        return list(Trainer(config).batches(3))
+
+    here, spawned = batches(0), batches(2)
+    assert len(here) == len(spawned) == 3
+    for a, b in zip(here, spawned, strict=True):
+        assert torch.equal(a.lr, b.lr) and torch.equal(a.dual_lr, b.dual_lr)
+        assert all(torch.equal(x, y) for x, y in zip(a.pyramid, b.pyramid, strict=True))
+    threads = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(2)
+        init_loader_worker(0)
+        assert cv2.getNumThreads() == 1
+    finally:
+        cv2.setNumThreads(threads)

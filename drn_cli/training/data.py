@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+import cv2
 import numpy as np
 import torch
 
@@ -108,6 +109,13 @@ class PairedPatches(torch.utils.data.Dataset):
             det = lr if kernel == self.spec.degradation else degrade(hr, self.spec.scale, kernel)
             return Sample(augmented_tensor(lr, _NO_FLIPS), pyramid, augmented_tensor(det, _NO_FLIPS))
         return Sample(pyramid[0], pyramid, pyramid[0])
+
+
+def init_loader_worker(_worker_id: int) -> None:
+    """DataLoader worker set-up: OpenCV on one thread. torch already gives each worker one
+    thread; OpenCV would start a pool the size of the machine in every worker (N workers x
+    N cores threads for 32-pixel patches)."""
+    cv2.setNumThreads(1)
 
 
 class DevicePatches(PairedPatches):
