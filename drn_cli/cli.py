@@ -472,6 +472,7 @@ def train(
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
     workers: Annotated[int, typer.Option(metavar="N", help="DataLoader worker processes.")] = 0,
+    ema: Annotated[float, typer.Option(metavar="DECAY", help="Validate and save a moving average of the weights with this decay (0.999 is usual); 0: the weights themselves.")] = 0.0,
     init: Annotated[str | None, typer.Option(metavar="MODEL", help="Start from these weights (preset or file).")] = None,
     grow_from: Annotated[str | None, typer.Option(metavar="MODEL", help="Start the inner levels from this half-scale model (drn-s-x4 inside drn-s-x8); the finest level from --init or fresh.")] = None,
     degradation: Annotated[str, typer.Option(metavar="NAME", help="How LR patches are made: bicubic (the paper's), real (random blur, resize, noise and JPEG; docs/training.md), or a fixed one: nearest, bd, or a kernel with noise and JPEG stages such as bicubic+noise8+jpeg40.")] = "bicubic",
@@ -493,7 +494,7 @@ def train(
             dual_weight=dual_weight, val=[str(p) for p in _dataset_paths(val, data_dir)[1]] if val else [],
             val_every=val_every,
             save_every=save_every, log_every=log_every, seed=seed, device=device,
-            precision=precision, workers=workers, init=init, grow_from=grow_from,
+            precision=precision, workers=workers, ema=ema, init=init, grow_from=grow_from,
             degradation=degradation)
         trainer = start_run(config, display)
     _run_training(trainer, display, f"training {trainer.config.drn} ({trainer.config.degradation} LR)")

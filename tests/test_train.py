@@ -13,6 +13,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from drn_cli.cli import app
+from drn_cli.errors import UsageError
 from drn_cli.training.trainer import TrainConfig, lr_at, resume_run, start_run
 from drn_cli.weights import resolve_model
 
@@ -60,10 +61,12 @@ def test_refuses_existing_run_folder(hr_folder, tmp_path):
     assert result.exit_code == 1 and "--resume" in result.stderr
 
 
-def test_resume_continues_exactly(hr_folder, tmp_path):
-    """Training 6 steps straight equals 3 steps, a fresh Trainer from the checkpoint, then 3 more."""
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_resume_continues_exactly(hr_folder, tmp_path, ema):
+    """Training 6 steps straight equals 3 steps, a fresh Trainer from the checkpoint, then 3 more
+    (with --ema, the saved moving average too)."""
     base = {"data": [str(hr_folder)], "model": {"scale": 4, "n_blocks": 1, "n_feats": 8}, "steps": 6,
-            "batch_size": 2, "patch_size": 32, "save_every": 3, "precision": "fp32", "device": "cpu"}
+            "batch_size": 2, "patch_size": 32, "save_every": 3, "precision": "fp32", "device": "cpu", "ema": ema}
     straight = start_run(TrainConfig(out=str(tmp_path / "a"), **base))
     straight.run()
     split = start_run(TrainConfig(out=str(tmp_path / "b"), **base))
@@ -73,6 +76,42 @@ def test_resume_continues_exactly(hr_folder, tmp_path):
     resumed.run()
     for key, value in straight.net.state_dict().items():
         torch.testing.assert_close(resumed.net.state_dict()[key], value, msg=key)
+    saved = [resolve_model(tmp_path / run / "model.safetensors").primal for run in ("a", "b")]
+    for key, value in saved[0].items():
+        torch.testing.assert_close(saved[1][key], value, msg=key)
+
+
+def test_ema_is_what_is_validated_and_saved(hr_folder, tmp_path):
+    """--ema: the saved model is the moving average, not the last step's weights, which training
+    keeps; the average moves by 1 - min(decay, (1 + step) / (10 + step)) per step."""
+    config = TrainConfig(data=[str(hr_folder)], out=str(tmp_path / "run"), model={"scale": 4, "n_blocks": 1, "n_feats": 8},
+                         steps=4, batch_size=2, patch_size=32, precision="fp32", device="cpu", ema=0.9,
+                         val=[str(p) for p in sorted(hr_folder.glob("img*.png"))], val_every=4)
+    trainer = start_run(config)
+    trainer.run()
+    raw = {k: v.clone() for k, v in trainer.net.state_dict().items()}
+    saved = resolve_model(tmp_path / "run" / "model.safetensors").primal
+    checkpoint = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    weight = "primal.head.weight" if "primal.head.weight" in raw else next(k for k in raw if k.startswith("primal."))
+    name = weight.removeprefix("primal.")
+    torch.testing.assert_close(saved[name], trainer.ema[weight])
+    assert not torch.equal(saved[name], raw[weight])  # the average, not the last weights
+    torch.testing.assert_close(checkpoint["net"][weight], raw[weight])  # training goes on from its own
+    assert (tmp_path / "run" / "best.safetensors").is_file()
+    with trainer.averaged():
+        torch.testing.assert_close(trainer.net.state_dict()[weight], trainer.ema[weight])
+    torch.testing.assert_close(trainer.net.state_dict()[weight], raw[weight])  # put back after the block
+
+    for step, moved in ((0, 0.9), (1000, 0.1)):
+        trainer.ema = {k: torch.zeros_like(v) for k, v in trainer.ema.items()}
+        trainer.step = step
+        trainer._average()
+        torch.testing.assert_close(trainer.ema[weight], moved * raw[weight])
+
+
+def test_ema_decay_must_be_below_one():
+    with pytest.raises(UsageError, match="--ema"):
+        TrainConfig(data=[], out="", ema=1.0)
 
 
 def test_lr_schedule_warms_up_and_decays():

@@ -15,6 +15,7 @@ machine lent for a fixed time still ends with its learning rate decayed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -70,6 +71,7 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "auto"
     workers: int = 0
+    ema: float = 0.0               # decay of the weights' moving average that is validated and saved; 0: off
     init: str | None = None
     grow_from: str | None = None   # a half-scale model grown into the inner levels (model.nested_prefixes)
     degradation: str = "bicubic"   # how LR patches are made: bicubic (paper), real, or any named one (data.py)
@@ -88,6 +90,8 @@ class TrainConfig:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.minutes is not None and not self.minutes > 0:
             raise UsageError(f"--minutes must be more than 0, got {self.minutes}")
+        if not 0 <= self.ema < 1:
+            raise UsageError(f"--ema must be at least 0 and below 1 (0.999 is usual), got {self.ema}")
 
     def check_patch_size(self) -> None:
         scale = self.drn.scale
@@ -202,6 +206,9 @@ class Trainer:
         self.opt_dual = [adam(b.parameters()) for b in self.net.dual]
         self.step, self.best_psnr, self.skipped, self.loss_avg = 0, -math.inf, 0, None
         self.elapsed = 0.0  # seconds of training so far, the same on every rank (run())
+        # --ema: fp32 moving averages of every floating tensor of the network, what is validated and saved
+        self.ema = ({k: v.detach().clone() for k, v in self.net.state_dict().items() if v.is_floating_point()}
+                    if config.ema else None)
         if config.grow_from and not (self.out / "checkpoint.pt").is_file():  # a resume loads its own
             self._grow_from(config.grow_from)
         self.ddp = (nn.parallel.DistributedDataParallel(self.net, device_ids=[self.device.index]
@@ -246,6 +253,7 @@ class Trainer:
             "opt_dual": [o.state_dict() for o in self.opt_dual],
             "step": self.step, "best_psnr": self.best_psnr, "skipped": self.skipped,
             "loss_avg": self.loss_avg, "torch_rng": torch.get_rng_state(), "elapsed": self.elapsed,
+            "ema": self.ema,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -256,6 +264,8 @@ class Trainer:
         self.step, self.best_psnr = state["step"], state["best_psnr"]
         self.skipped, self.loss_avg = state["skipped"], state["loss_avg"]
         self.elapsed = state.get("elapsed", 0.0)  # absent in checkpoints before --minutes
+        if self.ema is not None and state.get("ema") is not None:  # else it starts from the weights here
+            self.ema = state["ema"]
         torch.set_rng_state(state["torch_rng"])
 
     def weights(self) -> Weights:
@@ -270,8 +280,32 @@ class Trainer:
         if not self.dist.is_main:
             return
         _atomic_torch_save(self.state_dict(), self.out / "checkpoint.pt")
-        save_weights(self.out / "model.safetensors", self.weights())
+        with self.averaged():
+            save_weights(self.out / "model.safetensors", self.weights())
         self.emit({"type": "save", "step": self.step})
+
+    def _average(self) -> None:
+        """--ema: move the averages toward the weights just stepped. The decay is warmed up as
+        min(ema, (1 + step) / (10 + step)) (TensorFlow's ExponentialMovingAverage with
+        num_updates), so a short run's average is not held back by its starting weights."""
+        decay = min(self.config.ema, (1 + self.step) / (10 + self.step))
+        current = self.net.state_dict()
+        with torch.no_grad():
+            torch._foreach_lerp_(list(self.ema.values()), [current[k] for k in self.ema], 1 - decay)
+
+    @contextlib.contextmanager
+    def averaged(self):
+        """The network holds the --ema averages inside this block (for validation and saving);
+        without --ema, its own weights."""
+        if self.ema is None:
+            yield
+            return
+        raw = {k: v.clone() for k, v in self.net.state_dict().items()}
+        self.net.load_state_dict(self.ema, strict=False)
+        try:
+            yield
+        finally:
+            self.net.load_state_dict(raw)
 
     # ------------------------------------------------------------------ loop
     def validate(self) -> float:
@@ -309,6 +343,8 @@ class Trainer:
         loss.backward()
         for opt in [self.opt_primal, *self.opt_dual]:
             opt.step()
+        if self.ema is not None:
+            self._average()
         self.loss_avg = value if self.loss_avg is None else 0.99 * self.loss_avg + 0.01 * value
         return {"loss": value, "loss_primal": primal.item(), "loss_dual": dual.item(), "lr": lr_value}
 
@@ -397,10 +433,11 @@ class Trainer:
     def _validate(self, metrics) -> None:
         if not self.dist.is_main:
             return
-        psnr = self.validate()
-        if psnr > self.best_psnr:
-            self.best_psnr = psnr
-            save_weights(self.out / "best.safetensors", self.weights())
+        with self.averaged():
+            psnr = self.validate()
+            if psnr > self.best_psnr:
+                self.best_psnr = psnr
+                save_weights(self.out / "best.safetensors", self.weights())
         self._log(metrics, {"step": self.step, "val_psnr": psnr, "best_psnr": self.best_psnr})
 
 
