@@ -16,6 +16,10 @@
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #       --platform manylinux2014_x86_64 -d .whl platformdirs
 #   mkdir -p .gpu/val/Set5/HR && cp ../shared/data/benchmarks/Set5/HR/*.png .gpu/val/Set5/HR/
+# More training images fit when the weights a lease does not use stay behind: the tree that
+# travels is what is on disk, so move them out for the call and back after (git checkout -- weights/
+# restores them; about 25 MB for a lease that trains drn-s-x4 alone), and pack with a larger
+# --budget-mib.
 # The device call: carry [".gpu", ".whl"], timeout_s 600, command:
 #   bash benchmarks/gpu_lease.sh
 # RUNS lists the training runs, one per line: NAME MODEL INIT DEGRADATION BATCH PATCH LR SEED.

@@ -206,11 +206,12 @@ class Trainer:
         self.opt_dual = [adam(b.parameters()) for b in self.net.dual]
         self.step, self.best_psnr, self.skipped, self.loss_avg = 0, -math.inf, 0, None
         self.elapsed = 0.0  # seconds of training so far, the same on every rank (run())
-        # --ema: fp32 moving averages of every floating tensor of the network, what is validated and saved
-        self.ema = ({k: v.detach().clone() for k, v in self.net.state_dict().items() if v.is_floating_point()}
-                    if config.ema else None)
         if config.grow_from and not (self.out / "checkpoint.pt").is_file():  # a resume loads its own
             self._grow_from(config.grow_from)
+        # --ema: fp32 moving averages of every floating tensor of the network, what is validated and
+        # saved; they start from the weights as they are now (after --init and --grow-from)
+        self.ema = ({k: v.detach().clone() for k, v in self.net.state_dict().items() if v.is_floating_point()}
+                    if config.ema else None)
         self.ddp = (nn.parallel.DistributedDataParallel(self.net, device_ids=[self.device.index]
                                                          if self.device.type == "cuda" else None)
                     if self.dist.world > 1 else self.net)
