@@ -29,8 +29,8 @@ def make_trainer(data: list[str], degradation: str, args) -> Trainer:
 
 
 def median_rate(trainer: Trainer, train: bool) -> float:
-    """Median patches/s over `args.steps` batches after the first (warm-up, loader start), each
-    with its training step when `train`."""
+    """Median patches/s over the run's batches after the first (warm-up, loader start), each with
+    its training step when `train`."""
     times, tic = [], None
     for batch in trainer.batches(trainer.config.steps):
         if train:
@@ -76,6 +76,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for kind, rate, loader, ms in rows:
         print(f"| {kind} | {rate:.2f} | {rate / base:.2f} | {loader:.2f} | {ms:.2f} |")
+
 
 if __name__ == "__main__":
     main()
