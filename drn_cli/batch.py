@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .errors import DrnError
+from .errors import DrnError, OutputError
 from .inference import RunOptions, TileProgress, Upscaler, upscale_picture
-from .io import FORMATS, Picture, read_image, write_image
+from .io import FORMATS, Picture, image_size, read_image, write_image
 from .levels import loop_map_picture, upscale_picture_extras
 from .plan import Job, Plan, Result, level_path, loop_path
+from .tiling import tile_count
 
 
 @dataclass(frozen=True)
@@ -31,16 +32,24 @@ class OutputOptions:
     skip_existing: bool = False
 
 
+def _stops_at_existing(job: Job, out: OutputOptions, result: Result) -> bool:
+    """True when `job`'s output exists and may not be replaced; `result` then says so (skipped,
+    or an error naming the options)."""
+    if not job.output.exists() or out.overwrite:
+        return False
+    if out.skip_existing:
+        result.status = "skipped"
+    else:
+        result.status, result.error = "error", f"{job.input}: output {job.output} exists; use --overwrite or --skip-existing"
+    return True
+
+
 def _read(job: Job, out: OutputOptions) -> tuple[Result, Picture | None, float]:
     """The existence check and the decode of one job: its Result so far, the picture (None when
     the job ends here: skipped, or an error) and when the job started (perf_counter)."""
     tic = time.perf_counter()
     result = Result(str(job.input), str(job.output), "ok")
-    if job.output.exists() and not out.overwrite:
-        if out.skip_existing:
-            result.status = "skipped"
-        else:
-            result.status, result.error = "error", f"{job.input}: output {job.output} exists; use --overwrite or --skip-existing"
+    if _stops_at_existing(job, out, result):
         return _finish(result, tic), None, tic
     try:
         picture = read_image(job.input)
@@ -136,6 +145,40 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions | None = None, out:
                 yield writes.popleft().result()
         while writes:
             yield writes.popleft().result()
+
+
+def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions | None = None,
+                 out: OutputOptions | None = None) -> Iterator[Result]:
+    """What `run_jobs` would do with a x`scale` model, from names and image headers alone
+    (`drn upscale --dry-run`): a Result per planned failure and per job, with status "planned",
+    "skipped" or "error", the sizes, the extra outputs and the tiles of one model pass at tile side
+    `tile` (LR pixels, 0: whole image). Nothing is decoded, loaded or written."""
+    yield from plan.failures
+    run, out = run or RunOptions(), out or OutputOptions()
+    for job in plan.jobs:
+        result = Result(str(job.input), str(job.output), "planned")
+        if _stops_at_existing(job, out, result):
+            yield result
+            continue
+        extras = []
+        if run.all_levels:  # x2 ... x(scale/2), as _write_extras names them
+            extras += [level_path(job.output, scale, 2 ** k) for k in range(1, scale.bit_length() - 1)]
+        if run.confidence:
+            extras.append(loop_path(job.output))
+        result.extra_outputs = [str(path) for path in extras]
+        try:
+            taken = next((path for path in extras if path.exists() and not out.overwrite), None)
+            if taken is not None:  # as write_bytes_atomic will refuse it
+                raise OutputError(f"{taken}: already exists; use --overwrite or --skip-existing")
+            w, h = image_size(job.input)
+        except DrnError as exc:
+            yield _failed(result, job, exc)
+            continue
+        factor = 1.0 if run.outscale is None else run.outscale / scale
+        result.size_in = (w, h)
+        result.size_out = (max(1, round(w * scale * factor)), max(1, round(h * scale * factor)))
+        result.tiles = tile_count(h, w, tile, run.overlap) * (8 if run.tta else 1)
+        yield result
 
 
 def _done(result: Result) -> Future[Result]:

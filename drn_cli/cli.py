@@ -126,6 +126,7 @@ def upscale(
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
     compile_model: Annotated[bool, typer.Option("--compile", help="Compile the model first (torch.compile): about 30 s, and again for new image sizes, then each image about 2x faster on a GPU; for large folders (docs/performance.md).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be written (each output, its size and tiles; existing outputs; unreadable headers) and exit: nothing is upscaled or written. Exit code 1 if an input would fail.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Upscale images with DRN. Writes {stem}_x{scale}.{ext}; never overwrites inputs.
@@ -165,20 +166,58 @@ def upscale(
     from .io import image_pixels
     from .plan import shard
 
+    run = RunOptions(tile, tile_overlap, tta, resize_to, all_levels, confidence)
+    written = OutputOptions(fmt, quality, overwrite, skip_existing)
+    if dry_run:  # only a model file is read, for its scale
+        from .weights import resolve_model
+
+        model_scale = known or resolve_model(spec).config.scale
+        _check_scale(spec, model_scale, scale if model is not None else None)
+        plan = plan or plan_jobs(inputs, resize_to or model_scale, output, fmt, recursive)
+        raise typer.Exit(EXIT_FAILED if _dry_run(plan, spec, model_scale, run, written, device, as_json) else 0)
     rank, dev = distributed.init(device)  # under torchrun: this rank's GPU or share of the cores
     upscaler = load_upscaler(spec, str(dev), precision, compile_model)
     _check_scale(spec, upscaler.scale, scale if model is not None else None)
     plan = plan or plan_jobs(inputs, resize_to or upscaler.scale, output, fmt, recursive)
     total = len(plan.jobs) + len(plan.failures)
     mine = shard(plan, rank.rank, rank.world, image_pixels)
-    run = RunOptions(tile, tile_overlap, tta, resize_to, all_levels, confidence)
-    written = OutputOptions(fmt, quality, overwrite, skip_existing)
     failed = _run_plan(mine, upscaler, as_json, run, written, rank.is_main, total)
     if rank.world > 1:
         failed = _summarise_ranks(failed, total)
         distributed.finish()
     if failed:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _dry_run(plan, spec: str, model_scale: int, run, written, device: str, as_json: bool) -> int:
+    """`drn upscale --dry-run`: a line (or JSON record) per input from its name and header, and a
+    summary; returns the number of inputs that would fail. Nothing is written."""
+    from .batch import preview_jobs
+    from .device import resolve_device
+    from .inference import default_tile
+
+    tile = run.tile if run.tile is not None else default_tile(resolve_device(device))
+    if plan.ignored:
+        err.print(f"[dim]left out {len(plan.ignored)} earlier output(s) of these inputs, "
+                  f"e.g. {plan.ignored[0]}[/dim]")
+    counts, pixels_out = {"planned": 0, "skipped": 0, "error": 0}, 0
+    for result in preview_jobs(plan, model_scale, tile, run, written):
+        counts[result.status] += 1
+        if result.status == "error":
+            err.print(f"[red]error:[/red] {result.error}")
+        elif result.status == "skipped":
+            err.print(f"[dim]would skip {result.input}: {result.output} exists[/dim]")
+        else:
+            (w, h), (w2, h2) = result.size_in, result.size_out
+            pixels_out += w2 * h2
+            also = "".join(f", {extra}" for extra in result.extra_outputs)
+            err.print(f"{result.input} -> {result.output}{also}  {w}x{h} -> {w2}x{h2}  "
+                      f"{result.tiles} tile{'s' if result.tiles > 1 else ''}")
+        if as_json:
+            sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+    err.print(f"dry run with {spec}: {counts['planned']} to upscale ({pixels_out / 1e6:.1f} MP out), "
+              f"{counts['skipped']} to skip, {counts['error']} failed; nothing written")
+    return counts["error"]
 
 
 def _summarise_ranks(failed: int, total: int) -> int:

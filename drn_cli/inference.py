@@ -23,7 +23,7 @@ from .errors import DrnError
 from .io import Picture, to_integers
 from .model import DRN
 from .presets import UPSCALE_MODEL
-from .tiling import plan_axis, tile_extent, upscale_tiled
+from .tiling import tile_count, tile_extent, upscale_tiled
 from .weights import Weights, model_path, resolve_model
 
 DEFAULT_CPU_TILE = 256      # LR pixels; see docs/performance.md for the sweep
@@ -31,6 +31,16 @@ DEFAULT_OVERLAP = 16        # LR pixels; see docs/tiling.md for the tiled-vs-who
 MIN_TILE = 16
 CPU_BYTES_PER_LR_PIXEL = 8_000   # DRN-S x4: ~0.8 GB peak RSS for a 256x256 tile (docs/performance.md)
 CUDA_BYTES_PER_LR_PIXEL = 12_000  # DRN-S x4, bf16: 7,892 measured at LR 512 on an H100 (docs/performance.md), 1.5x margin
+
+
+def default_tile(device: torch.device) -> int:
+    """Tile side in LR pixels from free memory: the GPU's, or on the CPU at most DEFAULT_CPU_TILE
+    (larger tiles are no faster there) and less when available RAM is short."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return max(MIN_TILE, int((0.6 * free / CUDA_BYTES_PER_LR_PIXEL) ** 0.5) // 8 * 8)
+    free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 1 << 34
+    return max(MIN_TILE, min(DEFAULT_CPU_TILE, int((0.5 * free / CPU_BYTES_PER_LR_PIXEL) ** 0.5) // 8 * 8))
 
 
 TileProgress = Callable[[int, int], None]  # (tiles done, tiles in all)
@@ -97,13 +107,7 @@ class Upscaler:
         return self.model.config.scale
 
     def default_tile(self) -> int:
-        """Tile side from free memory: the GPU's, or on the CPU at most DEFAULT_CPU_TILE (larger
-        tiles are no faster there) and less when available RAM is short."""
-        if self.device.type == "cuda":
-            free, _ = torch.cuda.mem_get_info(self.device)
-            return max(MIN_TILE, int((0.6 * free / CUDA_BYTES_PER_LR_PIXEL) ** 0.5) // 8 * 8)
-        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 1 << 34
-        return max(MIN_TILE, min(DEFAULT_CPU_TILE, int((0.5 * free / CPU_BYTES_PER_LR_PIXEL) ** 0.5) // 8 * 8))
+        return default_tile(self.device)
 
     def _forward(self, lr: torch.Tensor, dtype: torch.dtype) -> list[torch.Tensor]:
         """(1, 3, h, w) in [0, 1] -> the levels x2 ... xS, (1, 3, h*2^k, w*2^k) float32 in [0, 1],
@@ -131,7 +135,7 @@ class Upscaler:
         h, w = image.shape[:2]
         side = tile_extent(self.default_tile() if tile is None else tile, h, w)
         while True:
-            total, done = len(plan_axis(h, side, overlap)) * len(plan_axis(w, side, overlap)), 0
+            total, done = tile_count(h, w, side, overlap), 0
 
             def upscale_counted(t: torch.Tensor, total: int = total) -> torch.Tensor:
                 nonlocal done

@@ -144,19 +144,48 @@ def _decode_pillow(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     return _split(np.asarray(img), img.mode in ("LA", "RGBA"))
 
 
-def read_image(path: str | os.PathLike) -> Picture:
-    """Decode an image file with EXIF orientation applied; raise InputImageError if unusable."""
-    path = Path(path)
+_UNREADABLE = (OSError, ValueError, SyntaxError, Image.DecompressionBombError, EOFError)
+
+
+def _check_file(path: Path) -> None:
     if path.is_dir():
         raise InputImageError(f"{path}: is a folder, not an image")
+
+
+def _check_size(path: Path, width: int, height: int) -> None:
+    """The decompression-bomb check, from the header's size, before anything is decoded."""
     limit = max_pixels()
+    if width * height > limit:
+        raise InputImageError(f"{path}: {width}x{height} is {width * height / 1e6:.0f} MP, above the "
+                              f"{limit / 1e6:.0f} MP safety limit; set DRN_MAX_PIXELS to raise it")
+
+
+def _unreadable(path: Path, exc: BaseException) -> InputImageError:
+    return InputImageError(f"{path}: not a readable image ({str(exc) or type(exc).__name__})")
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) as `read_image` will return it (EXIF orientation applied), from the header
+    alone: the same checks but nothing decoded, so damage past the header is not seen."""
+    path = Path(path)
+    _check_file(path)
     try:
         with Image.open(path) as img:
             width, height = img.size
-            if width * height > limit:
-                raise InputImageError(
-                    f"{path}: {width}x{height} is {width * height / 1e6:.0f} MP, above the "
-                    f"{limit / 1e6:.0f} MP safety limit; set DRN_MAX_PIXELS to raise it")
+            orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
+    except _UNREADABLE as exc:
+        raise _unreadable(path, exc) from None
+    _check_size(path, width, height)
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def read_image(path: str | os.PathLike) -> Picture:
+    """Decode an image file with EXIF orientation applied; raise InputImageError if unusable."""
+    path = Path(path)
+    _check_file(path)
+    try:
+        with Image.open(path) as img:
+            _check_size(path, *img.size)
             if getattr(img, "n_frames", 1) > 1:
                 img.seek(0)  # animated: the first frame
             icc = img.info.get("icc_profile")
@@ -170,9 +199,8 @@ def read_image(path: str | os.PathLike) -> Picture:
                 pixels, alpha = _decode_pillow(ImageOps.exif_transpose(img))
     except InputImageError:
         raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, EOFError) as exc:
-        reason = str(exc) or type(exc).__name__
-        raise InputImageError(f"{path}: not a readable image ({reason})") from None
+    except _UNREADABLE as exc:
+        raise _unreadable(path, exc) from None
     if exif and _EXIF_ORIENTATION in exif:
         del exif[_EXIF_ORIENTATION]
     return Picture(pixels, alpha, fmt, icc, exif.tobytes() if exif else None)

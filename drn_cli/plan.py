@@ -31,13 +31,14 @@ class Result:
 
     input: str
     output: str | None
-    status: str  # ok, skipped, error
+    status: str  # ok, skipped, error; planned (--dry-run)
     error: str | None = None
     size_in: tuple[int, int] | None = None
     size_out: tuple[int, int] | None = None
     seconds: float = 0.0
     loop_error: float | None = None   # --confidence: mean closed-loop error, 0..255 scale
     extra_outputs: list[str] = field(default_factory=list)  # --all-levels and --confidence files
+    tiles: int | None = None          # --dry-run: tiles the model will run (all 8 passes with --tta)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)

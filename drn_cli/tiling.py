@@ -36,6 +36,12 @@ def plan_axis(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
     return [(s, s + size) for s in starts]
 
 
+def tile_count(h: int, w: int, tile: int, overlap: int) -> int:
+    """Tiles of one model pass over an (h, w) image with tiles of side `tile` (0: whole image)."""
+    side = tile_extent(tile, h, w)
+    return len(plan_axis(h, side, overlap)) * len(plan_axis(w, side, overlap))
+
+
 def _ramp(n: int, device: torch.device) -> torch.Tensor:
     """Weights rising from ~0 to ~1 over n samples (the incoming tile's share of an overlap)."""
     return (torch.arange(n, device=device, dtype=torch.float32) + 0.5) / n

@@ -1,5 +1,6 @@
 import json
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -159,3 +160,65 @@ def test_compile_writes_what_the_eager_model_writes(tmp_path, tiny_model_file):
     eager = np.asarray(Image.open(tmp_path / "eager.png")).astype(int)
     compiled = np.asarray(Image.open(tmp_path / "compiled.png")).astype(int)
     assert eager.shape == compiled.shape == (80, 104, 3) and np.abs(eager - compiled).max() <= 1
+
+
+def _records(result) -> dict[str, dict]:
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    return {Path(r["input"]).name: r for r in lines}
+
+
+def test_dry_run_predicts_the_real_run_and_writes_nothing(mixed_folder, tmp_path, tiny_model_file):
+    out = tmp_path / "out"
+    before = sorted(p.name for p in mixed_folder.iterdir())
+    dry = run("upscale", mixed_folder, "-o", out, "--model", tiny_model_file, "--outscale", 3, "--dry-run", "--json")
+    assert dry.exit_code == 1 and "notes.png" in dry.stderr and "nothing written" in dry.stderr
+    assert not out.exists() and sorted(p.name for p in mixed_folder.iterdir()) == before
+    planned = _records(dry)
+    real = _records(run("upscale", mixed_folder, "-o", out, "--model", tiny_model_file, "--outscale", 3, "--json"))
+    assert planned.keys() == real.keys()
+    for name, record in real.items():
+        if record["status"] == "ok":
+            assert planned[name]["status"] == "planned" and planned[name]["output"] == record["output"]
+            assert planned[name]["size_in"] == record["size_in"]
+            assert planned[name]["size_out"] == record["size_out"] == list(Image.open(record["output"]).size)
+    assert planned["rotated.jpg"]["size_in"] == [16, 24]  # stored 24 wide, EXIF orientation 6 read from the header
+    assert {name: r["status"] for name, r in planned.items()} == {
+        name: "planned" if r["status"] == "ok" else r["status"] for name, r in real.items()}
+    assert planned["notes.png"]["status"] == "error" and planned["truncated.png"]["status"] == "error"
+
+
+def test_dry_run_sees_existing_outputs_as_the_real_run_does(tmp_path, tiny_model_file):
+    write_photo(tmp_path / "a.png")
+    (tmp_path / "a_x4.png").write_bytes(b"keep me")
+    args = ("upscale", tmp_path / "a.png", "--model", tiny_model_file, "--json")
+    dry = run(*args, "--dry-run")
+    assert dry.exit_code == 1 and json.loads(dry.stdout)["status"] == "error" and "--overwrite" in dry.stderr
+    dry = run(*args, "--dry-run", "--skip-existing")
+    assert dry.exit_code == 0 and json.loads(dry.stdout)["status"] == "skipped"
+    (tmp_path / "b_x2.png").write_bytes(b"keep me too")  # an --all-levels extra of b.png
+    write_photo(tmp_path / "b.png")
+    args = ("upscale", tmp_path / "b.png", "--model", tiny_model_file, "--all-levels", "--json")
+    dry, real = run(*args, "--dry-run"), run(*args)
+    assert json.loads(dry.stdout)["status"] == json.loads(real.stdout)["status"] == "error"
+    assert json.loads(dry.stdout)["error"] == json.loads(real.stdout)["error"]
+    assert (tmp_path / "a_x4.png").read_bytes() == b"keep me" and (tmp_path / "b_x2.png").read_bytes() == b"keep me too"
+
+
+def test_dry_run_counts_the_tiles_the_model_runs(tmp_path, tiny_model_file):
+    from drn_cli.batch import preview_jobs, run_jobs
+    from drn_cli.inference import RunOptions, load_upscaler
+    from drn_cli.plan import plan_jobs
+
+    write_photo(tmp_path / "a.png", 30, 45)
+    plan = plan_jobs([str(tmp_path / "a.png")], 4, tmp_path / "out")
+    upscaler = load_upscaler(str(tiny_model_file), "cpu", "fp32")
+    seen: list[int] = []  # the tile totals run_jobs reports
+    # 30 rows in 3 spans of at most 16 overlapping by 4, 45 columns in 4; --tta runs all 8 passes.
+    for options, expected in ((RunOptions(tile=16, overlap=4), 12), (RunOptions(tile=16, overlap=4, tta=True), 96),
+                              (RunOptions(tile=0), 1)):
+        [preview] = preview_jobs(plan, 4, options.tile, options)
+        seen.clear()
+        list(run_jobs(plan, upscaler, options, on_tile=lambda job, done, total: seen.append(total)))
+        assert preview.tiles == seen[-1] == expected
+        for path in (tmp_path / "out").iterdir():
+            path.unlink()
