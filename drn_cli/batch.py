@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import DrnError, OutputError
 from .inference import RunOptions, TileProgress, Upscaler, upscale_picture
@@ -44,6 +45,21 @@ def _stops_at_existing(job: Job, out: OutputOptions, result: Result) -> bool:
     return True
 
 
+def _extra_paths(job: Job, scale: int, run: RunOptions) -> list[Path]:
+    """The files `run` adds beside `job`'s output: the --all-levels levels x2 ... x(scale/2), then
+    the --confidence loop map."""
+    levels = [level_path(job.output, scale, 2 ** k) for k in range(1, scale.bit_length() - 1)] if run.all_levels else []
+    return levels + ([loop_path(job.output)] if run.confidence else [])
+
+
+def _check_extras_free(paths: list[Path], out: OutputOptions) -> None:
+    """Refuse a job before any work when one of its extra files exists and may not be replaced
+    (as write_image would, after the model had run and earlier extras were written)."""
+    taken = next((path for path in paths if path.exists()), None) if not out.overwrite else None
+    if taken is not None:
+        raise OutputError(f"{taken}: already exists; use --overwrite or --skip-existing")
+
+
 def _read(job: Job, out: OutputOptions) -> tuple[Result, Picture | None, float]:
     """The existence check and the decode of one job: its Result so far, the picture (None when
     the job ends here: skipped, or an error) and when the job started (perf_counter)."""
@@ -64,6 +80,7 @@ def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, ou
     """The model's part of one job: the upscaled picture (extras already written), or None after
     recording an error in `result`."""
     try:
+        _check_extras_free(_extra_paths(job, upscaler.scale, run), out)
         job.output.parent.mkdir(parents=True, exist_ok=True)
         if run.all_levels or run.confidence:
             upscaled = _write_extras(job, picture, upscaler, run, _format(out), out, result)
@@ -160,16 +177,10 @@ def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions | None = Non
         if _stops_at_existing(job, out, result):
             yield result
             continue
-        extras = []
-        if run.all_levels:  # x2 ... x(scale/2), as _write_extras names them
-            extras += [level_path(job.output, scale, 2 ** k) for k in range(1, scale.bit_length() - 1)]
-        if run.confidence:
-            extras.append(loop_path(job.output))
+        extras = _extra_paths(job, scale, run)
         result.extra_outputs = [str(path) for path in extras]
         try:
-            taken = next((path for path in extras if path.exists() and not out.overwrite), None)
-            if taken is not None:  # as write_bytes_atomic will refuse it
-                raise OutputError(f"{taken}: already exists; use --overwrite or --skip-existing")
+            _check_extras_free(extras, out)
             w, h = image_size(job.input)
         except DrnError as exc:
             yield _failed(result, job, exc)

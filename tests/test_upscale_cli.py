@@ -195,13 +195,15 @@ def test_dry_run_sees_existing_outputs_as_the_real_run_does(tmp_path, tiny_model
     assert dry.exit_code == 1 and json.loads(dry.stdout)["status"] == "error" and "--overwrite" in dry.stderr
     dry = run(*args, "--dry-run", "--skip-existing")
     assert dry.exit_code == 0 and json.loads(dry.stdout)["status"] == "skipped"
-    (tmp_path / "b_x2.png").write_bytes(b"keep me too")  # an --all-levels extra of b.png
+    (tmp_path / "b_x4.loop.png").write_bytes(b"keep me too")  # the --confidence extra of b.png
     write_photo(tmp_path / "b.png")
-    args = ("upscale", tmp_path / "b.png", "--model", tiny_model_file, "--all-levels", "--json")
+    args = ("upscale", tmp_path / "b.png", "--model", tiny_model_file, "--all-levels", "--confidence", "--json")
     dry, real = run(*args, "--dry-run"), run(*args)
     assert json.loads(dry.stdout)["status"] == json.loads(real.stdout)["status"] == "error"
     assert json.loads(dry.stdout)["error"] == json.loads(real.stdout)["error"]
-    assert (tmp_path / "a_x4.png").read_bytes() == b"keep me" and (tmp_path / "b_x2.png").read_bytes() == b"keep me too"
+    assert (tmp_path / "a_x4.png").read_bytes() == b"keep me"
+    assert (tmp_path / "b_x4.loop.png").read_bytes() == b"keep me too"
+    assert not (tmp_path / "b_x2.png").exists() and not (tmp_path / "b_x4.png").exists()  # refused before any work
 
 
 def test_dry_run_counts_the_tiles_the_model_runs(tmp_path, tiny_model_file):
