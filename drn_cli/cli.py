@@ -399,8 +399,6 @@ def _print_report(report, convention: str, per_image: bool, console: Console) ->
 @handle_errors
 def models(as_json: JsonOpt = False) -> None:
     """List the models: scale, size, what each is for, whether installed, recorded scores."""
-    from rich.table import Table
-
     from .weights import catalogue
 
     rows = catalogue()
@@ -408,15 +406,15 @@ def models(as_json: JsonOpt = False) -> None:
         for row in rows:
             print(json.dumps(row))
         return
-    table = Table(title=f"models (drn upscale uses {UPSCALE_MODEL}; drn eval uses {PAPER_MODEL})")
-    for column in ("name", "scale", "params", "trained on", "use", "installed", "scores (Y-PSNR)"):
-        table.add_column(column, overflow="fold")
+    # A block per model, not a table: seven columns of prose are unreadable in 80 columns.
+    out.print(f"models (drn upscale uses {UPSCALE_MODEL}; drn eval uses {PAPER_MODEL})")
     for r in rows:
+        installed = "installed" if r["installed"] else (
+            "not installed: convert the official checkpoint with drn convert" if r["official"] else "not installed")
         scores = ", ".join(f"{k} {v[0]:.2f}" for k, v in (r["scores"] or {}).items())
-        table.add_row(r["name"], f"x{r['scale']}", f"{r['params'] / 1e6:.2f} M", f"{r['trained_on']} LR", r["use"],
-                      "yes" if r["installed"] else "no" + (" (official: drn convert)" if r["official"] else ""),
-                      scores)
-    out.print(table)
+        out.print(f"\n[bold]{r['name']}[/bold]  x{r['scale']}, {r['params'] / 1e6:.2f} M params, "
+                  f"trained on {r['trained_on']} LR, {installed}\n  {r['use']}"
+                  + (f"\n  Y-PSNR: {scores}" if scores else ""))
 
 
 @app.command()

@@ -155,6 +155,9 @@ def test_models_lists_every_preset_with_what_is_installed(shipped_tiny):
     assert {"drn-s-x4", "drn-s-x4-real", "drn-s-x2", "drn-s-x8"} <= set(rows)
     assert rows["drn-s-x4"]["installed"] and not rows["drn-s-x8"]["installed"]
     assert rows["drn-s-x4"]["params"] == 4_804_041 and rows["drn-s-x8"]["official"].endswith("DRNS8x.pt")
+    text = run("models").stdout  # a block per model, whole lines at any terminal width
+    assert "drn-s-x4  x4, 4.80 M params, trained on bicubic LR, installed" in text
+    assert "drn-s-x8  x8, 5.40 M params, trained on bicubic LR, not installed: convert the official checkpoint" in text
 
 
 # ---------------------------------------------------------------------------- new options
