@@ -121,14 +121,14 @@ def _write_extras(job: Job, picture: Picture, upscaler: Upscaler, run: RunOption
     """Write the intermediate levels and the loop map of `job` (levels.py) in `fmt` (a Pillow
     format name, None = by suffix); return the final image for the caller to write."""
     extras = upscale_picture_extras(picture, upscaler, run.tile, run.overlap, run.confidence, run.outscale)
+    paths = _extra_paths(job, upscaler.scale, run)  # the levels x2 ... x(scale/2), then the loop map
     if run.all_levels:
-        for k, level in enumerate(extras.levels[:-1], start=1):
-            path = level_path(job.output, upscaler.scale, 2 ** k)
+        for path, level in zip(paths, extras.levels[:-1]):
             write_image(path, level, fmt, out.quality, overwrite=out.overwrite)
             result.extra_outputs.append(str(path))
     final = extras.levels[-1]
     if extras.loop is not None:
-        path = loop_path(job.output)
+        path = paths[-1]
         write_image(path, loop_map_picture(extras.loop, final.size), "PNG", overwrite=out.overwrite)
         result.extra_outputs.append(str(path))
         result.loop_error = round(float(extras.loop.mean()), 4)
