@@ -55,9 +55,9 @@ def _extra_paths(job: Job, scale: int, run: RunOptions) -> list[Path]:
 def _check_extras_free(paths: list[Path], out: OutputOptions) -> None:
     """Refuse a job before any work when one of its extra files exists and may not be replaced
     (as write_image would, after the model had run and earlier extras were written)."""
-    taken = next((path for path in paths if path.exists()), None) if not out.overwrite else None
-    if taken is not None:
-        raise OutputError(f"{taken}: already exists; use --overwrite or --skip-existing")
+    taken = [path for path in paths if path.exists()]
+    if taken and not out.overwrite:
+        raise OutputError(f"{taken[0]}: already exists; use --overwrite or --skip-existing")
 
 
 def _read(job: Job, out: OutputOptions) -> tuple[Result, Picture | None, float]:
