@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DrnError, OutputError
-from .inference import RunOptions, TileProgress, Upscaler, upscale_picture
+from .inference import RunOptions, TileProgress, Upscaler, rescaled_size, upscale_picture
 from .io import FORMATS, Picture, image_size, read_image, write_image
 from .levels import loop_map_picture, upscale_picture_extras
 from .plan import Job, Plan, Result, level_path, loop_path
@@ -187,7 +187,7 @@ def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions | None = Non
             continue
         factor = 1.0 if run.outscale is None else run.outscale / scale
         result.size_in = (w, h)
-        result.size_out = (max(1, round(w * scale * factor)), max(1, round(h * scale * factor)))
+        result.size_out = rescaled_size(w * scale, h * scale, factor)
         result.tiles = tile_count(h, w, tile, run.overlap) * (8 if run.tta else 1)
         yield result
 

@@ -189,6 +189,13 @@ def upscale(
         raise typer.Exit(EXIT_FAILED)
 
 
+def _say_ignored(plan) -> None:
+    """One dim line when folders or globs held our own earlier outputs (plan.is_own_output)."""
+    if plan.ignored:
+        err.print(f"[dim]left out {len(plan.ignored)} earlier output(s) of these inputs, "
+                  f"e.g. {plan.ignored[0]}[/dim]")
+
+
 def _dry_run(plan, spec: str, model_scale: int, run, written, device: str, as_json: bool) -> int:
     """`drn upscale --dry-run`: a line (or JSON record) per input from its name and header, and a
     summary; returns the number of inputs that would fail. Nothing is written."""
@@ -197,9 +204,7 @@ def _dry_run(plan, spec: str, model_scale: int, run, written, device: str, as_js
     from .inference import default_tile
 
     tile = run.tile if run.tile is not None else default_tile(resolve_device(device))
-    if plan.ignored:
-        err.print(f"[dim]left out {len(plan.ignored)} earlier output(s) of these inputs, "
-                  f"e.g. {plan.ignored[0]}[/dim]")
+    _say_ignored(plan)
     counts, pixels_out = {"planned": 0, "skipped": 0, "error": 0}, 0
     for result in preview_jobs(plan, model_scale, tile, run, written):
         counts[result.status] += 1
@@ -241,9 +246,8 @@ def _run_plan(plan, upscaler, as_json: bool, run, output, show: bool = True, tot
     from . import distributed
     from .batch import run_jobs
 
-    if plan.ignored and show:
-        err.print(f"[dim]left out {len(plan.ignored)} earlier output(s) of these inputs, "
-                  f"e.g. {plan.ignored[0]}[/dim]")
+    if show:
+        _say_ignored(plan)
     failed, done, mine = 0, 0, len(plan.jobs) + len(plan.failures)
     total = mine if total is None else total
     with _progress(console=err if show else Console(quiet=True)) as progress:

@@ -266,11 +266,16 @@ def to_pixels(rgb: np.ndarray, channels: int, bits: int) -> np.ndarray:
     return to_integers(rgb.mean(axis=2, keepdims=True) if channels == 1 else rgb, bits)
 
 
+def rescaled_size(width: int, height: int, factor: float) -> tuple[int, int]:
+    """(width, height) times `factor`, each rounded to the nearest pixel, at least 1."""
+    return max(1, round(width * factor)), max(1, round(height * factor))
+
+
 def rescale_picture(picture: Picture, factor: float) -> Picture:
-    """Resize pixels and alpha by `factor`: area averaging when shrinking (antialiased), Lanczos
-    when enlarging. Sizes round to the nearest pixel, at least 1."""
+    """Resize pixels and alpha by `factor` to `rescaled_size`: area averaging when shrinking
+    (antialiased), Lanczos when enlarging."""
     h, w = picture.pixels.shape[:2]
-    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    size = rescaled_size(w, h, factor)
     flag = cv2.INTER_AREA if factor < 1 else cv2.INTER_LANCZOS4
 
     def resize(plane: np.ndarray) -> np.ndarray:
