@@ -28,6 +28,23 @@ torchrun --nnodes 4 --nproc_per_node 8 --node_rank $NODE --master_addr $HEAD --m
 
 Measured with `benchmarks/upscale_ranks.sh` (docs/performance.md).
 
+## `drn upscale --json` records
+
+One JSON object per input on stdout, one line each, in input order (inputs that failed before
+any work first); messages and the progress bar go to stderr, so `drn upscale ... --json > log.jsonl`
+keeps them apart.
+
+| field | value |
+|---|---|
+| `input`, `output` | the paths as given and as written (`output` null when no output name could be made) |
+| `status` | `ok`, `skipped` (`--skip-existing`), `error`; with `--dry-run` `planned` instead of `ok` |
+| `error` | the one-line message, or null |
+| `size_in`, `size_out` | `[width, height]` after EXIF orientation, and of the written image (`--outscale` included) |
+| `seconds` | decode, upscale and encode of this input (0 with `--dry-run`) |
+| `tiles` | model passes over tiles for this input (8 per tile with `--tta`); with `--dry-run` the count the run would make |
+| `extra_outputs` | the `--all-levels` and `--confidence` files written (or, with `--dry-run`, to be written) |
+| `loop_error` | `--confidence`: the mean closed-loop error \|D(SR) - LR\| on the 0..255 scale, else null |
+
 HEAD
 for c in "${commands[@]}"; do
   echo "## drn $c"

@@ -78,14 +78,21 @@ def _read(job: Job, out: OutputOptions) -> tuple[Result, Picture | None, float]:
 def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, out: OutputOptions,
              result: Result, on_tile: TileProgress | None, tic: float) -> Picture | None:
     """The model's part of one job: the upscaled picture (extras already written), or None after
-    recording an error in `result`."""
+    recording an error in `result`. `result.tiles` counts the tiles of the pass that finished
+    (after an out-of-memory restart with smaller tiles, that pass's)."""
+
+    def counted(done: int, total: int) -> None:
+        result.tiles = total
+        if on_tile:
+            on_tile(done, total)
+
     try:
         _check_extras_free(_extra_paths(job, upscaler.scale, run), out)
         job.output.parent.mkdir(parents=True, exist_ok=True)
         if run.all_levels or run.confidence:
-            upscaled = _write_extras(job, picture, upscaler, run, _format(out), out, result)
+            upscaled = _write_extras(job, picture, upscaler, run, _format(out), out, result, counted)
         else:
-            upscaled = upscale_picture(picture, upscaler, run, on_tile)
+            upscaled = upscale_picture(picture, upscaler, run, counted)
     except (DrnError, OSError) as exc:
         _finish(_failed(result, job, exc), tic)
         return None
@@ -117,10 +124,10 @@ def _finish(result: Result, tic: float) -> Result:
 
 
 def _write_extras(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, fmt: str | None,
-                  out: OutputOptions, result: Result) -> Picture:
+                  out: OutputOptions, result: Result, on_tile: TileProgress) -> Picture:
     """Write the intermediate levels and the loop map of `job` (levels.py) in `fmt` (a Pillow
     format name, None = by suffix); return the final image for the caller to write."""
-    extras = upscale_picture_extras(picture, upscaler, run.tile, run.overlap, run.confidence, run.outscale)
+    extras = upscale_picture_extras(picture, upscaler, run.tile, run.overlap, run.confidence, run.outscale, on_tile)
     paths = _extra_paths(job, upscaler.scale, run)  # the levels x2 ... x(scale/2), then the loop map
     if run.all_levels:
         for path, level in zip(paths, extras.levels[:-1]):

@@ -16,9 +16,9 @@ import numpy as np
 import torch
 
 from .errors import DrnError
-from .inference import Upscaler, rescale_picture, to_pixels, upscale_alpha
+from .inference import TileProgress, Upscaler, rescale_picture, to_pixels, upscale_alpha
 from .io import Picture
-from .tiling import tile_extent, upscale_tiled
+from .tiling import tile_count, tile_extent, upscale_tiled
 
 LOOP_MAP_MAX = 24.0  # loop error (0..255 pixel units) shown at the top of the colour map
 LOOP_COLORMAP = cv2.COLORMAP_INFERNO
@@ -54,19 +54,23 @@ def _tile_outputs(upscaler: Upscaler, tile: torch.Tensor, loop: bool) -> list[to
 
 
 def upscale_extras(upscaler: Upscaler, image: np.ndarray, tile: int | None, overlap: int,
-                   loop: bool) -> list[np.ndarray]:
+                   loop: bool, on_tile: TileProgress | None = None) -> list[np.ndarray]:
     """(H, W, 3) float in [0, 1] -> [x2, ..., xS] as (H*2^k, W*2^k, 3) float32 in [0, 1], then with
     `loop` the (H, W) loop map. One forward pass per tile: the first blending pass computes and
-    keeps every output of each tile, the later passes blend the kept ones (same tiles, same order)."""
+    keeps every output of each tile, the later passes blend the kept ones (same tiles, same order).
+    `on_tile(done, total)` after each forward pass."""
     h, w = image.shape[:2]
     lr = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))[None]
     side = tile_extent(upscaler.default_tile() if tile is None else tile, h, w)
     scales = [2 ** k for k in range(1, upscaler.model.config.phases + 1)] + ([1] if loop else [])
     kept: list[list[torch.Tensor]] = []
+    total = tile_count(h, w, side, overlap)
 
     def first(t: torch.Tensor) -> torch.Tensor:
         outputs = _tile_outputs(upscaler, t, loop)
         kept.append(outputs)
+        if on_tile:
+            on_tile(len(kept), total)
         return outputs[0]
 
     results = []
@@ -85,13 +89,14 @@ def upscale_extras(upscaler: Upscaler, image: np.ndarray, tile: int | None, over
 
 
 def upscale_picture_extras(picture: Picture, upscaler: Upscaler, tile: int | None, overlap: int,
-                           loop: bool, outscale: float | None = None) -> Extras:
+                           loop: bool, outscale: float | None = None,
+                           on_tile: TileProgress | None = None) -> Extras:
     """Every level of `picture` (grey, 16-bit and alpha kept as in upscale_picture) and, with
-    `loop`, its loop map; `outscale` resizes the final level."""
+    `loop`, its loop map; `outscale` resizes the final level; `on_tile` as in upscale_extras."""
     bits, channels = picture.bits, picture.pixels.shape[2]
     rgb = picture.pixels if channels == 3 else np.repeat(picture.pixels, 3, axis=2)
     image = rgb.astype(np.float32) / np.float32(65535.0 if bits == 16 else 255.0)
-    outputs = upscale_extras(upscaler, image, tile, overlap, loop)
+    outputs = upscale_extras(upscaler, image, tile, overlap, loop, on_tile)
     loop_map = outputs.pop() if loop else None
     levels = []
     for k, level in enumerate(outputs, start=1):

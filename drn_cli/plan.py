@@ -38,7 +38,7 @@ class Result:
     seconds: float = 0.0
     loop_error: float | None = None   # --confidence: mean closed-loop error, 0..255 scale
     extra_outputs: list[str] = field(default_factory=list)  # --all-levels and --confidence files
-    tiles: int | None = None          # --dry-run: tiles the model will run (all 8 passes with --tta)
+    tiles: int | None = None          # tiles the model ran, or with --dry-run will run (all 8 passes with --tta)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)

@@ -214,13 +214,17 @@ def test_dry_run_counts_the_tiles_the_model_runs(tmp_path, tiny_model_file):
     write_photo(tmp_path / "a.png", 30, 45)
     plan = plan_jobs([str(tmp_path / "a.png")], 4, tmp_path / "out")
     upscaler = load_upscaler(str(tiny_model_file), "cpu", "fp32")
-    seen: list[int] = []  # the tile totals run_jobs reports
-    # 30 rows in 3 spans of at most 16 overlapping by 4, 45 columns in 4; --tta runs all 8 passes.
+    seen: list[tuple[int, int]] = []  # the (done, total) tile progress run_jobs reports
+    # 30 rows in 3 spans of at most 16 overlapping by 4, 45 columns in 4; --tta runs all 8 passes;
+    # --all-levels and --confidence come from the same single pass.
     for options, expected in ((RunOptions(tile=16, overlap=4), 12), (RunOptions(tile=16, overlap=4, tta=True), 96),
-                              (RunOptions(tile=0), 1)):
+                              (RunOptions(tile=0), 1),
+                              (RunOptions(tile=16, overlap=4, all_levels=True, confidence=True), 12)):
         [preview] = preview_jobs(plan, 4, options.tile, options)
         seen.clear()
-        list(run_jobs(plan, upscaler, options, on_tile=lambda job, done, total: seen.append(total)))
-        assert preview.tiles == seen[-1] == expected
+        [result] = run_jobs(plan, upscaler, options, on_tile=lambda job, done, total: seen.append((done, total)))
+        assert result.status == "ok"
+        assert preview.tiles == result.tiles == expected
+        assert seen == [(k, expected) for k in range(1, expected + 1)]  # each tile reported once, in order
         for path in (tmp_path / "out").iterdir():
             path.unlink()
