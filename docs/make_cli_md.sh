@@ -39,7 +39,7 @@ keeps them apart.
 | `input`, `output` | the paths as given and as written (`output` null when no output name could be made) |
 | `status` | `ok`, `skipped` (`--skip-existing`), `error`; with `--dry-run` `planned` instead of `ok` |
 | `error` | the one-line message, or null |
-| `size_in`, `size_out` | `[width, height]` after EXIF orientation, and of the written image (`--outscale` included) |
+| `size_in`, `size_out` | `[width, height]` after EXIF orientation, and of the written image (after `--outscale`, `--width`, `--height`) |
 | `seconds` | decode, upscale and encode of this input (0 with `--dry-run`) |
 | `tiles` | model passes over tiles for this input (8 per tile with `--tta`); with `--dry-run` the count the run would make |
 | `extra_outputs` | the `--all-levels` and `--confidence` files written (or, with `--dry-run`, to be written) |

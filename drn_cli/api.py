@@ -16,8 +16,9 @@ ImageLike = Image.Image | np.ndarray | str | os.PathLike
 
 
 def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = None,
-            outscale: float | None = None, tta: bool = False, device: str = "auto",
-            precision: str = "auto", tile: int | None = None) -> np.ndarray | Image.Image:
+            outscale: float | None = None, width: int | None = None, height: int | None = None,
+            tta: bool = False, device: str = "auto", precision: str = "auto",
+            tile: int | None = None) -> np.ndarray | Image.Image:
     """Upscale one image and return it in the same kind it came in.
 
     `image` is a Pillow image, an integer array (H, W) / (H, W, 3) / (H, W, 4) of uint8 or
@@ -25,12 +26,16 @@ def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = N
     or as a uint16 array for 16-bit colour, which Pillow cannot hold). `model` is a preset name or
     a weights file; without it, the default photo model (UPSCALE_MODEL) is used, resized to `scale`
     (2, 4, 8) or `outscale` (any factor) where no photo model has that scale
-    (presets.upscale_choice).
+    (presets.upscale_choice). `width` and/or `height` ask for a final size instead (pixels, aspect
+    ratio kept; both: the largest size that fits inside them), reached by resizing the model's output.
     `tta` averages the 8 flips and rotations (8x the time). Stateless and thread-safe: loaded
     models are cached read-only and shared.
     """
-    if scale is not None and outscale is not None:
-        raise UsageError("upscale: give scale or outscale, not both")
+    sized = width is not None or height is not None
+    if (scale is not None) + (outscale is not None) + sized > 1:
+        raise UsageError("upscale: give one of scale, outscale or width/height")
+    if any(side is not None and side < 1 for side in (width, height)):
+        raise UsageError(f"upscale: width and height are pixels, 1 or more; got width={width}, height={height}")
     if scale is not None and scale not in (2, 4, 8):
         raise UsageError(f"upscale: scale must be 2, 4 or 8, got {scale}")
     spec, resize_to = upscale_choice(model, scale, outscale)
@@ -38,7 +43,7 @@ def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = N
     if model is not None and scale is not None and scale != upscaler.scale:
         raise UsageError(f"upscale: model {model} is x{upscaler.scale}, but scale={scale} was asked for")
     picture, kind = _to_picture(image)
-    out = upscale_picture(picture, upscaler, RunOptions(tile=tile, tta=tta, outscale=resize_to))
+    out = upscale_picture(picture, upscaler, RunOptions(tile=tile, tta=tta, outscale=resize_to, width=width, height=height))
     planes = out.pixels if out.alpha is None else np.concatenate([out.pixels, out.alpha[:, :, None]], 2)
     result = planes[:, :, 0] if planes.shape[2] == 1 else planes
     if kind == "array" or (result.dtype == np.uint16 and result.ndim == 3):

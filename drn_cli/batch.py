@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DrnError, OutputError
-from .inference import RunOptions, TileProgress, Upscaler, rescaled_size, upscale_picture
+from .inference import RunOptions, TileProgress, Upscaler, final_size, upscale_picture
 from .io import FORMATS, Picture, image_size, read_image, write_image
 from .levels import loop_map_picture, upscale_picture_extras
 from .plan import Job, Plan, Result, level_path, loop_path
@@ -60,6 +60,14 @@ def _check_extras_free(paths: list[Path], out: OutputOptions) -> None:
         raise OutputError(f"{taken[0]}: already exists; use --overwrite or --skip-existing")
 
 
+def _check_final_size(job: Job, run: RunOptions, size: tuple[int, int], scale: int) -> tuple[int, int]:
+    """final_size of `job`'s (width, height) input; its DrnError names the input."""
+    try:
+        return final_size(run, *size, scale)
+    except DrnError as exc:
+        raise DrnError(f"{job.input}: {exc}") from None
+
+
 def _read(job: Job, out: OutputOptions) -> tuple[Result, Picture | None, float]:
     """The existence check and the decode of one job: its Result so far, the picture (None when
     the job ends here: skipped, or an error) and when the job started (perf_counter)."""
@@ -87,6 +95,7 @@ def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, ou
             on_tile(done, total)
 
     try:
+        _check_final_size(job, run, picture.size, upscaler.scale)
         _check_extras_free(_extra_paths(job, upscaler.scale, run), out)
         job.output.parent.mkdir(parents=True, exist_ok=True)
         if run.all_levels or run.confidence:
@@ -127,7 +136,7 @@ def _write_extras(job: Job, picture: Picture, upscaler: Upscaler, run: RunOption
                   out: OutputOptions, result: Result, on_tile: TileProgress) -> Picture:
     """Write the intermediate levels and the loop map of `job` (levels.py) in `fmt` (a Pillow
     format name, None = by suffix); return the final image for the caller to write."""
-    extras = upscale_picture_extras(picture, upscaler, run.tile, run.overlap, run.confidence, run.outscale, on_tile)
+    extras = upscale_picture_extras(picture, upscaler, run, on_tile)
     paths = _extra_paths(job, upscaler.scale, run)  # the levels x2 ... x(scale/2), then the loop map
     if run.all_levels:
         for path, level in zip(paths, extras.levels[:-1]):
@@ -189,12 +198,11 @@ def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions | None = Non
         try:
             _check_extras_free(extras, out)
             w, h = image_size(job.input)
+            result.size_in = (w, h)
+            result.size_out = _check_final_size(job, run, (w, h), scale)
         except DrnError as exc:
             yield _failed(result, job, exc)
             continue
-        factor = 1.0 if run.outscale is None else run.outscale / scale
-        result.size_in = (w, h)
-        result.size_out = rescaled_size(w * scale, h * scale, factor)
         result.tiles = tile_count(h, w, tile, run.overlap) * (8 if run.tta else 1)
         yield result
 

@@ -113,6 +113,8 @@ def upscale(
     model: ModelOpt = None,
     scale: Annotated[int | None, typer.Option("--scale", "-s", metavar="N", help="2, 4 or 8 times larger. Without --model: the photo model, resized where it is not of that scale (better on photos than the clean x2/x8; --model drn-s-x2 for clean inputs).")] = None,
     outscale: Annotated[float | None, typer.Option(metavar="X", help="Final scale, any factor (1.5, 3, 6): the nearest shipped model at or above it, then an antialiased resize.")] = None,
+    width: Annotated[int | None, typer.Option("--width", metavar="PX", min=1, help="Final width in pixels, aspect ratio kept: the model's output resized (--width 3840 for a 4K screen). Output {stem}_w3840.")] = None,
+    height: Annotated[int | None, typer.Option("--height", metavar="PX", min=1, help="Final height in pixels, likewise; with --width, the largest size that fits inside both ({stem}_3840x2160).")] = None,
     fmt: Annotated[str | None, typer.Option("--format", "-f", metavar="FORMAT", help="png, jpg, webp, tiff or bmp (default: as the input).")] = None,
     quality: Annotated[int, typer.Option(metavar="Q", help="JPEG/WebP quality.", min=1, max=100)] = 95,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders, keeping the tree under -o.")] = False,
@@ -136,7 +138,7 @@ def upscale(
     bicubic-made LR).
     """
     from .device import check_options
-    from .plan import plan_jobs
+    from .plan import output_tag, plan_jobs
     from .presets import PRESETS, upscale_choice
 
     if skip_existing and overwrite:
@@ -149,6 +151,8 @@ def upscale(
         raise UsageError("--outscale and --scale exclude each other; --outscale picks the model's scale itself")
     if tta and (all_levels or confidence):
         raise UsageError("--tta cannot be combined with --all-levels or --confidence")
+    if (width is not None or height is not None) and (outscale is not None or scale is not None or all_levels):
+        raise UsageError("--width/--height set the final size themselves; they exclude --scale, --outscale and --all-levels")
     _check_scale_option(scale)
     spec, resize_to = upscale_choice(model, scale, outscale)
     if all_levels and resize_to is not None:
@@ -156,9 +160,13 @@ def upscale(
                          + (f", nor with --scale {scale} without --model (no photo model is x{scale}: "
                             f"name one, e.g. --model drn-s-x{scale})" if outscale is None else ""))
     check_options(device, precision)
+
+    def planned(model_scale: int):
+        return plan_jobs(inputs, output_tag(resize_to or model_scale, width, height), output, fmt, recursive)
+
     # Plan first (no torch yet) when the preset names the scale, so that a typo costs nothing.
     known = PRESETS[spec].scale if spec in PRESETS else None
-    plan = plan_jobs(inputs, resize_to or known, output, fmt, recursive) if known else None
+    plan = planned(known) if known else None
 
     from . import distributed  # torch loads from here on
     from .batch import OutputOptions
@@ -166,19 +174,19 @@ def upscale(
     from .io import image_pixels
     from .plan import shard
 
-    run = RunOptions(tile, tile_overlap, tta, resize_to, all_levels, confidence)
+    run = RunOptions(tile, tile_overlap, tta, resize_to, all_levels, confidence, width, height)
     written = OutputOptions(fmt, quality, overwrite, skip_existing)
     if dry_run:  # only a model file is read, for its scale
         from .weights import resolve_model
 
         model_scale = known or resolve_model(spec).config.scale
         _check_scale(spec, model_scale, scale if model is not None else None)
-        plan = plan or plan_jobs(inputs, resize_to or model_scale, output, fmt, recursive)
+        plan = plan or planned(model_scale)
         raise typer.Exit(EXIT_FAILED if _dry_run(plan, spec, model_scale, run, written, device, as_json) else 0)
     rank, dev = distributed.init(device)  # under torchrun: this rank's GPU or share of the cores
     upscaler = load_upscaler(spec, str(dev), precision, compile_model)
     _check_scale(spec, upscaler.scale, scale if model is not None else None)
-    plan = plan or plan_jobs(inputs, resize_to or upscaler.scale, output, fmt, recursive)
+    plan = plan or planned(upscaler.scale)
     total = len(plan.jobs) + len(plan.failures)
     mine = shard(plan, rank.rank, rank.world, image_pixels)
     failed = _run_plan(mine, upscaler, as_json, run, written, rank.is_main, total)

@@ -73,8 +73,10 @@ class RunOptions:
 
     tile: LR pixels, None = from free memory, 0 = whole image. tta: average the 8 flips and
     rotations (8x the compute). outscale: the final scale, reached by resizing the model's output
-    with an antialiased filter; None = the model's own scale. all_levels and confidence ask for
-    what levels.py computes beside the final image from the same forward pass.
+    with an antialiased filter; None = the model's own scale. width and height: the final size
+    instead, in pixels, aspect ratio kept (both: the largest size that fits inside them); see
+    final_size. all_levels and confidence ask for what levels.py computes beside the final image
+    from the same forward pass.
     """
 
     tile: int | None = None
@@ -83,6 +85,8 @@ class RunOptions:
     outscale: float | None = None
     all_levels: bool = False   # also every intermediate pyramid level (levels.py)
     confidence: bool = False   # also the closed-loop error map (levels.py)
+    width: int | None = None
+    height: int | None = None
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
@@ -235,9 +239,10 @@ def upscale_alpha(alpha: np.ndarray, scale: int) -> np.ndarray:
 def upscale_picture(picture: Picture, upscaler: Upscaler, options: RunOptions = RunOptions(),
                     on_tile: TileProgress | None = None) -> Picture:
     """Upscale pixels with the model (grey replicated to RGB and back), alpha with bicubic; then
-    resize to `options.outscale` if given."""
+    resize to `final_size` where it differs from the model's. The size is checked first."""
     s, bits = upscaler.scale, picture.bits
     h, w, channels = picture.pixels.shape
+    size = final_size(options, w, h, s)
     rgb = picture.pixels if channels == 3 else np.repeat(picture.pixels, 3, axis=2)
     image = rgb.astype(np.float32) / np.float32(65535.0 if bits == 16 else 255.0)
     out = np.empty((h * s, w * s, channels), dtype=picture.pixels.dtype)
@@ -257,8 +262,7 @@ def upscale_picture(picture: Picture, upscaler: Upscaler, options: RunOptions = 
     else:
         upscaler.upscale_rows(image, emit, options.tile, options.overlap, on_tile, integer_rows(channels, bits))
     alpha = None if picture.alpha is None else upscale_alpha(picture.alpha, s)
-    result = Picture(out, alpha, picture.format, picture.icc, picture.exif)
-    return result if options.outscale in (None, s) else rescale_picture(result, options.outscale / s)
+    return resize_picture(Picture(out, alpha, picture.format, picture.icc, picture.exif), size)
 
 
 def to_pixels(rgb: np.ndarray, channels: int, bits: int) -> np.ndarray:
@@ -266,17 +270,35 @@ def to_pixels(rgb: np.ndarray, channels: int, bits: int) -> np.ndarray:
     return to_integers(rgb.mean(axis=2, keepdims=True) if channels == 1 else rgb, bits)
 
 
-def rescaled_size(width: int, height: int, factor: float) -> tuple[int, int]:
-    """(width, height) times `factor`, each rounded to the nearest pixel, at least 1."""
-    return max(1, round(width * factor)), max(1, round(height * factor))
+MAX_FINAL_FACTOR = 16  # --outscale's limit, and the most --width/--height may enlarge an input
 
 
-def rescale_picture(picture: Picture, factor: float) -> Picture:
-    """Resize pixels and alpha by `factor` to `rescaled_size`: area averaging when shrinking
-    (antialiased), Lanczos when enlarging."""
+def final_size(options: RunOptions, width: int, height: int, scale: int) -> tuple[int, int]:
+    """(width, height) of the output for a `width` x `height` input and a x`scale` model: the
+    model's size, times outscale / scale, or options.width / options.height with the aspect
+    ratio kept (with both, the side that binds is exact and the other rounded). A DrnError
+    when that enlarges the input more than MAX_FINAL_FACTOR times."""
+    if options.width is None and options.height is None:
+        factor = scale if options.outscale is None else options.outscale
+        return max(1, round(width * factor)), max(1, round(height * factor))
+    fx = options.width / width if options.width else float("inf")
+    fy = options.height / height if options.height else float("inf")
+    if min(fx, fy) > MAX_FINAL_FACTOR:
+        asked = f"--width {options.width}" if fx <= fy else f"--height {options.height}"
+        raise DrnError(f"{asked} would enlarge this {width}x{height} image {min(fx, fy):.0f} times; "
+                       f"at most {MAX_FINAL_FACTOR} (upscale it in two runs, or ask for less)")
+    if fx <= fy:
+        return options.width, max(1, round(height * fx))
+    return max(1, round(width * fy)), options.height
+
+
+def resize_picture(picture: Picture, size: tuple[int, int]) -> Picture:
+    """Pixels and alpha resized to `size` (width, height): area averaging when shrinking
+    (antialiased), Lanczos when enlarging; `picture` itself when it has that size."""
     h, w = picture.pixels.shape[:2]
-    size = rescaled_size(w, h, factor)
-    flag = cv2.INTER_AREA if factor < 1 else cv2.INTER_LANCZOS4
+    if (w, h) == size:
+        return picture
+    flag = cv2.INTER_AREA if size[0] < w else cv2.INTER_LANCZOS4
 
     def resize(plane: np.ndarray) -> np.ndarray:
         out = cv2.resize(plane, size, interpolation=flag)

@@ -16,7 +16,15 @@ import numpy as np
 import torch
 
 from .errors import DrnError
-from .inference import TileProgress, Upscaler, rescale_picture, to_pixels, upscale_alpha
+from .inference import (
+    RunOptions,
+    TileProgress,
+    Upscaler,
+    final_size,
+    resize_picture,
+    to_pixels,
+    upscale_alpha,
+)
 from .io import Picture
 from .tiling import tile_count, tile_extent, upscale_tiled
 
@@ -88,22 +96,22 @@ def upscale_extras(upscaler: Upscaler, image: np.ndarray, tile: int | None, over
     return results
 
 
-def upscale_picture_extras(picture: Picture, upscaler: Upscaler, tile: int | None, overlap: int,
-                           loop: bool, outscale: float | None = None,
+def upscale_picture_extras(picture: Picture, upscaler: Upscaler, run: RunOptions,
                            on_tile: TileProgress | None = None) -> Extras:
     """Every level of `picture` (grey, 16-bit and alpha kept as in upscale_picture) and, with
-    `loop`, its loop map; `outscale` resizes the final level; `on_tile` as in upscale_extras."""
-    bits, channels = picture.bits, picture.pixels.shape[2]
+    `run.confidence`, its loop map; the final level resized to `final_size` (--outscale,
+    --width/--height); `on_tile` as in upscale_extras."""
+    bits, (h, w, channels) = picture.bits, picture.pixels.shape
+    size = final_size(run, w, h, upscaler.scale)
     rgb = picture.pixels if channels == 3 else np.repeat(picture.pixels, 3, axis=2)
     image = rgb.astype(np.float32) / np.float32(65535.0 if bits == 16 else 255.0)
-    outputs = upscale_extras(upscaler, image, tile, overlap, loop, on_tile)
-    loop_map = outputs.pop() if loop else None
+    outputs = upscale_extras(upscaler, image, run.tile, run.overlap, run.confidence, on_tile)
+    loop_map = outputs.pop() if run.confidence else None
     levels = []
     for k, level in enumerate(outputs, start=1):
         alpha = None if picture.alpha is None else upscale_alpha(picture.alpha, 2 ** k)
         levels.append(Picture(to_pixels(level, channels, bits), alpha, picture.format, picture.icc, picture.exif))
-    if outscale not in (None, upscaler.scale):
-        levels[-1] = rescale_picture(levels[-1], outscale / upscaler.scale)
+    levels[-1] = resize_picture(levels[-1], size)
     return Extras(levels, loop_map)
 
 

@@ -62,12 +62,13 @@ class Plan:
     ignored: list[Path] = field(default_factory=list)  # our own earlier outputs found among the inputs
 
 
-_OUTPUT_NAME = re.compile(r"^(?P<stem>.+)_x\d+(?:\.\d+)?$")  # {stem}_x4, {stem}_x1.5
+# {stem}_x4, {stem}_x1.5; with --width/--height {stem}_w1920, {stem}_h1080, {stem}_1920x1080
+_OUTPUT_NAME = re.compile(r"^(?P<stem>.+)_(?:x\d+(?:\.\d+)?|[wh]\d+|\d+x\d+)$")
 
 
 def is_own_output(path: Path) -> bool:
-    """True when `path` is named like an output of ours ({stem}_x{scale}.ext) and an image called
-    {stem} sits beside it: upscaling a folder twice must not upscale its own outputs."""
+    """True when `path` is named like an output of ours ({stem}_{tag}.ext, see output_tag) and an
+    image called {stem} sits beside it: upscaling a folder twice must not upscale its own outputs."""
     match = _OUTPUT_NAME.match(path.stem)
     return bool(match) and any(path.with_name(match["stem"] + suffix).is_file() or
                                path.with_name(match["stem"] + suffix.upper()).is_file()
@@ -95,14 +96,20 @@ def output_extension(path: Path, fmt: str | None) -> str:
     return suffix if suffix in FORMATS else "png"
 
 
-def scale_label(scale: float) -> str:
-    """4 -> "4", 1.5 -> "1.5": the x in output names {stem}_x{label}."""
-    return f"{scale:g}"
+def output_tag(scale: float, width: int | None = None, height: int | None = None) -> str:
+    """What output names {stem}_{tag}.ext say of the size: "x4", "x1.5"; with --width and
+    --height "w1920", "h1080" or "1920x1080"."""
+    if width and height:
+        return f"{width}x{height}"
+    if width or height:
+        return f"w{width}" if width else f"h{height}"
+    return f"x{scale:g}"
 
 
-def plan_jobs(inputs: list[str], scale: float, output: str | Path | None = None,
+def plan_jobs(inputs: list[str], tag: str | float, output: str | Path | None = None,
               fmt: str | None = None, recursive: bool = False) -> Plan:
-    """Map inputs to outputs; inputs that match nothing or collide become failures.
+    """Map inputs to outputs named {stem}_{tag}.ext (a number: its output_tag, x4); inputs that
+    match nothing or collide become failures.
 
     `output` is a folder, or, with exactly one input image, the output file itself when it has an
     image suffix. Files named like our own outputs of an image beside them are left out when
@@ -128,7 +135,7 @@ def plan_jobs(inputs: list[str], scale: float, output: str | Path | None = None,
     if out is not None and out.exists() and not out.is_dir() and not out_file:
         raise UsageError(f"-o {out}: is an existing file; -o must name a folder (or, for one input, an image file)")
     for src, base in found:
-        name = f"{src.stem}_x{scale_label(scale)}.{output_extension(src, fmt)}"
+        name = f"{src.stem}_{tag if isinstance(tag, str) else output_tag(tag)}.{output_extension(src, fmt)}"
         if out_file:
             dst = out
         elif out is None:

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from drn_cli import __version__, upscale
 from drn_cli.batch import OutputOptions, run_jobs
 from drn_cli.cli import app
-from drn_cli.inference import RunOptions, make_upscaler, self_ensemble, upscale_picture
+from drn_cli.inference import RunOptions, make_upscaler, resize_picture, self_ensemble, upscale_picture
 from drn_cli.io import read_image
 from drn_cli.plan import plan_jobs
 from drn_cli.weights import resolve_model
@@ -171,6 +171,51 @@ def test_outscale_resizes_the_models_output(tmp_path, shipped_tiny, outscale, na
     assert Image.open(tmp_path / name).size == size
 
 
+@pytest.mark.parametrize("options,name,size", [
+    (("--width", "100"), "a_w100.png", (100, 77)),              # 26x20: height 20 * 100/26 = 76.9
+    (("--height", "50"), "a_h50.png", (65, 50)),
+    (("--width", "100", "--height", "50"), "a_100x50.png", (65, 50)),   # the height binds
+    (("--width", "52", "--height", "500"), "a_52x500.png", (52, 40)),   # the width binds
+    (("--width", "13"), "a_w13.png", (13, 10)),                 # smaller than the input: the model, then shrunk
+])
+def test_width_and_height_resize_the_models_output_keeping_the_aspect(tmp_path, shipped_tiny, options, name, size):
+    write_photo(tmp_path / "a.png", 20, 26)
+    result = run("upscale", tmp_path / "a.png", *options, "--json")
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / name).size == size
+    record = json.loads(result.stdout)
+    assert record["output"] == str(tmp_path / name) and record["size_out"] == list(size)
+    # The pixels are the photo model's x4 output resized, as --outscale does it.
+    real = make_upscaler(resolve_model(shipped_tiny / "drn-s-x4-real.safetensors"), "auto", "auto")
+    x4 = upscale_picture(read_image(tmp_path / "a.png"), real)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / name)), resize_picture(x4, size).pixels)
+    # A second run over the folder leaves the first one's output alone.
+    again = run("upscale", tmp_path, *options, "--dry-run", "--overwrite")
+    assert "1 to upscale" in again.stderr and "earlier output" in again.stderr, again.output
+
+
+def test_width_beyond_16x_fails_that_input_only(tmp_path, shipped_tiny):
+    (tmp_path / "in").mkdir()
+    write_photo(tmp_path / "in" / "small.png", 10, 10)
+    write_photo(tmp_path / "in" / "big.png", 40, 100)
+    for extra in ((), ("--dry-run",)):
+        result = run("upscale", tmp_path / "in", "--width", 1000, "-o", tmp_path / "out", *extra)
+        assert result.exit_code == 1, result.output
+        assert "small.png" in result.stderr and "--width 1000 would enlarge this 10x10 image 100 times" in result.stderr
+        assert "Traceback" not in result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["big_w1000.png"]
+    assert Image.open(tmp_path / "out" / "big_w1000.png").size == (1000, 400)
+
+
+@pytest.mark.parametrize("options", [("--width", "100", "--outscale", "2"), ("--height", "80", "--scale", "2"),
+                                     ("--width", "100", "--all-levels"), ("--width", "0")])
+def test_width_and_height_refuse_other_size_options(tmp_path, monkeypatch, options):
+    monkeypatch.setenv("DRN_WEIGHTS_DIR", str(tmp_path / "no-weights"))  # loading would fail with exit 1
+    write_photo(tmp_path / "a.png")
+    result = run("upscale", tmp_path / "a.png", *options)
+    assert result.exit_code == 2 and ("--width" in result.stderr or "--height" in result.stderr), result.output
+
+
 def test_tta_is_the_average_of_the_eight_flips_and_rotations(tmp_path, tiny_model_file):
     write_photo(tmp_path / "a.png", 12, 16)
     upscaler = make_upscaler(resolve_model(tiny_model_file), "cpu", "fp32")
@@ -230,6 +275,10 @@ def test_python_api_takes_paths_and_a_scale(tmp_path, shipped_tiny):
     assert np.array_equal(np.asarray(upscale(tmp_path / "a.png", scale=2)), halved)
     with pytest.raises(Exception, match="no shipped weights for drn-s-x2"):
         upscale(tmp_path / "a.png", model="drn-s-x2", scale=2)
+    wide = upscale(np.asarray(Image.open(tmp_path / "a.png")), width=100)
+    assert wide.shape == (77, 100, 3)
+    with pytest.raises(Exception, match="one of scale, outscale or width/height"):
+        upscale(tmp_path / "a.png", scale=2, width=100)
 
 
 @pytest.mark.parametrize("bad,message", [(123, "got int"), (np.zeros((4, 4, 3), np.float32), "uint8 or uint16"),
