@@ -6,6 +6,7 @@ import sys
 import time
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from conftest import photo
@@ -259,7 +260,7 @@ def test_realistic_batches_are_the_same_from_loader_processes(hr_folder):
     one thread): the batches are those made in this process, draw for draw."""
     import cv2
 
-    from drn_cli.training.data import init_loader_worker
+    from drn_cli.training.data import single_threaded_opencv
     from drn_cli.training.trainer import Trainer
 
     def batches(workers: int) -> list:
@@ -273,10 +274,28 @@ def test_realistic_batches_are_the_same_from_loader_processes(hr_folder):
     for a, b in zip(here, spawned, strict=True):
         assert torch.equal(a.lr, b.lr) and torch.equal(a.dual_lr, b.dual_lr)
         assert all(torch.equal(x, y) for x, y in zip(a.pyramid, b.pyramid, strict=True))
+    # Workers forked inside single_threaded_opencv run OpenCV on one thread; this process gets
+    # its own count back.
     threads = cv2.getNumThreads()
     try:
         cv2.setNumThreads(2)
-        init_loader_worker(0)
-        assert cv2.getNumThreads() == 1
+        cv2.resize(np.zeros((512, 512, 3), np.uint8), (256, 256), interpolation=cv2.INTER_AREA)  # a live pool
+        loader = torch.utils.data.DataLoader(_OpenCvThreads(), batch_size=1, num_workers=2)
+        with single_threaded_opencv():
+            stream = iter(loader)
+        assert cv2.getNumThreads() == 2
+        assert [int(x) for x in stream] == [1, 1, 1, 1]
     finally:
         cv2.setNumThreads(threads)
+
+
+class _OpenCvThreads(torch.utils.data.Dataset):
+    """Four items: the OpenCV thread count of the process that makes each."""
+
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, index: int) -> int:
+        import cv2
+
+        return cv2.getNumThreads()

@@ -18,7 +18,9 @@ resumed run continues it without saving any data-loader state.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -111,11 +113,20 @@ class PairedPatches(torch.utils.data.Dataset):
         return Sample(pyramid[0], pyramid, pyramid[0])
 
 
-def init_loader_worker(_worker_id: int) -> None:
-    """DataLoader worker set-up: OpenCV on one thread. torch already gives each worker one
-    thread; OpenCV would start a pool the size of the machine in every worker (N workers x
-    N cores threads for 32-pixel patches)."""
+@contextlib.contextmanager
+def single_threaded_opencv() -> Iterator[None]:
+    """OpenCV on one thread inside, as it was after. Fork DataLoader workers inside it: each
+    then runs OpenCV on one thread (torch already gives each worker one thread; a pool the size of
+    the machine in every worker is N workers x N cores threads for 32-pixel patches), and none
+    inherits the parent's thread pool. Setting the count in the child instead could hang for
+    good: a pool copied by fork has no threads, and OpenCV, tearing it down, waits on them
+    (seen once in the test suite, a forked worker stuck in pthread_cond_destroy)."""
+    threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(threads)
 
 
 class DevicePatches(PairedPatches):

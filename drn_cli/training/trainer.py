@@ -41,7 +41,7 @@ from ..io import find_images
 from ..model import DRN, VARIANTS, DRNConfig, DualRegression, default_variant
 from ..presets import PRESETS
 from ..weights import Weights, resolve_model, save_weights
-from .data import DevicePatches, PairedPatches, PatchSpec, Sample, build_pyramids, init_loader_worker
+from .data import DevicePatches, PairedPatches, PatchSpec, Sample, build_pyramids, single_threaded_opencv
 from .grow import copy_inner_levels, fit_stem
 
 EventFn = Callable[[dict], None]
@@ -383,9 +383,10 @@ class Trainer:
         dataset = PairedPatches(pyramids, spec, length=c.steps * c.batch_size * self.dist.world)
         sampler = _StreamSampler(self.step, until, c.batch_size, self.dist.rank, self.dist.world)
         loader = torch.utils.data.DataLoader(dataset, batch_size=c.batch_size, sampler=sampler,
-                                             num_workers=c.workers, worker_init_fn=init_loader_worker,
-                                             pin_memory=self.device.type == "cuda")
-        for batch in loader:
+                                             num_workers=c.workers, pin_memory=self.device.type == "cuda")
+        with single_threaded_opencv():
+            stream = iter(loader)  # the workers fork here
+        for batch in stream:
             yield Sample(self.to_device(batch.lr), [self.to_device(t) for t in batch.pyramid],
                          self.to_device(batch.dual_lr))
 
