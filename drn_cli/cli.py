@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .errors import DrnError, UsageError
 from .presets import PAPER_MODEL, UPSCALE_MODEL
@@ -69,7 +70,7 @@ def handle_errors(fn):
         except DrnError as exc:
             if os.environ.get("DRN_DEBUG"):
                 raise
-            err.print(f"[red]error:[/red] {exc}")
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED) from None
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/yellow]")
@@ -115,7 +116,7 @@ def upscale(
     outscale: Annotated[float | None, typer.Option(metavar="X", help="Final scale, any factor (1.5, 3, 6): the nearest shipped model at or above it, then an antialiased resize.")] = None,
     width: Annotated[int | None, typer.Option("--width", metavar="PX", min=1, help="Final width in pixels, aspect ratio kept: the model's output resized (--width 3840 for a 4K screen). Output {stem}_w3840.")] = None,
     height: Annotated[int | None, typer.Option("--height", metavar="PX", min=1, help="Final height in pixels, likewise; with --width, the largest size that fits inside both ({stem}_3840x2160).")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", metavar="FORMAT", help="png, jpg, webp, tiff or bmp (default: as the input).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", metavar="FORMAT", help="png, jpg, webp, tiff or bmp (default: as the input; jpg for HEIC and AVIF photos).")] = None,
     quality: Annotated[int, typer.Option(metavar="Q", help="JPEG/WebP quality.", min=1, max=100)] = 95,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders, keeping the tree under -o.")] = False,
     skip_existing: Annotated[bool, typer.Option("--skip-existing", help="Skip inputs whose output exists.")] = False,
@@ -201,7 +202,7 @@ def _say_ignored(plan) -> None:
     """One dim line when folders or globs held our own earlier outputs (plan.is_own_output)."""
     if plan.ignored:
         err.print(f"[dim]left out {len(plan.ignored)} earlier output(s) of these inputs, "
-                  f"e.g. {plan.ignored[0]}[/dim]")
+                  f"e.g. {escape(str(plan.ignored[0]))}[/dim]")
 
 
 def _dry_run(plan, spec: str, model_scale: int, run, written, device: str, as_json: bool) -> int:
@@ -217,14 +218,14 @@ def _dry_run(plan, spec: str, model_scale: int, run, written, device: str, as_js
     for result in preview_jobs(plan, model_scale, tile, run, written):
         counts[result.status] += 1
         if result.status == "error":
-            err.print(f"[red]error:[/red] {result.error}")
+            err.print(f"[red]error:[/red] {escape(result.error)}")
         elif result.status == "skipped":
-            err.print(f"[dim]would skip {result.input}: {result.output} exists[/dim]")
+            err.print(f"[dim]would skip {escape(result.input)}: {escape(result.output)} exists[/dim]")
         else:
             (w, h), (w2, h2) = result.size_in, result.size_out
             pixels_out += w2 * h2
             also = "".join(f", {extra}" for extra in result.extra_outputs)
-            err.print(f"{result.input} -> {result.output}{also}  {w}x{h} -> {w2}x{h2}  "
+            err.print(f"{escape(result.input)} -> {escape(result.output + also)}  {w}x{h} -> {w2}x{h2}  "
                       f"{result.tiles} tile{'s' if result.tiles > 1 else ''}")
         if as_json:
             sys.stdout.write(json.dumps(result.to_dict()) + "\n")
@@ -264,7 +265,7 @@ def _run_plan(plan, upscaler, as_json: bool, run, output, show: bool = True, tot
 
         def on_tile(job, done: int, count: int) -> None:
             progress.update(tiles, completed=done, total=count, visible=count > 1,
-                            description=f"  {job.input.name[:30]}")
+                            description=f"  {escape(job.input.name[:30])}")
 
         for result in run_jobs(plan, upscaler, run, output, on_tile):
             progress.update(tiles, visible=False)
@@ -273,13 +274,13 @@ def _run_plan(plan, upscaler, as_json: bool, run, output, show: bool = True, tot
             progress.update(task, completed=everyone if everyone is not None else done)
             if result.status == "error":
                 failed += 1
-                (progress.console if show else err).print(f"[red]error:[/red] {result.error}")
+                (progress.console if show else err).print(f"[red]error:[/red] {escape(result.error)}")
             elif result.status == "skipped":
-                progress.console.print(f"[dim]skipped {result.input}: {result.output} exists[/dim]")
+                progress.console.print(f"[dim]skipped {escape(result.input)}: {escape(result.output)} exists[/dim]")
             else:
                 (w, h), (w2, h2) = result.size_in, result.size_out
                 extra = f"  loop error {result.loop_error:.2f}" if result.loop_error is not None else ""
-                progress.console.print(f"{result.input} -> {result.output}  {w}x{h} -> {w2}x{h2}  "
+                progress.console.print(f"{escape(result.input)} -> {escape(result.output)}  {w}x{h} -> {w2}x{h2}  "
                                        f"{result.seconds:.1f} s{extra}")
             if as_json:
                 sys.stdout.write(json.dumps(result.to_dict()) + "\n")
@@ -357,7 +358,7 @@ def _dataset_paths(name: str, data_dir: Path | None) -> tuple[str, list[Path]]:
         return label, resolve_dataset(name, data_dir)
     size = sum(f.size for f in missing)
     err.print(f"downloading {info.name}: {len(missing)} of {len(info.files)} images ({size / 1e6:.1f} MB) into "
-              f"{hr_folder(info.name)}\nterms of use: {info.terms}")
+              f"{escape(str(hr_folder(info.name)))}\nterms of use: {escape(info.terms)}")
     with Progress(TextColumn(info.name), BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=err) as bar:
         task = bar.add_task("download", total=size)
         return label, resolve_dataset(name, progress=lambda n: bar.update(task, advance=n))
@@ -470,7 +471,7 @@ def convert(
         raise UsageError(f"{output}: exists; choose another -o")
     weights = load_official(checkpoint, dual)
     save_weights(output, weights, half=half)
-    err.print(f"wrote {output} ({weights.config})")
+    err.print(f"wrote {escape(str(output))} ({weights.config})")
 
 
 @app.command()
@@ -492,7 +493,7 @@ def export(
     worst = check_onnx(output, weights, half)
     check = ("onnxruntime not installed, parity not checked (pip install 'drn-cli[onnx]')" if worst is None
              else f"onnxruntime matches PyTorch fp32 within {worst:.1e} at two sizes")
-    err.print(f"wrote {output} (x{weights.config.scale}, {'fp16' if half else 'fp32'}); {check}")
+    err.print(f"wrote {escape(str(output))} (x{weights.config.scale}, {'fp16' if half else 'fp32'}); {escape(check)}")
 
 
 @app.command()
@@ -548,7 +549,7 @@ def train(
         trainer = start_run(config, display)
     _run_training(trainer, display, f"training {trainer.config.drn} ({trainer.config.degradation} LR)")
     if trainer.dist.is_main:
-        err.print(f"done: {Path(trainer.config.out) / 'model.safetensors'} (step {trainer.step})")
+        err.print(f"done: {escape(str(Path(trainer.config.out) / 'model.safetensors'))} (step {trainer.step})")
 
 
 def _run_training(trainer, display: _TrainDisplay, what: str) -> None:
@@ -557,7 +558,7 @@ def _run_training(trainer, display: _TrainDisplay, what: str) -> None:
 
     if trainer.dist.is_main:
         budget = trainer.config.minutes
-        err.print(f"{what} on {trainer.device} ({precision_name(trainer.dtype)}) "
+        err.print(f"{escape(what)} on {trainer.device} ({precision_name(trainer.dtype)}) "
                   f"from step {trainer.step} to {trainer.config.steps}"
                   + (f" or {budget:g} minutes of training" if budget is not None else ""))
     with display:
@@ -594,9 +595,9 @@ class _TrainDisplay:
             return
         kind = event["type"]
         if kind == "warning":
-            err.print(f"[yellow]warning:[/yellow] {event['message']}")
+            err.print(f"[yellow]warning:[/yellow] {escape(event['message'])}")
         elif kind == "info":
-            err.print(event["message"])
+            err.print(event["message"], markup=False)
         elif kind == "skip":
             err.print(f"[yellow]step {event['step']}: loss exploded, batch skipped[/yellow]")
         elif kind == "step" and "val_psnr" in event:
@@ -676,9 +677,9 @@ def finetune_unpaired(
     pairs = f"{'HR folders ' + ', '.join(c.data) if c.data else 'self-pairs'} with {c.self_pairs} LR"
     if c.inferred:
         read = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in c.inferred.items())
-        err.print(f"read from the photos: {read} -> pairs {c.self_pairs}")
+        err.print(f"read from the photos: {read} -> pairs {c.self_pairs}", markup=False)
     _run_training(trainer, display, f"adapting {c.drn} to {c.lr_dir} ({pairs}, {c.patch_size}px patches; "
                                     f"closed-loop L1 on the photos before: {before:.3f})")
     after = trainer.closed_loop_report()
     err.print(f"closed-loop L1 on the photos: {before:.3f} -> {after:.3f} (0..255 scale); "
-              f"weights: {Path(trainer.config.out) / 'model.safetensors'}")
+              f"weights: {escape(str(Path(trainer.config.out) / 'model.safetensors'))}")

@@ -38,7 +38,24 @@ _ORIENT_OPS = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a:
                7: lambda a: np.rot90(a, 1)[::-1], 8: lambda a: np.rot90(a, 1)}
 
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+# Phones save HEIC (read through the optional pillow-heif, `pip install "drn-cli[heif]"`); the web
+# serves AVIF (Pillow 11.3+ reads it). Neither is written: their outputs default to JPEG.
+HEIF_SUFFIXES = {".heic", ".heif"}
+PHOTO_ONLY_SUFFIXES = HEIF_SUFFIXES | {".avif"}  # read, never written
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"} | PHOTO_ONLY_SUFFIXES
+
+
+def _open(path: str | os.PathLike) -> Image.Image:
+    """Image.open, with pillow-heif's opener registered first for .heic/.heif files; without it
+    an InputImageError that says how to get it."""
+    if Path(path).suffix.lower() in HEIF_SUFFIXES:
+        try:
+            import pillow_heif
+        except ImportError:
+            raise InputImageError(f"{path}: HEIC/HEIF photos need the pillow-heif package: "
+                                  "pip install 'drn-cli[heif]' (or save the photo as JPEG)") from None
+        pillow_heif.register_heif_opener()  # idempotent
+    return Image.open(path)
 
 
 def find_images(folder: str | Path) -> list[Path]:
@@ -52,7 +69,7 @@ def find_images(folder: str | Path) -> list[Path]:
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
     """(H, W, 3) uint8 RGB of an image file (grey and palette images converted)."""
     try:
-        with Image.open(path) as img:
+        with _open(path) as img:
             return np.asarray(img.convert("RGB"))
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise InputImageError(f"{path}: cannot read image ({exc})") from None
@@ -61,9 +78,9 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
 def image_pixels(path: str | os.PathLike) -> int:
     """Width x height from the file's header (nothing is decoded); 0 if it cannot be read."""
     try:
-        with Image.open(path) as img:
+        with _open(path) as img:
             return img.size[0] * img.size[1]
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except (InputImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return 0
 
 
@@ -170,7 +187,7 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
     path = Path(path)
     _check_file(path)
     try:
-        with Image.open(path) as img:
+        with _open(path) as img:
             width, height = img.size
             orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
     except _UNREADABLE as exc:
@@ -184,7 +201,7 @@ def read_image(path: str | os.PathLike) -> Picture:
     path = Path(path)
     _check_file(path)
     try:
-        with Image.open(path) as img:
+        with _open(path) as img:
             _check_size(path, *img.size)
             if getattr(img, "n_frames", 1) > 1:
                 img.seek(0)  # animated: the first frame

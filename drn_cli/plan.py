@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
-from .io import FORMAT_NAMES, FORMATS, IMAGE_SUFFIXES
+from .io import FORMAT_NAMES, FORMATS, IMAGE_SUFFIXES, PHOTO_ONLY_SUFFIXES
 
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "TIFF": "tif", "BMP": "bmp"}
 
@@ -90,10 +90,14 @@ def _expand(arg: str, recursive: bool) -> tuple[list[tuple[Path, Path]], str | N
 
 
 def output_extension(path: Path, fmt: str | None) -> str:
+    """The output's extension: `fmt`'s, else the input's where we write that format; photos in
+    formats we only read (HEIC, AVIF) become JPEG, anything else PNG."""
     if fmt:
         return EXTENSIONS[FORMATS[fmt]]
     suffix = path.suffix.lower().lstrip(".")
-    return suffix if suffix in FORMATS else "png"
+    if suffix in FORMATS:
+        return suffix
+    return "jpg" if f".{suffix}" in PHOTO_ONLY_SUFFIXES else "png"
 
 
 def output_tag(scale: float, width: int | None = None, height: int | None = None) -> str:

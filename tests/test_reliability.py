@@ -72,6 +72,56 @@ def test_unsupported_format(tmp_path, tiny_model_file):
     assert result.exit_code == 1 and "a.svg" in result.stderr and "not a readable image" in result.stderr
 
 
+def test_phone_heic_and_web_avif_photos_are_read_and_written_as_jpeg(tmp_path, tiny_model_file):
+    """iPhones save HEIC (through pillow-heif), the web serves AVIF (Pillow): a folder of them is
+    upscaled to JPEG, rotation applied and EXIF carried over."""
+    pillow_heif = pytest.importorskip("pillow_heif", reason="HEIC needs pillow-heif (the [test] extra installs it)")
+    from PIL import features
+
+    pillow_heif.register_heif_opener()
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    exif = Image.Exif()
+    exif[0x010F] = "drn-test-phone"  # Make
+    exif[0x0112] = 6                 # rotate 90 degrees clockwise to display
+    Image.fromarray(photo(24, 32)).save(folder / "IMG_0001.HEIC", exif=exif.tobytes(), quality=90)
+    suffixes = [".HEIC"]
+    if features.check("avif"):
+        Image.fromarray(photo(24, 32)).save(folder / "web.avif", quality=90)
+        suffixes.append(".avif")
+    result = upscale(folder, "-o", tmp_path / "out", model=tiny_model_file)
+    assert result.exit_code == 0, result.output
+    heic = Image.open(tmp_path / "out" / "IMG_0001_x4.jpg")
+    assert heic.format == "JPEG" and heic.size == (24 * 4, 32 * 4)  # portrait: the rotation applied once
+    assert heic.getexif().get(0x010F) == "drn-test-phone" and heic.getexif().get(0x0112) is None
+    if ".avif" in suffixes:
+        assert Image.open(tmp_path / "out" / "web_x4.jpg").size == (32 * 4, 24 * 4)
+
+
+def test_heic_without_pillow_heif_says_how_to_get_it(tmp_path, monkeypatch, tiny_model_file):
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)  # import pillow_heif now raises ImportError
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "IMG_0002.heic").write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(100))
+    write_photo(tmp_path / "in" / "a.png")
+    result = upscale(tmp_path / "in", "-o", tmp_path / "out", model=tiny_model_file)
+    assert result.exit_code == 1
+    said = "".join(result.stderr.split())  # the console wraps long lines (also at hyphens)
+    assert "IMG_0002.heic:HEIC/HEIFphotosneedthepillow-heifpackage:pipinstall'drn-cli[heif]'" in said
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_x4.png"]  # the batch went on
+
+
+def test_file_names_with_brackets_are_printed_as_they_are(tmp_path, tiny_model_file):
+    """The console's markup must not eat "[draft]" from a file name (nor "[heif]" from a hint)."""
+    write_photo(tmp_path / "[draft] a.png")
+    (tmp_path / "[bad] b.png").write_text("not an image")
+    result = upscale(tmp_path / "[draft] a.png", tmp_path / "[bad] b.png", model=tiny_model_file)
+    assert result.exit_code == 1
+    said = "".join(result.stderr.split())  # the console wraps long lines
+    assert "[draft]a_x4.png" in said and "[bad]b.png:notareadableimage" in said
+    assert (tmp_path / "[draft] a_x4.png").exists()
+
+
 def test_decompression_bomb_is_refused_with_a_hint(tmp_path, monkeypatch, tiny_model_file):
     write_photo(tmp_path / "big.png", 60, 60)
     monkeypatch.setenv("DRN_MAX_PIXELS", "1000")
