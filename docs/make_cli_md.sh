@@ -40,7 +40,7 @@ keeps them apart.
 | `status` | `ok`, `skipped` (`--skip-existing`), `error`; with `--dry-run` `planned` instead of `ok` |
 | `error` | the one-line message, or null |
 | `size_in`, `size_out` | `[width, height]` after EXIF orientation, and of the written image (after `--outscale`, `--width`, `--height`) |
-| `seconds` | decode, upscale and encode of this input (0 with `--dry-run`) |
+| `seconds` | decode, upscale and encode of this input; with `--dry-run` the model time estimated for it (its tiles' pixels times the seconds per pixel of one timed tile) |
 | `tiles` | model passes over tiles for this input (8 per tile with `--tta`); with `--dry-run` the count the run would make |
 | `extra_outputs` | the `--all-levels` and `--confidence` files written (or, with `--dry-run`, to be written) |
 | `loop_error` | `--confidence`: the mean closed-loop error \|D(SR) - LR\| on the 0..255 scale, else null |

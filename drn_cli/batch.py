@@ -19,7 +19,7 @@ from .inference import RunOptions, TileProgress, Upscaler, final_size, upscale_p
 from .io import FORMATS, Picture, image_size, read_image, write_image
 from .levels import loop_map_picture, upscale_picture_extras
 from .plan import Job, Plan, Result, level_path, loop_path
-from .tiling import tile_count
+from .tiling import tile_count, tile_pixels
 
 
 @dataclass(frozen=True)
@@ -181,11 +181,12 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions | None = None, out:
 
 
 def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions | None = None,
-                 out: OutputOptions | None = None) -> Iterator[Result]:
+                 out: OutputOptions | None = None, seconds_per_pixel: float = 0.0) -> Iterator[Result]:
     """What `run_jobs` would do with a x`scale` model, from names and image headers alone
     (`drn upscale --dry-run`): a Result per planned failure and per job, with status "planned",
-    "skipped" or "error", the sizes, the extra outputs and the tiles of one model pass at tile side
-    `tile` (LR pixels, 0: whole image). Nothing is decoded, loaded or written."""
+    "skipped" or "error", the sizes, the extra outputs, the tiles of the model's passes at tile side
+    `tile` (LR pixels, 0: whole image) and, as `seconds`, the model time they take at
+    `seconds_per_pixel` (Upscaler.seconds_per_pixel). Nothing is decoded or written."""
     yield from plan.failures
     run, out = run or RunOptions(), out or OutputOptions()
     for job in plan.jobs:
@@ -203,7 +204,9 @@ def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions | None = Non
         except DrnError as exc:
             yield _failed(result, job, exc)
             continue
-        result.tiles = tile_count(h, w, tile, run.overlap) * (8 if run.tta else 1)
+        passes = 8 if run.tta else 1
+        result.tiles = tile_count(h, w, tile, run.overlap) * passes
+        result.seconds = round(tile_pixels(h, w, tile, run.overlap) * passes * seconds_per_pixel, 3)
         yield result
 
 

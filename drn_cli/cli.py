@@ -129,7 +129,7 @@ def upscale(
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
     compile_model: Annotated[bool, typer.Option("--compile", help="Compile the model first (torch.compile): about 30 s, and again for new image sizes, then each image about 2x faster on a GPU; for large folders (docs/performance.md).")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be written (each output, its size and tiles; existing outputs; unreadable headers) and exit: nothing is upscaled or written. Exit code 1 if an input would fail.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be written (each output, its size and tiles; existing outputs; unreadable headers) and about how long the model will take (timed on one tile), then exit: nothing is upscaled or written. Exit code 1 if an input would fail.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Upscale images with DRN. Writes {stem}_x{scale}.{ext}; never overwrites inputs.
@@ -177,13 +177,11 @@ def upscale(
 
     run = RunOptions(tile, tile_overlap, tta, resize_to, all_levels, confidence, width, height)
     written = OutputOptions(fmt, quality, overwrite, skip_existing)
-    if dry_run:  # only a model file is read, for its scale
-        from .weights import resolve_model
-
-        model_scale = known or resolve_model(spec).config.scale
-        _check_scale(spec, model_scale, scale if model is not None else None)
-        plan = plan or planned(model_scale)
-        raise typer.Exit(EXIT_FAILED if _dry_run(plan, spec, model_scale, run, written, device, as_json) else 0)
+    if dry_run:  # the model is loaded and timed on one tile; nothing is upscaled or written
+        upscaler = load_upscaler(spec, device, precision)
+        _check_scale(spec, upscaler.scale, scale if model is not None else None)
+        plan = plan or planned(upscaler.scale)
+        raise typer.Exit(EXIT_FAILED if _dry_run(plan, spec, upscaler, run, written, as_json) else 0)
     rank, dev = distributed.init(device)  # under torchrun: this rank's GPU or share of the cores
     upscaler = load_upscaler(spec, str(dev), precision, compile_model)
     _check_scale(spec, upscaler.scale, scale if model is not None else None)
@@ -205,17 +203,19 @@ def _say_ignored(plan) -> None:
                   f"e.g. {escape(str(plan.ignored[0]))}[/dim]")
 
 
-def _dry_run(plan, spec: str, model_scale: int, run, written, device: str, as_json: bool) -> int:
+def _dry_run(plan, spec: str, upscaler, run, written, as_json: bool) -> int:
     """`drn upscale --dry-run`: a line (or JSON record) per input from its name and header, and a
-    summary; returns the number of inputs that would fail. Nothing is written."""
+    summary with the model time, estimated from one timed tile; returns the number of inputs that
+    would fail. Nothing is upscaled or written."""
     from .batch import preview_jobs
-    from .device import resolve_device
-    from .inference import default_tile
+    from .device import precision_name
 
-    tile = run.tile if run.tile is not None else default_tile(resolve_device(device))
+    tile = run.tile if run.tile is not None else upscaler.default_tile()
+    side = upscaler.probe_side(tile)
+    per_pixel = upscaler.seconds_per_pixel(side)
     _say_ignored(plan)
-    counts, pixels_out = {"planned": 0, "skipped": 0, "error": 0}, 0
-    for result in preview_jobs(plan, model_scale, tile, run, written):
+    counts, pixels_out, seconds = {"planned": 0, "skipped": 0, "error": 0}, 0, 0.0
+    for result in preview_jobs(plan, upscaler.scale, tile, run, written, per_pixel):
         counts[result.status] += 1
         if result.status == "error":
             err.print(f"[red]error:[/red] {escape(result.error)}")
@@ -223,15 +223,29 @@ def _dry_run(plan, spec: str, model_scale: int, run, written, device: str, as_js
             err.print(f"[dim]would skip {escape(result.input)}: {escape(result.output)} exists[/dim]")
         else:
             (w, h), (w2, h2) = result.size_in, result.size_out
-            pixels_out += w2 * h2
+            pixels_out, seconds = pixels_out + w2 * h2, seconds + result.seconds
             also = "".join(f", {extra}" for extra in result.extra_outputs)
             err.print(f"{escape(result.input)} -> {escape(result.output + also)}  {w}x{h} -> {w2}x{h2}  "
-                      f"{result.tiles} tile{'s' if result.tiles > 1 else ''}")
+                      f"{result.tiles} tile{'s' if result.tiles > 1 else ''}, {_duration(result.seconds)}")
         if as_json:
             sys.stdout.write(json.dumps(result.to_dict()) + "\n")
     err.print(f"dry run with {spec}: {counts['planned']} to upscale ({pixels_out / 1e6:.1f} MP out), "
               f"{counts['skipped']} to skip, {counts['error']} failed; nothing written")
+    if counts["planned"]:
+        err.print(f"model time {_duration(seconds)} on {upscaler.device} ({precision_name(upscaler.dtype)}), "
+                  f"from one timed {side}px tile; decoding and encoding add to it")
     return counts["error"]
+
+
+def _duration(seconds: float) -> str:
+    """"about 12 s", "about 4 min", "about 2.5 h", "under 1 s": the resolution an estimate deserves."""
+    if seconds < 1:
+        return "under 1 s"
+    if seconds < 90:
+        return f"about {seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"about {seconds / 60:.0f} min"
+    return f"about {seconds / 3600:.1f} h"
 
 
 def _summarise_ranks(failed: int, total: int) -> int:

@@ -42,6 +42,13 @@ def tile_count(h: int, w: int, tile: int, overlap: int) -> int:
     return len(plan_axis(h, side, overlap)) * len(plan_axis(w, side, overlap))
 
 
+def tile_pixels(h: int, w: int, tile: int, overlap: int) -> int:
+    """Input pixels the model sees in one pass over an (h, w) image (overlaps counted twice)."""
+    side = tile_extent(tile, h, w)
+    rows, cols = plan_axis(h, side, overlap), plan_axis(w, side, overlap)
+    return sum(b - a for a, b in rows) * sum(b - a for a, b in cols)
+
+
 def _ramp(n: int, device: torch.device) -> torch.Tensor:
     """Weights rising from ~0 to ~1 over n samples (the incoming tile's share of an overlap)."""
     return (torch.arange(n, device=device, dtype=torch.float32) + 0.5) / n
