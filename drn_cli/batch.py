@@ -181,12 +181,11 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions | None = None, out:
 
 
 def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions | None = None,
-                 out: OutputOptions | None = None, seconds_per_pixel: float = 0.0) -> Iterator[Result]:
+                 out: OutputOptions | None = None) -> Iterator[Result]:
     """What `run_jobs` would do with a x`scale` model, from names and image headers alone
     (`drn upscale --dry-run`): a Result per planned failure and per job, with status "planned",
-    "skipped" or "error", the sizes, the extra outputs, the tiles of the model's passes at tile side
-    `tile` (LR pixels, 0: whole image) and, as `seconds`, the model time they take at
-    `seconds_per_pixel` (Upscaler.seconds_per_pixel). Nothing is decoded or written."""
+    "skipped" or "error", the sizes, the extra outputs and the tiles of the model's passes at tile
+    side `tile` (LR pixels, 0: whole image). Nothing is decoded, upscaled or written."""
     yield from plan.failures
     run, out = run or RunOptions(), out or OutputOptions()
     for job in plan.jobs:
@@ -204,10 +203,15 @@ def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions | None = Non
         except DrnError as exc:
             yield _failed(result, job, exc)
             continue
-        passes = 8 if run.tta else 1
-        result.tiles = tile_count(h, w, tile, run.overlap) * passes
-        result.seconds = round(tile_pixels(h, w, tile, run.overlap) * passes * seconds_per_pixel, 3)
+        result.tiles = tile_count(h, w, tile, run.overlap) * (8 if run.tta else 1)
         yield result
+
+
+def model_seconds(size: tuple[int, int], tile: int, run: RunOptions, seconds_per_pixel: float) -> float:
+    """The model time of a (width, height) input: the pixels of its tiles (all 8 passes with
+    --tta) times `seconds_per_pixel` (Upscaler.seconds_per_pixel, timed at the run's tile size)."""
+    w, h = size
+    return tile_pixels(h, w, tile, run.overlap) * (8 if run.tta else 1) * seconds_per_pixel
 
 
 def _done(result: Result) -> Future[Result]:

@@ -205,17 +205,23 @@ def _say_ignored(plan) -> None:
 
 def _dry_run(plan, spec: str, upscaler, run, written, as_json: bool) -> int:
     """`drn upscale --dry-run`: a line (or JSON record) per input from its name and header, and a
-    summary with the model time, estimated from one timed tile; returns the number of inputs that
-    would fail. Nothing is upscaled or written."""
-    from .batch import preview_jobs
+    summary with the model time, estimated from one tile as large as the run's largest, timed;
+    returns the number of inputs that would fail. Nothing is upscaled or written."""
+    from .batch import model_seconds, preview_jobs
     from .device import precision_name
 
     tile = run.tile if run.tile is not None else upscaler.default_tile()
-    side = upscaler.probe_side(tile)
-    per_pixel = upscaler.seconds_per_pixel(side)
+    results = list(preview_jobs(plan, upscaler.scale, tile, run, written))
+    planned = [result for result in results if result.status == "planned"]
+    side = 0
+    if planned:
+        side = upscaler.probe_side(tile, max(max(result.size_in) for result in planned))
+        per_pixel = upscaler.seconds_per_pixel(side)
+        for result in planned:
+            result.seconds = round(model_seconds(result.size_in, tile, run, per_pixel), 3)
     _say_ignored(plan)
-    counts, pixels_out, seconds = {"planned": 0, "skipped": 0, "error": 0}, 0, 0.0
-    for result in preview_jobs(plan, upscaler.scale, tile, run, written, per_pixel):
+    counts, pixels_out = {"planned": 0, "skipped": 0, "error": 0}, 0
+    for result in results:
         counts[result.status] += 1
         if result.status == "error":
             err.print(f"[red]error:[/red] {escape(result.error)}")
@@ -223,7 +229,7 @@ def _dry_run(plan, spec: str, upscaler, run, written, as_json: bool) -> int:
             err.print(f"[dim]would skip {escape(result.input)}: {escape(result.output)} exists[/dim]")
         else:
             (w, h), (w2, h2) = result.size_in, result.size_out
-            pixels_out, seconds = pixels_out + w2 * h2, seconds + result.seconds
+            pixels_out += w2 * h2
             also = "".join(f", {extra}" for extra in result.extra_outputs)
             err.print(f"{escape(result.input)} -> {escape(result.output + also)}  {w}x{h} -> {w2}x{h2}  "
                       f"{result.tiles} tile{'s' if result.tiles > 1 else ''}, {_duration(result.seconds)}")
@@ -231,7 +237,8 @@ def _dry_run(plan, spec: str, upscaler, run, written, as_json: bool) -> int:
             sys.stdout.write(json.dumps(result.to_dict()) + "\n")
     err.print(f"dry run with {spec}: {counts['planned']} to upscale ({pixels_out / 1e6:.1f} MP out), "
               f"{counts['skipped']} to skip, {counts['error']} failed; nothing written")
-    if counts["planned"]:
+    if planned:
+        seconds = sum(result.seconds for result in planned)
         err.print(f"model time {_duration(seconds)} on {upscaler.device} ({precision_name(upscaler.dtype)}), "
                   f"from one timed {side}px tile; decoding and encoding add to it")
     return counts["error"]

@@ -30,8 +30,6 @@ from .weights import Weights, model_path, resolve_model
 DEFAULT_CPU_TILE = 256      # LR pixels; see docs/performance.md for the sweep
 DEFAULT_OVERLAP = 16        # LR pixels; see docs/tiling.md for the tiled-vs-whole PSNR
 MIN_TILE = 16
-ESTIMATE_SIDE_CPU = 96      # LR pixels of the tile --dry-run times (Upscaler.probe_side)
-ESTIMATE_SIDE_CUDA = 512
 CPU_BYTES_PER_LR_PIXEL = 8_000   # DRN-S x4: ~0.8 GB peak RSS for a 256x256 tile (docs/performance.md)
 CUDA_BYTES_PER_LR_PIXEL = 12_000  # DRN-S x4, bf16: 7,892 measured at LR 512 on an H100 (docs/performance.md), 1.5x margin
 
@@ -132,14 +130,14 @@ class Upscaler:
         """One tile's final image (tile_levels' last)."""
         return self.tile_levels(lr)[-1]
 
-    def probe_side(self, tile: int) -> int:
-        """The tile side seconds_per_pixel times for runs with tiles of `tile` (0: whole images):
-        small on the CPU, where the time per pixel hardly depends on the tile's size, larger
-        on a GPU, which a small tile leaves idle."""
-        largest = ESTIMATE_SIDE_CUDA if self.device.type == "cuda" else ESTIMATE_SIDE_CPU
+    def probe_side(self, tile: int, largest: int) -> int:
+        """The tile side seconds_per_pixel should time for a run with tiles of `tile` (0: whole
+        images) over images whose longest side is at most `largest`: the largest tile the run
+        will meet, as the time per pixel grows with the tile (on a 2-core CPU 35, 45 and 80 us
+        per input pixel at 96, 128 and 256 px)."""
         return min(tile, largest) if tile > 0 else largest
 
-    def seconds_per_pixel(self, side: int, repeats: int = 2) -> float:
+    def seconds_per_pixel(self, side: int, repeats: int = 1) -> float:
         """Model seconds per input pixel on one (side, side) tile: the fastest of `repeats` timed
         passes after a warm-up pass (first-call allocations, kernel choice); the fastest, because
         whatever else the machine does only ever adds time. `drn upscale --dry-run` multiplies the

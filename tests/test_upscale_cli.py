@@ -207,20 +207,17 @@ def test_dry_run_sees_existing_outputs_as_the_real_run_does(tmp_path, tiny_model
 
 
 def test_dry_run_estimates_the_model_time_from_the_pixels_of_its_tiles(tmp_path, tiny_model_file):
-    from drn_cli.batch import preview_jobs
+    from drn_cli.batch import model_seconds
     from drn_cli.inference import RunOptions, load_upscaler
-    from drn_cli.plan import plan_jobs
 
     write_photo(tmp_path / "a.png", 30, 45)
-    plan = plan_jobs([str(tmp_path / "a.png")], 4, tmp_path / "out")
     # 30 rows in 3 spans of 13 (overlapping by at least 4), 45 columns in 4 of 15: 39 x 60 input
     # pixels through the model; at 1 ms a pixel, 2.34 s; with --tta 8 passes; whole: 30 x 45.
     for options, seconds in ((RunOptions(tile=16, overlap=4), 2.34), (RunOptions(tile=16, overlap=4, tta=True), 18.72),
                              (RunOptions(tile=0), 1.35)):
-        [preview] = preview_jobs(plan, 4, options.tile, options, seconds_per_pixel=1e-3)
-        assert preview.seconds == pytest.approx(seconds)
+        assert model_seconds((45, 30), options.tile, options, 1e-3) == pytest.approx(seconds)
     upscaler = load_upscaler(str(tiny_model_file), "cpu", "fp32")
-    assert upscaler.probe_side(0) == upscaler.probe_side(4096) > upscaler.probe_side(16) == 16
+    assert upscaler.probe_side(0, 45) == upscaler.probe_side(256, 45) == 45 and upscaler.probe_side(16, 45) == 16
     assert upscaler.seconds_per_pixel(16) > 0
     result = run("upscale", tmp_path / "a.png", "--model", tiny_model_file, "--dry-run", "--json")
     assert result.exit_code == 0, result.output
