@@ -137,23 +137,19 @@ class Upscaler:
         per input pixel at 96, 128 and 256 px)."""
         return min(tile, largest) if tile > 0 else largest
 
-    def seconds_per_pixel(self, side: int, repeats: int = 1) -> float:
-        """Model seconds per input pixel on one (side, side) tile: the fastest of `repeats` timed
-        passes after a warm-up pass (first-call allocations, kernel choice); the fastest, because
-        whatever else the machine does only ever adds time. `drn upscale --dry-run` multiplies the
-        planned tiles' pixels by it."""
+    def seconds_per_pixel(self, side: int) -> float:
+        """Model seconds per input pixel, timed on one (side, side) tile after a warm-up pass
+        (first-call allocations, kernel choice). `drn upscale --dry-run` multiplies the planned
+        tiles' pixels by it."""
         tile = torch.rand(1, 3, side, side, generator=torch.Generator().manual_seed(0))
         self.upscale_tile(tile)
-        times = []
-        for _ in range(repeats):
-            if self.device.type == "cuda":
-                torch.cuda.synchronize(self.device)
-            tic = time.perf_counter()
-            self.upscale_tile(tile)
-            if self.device.type == "cuda":
-                torch.cuda.synchronize(self.device)
-            times.append(time.perf_counter() - tic)
-        return min(times) / (side * side)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        tic = time.perf_counter()
+        self.upscale_tile(tile)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return (time.perf_counter() - tic) / (side * side)
 
     def upscale_rows(self, image: np.ndarray, emit: Callable[[int, np.ndarray], None],
                      tile: int | None = None, overlap: int = DEFAULT_OVERLAP,
