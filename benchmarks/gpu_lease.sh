@@ -24,7 +24,8 @@
 #   bash benchmarks/gpu_lease.sh
 # RUNS lists the training runs, one per line: NAME MODEL INIT DEGRADATION BATCH PATCH LR SEED.
 # BENCH=0 skips (a) (about two minutes, measured once already: docs/performance.md); one run alone
-# trains faster than two sharing the GPU (drn-s-x4: 291-343 patches/s alone, median 230 shared).
+# trains faster than two sharing the GPU (drn-s-x4 at HR patch 192 on an H200: batch 32 291-343
+# patches/s alone, median 230 shared; batch 64 470-520 alone; batch 8 55-95, launch-bound).
 set -uo pipefail
 start=$SECONDS
 out=${OUT:-runs/lease}; mkdir -p "$out"
