@@ -70,17 +70,17 @@ def _check_final_size(job: Job, run: RunOptions, size: tuple[int, int], scale: i
 
 def _read(job: Job, out: OutputOptions) -> tuple[Result, Picture | None, float]:
     """The existence check and the decode of one job: its Result so far, the picture (None when
-    the job ends here: skipped, or an error) and when the job started (perf_counter)."""
+    the job ends here: skipped, or an error, its Result finished) and the seconds they took."""
     tic = time.perf_counter()
     result = Result(str(job.input), str(job.output), "ok")
     if _stops_at_existing(job, out, result):
-        return _finish(result, tic), None, tic
+        return _finish(result, tic), None, result.seconds
     try:
         picture = read_image(job.input)
     except (DrnError, OSError) as exc:
-        return _finish(_failed(result, job, exc), tic), None, tic
+        return _finish(_failed(result, job, exc), tic), None, result.seconds
     result.size_in = picture.size
-    return result, picture, tic
+    return result, picture, time.perf_counter() - tic
 
 
 def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, out: OutputOptions,
@@ -109,8 +109,10 @@ def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, ou
     return upscaled
 
 
-def _write(job: Job, upscaled: Picture, out: OutputOptions, result: Result, tic: float) -> Result:
-    """Encode and write one job's output atomically; the finished Result."""
+def _write(job: Job, upscaled: Picture, out: OutputOptions, result: Result, seconds_so_far: float) -> Result:
+    """Encode and write one job's output atomically; the finished Result, its seconds the job's
+    decode and model time (`seconds_so_far`) plus this write's."""
+    tic = time.perf_counter() - seconds_so_far
     try:
         write_image(job.output, upscaled, _format(out), out.quality, overwrite=True)
     except (DrnError, OSError) as exc:
@@ -168,12 +170,16 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions | None = None, out:
         next_read = pool.submit(_read, jobs[0], out)
         writes: deque[Future[Result]] = deque()
         for k, job in enumerate(jobs):
-            result, picture, tic = next_read.result()
+            result, picture, read_seconds = next_read.result()
+            # A job's seconds are its own decode, model and write: the decode ran ahead while the
+            # model worked on the job before, and the write runs beside the job after.
+            tic = time.perf_counter() - read_seconds
             if k + 1 < len(jobs):
                 next_read = pool.submit(_read, jobs[k + 1], out)
             progress = None if on_tile is None else functools.partial(on_tile, job)
             upscaled = None if picture is None else _upscale(job, picture, upscaler, run, out, result, progress, tic)
-            writes.append(_done(result) if upscaled is None else pool.submit(_write, job, upscaled, out, result, tic))
+            writes.append(_done(result) if upscaled is None else
+                          pool.submit(_write, job, upscaled, out, result, time.perf_counter() - tic))
             while writes and (writes[0].done() or len(writes) > io_threads):
                 yield writes.popleft().result()
         while writes:

@@ -121,6 +121,38 @@ def test_pipelined_batches_give_results_in_order_and_the_same_files(tmp_path, ti
     assert outputs[1] == outputs[3] and len(outputs[1]) == 5
 
 
+def test_each_images_seconds_are_its_own_not_the_wait_for_the_one_before(tmp_path, tiny_model_file,
+                                                                          monkeypatch):
+    """The next input is decoded while the model works on this one, and this one's output is
+    written while the model works on the next; neither wait is an image's own time. The clock
+    moves one tick per image, only once the reads and writes under way are done, so every image
+    takes exactly one tick (counting the wait would give later images two)."""
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    import drn_cli.batch
+
+    submitted = []
+
+    class TrackedPool(ThreadPoolExecutor):
+        def submit(self, *args, **kwargs):
+            submitted.append(super().submit(*args, **kwargs))
+            return submitted[-1]
+
+    def tick(job, done, total):
+        wait(submitted)
+        ticks[0] += 1.0
+
+    for i in range(3):
+        write_photo(tmp_path / f"p{i}.png", 20, 24)
+    upscaler = make_upscaler(resolve_model(tiny_model_file), "cpu", "fp32")
+    ticks = [0.0]
+    monkeypatch.setattr(drn_cli.batch, "ThreadPoolExecutor", TrackedPool)
+    monkeypatch.setattr(drn_cli.batch.time, "perf_counter", lambda: ticks[0])
+    results = list(run_jobs(plan_jobs([str(tmp_path)], 4, tmp_path / "out"), upscaler, RunOptions(tile=0),
+                            on_tile=tick))
+    assert [r.seconds for r in results] == [1.0, 1.0, 1.0]
+
+
 def test_bmp_is_a_listed_format_and_works(tmp_path, tiny_model_file):
     assert "bmp" in run("upscale", "--help").stdout
     write_photo(tmp_path / "a.png")
