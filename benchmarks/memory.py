@@ -7,6 +7,7 @@ reports its peak RSS, so the numbers show whether memory stays flat as the input
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -17,8 +18,10 @@ import numpy as np
 from PIL import Image
 
 
-def run(size: int, model: str, work: Path, extra: list[str]) -> tuple[float, float]:
-    """(peak RSS in MiB, seconds) of one `drn upscale` process on a size x size photo-like image."""
+def run(size: int, model: str, work: Path, extra: list[str],
+        env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(peak RSS in MiB, seconds) of one `drn upscale` process on a size x size photo-like image,
+    with `env` added to this process's environment."""
     rng = np.random.default_rng(size)
     yy, xx = np.mgrid[0:size, 0:size]
     image = np.stack([np.sin(xx / (9 + c) + yy / 13) for c in range(3)], axis=2) * 90 + 128
@@ -31,7 +34,7 @@ def run(size: int, model: str, work: Path, extra: list[str]) -> tuple[float, flo
             "    print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"),
            "upscale", str(src), "-o", str(work / "out"), "--model", model, "--overwrite", *extra]
     tic = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})})
     seconds = time.perf_counter() - tic
     if done.returncode != 0:
         raise SystemExit(done.stderr)

@@ -7,6 +7,9 @@ Importing this module does not import torch (each function does), so that the CL
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
+import os
 import re
 from typing import TYPE_CHECKING
 
@@ -41,6 +44,37 @@ def resolve_device(spec: str = "auto") -> torch.device:
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise DrnError(f"device {spec!r} does not exist: {torch.cuda.device_count()} GPU(s) found")
     return device
+
+
+# glibc's malloc hands out blocks above its mmap threshold (at most 32 MiB by default) as fresh
+# mappings and unmaps them when freed, so on the CPU every large activation of a pass is
+# page-faulted and zeroed by the kernel anew: at a 256 px tile that cost as much system time as
+# the network's own work (docs/performance.md). Blocks up to 128 MiB (a 256 px tile's largest
+# activation is about 42 MB in bf16, 85 MB in fp32) now come from the heap, and up to 256 MiB of
+# freed heap is kept, so each layer reuses what the last one freed; larger blocks (whole output
+# images) are still mapped and returned, which keeps the peak within 1.15x (docs/performance.md).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, <malloc.h>
+_MMAP_THRESHOLD = 128 << 20
+_TRIM_THRESHOLD = 256 << 20
+_USER_MALLOC_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
+
+
+@functools.cache
+def keep_freed_cpu_memory() -> bool:
+    """Make glibc's malloc keep freed large blocks for reuse (process-wide, once); True where done.
+
+    Not done off glibc, with DRN_KEEP_FREED_MEMORY=0, or where the user set malloc's own settings
+    (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_, GLIBC_TUNABLES). The price: the process holds
+    on to up to 256 MiB of memory it no longer uses."""
+    if os.environ.get("DRN_KEEP_FREED_MEMORY") == "0" or any(k in os.environ for k in _USER_MALLOC_SETTINGS):
+        return False
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):
+            return False
+    except (ValueError, OSError):  # not a GNU libc system
+        return False
+    libc = ctypes.CDLL(None)  # the symbols the process already has, glibc's among them
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD) and libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
 
 
 def cpu_has_fast_bf16() -> bool:

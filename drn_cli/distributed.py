@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from .device import resolve_device
+from .device import keep_freed_cpu_memory, resolve_device
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ def init(device_spec: str) -> tuple[Dist, torch.device]:
     """Join the group when WORLD_SIZE > 1: this rank's GPU, or cores/N CPU threads; NCCL or gloo."""
     info = from_env()
     device = resolve_device(device_spec)
+    if device.type == "cpu":
+        keep_freed_cpu_memory()  # 1.25x faster training steps here (device.py)
     if info.world > 1 and device.type == "cuda":
         device = torch.device("cuda", info.local_rank)
         torch.cuda.set_device(device)

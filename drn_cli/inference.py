@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .device import resolve_device, resolve_precision
+from .device import keep_freed_cpu_memory, resolve_device, resolve_precision
 from .errors import DrnError
 from .io import Picture, to_integers
 from .model import DRN
@@ -133,8 +133,7 @@ class Upscaler:
     def probe_side(self, tile: int, largest: int) -> int:
         """The tile side seconds_per_pixel should time for a run with tiles of `tile` (0: whole
         images) over images whose longest side is at most `largest`: the largest tile the run
-        will meet, as the time per pixel grows with the tile (on a 2-core CPU 35, 45 and 80 us
-        per input pixel at 96, 128 and 256 px)."""
+        will meet, as the time per pixel can depend on the tile's size (docs/performance.md)."""
         return min(tile, largest) if tile > 0 else largest
 
     def seconds_per_pixel(self, side: int) -> float:
@@ -208,6 +207,8 @@ def make_upscaler(weights: Weights, device: str = "auto", precision: str = "auto
     the model through torch.compile (inductor), which compiles on the first image and again for
     new tile shapes: on an H100 the forward ran 2x faster after 27 s (docs/performance.md)."""
     dev = resolve_device(device)
+    if dev.type == "cpu":
+        keep_freed_cpu_memory()  # 2.25x faster 256 px tiles here (device.py)
     model, duals = weights.build(with_dual=True)
     model = model.to(dev, memory_format=torch.channels_last)
     if compile:

@@ -1,0 +1,70 @@
+"""device.keep_freed_cpu_memory: on glibc, CPU inference keeps large freed blocks in the heap.
+
+Each check runs in a fresh Python, since the setting is process-wide and lasts until exit: it
+builds a CPU upscaler (or not), then allocates a 64 MiB tensor and asks glibc's mallinfo2 whether
+that block was mapped on its own (the untuned behaviour above 32 MiB) or came from the heap.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from drn_cli.device import keep_freed_cpu_memory
+
+PROBE = """
+import ctypes, sys
+import torch
+from drn_cli.inference import make_upscaler
+from drn_cli.weights import resolve_model
+
+if len(sys.argv) > 1:
+    make_upscaler(resolve_model(sys.argv[1]), device="cpu")
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+                 "fordblks", "keepcost")]
+
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = MallInfo2
+block = torch.empty(64 << 20, dtype=torch.uint8)
+print("mapped" if libc.mallinfo2().hblkhd >= 64 << 20 else "heap")
+"""
+
+
+def glibc_with_mallinfo2() -> None:
+    try:
+        version = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (ValueError, OSError):
+        version = ""
+    if not version or tuple(map(int, version.split()[1].split(".")[:2])) < (2, 33):
+        pytest.skip(f"needs glibc 2.33 or later (mallinfo2); this system has {version or 'another libc'}")
+
+
+def where_64_mib_goes(*args: str, **env: str) -> str:
+    environment = {**os.environ, **env}
+    result = subprocess.run([sys.executable, "-c", PROBE, *args], env=environment, capture_output=True,
+                            text=True, check=True)
+    return result.stdout.strip()
+
+
+def test_cpu_upscaler_keeps_large_blocks_in_the_heap(tiny_model_file):
+    glibc_with_mallinfo2()
+    assert where_64_mib_goes() == "mapped"  # the untuned process, for contrast
+    assert where_64_mib_goes(str(tiny_model_file)) == "heap"
+
+
+def test_opt_out_and_the_users_own_malloc_settings_are_respected(tiny_model_file):
+    glibc_with_mallinfo2()
+    assert where_64_mib_goes(str(tiny_model_file), DRN_KEEP_FREED_MEMORY="0") == "mapped"
+    # glibc's own default, set by hand: ours must not replace it
+    assert where_64_mib_goes(str(tiny_model_file), MALLOC_TRIM_THRESHOLD_="131072") == "mapped"
+
+
+def test_not_applied_when_the_user_tuned_malloc(monkeypatch):
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=131072")
+    assert keep_freed_cpu_memory.__wrapped__() is False
