@@ -52,7 +52,8 @@ def resolve_device(spec: str = "auto") -> torch.device:
 # the network's own work (docs/performance.md). Blocks up to 128 MiB (a 256 px tile's largest
 # activation is about 42 MB in bf16, 85 MB in fp32) now come from the heap, and up to 256 MiB of
 # freed heap is kept, so each layer reuses what the last one freed; larger blocks (whole output
-# images) are still mapped and returned, which keeps the peak within 1.15x (docs/performance.md).
+# images) are still mapped and returned, and a batch hands the free heap back between images
+# (return_freed_cpu_memory), so the peak stays that of glibc's defaults (docs/performance.md).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, <malloc.h>
 _MMAP_THRESHOLD = 128 << 20
 _TRIM_THRESHOLD = 256 << 20
@@ -68,13 +69,28 @@ def keep_freed_cpu_memory() -> bool:
     on to up to 256 MiB of memory it no longer uses."""
     if os.environ.get("DRN_KEEP_FREED_MEMORY") == "0" or any(k in os.environ for k in _USER_MALLOC_SETTINGS):
         return False
+    libc = _glibc()
+    return bool(libc and libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD) and
+                libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
+
+
+def return_freed_cpu_memory() -> None:
+    """Hand the free pages of the process's heap back to the OS (glibc's malloc_trim), where
+    keep_freed_cpu_memory applies. Between the images of a batch: the heap those images leave
+    free would otherwise add up over a long batch (docs/performance.md)."""
+    if keep_freed_cpu_memory():
+        _glibc().malloc_trim(0)
+
+
+@functools.cache
+def _glibc() -> ctypes.CDLL | None:
+    """The process's own symbols, glibc's among them, on a GNU libc system; else None."""
     try:
         if not os.confstr("CS_GNU_LIBC_VERSION"):
-            return False
-    except (ValueError, OSError):  # not a GNU libc system
-        return False
-    libc = ctypes.CDLL(None)  # the symbols the process already has, glibc's among them
-    return bool(libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD) and libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
+            return None
+    except (ValueError, OSError):
+        return None
+    return ctypes.CDLL(None)
 
 
 def cpu_has_fast_bf16() -> bool:

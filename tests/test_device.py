@@ -1,4 +1,5 @@
-"""device.keep_freed_cpu_memory: on glibc, CPU inference keeps large freed blocks in the heap.
+"""device.keep_freed_cpu_memory: on glibc, CPU inference keeps large freed blocks in the heap;
+device.return_freed_cpu_memory hands them back between the images of a batch.
 
 Each check runs in a fresh Python, since the setting is process-wide and lasts until exit: it
 builds a CPU upscaler (or not), then allocates a 64 MiB tensor and asks glibc's mallinfo2 whether
@@ -68,3 +69,28 @@ def test_opt_out_and_the_users_own_malloc_settings_are_respected(tiny_model_file
 def test_not_applied_when_the_user_tuned_malloc(monkeypatch):
     monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=131072")
     assert keep_freed_cpu_memory.__wrapped__() is False
+
+
+RETURN_PROBE = """
+import re
+import torch
+from drn_cli.device import keep_freed_cpu_memory, return_freed_cpu_memory
+
+def rss_mib():
+    return int(re.search(r"VmRSS:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) // 1024
+
+assert keep_freed_cpu_memory()
+block = torch.ones(96 << 20, dtype=torch.uint8)  # touched, so resident
+del block  # kept by the heap (under the 256 MiB trim threshold)
+kept = rss_mib()
+return_freed_cpu_memory()
+print(kept - rss_mib())
+"""
+
+
+def test_freed_heap_is_handed_back_between_images():
+    glibc_with_mallinfo2()
+    environment = {k: v for k, v in os.environ.items() if k != "DRN_KEEP_FREED_MEMORY"}
+    result = subprocess.run([sys.executable, "-c", RETURN_PROBE], env=environment, capture_output=True,
+                            text=True, check=True)
+    assert int(result.stdout) >= 90  # MiB given back of the 96 freed
