@@ -4,6 +4,7 @@ pass at several tile sides and the system time it caused, a training step, and a
 `drn upscale` (seconds, peak RSS). Off = DRN_KEEP_FREED_MEMORY=0, glibc's defaults.
 
     python benchmarks/cpu_allocator.py --tiles 96,128,192,256 --size 512
+    python benchmarks/cpu_allocator.py --tiles 256 --size 512 --precision fp32    # AVX2 CPUs' path
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from memory import run as upscale_process
 TILE_PROBE = """
 import json, os, sys
 from drn_cli.inference import load_upscaler
-upscaler = load_upscaler(sys.argv[1], device="cpu")
+upscaler = load_upscaler(sys.argv[1], device="cpu", precision=sys.argv[3])
 for side in map(int, sys.argv[2].split(",")):
     upscaler.seconds_per_pixel(side)  # warm-up at this shape
     before = os.times()
@@ -36,7 +37,7 @@ import sys
 from types import SimpleNamespace
 from train_throughput import make_trainer, patches_per_second
 args = SimpleNamespace(model=sys.argv[1], batch_size=8, patch_size=192)
-print(patches_per_second(*make_trainer(args, "auto", channels_last=True), 3))
+print(patches_per_second(*make_trainer(args, sys.argv[2], channels_last=True), 3))
 """
 
 SETTINGS = {"off (glibc defaults)": {"DRN_KEEP_FREED_MEMORY": "0"}, "on (drn default)": {}}
@@ -55,16 +56,17 @@ def main() -> None:
     parser.add_argument("--model", default="drn-s-x4-real")
     parser.add_argument("--tiles", default="96,128,192,256")
     parser.add_argument("--size", type=int, default=512, help="LR side of the whole-upscale image")
+    parser.add_argument("--precision", default="auto", help="auto, or fp32 for the path of CPUs without fast bf16")
     args = parser.parse_args()
     tiles, upscale, train = {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, env in SETTINGS.items():
-            lines = probe(TILE_PROBE, env, args.model, args.tiles).splitlines()
+            lines = probe(TILE_PROBE, env, args.model, args.tiles, args.precision).splitlines()
             tiles[name] = [json.loads(line) for line in lines]
-            train[name] = float(probe(TRAIN_PROBE, env, "drn-s-x4"))
-            upscale[name] = upscale_process(args.size, args.model, Path(tmp), [], env)
+            train[name] = float(probe(TRAIN_PROBE, env, "drn-s-x4", args.precision))
+            upscale[name] = upscale_process(args.size, args.model, Path(tmp), ["--precision", args.precision], env)
     off, on = SETTINGS
-    print(f"{args.model}, one tile pass after a warm-up, CPU, default precision")
+    print(f"{args.model}, one tile pass after a warm-up, CPU, --precision {args.precision}")
     print("| tile (LR px) | us per input pixel, off | system s, off | us per input pixel, on | system s, on | speed-up |")
     print("|---|---|---|---|---|---|")
     for a, b in zip(tiles[off], tiles[on]):
