@@ -46,8 +46,14 @@ def glibc_with_mallinfo2() -> None:
         pytest.skip(f"needs glibc 2.33 or later (mallinfo2); this system has {version or 'another libc'}")
 
 
+def clean_environment(**env: str) -> dict[str, str]:
+    """This process's environment without malloc settings or the opt-out, plus `env`."""
+    ours = ("DRN_KEEP_FREED_MEMORY", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
+    return {**{k: v for k, v in os.environ.items() if k not in ours}, **env}
+
+
 def where_64_mib_goes(*args: str, **env: str) -> str:
-    environment = {**os.environ, **env}
+    environment = clean_environment(**env)
     result = subprocess.run([sys.executable, "-c", PROBE, *args], env=environment, capture_output=True,
                             text=True, check=True)
     return result.stdout.strip()
@@ -90,7 +96,6 @@ print(kept - rss_mib())
 
 def test_freed_heap_is_handed_back_between_images():
     glibc_with_mallinfo2()
-    environment = {k: v for k, v in os.environ.items() if k != "DRN_KEEP_FREED_MEMORY"}
-    result = subprocess.run([sys.executable, "-c", RETURN_PROBE], env=environment, capture_output=True,
+    result = subprocess.run([sys.executable, "-c", RETURN_PROBE], env=clean_environment(), capture_output=True,
                             text=True, check=True)
     assert int(result.stdout) >= 90  # MiB given back of the 96 freed
