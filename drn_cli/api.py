@@ -7,7 +7,6 @@ import os
 import numpy as np
 from PIL import Image
 
-from .device import return_freed_cpu_memory
 from .errors import UsageError
 from .inference import RunOptions, load_upscaler, upscale_picture
 from .io import Picture, read_image
@@ -45,8 +44,7 @@ def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = N
         raise UsageError(f"upscale: model {model} is x{upscaler.scale}, but scale={scale} was asked for")
     picture, kind = _to_picture(image)
     out = upscale_picture(picture, upscaler, RunOptions(tile=tile, tta=tta, outscale=resize_to, width=width, height=height))
-    if upscaler.device.type == "cpu":
-        return_freed_cpu_memory()  # so that many calls do not add up (device.py)
+    upscaler.return_freed_memory()
     planes = out.pixels if out.alpha is None else np.concatenate([out.pixels, out.alpha[:, :, None]], 2)
     result = planes[:, :, 0] if planes.shape[2] == 1 else planes
     if kind == "array" or (result.dtype == np.uint16 and result.ndim == 3):

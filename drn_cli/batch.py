@@ -14,7 +14,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .device import return_freed_cpu_memory
 from .errors import DrnError, OutputError
 from .inference import RunOptions, TileProgress, Upscaler, final_size, upscale_picture
 from .io import FORMATS, Picture, image_size, read_image, write_image
@@ -179,8 +178,7 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions | None = None, out:
                 next_read = pool.submit(_read, jobs[k + 1], out)
             progress = None if on_tile is None else functools.partial(on_tile, job)
             upscaled = None if picture is None else _upscale(job, picture, upscaler, run, out, result, progress, tic)
-            if upscaler.device.type == "cpu":
-                return_freed_cpu_memory()  # the model's free heap, before the next image
+            upscaler.return_freed_memory()
             writes.append(_done(result) if upscaled is None else
                           pool.submit(_write, job, upscaled, out, result, time.perf_counter() - tic))
             while writes and (writes[0].done() or len(writes) > io_threads):

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .device import keep_freed_cpu_memory, resolve_device, resolve_precision
+from .device import keep_freed_cpu_memory, resolve_device, resolve_precision, return_freed_cpu_memory
 from .errors import DrnError
 from .io import Picture, to_integers
 from .model import DRN
@@ -129,6 +129,12 @@ class Upscaler:
     def upscale_tile(self, lr: torch.Tensor) -> torch.Tensor:
         """One tile's final image (tile_levels' last)."""
         return self.tile_levels(lr)[-1]
+
+    def return_freed_memory(self) -> None:
+        """After an image: on the CPU, hand the heap its passes left free back to the OS, so
+        that a long batch or many API calls do not add up (device.return_freed_cpu_memory)."""
+        if self.device.type == "cpu":
+            return_freed_cpu_memory()
 
     def probe_side(self, tile: int, largest: int) -> int:
         """The tile side seconds_per_pixel should time for a run with tiles of `tile` (0: whole
