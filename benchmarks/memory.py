@@ -18,6 +18,23 @@ import numpy as np
 from PIL import Image
 
 
+def drn_process(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(peak RSS in MiB, wall seconds) of one `drn ARGS` process, with `env` added to this
+    process's environment."""
+    cmd = [sys.executable, "-c",
+           ("import resource, sys; from drn_cli.cli import app; sys.argv[0] = 'drn'\n"
+            "try:\n    app()\nfinally:\n"
+            "    print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"),
+           *args]
+    tic = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})})
+    seconds = time.perf_counter() - tic
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    rss_kib = int(done.stderr.split("maxrss")[-1].split()[0])
+    return rss_kib / 1024, seconds
+
+
 def run(size: int, model: str, work: Path, extra: list[str],
         env: dict[str, str] | None = None) -> tuple[float, float]:
     """(peak RSS in MiB, seconds) of one `drn upscale` process on a size x size photo-like image,
@@ -28,18 +45,7 @@ def run(size: int, model: str, work: Path, extra: list[str],
     image = np.clip(image + rng.normal(0, 8, image.shape), 0, 255).astype(np.uint8)
     src = work / f"in{size}.png"
     Image.fromarray(image).save(src)
-    cmd = [sys.executable, "-c",
-           ("import resource, sys; from drn_cli.cli import app; sys.argv[0] = 'drn'\n"
-            "try:\n    app()\nfinally:\n"
-            "    print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"),
-           "upscale", str(src), "-o", str(work / "out"), "--model", model, "--overwrite", *extra]
-    tic = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})})
-    seconds = time.perf_counter() - tic
-    if done.returncode != 0:
-        raise SystemExit(done.stderr)
-    rss_kib = int(done.stderr.split("maxrss")[-1].split()[0])
-    return rss_kib / 1024, seconds
+    return drn_process(["upscale", str(src), "-o", str(work / "out"), "--model", model, "--overwrite", *extra], env)
 
 
 def main() -> None:
