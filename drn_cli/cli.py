@@ -497,6 +497,25 @@ def convert(
 
 @app.command()
 @handle_errors
+def average(
+    models: Annotated[list[str], typer.Argument(metavar="MODELS", help="Two or more presets or weights files.")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="PATH", help="Output .safetensors file.")],
+    half: Annotated[bool, typer.Option(help="Store fp16 tensors.")] = False,
+) -> None:
+    """Average models fine-tuned from one ancestor into one (a model soup; docs/training.md)."""
+    from .weights import average_weights, resolve_model, save_weights
+
+    if len(models) < 2:
+        raise UsageError("average needs two or more models")
+    if output.exists():
+        raise UsageError(f"{output}: exists; choose another -o")
+    weights = average_weights([resolve_model(m) for m in models])
+    save_weights(output, weights, half=half)
+    err.print(f"wrote {escape(str(output))}: the average of {len(models)} models ({weights.config})")
+
+
+@app.command()
+@handle_errors
 def export(
     model: Annotated[str, typer.Argument(metavar="MODEL", help="Preset name or weights file.")],
     output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="The .onnx file to write.")],

@@ -101,6 +101,33 @@ def _load_safetensors(path: Path) -> Weights:
     return Weights(config, primal, dual, provenance)
 
 
+def average_weights(ingredients: list[Weights]) -> Weights:
+    """The uniform average of models of one architecture (a "model soup", Wortsman et al. 2022).
+
+    Averaging helps only models fine-tuned from a common ancestor, which sit in one basin of the
+    loss; DRN has no batch norm, so the average needs no re-estimated statistics. Primal and dual
+    tensors are averaged in fp32; the dual blocks are kept only when every ingredient has them.
+    The provenance is the first ingredient's, with `soup_of` added: each ingredient's steps.
+    """
+    if not ingredients:
+        raise WeightsError("no weights to average")
+    config = ingredients[0].config
+    if any(w.config != config for w in ingredients):
+        configs = ", ".join(sorted({str(w.config.to_dict()) for w in ingredients}))
+        raise WeightsError(f"cannot average models of different architectures: {configs}")
+
+    def mean(states: list[StateDict]) -> StateDict:
+        return {k: torch.stack([s[k].float() for s in states]).mean(0) for k in states[0]}
+
+    primal = mean([w.primal for w in ingredients])
+    dual = None
+    if all(w.dual is not None for w in ingredients):
+        dual = [mean([w.dual[i] for w in ingredients]) for i in range(config.phases)]
+    provenance = {**ingredients[0].provenance,
+                  "soup_of": [w.provenance.get("steps") for w in ingredients]}
+    return Weights(config, primal, dual, provenance)
+
+
 # ---------------------------------------------------------------------------- official .pt
 
 def _torch_load(path: Path) -> object:

@@ -97,3 +97,31 @@ def test_convert_command(tmp_path):
     loaded = resolve_model(out)
     assert loaded.config == weights.config and len(loaded.dual) == 2
     assert json.loads(json.dumps(loaded.provenance))["source"].startswith("official")
+
+
+def test_average_command_writes_the_mean_of_each_tensor(tmp_path):
+    a, b, c = (tiny_weights(seed=s, bicubic=False) for s in (1, 2, 3))
+    for i, w in enumerate((a, b, c)):
+        w.provenance = {"steps": 100 * (i + 1)}
+        save_weights(tmp_path / f"{i}.safetensors", w)
+    out = tmp_path / "soup.safetensors"
+    files = [str(tmp_path / f"{i}.safetensors") for i in range(3)]
+    result = CliRunner().invoke(app, ["average", *files, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    soup = resolve_model(out)
+    for key in a.primal:
+        torch.testing.assert_close(soup.primal[key], (a.primal[key] + b.primal[key] + c.primal[key]) / 3)
+    k = "dual_module.1.weight"
+    torch.testing.assert_close(soup.dual[1][k], (a.dual[1][k] + b.dual[1][k] + c.dual[1][k]) / 3)
+    assert soup.provenance["soup_of"] == [100, 200, 300]
+    again = CliRunner().invoke(app, ["average", *files, "-o", str(out)])
+    assert again.exit_code == 2 and "exists" in again.output
+
+
+def test_average_refuses_different_architectures(tmp_path):
+    save_weights(tmp_path / "x4.safetensors", tiny_weights(scale=4))
+    save_weights(tmp_path / "x2.safetensors", tiny_weights(scale=2))
+    result = CliRunner().invoke(app, ["average", str(tmp_path / "x4.safetensors"), str(tmp_path / "x2.safetensors"),
+                                      "-o", str(tmp_path / "soup.safetensors")])
+    assert result.exit_code == 1 and "different architectures" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "soup.safetensors").exists()
