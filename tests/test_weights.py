@@ -61,6 +61,21 @@ def test_malicious_pickle_is_refused_and_never_runs(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("content, message", [
+    (b"hello world\n", "not a PyTorch checkpoint"),               # a text file passed as --model
+    (b"", "not a PyTorch checkpoint"),
+    (b"\x80\x02}q\x00X\x05\x00\x00\x00", "not a readable PyTorch checkpoint"),  # a pickle cut short
+    (b"PK\x03\x04garbage", "not a readable PyTorch checkpoint"),   # a zip header and nothing behind it
+])
+def test_files_that_are_no_checkpoint_get_one_line(tmp_path, content, message):
+    path = tmp_path / "model.pt"
+    path.write_bytes(content)
+    with pytest.raises(WeightsError, match=message):
+        resolve_model(path)
+    result = CliRunner().invoke(app, ["average", str(path), str(path), "-o", str(tmp_path / "soup.safetensors")])
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+
+
 def test_corrupt_safetensors_header(tmp_path):
     path = tmp_path / "bad.safetensors"
     path.write_bytes(b"\xff" * 8 + b"{not json")
