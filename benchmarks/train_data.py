@@ -31,7 +31,7 @@ def main() -> None:
     device = resolve_device(args.device)
     config = VARIANTS[args.model]
     spec = PatchSpec(config.scale, args.patch_size, seed=0)
-    pyramids, _ = build_pyramids(args.data, spec)
+    pyramids = build_pyramids(args.data, spec)[0]
     dataset = PairedPatches(pyramids, spec, 1 << 40)
     on_device = DevicePatches(pyramids, spec, device)
     step = iter(range(10 ** 9))

@@ -17,6 +17,7 @@ import io as _io
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -73,6 +74,40 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
             return np.asarray(img.convert("RGB"))
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise InputImageError(f"{path}: cannot read image ({exc})") from None
+
+
+class ReadImages(NamedTuple):
+    """The decodable images of some folders (RGB uint8), their paths, and one line per file that
+    could not be read (training and adaptation go on without them, and say so)."""
+
+    images: list[np.ndarray]
+    paths: list[Path]
+    unreadable: list[str]
+
+    def warning(self) -> str | None:
+        """One line for the unreadable files, or None when there are none."""
+        if not self.unreadable:
+            return None
+        return f"skipped {len(self.unreadable)} unreadable image(s), e.g. {self.unreadable[0]}"
+
+
+def read_folders(folders: list[str | Path]) -> ReadImages:
+    """Decode every image under `folders`; InputImageError if a folder has no images or none of
+    them can be read."""
+    read = ReadImages([], [], [])
+    paths = [p for folder in folders for p in find_images(folder)]
+    if not paths:
+        raise InputImageError(f"no images found in {', '.join(map(str, folders))}")
+    for path in paths:
+        try:
+            read.images.append(read_rgb(path))
+            read.paths.append(path)
+        except InputImageError as exc:
+            read.unreadable.append(str(exc))
+    if not read.images:
+        raise InputImageError(f"none of the {len(paths)} images in {', '.join(map(str, folders))} "
+                              f"can be read, e.g. {read.unreadable[0]}")
+    return read
 
 
 def image_pixels(path: str | os.PathLike) -> int:

@@ -56,6 +56,15 @@ def test_finetune_unpaired_cli_reports_before_and_after(lr_photos, tmp_path, tin
     assert not torch.equal(adapted.primal["head.weight"], original.primal["head.weight"])
 
 
+def test_unreadable_photos_are_skipped_and_named(lr_photos, tmp_path, tiny_model_file):
+    (lr_photos / "broken.jpg").write_bytes(b"\xff\xd8 cut short")
+    result = CliRunner().invoke(app, ["finetune-unpaired", str(lr_photos), "--model", str(tiny_model_file),
+                                      "--out", str(tmp_path / "adapt"), "--steps", "1", "--batch-size", "4",
+                                      "--patch-size", "32", "--precision", "fp32", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "skipped 1 unreadable image(s)" in result.stderr and "broken.jpg" in result.stderr
+
+
 def test_only_unpaired_and_frozen_dual_updates_primal_only(lr_photos, tmp_path, tiny_model_file):
     config = AdaptConfig(data=[], out=str(tmp_path / "a"), model=DRNConfig(4, 1, 8).to_dict(), steps=2,
                          batch_size=2, patch_size=32, precision="fp32", device="cpu", init=str(tiny_model_file),

@@ -55,6 +55,25 @@ def test_train_writes_run_folder_and_loadable_weights(hr_folder, tmp_path):
     assert up.exit_code == 0, up.output
 
 
+def test_unreadable_training_images_are_skipped_and_named(hr_folder, tmp_path):
+    (hr_folder / "broken.png").write_bytes(b"not an image")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", "--data", str(hr_folder), "--out", str(out), "--steps", "1", *TINY])
+    assert result.exit_code == 0, result.output
+    assert "skipped 1 unreadable image(s)" in result.stderr and "broken.png" in result.stderr
+    assert resolve_model(out / "model.safetensors").provenance["steps"] == 1
+
+
+def test_a_folder_of_unreadable_images_is_one_line(tmp_path):
+    folder = tmp_path / "hr"
+    folder.mkdir()
+    for name in ("a.png", "b.jpg"):
+        (folder / name).write_bytes(b"not an image")
+    result = CliRunner().invoke(app, ["train", "--data", str(folder), "--out", str(tmp_path / "run"), "--steps", "1", *TINY])
+    assert result.exit_code == 1 and "none of the 2 images" in result.output and "a.png" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_refuses_existing_run_folder(hr_folder, tmp_path):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "file").write_text("x")

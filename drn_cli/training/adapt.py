@@ -44,7 +44,7 @@ from ..degradations import CLASSIC, degrade, parse_degradation
 from ..degradations.estimate import self_pair_degradation
 from ..device import autocast
 from ..errors import DrnError, UsageError
-from ..io import find_images, read_rgb
+from ..io import read_folders
 from ..weights import Weights
 from .data import augmented_tensor, lr_pyramid
 from .trainer import TrainConfig, Trainer, dual_regression_loss
@@ -94,9 +94,6 @@ class AdaptConfig(TrainConfig):
         return n_unpaired, self.batch_size - n_unpaired
 
 
-def read_photos(folder: str | Path) -> list[np.ndarray]:
-    """The LR photos of `folder` (RGB uint8)."""
-    return [read_rgb(p) for p in find_images(folder)]
 
 
 def fitted_patch(photos: list[np.ndarray], scale: int, largest: int = 128) -> int:
@@ -166,8 +163,7 @@ class Adapter(Trainer):
     def resolve_config(config: AdaptConfig) -> AdaptConfig:
         """`config` with its auto choices made from the photos: the patch size (0: HR folders are
         cut at 128, photos as they allow) and `--self-pairs auto` (degradations.estimate)."""
-        paths = find_images(config.lr_dir)
-        photos = [read_rgb(p) for p in paths]
+        photos, paths, _ = read_folders([config.lr_dir])  # the unreadable are reported by `photos`
         _, n_pairs = config.batch_split()
         patch = config.patch_size or (128 if config.data else fitted_patch(photos, config.drn.scale))
         self_pairs, inferred = config.self_pairs, config.inferred
@@ -184,15 +180,20 @@ class Adapter(Trainer):
 
     @functools.cached_property
     def photos(self) -> list[np.ndarray]:
-        """The LR photos, decoded once (RGB uint8)."""
-        return read_photos(self.config.lr_dir)
+        """The LR photos, decoded once (RGB uint8); unreadable files are skipped with a warning."""
+        return self._read([self.config.lr_dir])
+
+    def _read(self, folders: list[str]) -> list[np.ndarray]:
+        read = read_folders(folders)
+        if read.warning():
+            self.emit({"type": "warning", "message": read.warning()})
+        return read.images
 
     def pair_sources(self) -> list[np.ndarray]:
         """The images whose patches are the pairs' HR: the HR folders' images, or the photos."""
         c = self.config
         if c.data:
-            images = [read_rgb(p) for folder in c.data for p in find_images(folder)]
-            return photos_at_least(images, c.patch_size, ", ".join(c.data))
+            return photos_at_least(self._read(c.data), c.patch_size, ", ".join(c.data))
         return photos_at_least(self.photos, c.patch_size, c.lr_dir, "self-pairs treat each photo as HR: "
                                "use a smaller --patch-size or give --paired-data")
 

@@ -32,7 +32,7 @@ import torch
 from ..degradations import degrade, modcrop, parse_degradation
 from ..degradations.real import TRAINING, degrade_real_pair
 from ..errors import DrnError
-from ..io import find_images, read_rgb
+from ..io import ReadImages, read_folders
 
 
 def lr_pyramid(hr: np.ndarray, scale: int, kind: str = "bicubic") -> list[np.ndarray]:
@@ -178,16 +178,15 @@ def augmented_tensor(patch: np.ndarray, flips: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(patch.transpose(2, 0, 1))).float()
 
 
-def build_pyramids(folders: list[str | Path], spec: PatchSpec) -> tuple[list[list[np.ndarray]], list[Path]]:
-    """Decode and pyramid every image in `folders`; returns (pyramids, skipped_too_small)."""
-    paths = [p for folder in folders for p in find_images(folder)]
-    if not paths:
-        raise DrnError(f"no images found in {', '.join(map(str, folders))}")
-    pyramids, skipped = [], []
-    for path in paths:
-        hr = modcrop(read_rgb(path), spec.scale)
+def build_pyramids(folders: list[str | Path], spec: PatchSpec) -> tuple[list[list[np.ndarray]], list[Path], ReadImages]:
+    """Decode and pyramid every image in `folders`: (pyramids, the paths skipped as smaller than
+    the patch, what was read: its `unreadable` were skipped too)."""
+    read = read_folders(folders)
+    pyramids, too_small = [], []
+    for path, image in zip(read.paths, read.images):
+        hr = modcrop(image, spec.scale)
         if min(hr.shape[:2]) < spec.patch_size:
-            skipped.append(path)
+            too_small.append(path)
             continue
         pyramids.append(lr_pyramid(hr, spec.scale))
-    return pyramids, skipped
+    return pyramids, too_small, read

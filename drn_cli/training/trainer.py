@@ -360,7 +360,9 @@ class Trainer:
     @functools.cached_property
     def pyramids(self) -> list:
         """The training images' pyramids, built once per process (the slow part of a start)."""
-        pyramids, skipped = build_pyramids(self.config.data, self.patch_spec)
+        pyramids, skipped, read = build_pyramids(self.config.data, self.patch_spec)
+        if read.warning():
+            self.emit({"type": "warning", "message": read.warning()})
         if skipped:
             self.emit({"type": "warning", "message": f"skipped {len(skipped)} image(s) smaller "
                        f"than the {self.config.patch_size}px patch, e.g. {skipped[0]}"})
