@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import DrnError
+from .errors import DrnError, OutputError
 from .model import DRN, RGB_RANGE
 from .weights import Weights
 
@@ -56,6 +56,8 @@ def export_onnx(weights: Weights, path: str | os.PathLike, half: bool = False, o
     """Write `weights`' primal network to `path` as ONNX with dynamic batch, height and width,
     through a hidden temporary file renamed into place (no half-written file under `path`)."""
     path = Path(path)
+    if not path.parent.is_dir():
+        raise OutputError(f"{path}: cannot write: the folder {path.parent} does not exist")
     graph = ImageGraph(weights.build()[0].eval(), half)
     example = torch.rand(1, 3, 24, 32)
     axes = {0: "batch", 2: "height", 3: "width"}
@@ -68,6 +70,8 @@ def export_onnx(weights: Weights, path: str | os.PathLike, half: bool = False, o
             torch.onnx.export(graph, (example,), str(part), input_names=["lr"], output_names=["sr"],
                               dynamic_axes={"lr": axes, "sr": axes}, opset_version=opset, dynamo=False)
         os.replace(part, path)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
     finally:
         part.unlink(missing_ok=True)
 

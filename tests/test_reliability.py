@@ -144,6 +144,21 @@ def test_header_claiming_huge_dimensions(tmp_path):
         read_image(tmp_path / "bomb.png")
 
 
+def test_output_folder_under_a_file_names_the_file_in_the_way(tmp_path, tiny_model_file):
+    Image.fromarray(photo(20, 20)).save(tmp_path / "a.png")
+    (tmp_path / "notes").write_text("a file, not a folder")
+    result = runner.invoke(app, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "notes" / "big" / "a.png"),
+                                 "--model", str(tiny_model_file)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"cannot create the folder {tmp_path / 'notes' / 'big'} ({tmp_path / 'notes'} is a file)" in result.stderr
+
+
+def test_export_into_a_missing_folder_is_one_line(tmp_path, tiny_model_file):
+    result = runner.invoke(app, ["export", str(tiny_model_file), "-o", str(tmp_path / "nowhere" / "m.onnx")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"the folder {tmp_path / 'nowhere'} does not exist" in result.stderr
+
+
 def test_two_inputs_with_the_same_output_name(tmp_path, tiny_model_file):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
