@@ -10,6 +10,17 @@ from pathlib import Path
 from .errors import OutputError
 
 
+def make_folder(folder: str | os.PathLike) -> None:
+    """Create `folder` and its parents if missing; OutputError naming what is in the way."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        reason = f"{blocker} is a file" if blocker else exc.strerror
+        raise OutputError(f"{folder}: cannot create this folder ({reason})") from None
+
+
 def write_bytes_atomic(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> None:
     """Write `data` to `path` so that readers see the old file or the whole new one, never a
     part; a failure (disk full, permissions) raises OutputError and leaves no temporary file.

@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from .atomic import make_folder
 from .errors import DrnError, OutputError
 from .inference import RunOptions, TileProgress, Upscaler, final_size, upscale_picture
 from .io import FORMATS, Picture, image_size, read_image, write_image
@@ -97,7 +98,7 @@ def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, ou
     try:
         _check_final_size(job, run, picture.size, upscaler.scale)
         _check_extras_free(_extra_paths(job, upscaler.scale, run), out)
-        _make_folder(job.output)
+        make_folder(job.output.parent)
         if run.all_levels or run.confidence:
             upscaled = _write_extras(job, picture, upscaler, run, _format(out), out, result, counted)
         else:
@@ -107,16 +108,6 @@ def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, ou
         return None
     result.size_out = upscaled.size
     return upscaled
-
-
-def _make_folder(output: Path) -> None:
-    """Create `output`'s folder (and its parents) if missing; OutputError naming it if impossible."""
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        blocker = next((p for p in (output.parent, *output.parent.parents) if p.exists() and not p.is_dir()), None)
-        reason = f"{blocker} is a file" if blocker else exc.strerror
-        raise OutputError(f"{output}: cannot create the folder {output.parent} ({reason})") from None
 
 
 def _write(job: Job, upscaled: Picture, out: OutputOptions, result: Result, seconds_so_far: float) -> Result:

@@ -403,13 +403,14 @@ def _model_sr_fn(spec: str, scale: int | None, device: str, precision: str, tile
 def _image_saver(save_lr: Path | None, save_dir: Path | None, scale: int):
     if save_lr is None and save_dir is None:
         return None
-    from PIL import Image
+    from .atomic import make_folder
+    from .io import Picture, write_image
 
     def save(path: Path, lr, sr) -> None:
         for folder, image in ((save_lr, lr), (save_dir, sr)):
             if folder is not None:
-                folder.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(image).save(folder / f"{path.stem}_x{scale}.png")
+                make_folder(folder)
+                write_image(folder / f"{path.stem}_x{scale}.png", Picture(image, None, "PNG"), "PNG", overwrite=True)
 
     return save
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
+from .atomic import make_folder
 from .errors import DatasetError
 from .io import find_images
 
@@ -142,7 +143,7 @@ def download_file(remote: RemoteFile, folder: Path, progress: ProgressFn | None 
 
     target = folder / safe_file_name(remote.name, remote.dataset)
     part = folder / f".{remote.name}.part"
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     for attempt in range(attempts):
         received = 0
 

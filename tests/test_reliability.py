@@ -150,7 +150,25 @@ def test_output_folder_under_a_file_names_the_file_in_the_way(tmp_path, tiny_mod
     result = runner.invoke(app, ["upscale", str(tmp_path / "a.png"), "-o", str(tmp_path / "notes" / "big" / "a.png"),
                                  "--model", str(tiny_model_file)])
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert f"cannot create the folder {tmp_path / 'notes' / 'big'} ({tmp_path / 'notes'} is a file)" in result.stderr
+    assert f"{tmp_path / 'notes' / 'big'}: cannot create this folder ({tmp_path / 'notes'} is a file)" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["train", "eval", "finetune-unpaired"])
+def test_run_and_save_folders_under_a_file_are_one_line(tmp_path, tiny_model_file, command):
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(2):
+        Image.fromarray(photo(40, 40, seed=i)).save(images / f"{i}.png")
+    (tmp_path / "notes").write_text("a file, not a folder")
+    target = str(tmp_path / "notes" / "run")
+    args = {"train": ["--data", str(images), "--out", target, "--n-blocks", "1", "--n-feats", "8", "--scale", "4",
+                      "--steps", "1", "--batch-size", "2", "--patch-size", "32"],
+            "eval": ["--dataset", str(images), "--model", str(tiny_model_file), "--save-dir", target],
+            "finetune-unpaired": [str(images), "--model", str(tiny_model_file), "--out", target, "--steps", "1",
+                                  "--batch-size", "2", "--patch-size", "32"]}[command]
+    result = runner.invoke(app, [command, *args, "--device", "cpu"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{target}: cannot create this folder ({tmp_path / 'notes'} is a file)" in result.stderr
 
 
 def test_export_into_a_missing_folder_is_one_line(tmp_path, tiny_model_file):

@@ -31,7 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .. import distributed
-from ..atomic import write_bytes_atomic
+from ..atomic import make_folder, write_bytes_atomic
 from ..degradations import parse_degradation
 from ..device import autocast, precision_name, resolve_precision
 from ..errors import DrnError, UsageError
@@ -457,7 +457,7 @@ def start_run(config: TrainConfig, on_event: EventFn | None = None, cls: type | 
     config = cls.resolve_config(config)  # config.json records what "auto" became
     trainer = cls(config, on_event)
     if trainer.dist.is_main:
-        out.mkdir(parents=True, exist_ok=True)
+        make_folder(out)
         write_bytes_atomic(out / "config.json", json.dumps(asdict(config), indent=2).encode())
     return trainer
 
