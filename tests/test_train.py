@@ -175,6 +175,18 @@ def _drn(*args, env=None):
     return [sys.executable, "-m", "drn_cli", *args]
 
 
+def test_a_damaged_checkpoint_is_one_line_that_says_how_to_go_on(hr_folder, tmp_path):
+    out = tmp_path / "run"
+    first = CliRunner().invoke(app, ["train", "--data", str(hr_folder), "--out", str(out), "--steps", "2",
+                                     "--save-every", "1", *TINY])
+    assert first.exit_code == 0, first.output
+    checkpoint = out / "checkpoint.pt"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:1000])  # cut short, as by a broken copy
+    result = CliRunner().invoke(app, ["train", "--resume", str(out), "--steps", "4"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "checkpoint.pt: cannot be read" in result.stderr and f"--init {out / 'model.safetensors'}" in result.stderr
+
+
 def test_kill_9_then_resume(hr_folder, tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen(_drn("train", "--data", str(hr_folder), "--out", str(out), "--steps", "400",

@@ -480,7 +480,16 @@ def resume_run(run_dir: str | Path, steps: int | None = None, on_event: EventFn 
     trainer = (trainer_cls or Trainer)(config, on_event)
     ckpt = run_dir / "checkpoint.pt"
     if ckpt.is_file():
-        trainer.load_state_dict(torch.load(ckpt, map_location=trainer.device, weights_only=True))
+        try:
+            state = torch.load(ckpt, map_location=trainer.device, weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - a damaged file fails in torch's reader with any error
+            reason = (str(exc).strip().split(". ")[0].splitlines() or [type(exc).__name__])[0][:120]
+            raise DrnError(f"{ckpt}: cannot be read ({reason}); start a new run from the last saved "
+                           f"weights with --init {run_dir / 'model.safetensors'}") from None
+        trainer.load_state_dict(state)
+    else:
+        trainer.emit({"type": "warning", "message": f"{run_dir}: no checkpoint.pt yet (stopped before "
+                      "the first save): starting at step 0"})
     if trainer.step >= config.steps:
         raise DrnError(f"{run_dir}: already at step {trainer.step} of {config.steps}; "
                        "pass a larger --steps to continue")
