@@ -65,6 +65,14 @@ def test_unreadable_photos_are_skipped_and_named(lr_photos, tmp_path, tiny_model
     assert "skipped 1 unreadable image(s)" in result.stderr and "broken.jpg" in result.stderr
 
 
+def test_photos_too_small_for_the_patch_leave_no_run_folder(lr_photos, tmp_path, tiny_model_file):
+    out = tmp_path / "adapt"
+    result = CliRunner().invoke(app, ["finetune-unpaired", str(lr_photos), "--model", str(tiny_model_file),
+                                      "--out", str(out), "--steps", "1", "--patch-size", "256", "--device", "cpu"])
+    assert result.exit_code == 1 and "no LR photos of at least 256x256 pixels; self-pairs treat" in result.stderr
+    assert not out.exists()
+
+
 def test_only_unpaired_and_frozen_dual_updates_primal_only(lr_photos, tmp_path, tiny_model_file):
     config = AdaptConfig(data=[], out=str(tmp_path / "a"), model=DRNConfig(4, 1, 8).to_dict(), steps=2,
                          batch_size=2, patch_size=32, precision="fp32", device="cpu", init=str(tiny_model_file),

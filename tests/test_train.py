@@ -74,6 +74,17 @@ def test_a_folder_of_unreadable_images_is_one_line(tmp_path):
     assert "Traceback" not in result.output
 
 
+def test_data_that_cannot_train_leaves_no_run_folder(hr_folder, tmp_path):
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", "--data", str(hr_folder), "--out", str(out), "--steps", "1",
+                                      *TINY, "--patch-size", "256"])  # the last --patch-size counts
+    assert result.exit_code == 1 and "no training image is at least 256x256 pixels (4 smaller)" in result.stderr
+    assert not out.exists()  # so the same command with a smaller patch starts afresh
+    again = CliRunner().invoke(app, ["train", "--data", str(hr_folder), "--out", str(out), "--steps", "1", *TINY])
+    assert again.exit_code == 0, again.output
+    assert "3 training images" in again.stderr
+
+
 def test_refuses_existing_run_folder(hr_folder, tmp_path):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "file").write_text("x")

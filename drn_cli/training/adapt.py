@@ -189,6 +189,17 @@ class Adapter(Trainer):
             self.emit({"type": "warning", "message": read.warning()})
         return read.images
 
+    @functools.cached_property
+    def unpaired_sources(self) -> list[np.ndarray]:
+        """The photos large enough for an LR patch (the closed loop's inputs)."""
+        lr_patch = self.config.patch_size // self.config.drn.scale
+        return photos_at_least(self.photos, lr_patch, self.config.lr_dir)
+
+    def prepare_data(self) -> None:
+        pairs = f", {len(self.pair_sources)} images for the pairs' HR" if self.n_pairs else ""
+        self.emit({"type": "info", "message": f"{len(self.unpaired_sources)} LR photos{pairs}"})
+
+    @functools.cached_property
     def pair_sources(self) -> list[np.ndarray]:
         """The images whose patches are the pairs' HR: the HR folders' images, or the photos."""
         c = self.config
@@ -202,8 +213,8 @@ class Adapter(Trainer):
         None when its share of the batch is empty."""
         c = self.config
         lr_patch = c.patch_size // c.drn.scale
-        unpaired = PhotoPatches(photos_at_least(self.photos, lr_patch, c.lr_dir), lr_patch, c.seed, 1)
-        pairs = PhotoPatches(self.pair_sources(), c.patch_size, c.seed, 2) if self.n_pairs else None
+        unpaired = PhotoPatches(self.unpaired_sources, lr_patch, c.seed, 1)
+        pairs = PhotoPatches(self.pair_sources, c.patch_size, c.seed, 2) if self.n_pairs else None
         rank_offset = self.dist.rank * c.batch_size
         for step in range(self.step, until):
             base = (step * self.dist.world) * c.batch_size + rank_offset

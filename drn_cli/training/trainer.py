@@ -363,10 +363,19 @@ class Trainer:
         pyramids, skipped, read = build_pyramids(self.config.data, self.patch_spec)
         if read.warning():
             self.emit({"type": "warning", "message": read.warning()})
+        size = self.config.patch_size
+        if not pyramids:
+            raise DrnError(f"no training image is at least {size}x{size} pixels ({len(skipped)} smaller); "
+                           "use a smaller --patch-size or larger images")
         if skipped:
             self.emit({"type": "warning", "message": f"skipped {len(skipped)} image(s) smaller "
-                       f"than the {self.config.patch_size}px patch, e.g. {skipped[0]}"})
+                       f"than the {size}px patch, e.g. {skipped[0]}"})
         return pyramids
+
+    def prepare_data(self) -> None:
+        """Decode the training data now (it is kept), so that data that cannot train fails
+        before the run folder is made."""
+        self.emit({"type": "info", "message": f"{len(self.pyramids)} training images"})
 
     def batches(self, until: int):
         """Batches for steps [self.step, until): data.Sample of device tensors. Bicubic pairs are
@@ -456,6 +465,7 @@ def start_run(config: TrainConfig, on_event: EventFn | None = None, cls: type | 
     cls = cls or Trainer
     config = cls.resolve_config(config)  # config.json records what "auto" became
     trainer = cls(config, on_event)
+    trainer.prepare_data()
     if trainer.dist.is_main:
         make_folder(out)
         write_bytes_atomic(out / "config.json", json.dumps(asdict(config), indent=2).encode())
