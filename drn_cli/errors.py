@@ -23,3 +23,14 @@ class WeightsError(DrnError):
 
 class DatasetError(DrnError):
     """A dataset could not be found, downloaded, verified or extracted."""
+
+
+def reason_of(exc: BaseException, limit: int = 160, with_type: bool = False) -> str:
+    """The first line of a library exception's message, for a one-line DrnError: torch and PIL
+    raise multi-line texts (the unpickler's hints) that would break the CLI's one line. The
+    type name stands in for an empty message, and leads it with `with_type`."""
+    lines = str(exc).strip().splitlines()
+    name = type(exc).__name__
+    if not lines:
+        return name
+    return (f"{name}: {lines[0]}" if with_type else lines[0])[:limit]

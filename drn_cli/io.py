@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .atomic import write_bytes_atomic
-from .errors import InputImageError, OutputError
+from .errors import InputImageError, OutputError, reason_of
 
 DEFAULT_MAX_PIXELS = 100_000_000
 # Pillow's own bomb check would refuse big images with a vague message and ignore our limit;
@@ -213,7 +213,7 @@ def _check_size(path: Path, width: int, height: int) -> None:
 
 
 def _unreadable(path: Path, exc: BaseException) -> InputImageError:
-    return InputImageError(f"{path}: not a readable image ({str(exc) or type(exc).__name__})")
+    return InputImageError(f"{path}: not a readable image ({reason_of(exc)})")
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:

@@ -20,7 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save
 
 from .atomic import write_bytes_atomic
-from .errors import WeightsError
+from .errors import WeightsError, reason_of
 from .model import DRN, VARIANTS, DRNConfig, build_duals, count_parameters
 from .presets import PRESETS, shipped_file
 
@@ -133,23 +133,24 @@ def average_weights(ingredients: list[Weights]) -> Weights:
 def _torch_load(path: Path) -> object:
     try:
         with open(path, "rb") as f:
-            head = f.read(4)
+            head = f.read(9)
     except OSError as exc:
         raise WeightsError(f"{path}: cannot read ({exc.strerror})") from None
     # torch.save writes a zip archive (torch >= 1.6) or a pickle (protocol 2+ starts with 0x80)
     if not head.startswith((b"PK\x03\x04", b"\x80")):
+        if head[8:9] == b"{":  # .safetensors: an 8-byte header length, then the JSON header
+            raise WeightsError(f"{path}: already a .safetensors file, not a PyTorch checkpoint; pass "
+                               "it to --model as it is (named *.safetensors)")
         raise WeightsError(f"{path}: not a PyTorch checkpoint (neither a zip archive nor a pickle); "
                            "pass a .pt file saved by torch.save or one of our .safetensors files")
     try:
         return torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe pickle"
         raise WeightsError(f"{path}: refused to load: the file needs more than plain tensors to "
-                           f"unpickle, and running its code would be unsafe ({reason[:160]})") from None
+                           f"unpickle, and running its code would be unsafe ({reason_of(exc)})") from None
     except Exception as exc:  # noqa: BLE001 - the weights-only unpickler meets bytes that are no pickle with
         # any error at all (IndexError, KeyError, RuntimeError, ...): every one means "not a checkpoint"
-        reason = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}".rstrip(": ")
-        raise WeightsError(f"{path}: not a readable PyTorch checkpoint ({reason[:160]})") from None
+        raise WeightsError(f"{path}: not a readable PyTorch checkpoint ({reason_of(exc, with_type=True)})") from None
 
 
 def _clean_state_dict(obj: object, path: Path) -> StateDict:

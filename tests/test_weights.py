@@ -8,7 +8,7 @@ from conftest import tiny_weights
 from typer.testing import CliRunner
 
 from drn_cli.cli import app
-from drn_cli.errors import WeightsError
+from drn_cli.errors import WeightsError, reason_of
 from drn_cli.model import DRNConfig
 from drn_cli.weights import infer_config, load_official, resolve_model, save_weights
 
@@ -113,6 +113,23 @@ def test_convert_command(tmp_path):
     assert loaded.config == weights.config and len(loaded.dual) == 2
     assert json.loads(json.dumps(loaded.provenance))["source"].startswith("official")
 
+
+
+def test_converting_one_of_our_files_says_it_needs_no_converting(tmp_path):
+    save_weights(tmp_path / "ours.safetensors", tiny_weights())
+    result = CliRunner().invoke(app, ["convert", str(tmp_path / "ours.safetensors"), "-o", str(tmp_path / "x.safetensors")])
+    assert result.exit_code == 1 and "already a .safetensors file" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "x.safetensors").exists()
+    os.replace(tmp_path / "ours.safetensors", tmp_path / "ours.pt")  # renamed: the content still tells
+    with pytest.raises(WeightsError, match="already a .safetensors file"):
+        resolve_model(tmp_path / "ours.pt")
+
+
+def test_reason_of_keeps_one_line_of_a_library_message():
+    assert reason_of(RuntimeError("first line\nsecond line")) == "first line"
+    assert reason_of(IndexError()) == "IndexError"
+    assert reason_of(KeyError("x"), with_type=True) == "KeyError: 'x'"
+    assert reason_of(ValueError("a" * 500), limit=10) == "a" * 10
 
 def test_average_command_writes_the_mean_of_each_tensor(tmp_path):
     a, b, c = (tiny_weights(seed=s, bicubic=False) for s in (1, 2, 3))

@@ -34,7 +34,7 @@ from .. import distributed
 from ..atomic import make_folder, write_bytes_atomic
 from ..degradations import parse_degradation
 from ..device import autocast, precision_name, resolve_precision
-from ..errors import DrnError, UsageError
+from ..errors import DrnError, UsageError, reason_of
 from ..evaluate import iter_scores
 from ..inference import Upscaler
 from ..io import find_images
@@ -493,8 +493,7 @@ def resume_run(run_dir: str | Path, steps: int | None = None, on_event: EventFn 
         try:
             state = torch.load(ckpt, map_location=trainer.device, weights_only=True)
         except Exception as exc:  # noqa: BLE001 - a damaged file fails in torch's reader with any error
-            reason = (str(exc).strip().split(". ")[0].splitlines() or [type(exc).__name__])[0][:120]
-            raise DrnError(f"{ckpt}: cannot be read ({reason}); start a new run from the last saved "
+            raise DrnError(f"{ckpt}: cannot be read ({reason_of(exc, 120)}); start a new run from the last saved "
                            f"weights with --init {run_dir / 'model.safetensors'}") from None
         trainer.load_state_dict(state)
     else:
