@@ -163,8 +163,11 @@ class Adapter(Trainer):
     def resolve_config(config: AdaptConfig) -> AdaptConfig:
         """`config` with its auto choices made from the photos: the patch size (0: HR folders are
         cut at 128, photos as they allow) and `--self-pairs auto` (degradations.estimate)."""
-        photos, paths, _ = read_folders([config.lr_dir])  # the unreadable are reported by `photos`
         _, n_pairs = config.batch_split()
+        # Decoded here only for an auto choice; the Adapter decodes them again (`photos`) and
+        # reports the unreadable.
+        needed = (config.patch_size == 0 and not config.data) or (config.self_pairs == "auto" and n_pairs)
+        photos, paths, _ = read_folders([config.lr_dir]) if needed else ([], [], [])
         patch = config.patch_size or (128 if config.data else fitted_patch(photos, config.drn.scale))
         self_pairs, inferred = config.self_pairs, config.inferred
         if self_pairs == "auto":
