@@ -198,6 +198,22 @@ def test_a_damaged_checkpoint_is_one_line_that_says_how_to_go_on(hr_folder, tmp_
     assert "checkpoint.pt: cannot be read" in result.stderr and f"--init {out / 'model.safetensors'}" in result.stderr
 
 
+
+def test_resume_drops_the_metrics_logged_after_the_checkpoint(hr_folder, tmp_path):
+    out = tmp_path / "run"
+    first = CliRunner().invoke(app, ["train", "--data", str(hr_folder), "--out", str(out), "--steps", "4",
+                                     "--save-every", "2", "--log-every", "1", *TINY])
+    assert first.exit_code == 0, first.output
+    metrics = out / "metrics.jsonl"
+    # what a run killed after step 4's save would have left: steps 5 and 6 logged, the last line cut
+    with metrics.open("a") as f:
+        f.write(json.dumps({"step": 5, "loss": 1.0}) + "\n" + json.dumps({"step": 6, "loss": 1.0})[:9])
+    more = CliRunner().invoke(app, ["train", "--resume", str(out), "--steps", "6"])
+    assert more.exit_code == 0, more.output
+    records = [json.loads(line) for line in metrics.read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3, 4, 5, 6]
+    assert records[4]["loss"] != 1.0  # step 5 is the resumed run's record
+
 def test_kill_9_then_resume(hr_folder, tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen(_drn("train", "--data", str(hr_folder), "--out", str(out), "--steps", "400",

@@ -508,4 +508,21 @@ def resume_run(run_dir: str | Path, steps: int | None = None, on_event: EventFn 
     if trainer.dist.is_main:  # config.json always describes the run as it now continues
         write_bytes_atomic(run_dir / "config.json", json.dumps(asdict(config), indent=2).encode(),
                            overwrite=True)
+        _drop_metrics_after(run_dir / "metrics.jsonl", trainer.step)
     return trainer
+
+
+def _drop_metrics_after(path: Path, step: int) -> None:
+    """Keep only metrics.jsonl's records up to the checkpoint's step: a run killed between two
+    saves logged steps that --resume trains again (they would appear twice), and the kill may
+    have cut its last line short."""
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line + "\n")
+        except (ValueError, KeyError, TypeError):
+            continue
+    write_bytes_atomic(path, "".join(kept).encode(), overwrite=True)
