@@ -198,7 +198,6 @@ def test_a_damaged_checkpoint_is_one_line_that_says_how_to_go_on(hr_folder, tmp_
     assert "checkpoint.pt: cannot be read" in result.stderr and f"--init {out / 'model.safetensors'}" in result.stderr
 
 
-
 def test_resume_drops_the_metrics_logged_after_the_checkpoint(hr_folder, tmp_path):
     out = tmp_path / "run"
     first = CliRunner().invoke(app, ["train", "--data", str(hr_folder), "--out", str(out), "--steps", "4",
