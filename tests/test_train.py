@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from drn_cli.cli import app
 from drn_cli.errors import UsageError
-from drn_cli.training.trainer import TrainConfig, lr_at, resume_run, start_run
+from drn_cli.training.trainer import TrainConfig, dual_regression_loss, lr_at, resume_run, start_run
 from drn_cli.weights import resolve_model
 
 TINY = ["--scale", "4", "--n-blocks", "1", "--n-feats", "8", "--batch-size", "2",
@@ -142,6 +142,23 @@ def test_ema_is_what_is_validated_and_saved(hr_folder, tmp_path):
 def test_ema_decay_must_be_below_one():
     with pytest.raises(UsageError, match="--ema"):
         TrainConfig(data=[], out="", ema=1.0)
+
+
+def test_loss_l2_squares_the_distances_of_eq_1():
+    lr, hr = torch.zeros(1, 3, 2, 2), torch.full((1, 3, 4, 4), 10.0)
+    sr, sr2lr = [lr + 1, hr - 3], [lr - 2]      # off by 1 and 3 (primal), 2 (dual)
+    assert [float(v) for v in dual_regression_loss(sr, sr2lr, [lr, hr], 0.5)] == [1 + 3, 0.5 * 2]
+    assert [float(v) for v in dual_regression_loss(sr, sr2lr, [lr, hr], 0.5, loss="l2")] == [1 + 9, 0.5 * 4]
+    with pytest.raises(UsageError, match="--loss must be one of l1, l2"):
+        TrainConfig(data=[], out="", loss="l3")
+
+
+def test_train_with_loss_l2_records_it(hr_folder, tmp_path):
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", "--data", str(hr_folder), "--out", str(out), "--steps", "2",
+                                      "--loss", "l2", *TINY])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "config.json").read_text())["loss"] == "l2"
 
 
 def test_lr_schedule_warms_up_and_decays():

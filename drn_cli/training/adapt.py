@@ -284,7 +284,7 @@ class Adapter(Trainer):
             if pyramid is not None:
                 primal, dual = dual_regression_loss([s[paired_part] for s in sr],
                                                     [d[paired_part] for d in sr2lr],
-                                                    pyramid, self.config.dual_weight)
+                                                    pyramid, self.config.dual_weight, loss=self.config.loss)
                 primal, dual = (1 - share_u) * primal, (1 - share_u) * dual
             if keep is not None:
                 kept = sum(F.l1_loss(s[keep_part].float(), t) for s, t in zip(sr, keep))

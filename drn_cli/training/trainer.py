@@ -45,6 +45,9 @@ from .data import DevicePatches, PairedPatches, PatchSpec, Sample, build_pyramid
 from .grow import copy_inner_levels, fit_stem
 
 EventFn = Callable[[dict], None]
+# The distance of Eq. 1. The paper uses L1; L2 is what PSNR measures, so a last short stage with it
+# can trade L1's robustness for PSNR (a common final step of PSNR-oriented SR training).
+LOSSES = {"l1": F.l1_loss, "l2": F.mse_loss}
 GROW_FIT_BATCHES = 1000  # Adam steps of the --grow-from stem fit (about a minute on 2 CPU cores at x8)
 
 
@@ -63,6 +66,7 @@ class TrainConfig:
     min_lr: float = 1e-7
     warmup: int = 0
     dual_weight: float = 0.1
+    loss: str = "l1"               # distance of Eq. 1: l1 (the paper's) or l2 (mean squared error, see LOSSES)
     val: list[str] = field(default_factory=list)   # HR image files for validation
     val_every: int = 500
     save_every: int = 200
@@ -92,6 +96,8 @@ class TrainConfig:
             raise UsageError(f"--minutes must be more than 0, got {self.minutes}")
         if not 0 <= self.ema < 1:
             raise UsageError(f"--ema must be at least 0 and below 1 (0.999 is usual), got {self.ema}")
+        if self.loss not in LOSSES:
+            raise UsageError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
 
     def check_patch_size(self) -> None:
         scale = self.drn.scale
@@ -121,14 +127,16 @@ def architecture(model: str | None = None, scale: int | None = None, n_blocks: i
 
 def dual_regression_loss(sr: list[torch.Tensor], sr2lr: list[torch.Tensor],
                          pyramid: list[torch.Tensor], dual_weight: float,
-                         dual_targets: list[torch.Tensor] | None = None,
+                         dual_targets: list[torch.Tensor] | None = None, loss: str = "l1",
                          ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(primal, dual) L1 losses (paper Eq. 1). `pyramid` is [LR_0, ..., HR], the same levels as
-    `sr`; the dual blocks' targets are its levels below HR unless `dual_targets` says otherwise
-    (under the realistic degradation the innermost one is the deterministic LR, data.Sample)."""
-    primal = sum(F.l1_loss(out.float(), target) for out, target in zip(sr, pyramid))
+    """(primal, dual) losses of paper Eq. 1, with the distance LOSSES[loss] (L1 in the paper).
+    `pyramid` is [LR_0, ..., HR], the same levels as `sr`; the dual blocks' targets are its levels
+    below HR unless `dual_targets` says otherwise (under the realistic degradation the innermost one
+    is the deterministic LR, data.Sample)."""
+    distance = LOSSES[loss]
+    primal = sum(distance(out.float(), target) for out, target in zip(sr, pyramid))
     targets = pyramid[:-1] if dual_targets is None else dual_targets
-    dual = sum(F.l1_loss(out.float(), target) for out, target in zip(sr2lr, targets))
+    dual = sum(distance(out.float(), target) for out, target in zip(sr2lr, targets))
     return primal, dual_weight * dual
 
 
@@ -321,7 +329,8 @@ class Trainer:
         """(primal, dual) losses of one paired batch."""
         with autocast(self.device, self.dtype):
             sr, sr2lr, _ = self.ddp(batch.lr)
-        return dual_regression_loss(sr, sr2lr, batch.pyramid, self.config.dual_weight, batch.dual_targets)
+        return dual_regression_loss(sr, sr2lr, batch.pyramid, self.config.dual_weight, batch.dual_targets,
+                                    self.config.loss)
 
     @property
     def out_of_time(self) -> bool:
