@@ -280,7 +280,8 @@ def _run_plan(plan, upscaler, as_json: bool, run, output, show: bool = True, tot
         _say_ignored(plan)
     failed, done, mine = 0, 0, len(plan.jobs) + len(plan.failures)
     total = mine if total is None else total
-    with _progress(console=err if show else Console(quiet=True)) as progress:
+    live = show and bool(plan.jobs)  # no bar when nothing can run (an empty folder, a typo)
+    with _progress(console=err if live else Console(quiet=True)) as progress:
         task = progress.add_task("images", total=total)
         tiles = progress.add_task("tiles", total=None, visible=False)
 
@@ -295,7 +296,7 @@ def _run_plan(plan, upscaler, as_json: bool, run, output, show: bool = True, tot
             progress.update(task, completed=everyone if everyone is not None else done)
             if result.status == "error":
                 failed += 1
-                (progress.console if show else err).print(f"[red]error:[/red] {escape(result.error)}")
+                (progress.console if live else err).print(f"[red]error:[/red] {escape(result.error)}")
             elif result.status == "skipped":
                 progress.console.print(f"[dim]skipped {escape(result.input)}: {escape(result.output)} exists[/dim]")
             else:
@@ -306,7 +307,7 @@ def _run_plan(plan, upscaler, as_json: bool, run, output, show: bool = True, tot
             if as_json:
                 sys.stdout.write(json.dumps(result.to_dict()) + "\n")
                 sys.stdout.flush()
-    if total == mine:
+    if total == mine and (plan.jobs or total > 1):
         err.print(f"{total - failed} done, {failed} failed")
     return failed
 
@@ -554,6 +555,7 @@ def train(
     lr: Annotated[float, typer.Option("--lr", metavar="RATE", help="Peak learning rate.")] = 2e-4,
     warmup: Annotated[int, typer.Option(metavar="N", help="Linear warm-up steps.")] = 0,
     dual_weight: Annotated[float, typer.Option(metavar="W", help="Weight of the dual loss (lambda).")] = 0.1,
+    loss: Annotated[str, typer.Option(metavar="NAME", help="Distance of the primal and dual losses: l1 (the paper's) or l2 (mean squared error, what PSNR measures; for a last short stage).")] = "l1",
     val: Annotated[str | None, typer.Option(metavar="SET", help="Validation set: a dataset name or an HR folder.")] = None,
     data_dir: Annotated[Path | None, typer.Option(metavar="DIR", help="Local benchmark copy for --val.")] = None,
     val_every: Annotated[int, typer.Option(metavar="N", help="Validate every N steps.")] = 500,
@@ -582,7 +584,7 @@ def train(
             model=architecture(model, scale, n_blocks, n_feats).to_dict(), steps=steps or 10_000,
             minutes=minutes,
             batch_size=batch_size, patch_size=patch_size, lr=lr, warmup=warmup,
-            dual_weight=dual_weight, val=[str(p) for p in _dataset_paths(val, data_dir)[1]] if val else [],
+            dual_weight=dual_weight, loss=loss, val=[str(p) for p in _dataset_paths(val, data_dir)[1]] if val else [],
             val_every=val_every,
             save_every=save_every, log_every=log_every, seed=seed, device=device,
             precision=precision, workers=workers, ema=ema, init=init, grow_from=grow_from,

@@ -157,8 +157,6 @@ def plan_jobs(inputs: list[str], tag: str | float, output: str | Path | None = N
     return plan
 
 
-
-
 def shard(plan: Plan, rank: int, world: int, pixels: Callable[[Path], int]) -> Plan:
     """This rank's share of `plan` for `world` processes. Jobs are dealt by pixel count, largest
     first, each to the rank with the fewest pixels so far (ties to the lower rank): balanced by

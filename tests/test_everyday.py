@@ -60,6 +60,7 @@ def test_an_empty_folder_says_so_and_globs_skip_folders(tmp_path, tiny_model_fil
     (tmp_path / "empty").mkdir()
     result = run("upscale", tmp_path / "empty", "--model", tiny_model_file)
     assert result.exit_code == 1 and "no images in this folder" in result.stderr
+    assert "images" not in result.stderr.replace("no images", "") and "0 done" not in result.stderr  # no bar
     (tmp_path / "in" / "sub.png").mkdir(parents=True)  # a folder that the glob matches
     write_photo(tmp_path / "in" / "a.png")
     globbed = run("upscale", str(tmp_path / "in" / "*.png"), "--model", tiny_model_file, "--json")
