@@ -280,7 +280,7 @@ def _run_plan(plan, upscaler, as_json: bool, run, output, show: bool = True, tot
         _say_ignored(plan)
     failed, done, mine = 0, 0, len(plan.jobs) + len(plan.failures)
     total = mine if total is None else total
-    live = show and bool(plan.jobs)  # no bar when nothing can run (an empty folder, a typo)
+    live = show and (bool(plan.jobs) or total > mine)  # no bar when nothing can run (an empty folder, a typo)
     with _progress(console=err if live else Console(quiet=True)) as progress:
         task = progress.add_task("images", total=total)
         tiles = progress.add_task("tiles", total=None, visible=False)
