@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from drn_cli.cli import app
 from drn_cli.degradations import degrade, modcrop
 from drn_cli.errors import DrnError
-from drn_cli.io import read_rgb
+from drn_cli.io import read_folders, read_rgb
 from drn_cli.model import DRNConfig, DualRegression
 from drn_cli.training.adapt import AdaptConfig, Adapter, closed_loop
 from drn_cli.training.trainer import start_run
@@ -236,6 +236,17 @@ def test_auto_settings_are_resolved_and_recorded(tmp_path, tiny_model_file):
     assert saved["self_pairs"] == "nearest" and saved["patch_size"] == adapter.config.patch_size
 
 
+
+def test_auto_choices_decode_the_photos_once(lr_photos, tmp_path, tiny_model_file, monkeypatch):
+    """The auto patch size and self-pairs read the same decoded photos that training uses."""
+    from drn_cli.training import adapt
+    folders_read = []
+    monkeypatch.setattr(adapt, "read_folders", lambda folders: folders_read.append(folders) or read_folders(folders))
+    adapter = _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs="auto", patch_size=0)
+    adapter.run()
+    assert folders_read == [[str(lr_photos)]]
+    assert adapter.config.patch_size > 0 and adapter.config.self_pairs != "auto"
+
 def test_noise_and_jpeg_self_pairs_degrade_the_input_only(lr_photos, tmp_path, tiny_model_file):
     """With fixed stages the network sees the noisy JPEG LR; the targets are the clean pyramid, and
     the keep term reuses that pyramid's bicubic base instead of making it again."""
@@ -262,7 +273,8 @@ def test_auto_self_pairs_read_noise_and_jpeg_quality_from_the_photos(tmp_path, t
         noisy = np.clip(clean + np.random.default_rng(i).normal(0, 8, clean.shape), 0, 255).astype(np.uint8)
         Image.fromarray(noisy).save(folder / f"p{i}{suffix}", quality=50)
     config = Adapter.resolve_config(AdaptConfig(data=[], out=str(tmp_path / "a"), model=DRNConfig(4, 1, 8).to_dict(),
-                                                init=str(tiny_model_file), lr_dir=str(folder), batch_size=4))
+                                                init=str(tiny_model_file), lr_dir=str(folder), batch_size=4),
+                                    read_folders([folder]))
     assert expected in config.self_pairs, (config.self_pairs, config.inferred)
     assert config.inferred["jpeg_quality"] == (50 if suffix == ".jpg" else None)
     if suffix == ".png":

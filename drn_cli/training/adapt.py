@@ -44,7 +44,7 @@ from ..degradations import CLASSIC, degrade, parse_degradation
 from ..degradations.estimate import self_pair_degradation
 from ..device import autocast
 from ..errors import DrnError, UsageError
-from ..io import read_folders
+from ..io import ReadImages, read_folders
 from ..weights import Weights
 from .data import augmented_tensor, lr_pyramid
 from .trainer import TrainConfig, Trainer, dual_regression_loss
@@ -141,9 +141,11 @@ class Adapter(Trainer):
     config: AdaptConfig
 
     def __init__(self, config: AdaptConfig, on_event=None) -> None:
-        if config.patch_size == 0 or config.self_pairs == "auto":
-            raise ValueError("Adapter needs a config with its auto choices made: Adapter.resolve_config")
-        super().__init__(config, on_event)
+        # The photos are decoded once, here: the auto choices read them, and so does training.
+        read = read_folders([config.lr_dir])
+        super().__init__(self.resolve_config(config, read), on_event)
+        config = self.config
+        self.photos = self._readable(read)  # RGB uint8 (H, W, 3)
         if config.freeze_dual:
             self.net.dual.requires_grad_(False)
             self.opt_dual = []
@@ -160,18 +162,15 @@ class Adapter(Trainer):
             self.teacher.eval().requires_grad_(False)
 
     @staticmethod
-    def resolve_config(config: AdaptConfig) -> AdaptConfig:
-        """`config` with its auto choices made from the photos: the patch size (0: HR folders are
-        cut at 128, photos as they allow) and `--self-pairs auto` (degradations.estimate)."""
+    def resolve_config(config: AdaptConfig, read: ReadImages) -> AdaptConfig:
+        """`config` with its auto choices made from the decoded photos `read`: the patch size (0:
+        HR folders are cut at 128, photos as they allow) and `--self-pairs auto`
+        (degradations.estimate). A config whose choices are made comes back unchanged."""
         _, n_pairs = config.batch_split()
-        # Decoded here only for an auto choice; the Adapter decodes them again (`photos`) and
-        # reports the unreadable.
-        needed = (config.patch_size == 0 and not config.data) or (config.self_pairs == "auto" and n_pairs)
-        photos, paths, _ = read_folders([config.lr_dir]) if needed else ([], [], [])
-        patch = config.patch_size or (128 if config.data else fitted_patch(photos, config.drn.scale))
+        patch = config.patch_size or (128 if config.data else fitted_patch(read.images, config.drn.scale))
         self_pairs, inferred = config.self_pairs, config.inferred
         if self_pairs == "auto":
-            self_pairs, inferred = self_pair_degradation(photos, paths) if n_pairs else ("bicubic", {})
+            self_pairs, inferred = self_pair_degradation(read.images, read.paths) if n_pairs else ("bicubic", {})
         return replace(config, patch_size=patch, self_pairs=self_pairs, inferred=inferred)
 
     def _load_init(self, spec: str) -> Weights:
@@ -181,13 +180,8 @@ class Adapter(Trainer):
                            "saved by `drn train` (its model.safetensors holds both)")
         return weights
 
-    @functools.cached_property
-    def photos(self) -> list[np.ndarray]:
-        """The LR photos, decoded once (RGB uint8); unreadable files are skipped with a warning."""
-        return self._read([self.config.lr_dir])
-
-    def _read(self, folders: list[str]) -> list[np.ndarray]:
-        read = read_folders(folders)
+    def _readable(self, read: ReadImages) -> list[np.ndarray]:
+        """The images of `read`, after a warning naming the unreadable files it skipped."""
         if read.warning():
             self.emit({"type": "warning", "message": read.warning()})
         return read.images
@@ -207,7 +201,7 @@ class Adapter(Trainer):
         """The images whose patches are the pairs' HR: the HR folders' images, or the photos."""
         c = self.config
         if c.data:
-            return photos_at_least(self._read(c.data), c.patch_size, ", ".join(c.data))
+            return photos_at_least(self._readable(read_folders(c.data)), c.patch_size, ", ".join(c.data))
         return photos_at_least(self.photos, c.patch_size, c.lr_dir, "self-pairs treat each photo as HR: "
                                "use a smaller --patch-size or give --paired-data")
 

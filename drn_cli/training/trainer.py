@@ -224,11 +224,6 @@ class Trainer:
                                                          if self.device.type == "cuda" else None)
                     if self.dist.world > 1 else self.net)
 
-    @staticmethod
-    def resolve_config(config: TrainConfig) -> TrainConfig:
-        """The config with any "auto" choice made, before a run starts (a paired run has none)."""
-        return config
-
     def _load_init(self, spec: str) -> Weights:
         """Load the starting weights `spec` into the network; returns them."""
         weights = resolve_model(spec)
@@ -471,13 +466,12 @@ def start_run(config: TrainConfig, on_event: EventFn | None = None, cls: type | 
     for folder in config.data:
         if not find_images(folder):
             raise DrnError(f"{folder}: no training images found")
-    cls = cls or Trainer
-    config = cls.resolve_config(config)  # config.json records what "auto" became
-    trainer = cls(config, on_event)
+    trainer = (cls or Trainer)(config, on_event)
     trainer.prepare_data()
     if trainer.dist.is_main:
         make_folder(out)
-        write_bytes_atomic(out / "config.json", json.dumps(asdict(config), indent=2).encode())
+        # trainer.config: what the run decided of any "auto" choice (Adapter), recorded for --resume
+        write_bytes_atomic(out / "config.json", json.dumps(asdict(trainer.config), indent=2).encode())
     return trainer
 
 
