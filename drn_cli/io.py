@@ -44,6 +44,7 @@ _ORIENT_OPS = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a:
 HEIF_SUFFIXES = {".heic", ".heif"}
 PHOTO_ONLY_SUFFIXES = HEIF_SUFFIXES | {".avif"}  # read, never written
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"} | PHOTO_ONLY_SUFFIXES
+IMAGE_KINDS = ", ".join(sorted(IMAGE_SUFFIXES))  # for messages that say what counts as an image
 
 
 def _open(path: str | os.PathLike) -> Image.Image:
@@ -97,7 +98,7 @@ def read_folders(folders: list[str | Path]) -> ReadImages:
     read = ReadImages([], [], [])
     paths = [p for folder in folders for p in find_images(folder)]
     if not paths:
-        raise InputImageError(f"no images found in {', '.join(map(str, folders))}")
+        raise InputImageError(f"{', '.join(map(str, folders))}: no images in it or its subfolders ({IMAGE_KINDS})")
     for path in paths:
         try:
             read.images.append(read_rgb(path))

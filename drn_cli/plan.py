@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
-from .io import FORMAT_NAMES, FORMATS, IMAGE_SUFFIXES, PHOTO_ONLY_SUFFIXES
+from .io import FORMAT_NAMES, FORMATS, IMAGE_KINDS, IMAGE_SUFFIXES, PHOTO_ONLY_SUFFIXES
 
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "TIFF": "tif", "BMP": "bmp"}
 
@@ -84,7 +84,7 @@ def _expand(arg: str, recursive: bool) -> tuple[list[tuple[Path, Path]], str | N
     if path.is_dir():
         pattern = "**/*" if recursive else "*"
         found = [(p, path) for p in sorted(path.glob(pattern)) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
-        return found, None if found else f"{arg}: no images in this folder ({', '.join(sorted(IMAGE_SUFFIXES))})"
+        return found, None if found else f"{arg}: no images in this folder ({IMAGE_KINDS})"
     found = [(Path(p), Path(p).parent) for p in sorted(glob.glob(arg, recursive=recursive)) if Path(p).is_file()]
     return found, None if found else f"{arg}: no such file or folder, and no file matches it as a glob"
 

@@ -74,6 +74,20 @@ def test_a_folder_of_unreadable_images_is_one_line(tmp_path):
     assert "Traceback" not in result.output
 
 
+
+@pytest.mark.parametrize("command", ["train", "finetune-unpaired"])
+def test_a_folder_without_images_says_what_counts_as_one(tmp_path, tiny_model_file, command):
+    folder = tmp_path / "pictures"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "notes.txt").write_text("not a picture")
+    args = (["--data", str(folder), *TINY] if command == "train"
+            else [str(folder), "--model", str(tiny_model_file), "--batch-size", "4", "--device", "cpu"])
+    result = CliRunner().invoke(app, [command, *args, "--out", str(tmp_path / "run"), "--steps", "1"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    line, = result.stderr.strip().splitlines()
+    assert str(folder) in line and "subfolders" in line and ".png" in line and ".jpg" in line
+    assert not (tmp_path / "run").exists()
+
 def test_data_that_cannot_train_leaves_no_run_folder(hr_folder, tmp_path):
     out = tmp_path / "run"
     result = CliRunner().invoke(app, ["train", "--data", str(hr_folder), "--out", str(out), "--steps", "1",
