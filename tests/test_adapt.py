@@ -236,7 +236,6 @@ def test_auto_settings_are_resolved_and_recorded(tmp_path, tiny_model_file):
     assert saved["self_pairs"] == "nearest" and saved["patch_size"] == adapter.config.patch_size
 
 
-
 def test_auto_choices_decode_the_photos_once(lr_photos, tmp_path, tiny_model_file, monkeypatch):
     """The auto patch size and self-pairs read the same decoded photos that training uses."""
     from drn_cli.training import adapt
@@ -246,6 +245,7 @@ def test_auto_choices_decode_the_photos_once(lr_photos, tmp_path, tiny_model_fil
     adapter.run()
     assert folders_read == [[str(lr_photos)]]
     assert adapter.config.patch_size > 0 and adapter.config.self_pairs != "auto"
+
 
 def test_noise_and_jpeg_self_pairs_degrade_the_input_only(lr_photos, tmp_path, tiny_model_file):
     """With fixed stages the network sees the noisy JPEG LR; the targets are the clean pyramid, and
