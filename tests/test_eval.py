@@ -37,6 +37,13 @@ def test_eval_model_and_data_dir_layout(hr_folder, tmp_path, tiny_model_file):
     result = runner.invoke(app, ["eval", "--dataset", "Set5", "--data-dir", str(tmp_path), "--model",
                                  str(tiny_model_file), "--json"])
     assert result.exit_code == 1 and "Set5/HR" in result.stderr
+    (tmp_path / "Set5" / "HR").mkdir(parents=True)  # there, but empty
+    result = runner.invoke(app, ["eval", "--dataset", "Set5", "--data-dir", str(tmp_path), "--model",
+                                 str(tiny_model_file), "--json"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert str(tmp_path / "Set5" / "HR") in result.stderr and ".png" in result.stderr
+    (tmp_path / "Set5" / "HR").rmdir()
+    (tmp_path / "Set5").rmdir()
     (tmp_path / "Set5").symlink_to(hr_folder.parent)
     for extra in ([], ["--self-ensemble"], ["--degradation", "nearest"]):
         result = runner.invoke(app, ["eval", "--dataset", "Set5", "--data-dir", str(tmp_path), "--model",
