@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from .atomic import make_folder
 from .errors import DatasetError
-from .io import IMAGE_KINDS, find_images
+from .io import find_images, no_images
 
 ProgressFn = Callable[[int], None]  # bytes just received (the total is DatasetInfo.bytes)
 RESEARCH = "research and education use only; cite the dataset's paper"
@@ -205,5 +205,5 @@ def resolve_dataset(name: str, data_dir: str | Path | None = None, progress: Pro
         folder = fetch(info, progress)
     paths = find_images(folder)
     if not paths:
-        raise DatasetError(f"{folder}: no images in it or its subfolders ({IMAGE_KINDS})")
+        raise DatasetError(no_images(folder))
     return paths

@@ -60,6 +60,11 @@ def _open(path: str | os.PathLike) -> Image.Image:
     return Image.open(path)
 
 
+def no_images(where: str | Path) -> str:
+    """The message for a folder (or folders) where find_images found nothing."""
+    return f"{where}: no images in it or its subfolders ({IMAGE_KINDS})"
+
+
 def find_images(folder: str | Path) -> list[Path]:
     """Image files under `folder`, recursively, sorted."""
     folder = Path(folder)
@@ -98,7 +103,7 @@ def read_folders(folders: list[str | Path]) -> ReadImages:
     read = ReadImages([], [], [])
     paths = [p for folder in folders for p in find_images(folder)]
     if not paths:
-        raise InputImageError(f"{', '.join(map(str, folders))}: no images in it or its subfolders ({IMAGE_KINDS})")
+        raise InputImageError(no_images(', '.join(map(str, folders))))
     for path in paths:
         try:
             read.images.append(read_rgb(path))

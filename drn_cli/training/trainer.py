@@ -37,7 +37,7 @@ from ..device import autocast, precision_name, resolve_precision
 from ..errors import DrnError, UsageError, reason_of
 from ..evaluate import iter_scores
 from ..inference import Upscaler
-from ..io import IMAGE_KINDS, find_images
+from ..io import find_images, no_images
 from ..model import DRN, VARIANTS, DRNConfig, DualRegression, default_variant
 from ..presets import PRESETS
 from ..weights import Weights, resolve_model, save_weights
@@ -465,7 +465,7 @@ def start_run(config: TrainConfig, on_event: EventFn | None = None, cls: type | 
         raise DrnError(f"{out}: run folder exists and is not empty; use --resume {out} to continue it")
     for folder in config.data:
         if not find_images(folder):
-            raise DrnError(f"{folder}: no training images in it or its subfolders ({IMAGE_KINDS})")
+            raise DrnError(no_images(folder))
     trainer = (cls or Trainer)(config, on_event)
     trainer.prepare_data()
     if trainer.dist.is_main:
