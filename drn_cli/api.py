@@ -7,10 +7,10 @@ import os
 import numpy as np
 from PIL import Image
 
-from .errors import UsageError
-from .inference import RunOptions, load_upscaler, upscale_picture
+from .inference import load_upscaler
 from .io import Picture, read_image
-from .presets import upscale_choice
+from .picture import upscale_picture
+from .request import UpscaleRequest
 
 ImageLike = Image.Image | np.ndarray | str | os.PathLike
 
@@ -26,24 +26,18 @@ def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = N
     or as a uint16 array for 16-bit colour, which Pillow cannot hold). `model` is a preset name or
     a weights file; without it, the default photo model (UPSCALE_MODEL) is used, resized to `scale`
     (2, 4, 8) or `outscale` (any factor) where no photo model has that scale
-    (presets.upscale_choice). `width` and/or `height` ask for a final size instead (pixels, aspect
+    (models.presets.upscale_choice). `width` and/or `height` ask for a final size instead (pixels, aspect
     ratio kept; both: the largest size that fits inside them), reached by resizing the model's output.
     `tta` averages the 8 flips and rotations (8x the time). Stateless and thread-safe: loaded
-    models are cached read-only and shared.
+    models are cached read-only and shared. Options are checked as the CLI checks them
+    (request.UpscaleRequest), with the same words: a UsageError names the CLI's option.
     """
-    sized = width is not None or height is not None
-    if (scale is not None) + (outscale is not None) + sized > 1:
-        raise UsageError("upscale: give one of scale, outscale or width/height")
-    if any(side is not None and side < 1 for side in (width, height)):
-        raise UsageError(f"upscale: width and height are pixels, 1 or more; got width={width}, height={height}")
-    if scale is not None and scale not in (2, 4, 8):
-        raise UsageError(f"upscale: scale must be 2, 4 or 8, got {scale}")
-    spec, resize_to = upscale_choice(model, scale, outscale)
-    upscaler = load_upscaler(spec, device, precision)
-    if model is not None and scale is not None and scale != upscaler.scale:
-        raise UsageError(f"upscale: model {model} is x{upscaler.scale}, but scale={scale} was asked for")
+    request = UpscaleRequest(model, scale, outscale, width, height, tta=tta, tile=tile, device=device,
+                             precision=precision)
+    upscaler = load_upscaler(request.model_name, device, precision)
+    request.check_model(upscaler.scale, upscaler.model.has_dual)
     picture, kind = _to_picture(image)
-    out = upscale_picture(picture, upscaler, RunOptions(tile=tile, tta=tta, outscale=resize_to, width=width, height=height))
+    out = upscale_picture(picture, upscaler, request.run, request.output).final
     upscaler.return_freed_memory()
     planes = out.pixels if out.alpha is None else np.concatenate([out.pixels, out.alpha[:, :, None]], 2)
     result = planes[:, :, 0] if planes.shape[2] == 1 else planes

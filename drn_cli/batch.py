@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .atomic import make_folder
-from .errors import DrnError, OutputError
-from .inference import RunOptions, TileProgress, Upscaler, final_size, upscale_picture
+from .errors import DrnError, OutputError, UsageError
+from .inference import TileProgress, Upscaler
 from .io import FORMATS, Picture, image_size, read_image, write_image
-from .levels import loop_map_picture, upscale_picture_extras
+from .levels import loop_map_picture
+from .picture import Upscaled, final_size, upscale_picture
 from .plan import Job, Plan, Result, level_path, loop_path
+from .request import PLAIN_OUTPUT, PLAIN_RUN, OutputSpec, RunOptions
 from .tiling import tile_count, tile_pixels
 
 
@@ -32,6 +34,10 @@ class OutputOptions:
     quality: int = 95
     overwrite: bool = False
     skip_existing: bool = False
+
+    def __post_init__(self) -> None:
+        if self.skip_existing and self.overwrite:
+            raise UsageError("--skip-existing and --overwrite exclude each other")
 
 
 def _stops_at_existing(job: Job, out: OutputOptions, result: Result) -> bool:
@@ -46,11 +52,11 @@ def _stops_at_existing(job: Job, out: OutputOptions, result: Result) -> bool:
     return True
 
 
-def _extra_paths(job: Job, scale: int, run: RunOptions) -> list[Path]:
-    """The files `run` adds beside `job`'s output: the --all-levels levels x2 ... x(scale/2), then
+def _extra_paths(job: Job, scale: int, spec: OutputSpec) -> list[Path]:
+    """The files `spec` adds beside `job`'s output: the --all-levels levels x2 ... x(scale/2), then
     the --confidence loop map."""
-    levels = [level_path(job.output, scale, 2 ** k) for k in range(1, scale.bit_length() - 1)] if run.all_levels else []
-    return levels + ([loop_path(job.output)] if run.confidence else [])
+    levels = [level_path(job.output, scale, 2 ** k) for k in range(1, scale.bit_length() - 1)] if spec.all_levels else []
+    return levels + ([loop_path(job.output)] if spec.confidence else [])
 
 
 def _check_extras_free(paths: list[Path], out: OutputOptions) -> None:
@@ -61,10 +67,10 @@ def _check_extras_free(paths: list[Path], out: OutputOptions) -> None:
         raise OutputError(f"{taken[0]}: already exists; use --overwrite or --skip-existing")
 
 
-def _check_final_size(job: Job, run: RunOptions, size: tuple[int, int], scale: int) -> tuple[int, int]:
+def _check_final_size(job: Job, spec: OutputSpec, size: tuple[int, int], scale: int) -> tuple[int, int]:
     """final_size of `job`'s (width, height) input; its DrnError names the input."""
     try:
-        return final_size(run, *size, scale)
+        return final_size(spec, *size, scale)
     except DrnError as exc:
         raise DrnError(f"{job.input}: {exc}") from None
 
@@ -84,8 +90,8 @@ def _read(job: Job, out: OutputOptions) -> tuple[Result, Picture | None, float]:
     return result, picture, time.perf_counter() - tic
 
 
-def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, out: OutputOptions,
-             result: Result, on_tile: TileProgress | None, tic: float) -> Picture | None:
+def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, spec: OutputSpec,
+             out: OutputOptions, result: Result, on_tile: TileProgress | None, tic: float) -> Picture | None:
     """The model's part of one job: the upscaled picture (extras already written), or None after
     recording an error in `result`. `result.tiles` counts the tiles of the pass that finished
     (after an out-of-memory restart with smaller tiles, that pass's)."""
@@ -96,13 +102,13 @@ def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, ou
             on_tile(done, total)
 
     try:
-        _check_final_size(job, run, picture.size, upscaler.scale)
-        _check_extras_free(_extra_paths(job, upscaler.scale, run), out)
+        _check_final_size(job, spec, picture.size, upscaler.scale)
+        paths = _extra_paths(job, upscaler.scale, spec)
+        _check_extras_free(paths, out)
         make_folder(job.output.parent)
-        if run.all_levels or run.confidence:
-            upscaled = _write_extras(job, picture, upscaler, run, _format(out), out, result, counted)
-        else:
-            upscaled = upscale_picture(picture, upscaler, run, counted)
+        upscaled = upscale_picture(picture, upscaler, run, spec, counted)
+        _write_extras(upscaled, paths, out, result)
+        upscaled = upscaled.final
     except (DrnError, OSError) as exc:
         _finish(_failed(result, job, exc), tic)
         return None
@@ -135,27 +141,21 @@ def _finish(result: Result, tic: float) -> Result:
     return result
 
 
-def _write_extras(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, fmt: str | None,
-                  out: OutputOptions, result: Result, on_tile: TileProgress) -> Picture:
-    """Write the intermediate levels and the loop map of `job` (levels.py) in `fmt` (a Pillow
-    format name, None = by suffix); return the final image for the caller to write."""
-    extras = upscale_picture_extras(picture, upscaler, run, on_tile)
-    paths = _extra_paths(job, upscaler.scale, run)  # the levels x2 ... x(scale/2), then the loop map
-    if run.all_levels:
-        for path, level in zip(paths, extras.levels[:-1]):
-            write_image(path, level, fmt, out.quality, overwrite=out.overwrite)
-            result.extra_outputs.append(str(path))
-    final = extras.levels[-1]
-    if extras.loop is not None:
-        path = paths[-1]
-        write_image(path, loop_map_picture(extras.loop, final.size), "PNG", overwrite=out.overwrite)
+def _write_extras(upscaled: Upscaled, paths: list[Path], out: OutputOptions, result: Result) -> None:
+    """Write the intermediate levels and the loop map (`paths`: _extra_paths) of one picture."""
+    for path, level in zip(paths, upscaled.levels):
+        write_image(path, level, _format(out), out.quality, overwrite=out.overwrite)
         result.extra_outputs.append(str(path))
-        result.loop_error = round(float(extras.loop.mean()), 4)
-    return final
+    if upscaled.loop is not None:
+        path = paths[-1]
+        write_image(path, loop_map_picture(upscaled.loop, upscaled.final.size), "PNG", overwrite=out.overwrite)
+        result.extra_outputs.append(str(path))
+        result.loop_error = round(float(upscaled.loop.mean()), 4)
 
 
-def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions | None = None, out: OutputOptions | None = None,
-             on_tile: Callable[[Job, int, int], None] | None = None, io_threads: int = 2) -> Iterator[Result]:
+def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: OutputSpec = PLAIN_OUTPUT,
+             out: OutputOptions = OutputOptions(), on_tile: Callable[[Job, int, int], None] | None = None,
+             io_threads: int = 2) -> Iterator[Result]:
     """Results for the planned failures first, then each job's, in job order; `on_tile(job, done,
     total)` reports tiles within the image being upscaled.
 
@@ -163,7 +163,6 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions | None = None, out:
     finished outputs (Pillow and OpenCV release the GIL), so a fast device is not left waiting
     on files. At most `io_threads` outputs wait to be written."""
     yield from plan.failures
-    run, out = run or RunOptions(), out or OutputOptions()
     jobs = plan.jobs
     if not jobs:
         return
@@ -178,7 +177,7 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions | None = None, out:
             if k + 1 < len(jobs):
                 next_read = pool.submit(_read, jobs[k + 1], out)
             progress = None if on_tile is None else functools.partial(on_tile, job)
-            upscaled = None if picture is None else _upscale(job, picture, upscaler, run, out, result, progress, tic)
+            upscaled = None if picture is None else _upscale(job, picture, upscaler, run, spec, out, result, progress, tic)
             upscaler.return_freed_memory()
             writes.append(_done(result) if upscaled is None else
                           pool.submit(_write, job, upscaled, out, result, time.perf_counter() - tic))
@@ -188,31 +187,47 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions | None = None, out:
             yield writes.popleft().result()
 
 
-def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions | None = None,
-                 out: OutputOptions | None = None) -> Iterator[Result]:
+def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions = PLAIN_RUN, spec: OutputSpec = PLAIN_OUTPUT,
+                 out: OutputOptions = OutputOptions()) -> Iterator[Result]:
     """What `run_jobs` would do with a x`scale` model, from names and image headers alone
     (`drn upscale --dry-run`): a Result per planned failure and per job, with status "planned",
     "skipped" or "error", the sizes, the extra outputs and the tiles of the model's passes at tile
     side `tile` (LR pixels, 0: whole image). Nothing is decoded, upscaled or written."""
     yield from plan.failures
-    run, out = run or RunOptions(), out or OutputOptions()
     for job in plan.jobs:
         result = Result(str(job.input), str(job.output), "planned")
         if _stops_at_existing(job, out, result):
             yield result
             continue
-        extras = _extra_paths(job, scale, run)
+        extras = _extra_paths(job, scale, spec)
         result.extra_outputs = [str(path) for path in extras]
         try:
             _check_extras_free(extras, out)
             w, h = image_size(job.input)
             result.size_in = (w, h)
-            result.size_out = _check_final_size(job, run, (w, h), scale)
+            result.size_out = _check_final_size(job, spec, (w, h), scale)
         except DrnError as exc:
             yield _failed(result, job, exc)
             continue
         result.tiles = tile_count(h, w, tile, run.overlap) * (8 if run.tta else 1)
         yield result
+
+
+def dry_run(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: OutputSpec = PLAIN_OUTPUT,
+            out: OutputOptions = OutputOptions()) -> tuple[list[Result], int]:
+    """`drn upscale --dry-run`: preview_jobs' Results, each planned one with its estimated model
+    seconds, and the tile side that was timed (0 when nothing is planned). The estimate times one
+    tile as large as the run's largest (Upscaler.probe_side); nothing is upscaled or written."""
+    tile = run.tile if run.tile is not None else upscaler.default_tile()
+    results = list(preview_jobs(plan, upscaler.scale, tile, run, spec, out))
+    planned = [result for result in results if result.status == "planned"]
+    if not planned:
+        return results, 0
+    side = upscaler.probe_side(tile, max(max(result.size_in) for result in planned))
+    per_pixel = upscaler.seconds_per_pixel(side)
+    for result in planned:
+        result.seconds = round(model_seconds(result.size_in, tile, run, per_pixel), 3)
+    return results, side
 
 
 def model_seconds(size: tuple[int, int], tile: int, run: RunOptions, seconds_per_pixel: float) -> float:

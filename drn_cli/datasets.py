@@ -207,3 +207,13 @@ def resolve_dataset(name: str, data_dir: str | Path | None = None, progress: Pro
     if not paths:
         raise DatasetError(no_images(folder))
     return paths
+
+
+def catalogue() -> list[dict]:
+    """Every registry set: name, images, bytes, how many are cached, its cache folder, its terms."""
+    rows = []
+    for info in registry().values():
+        rows.append({"name": info.name, "images": len(info.files), "bytes": info.bytes,
+                     "cached": len(info.files) - len(missing_files(info)),
+                     "folder": str(hr_folder(info.name)), "terms": info.terms})
+    return rows

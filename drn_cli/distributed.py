@@ -79,3 +79,8 @@ def finish() -> None:
     """Leave the group (a process that exits with gloo still up can abort at exit)."""
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def failures_everywhere(failed: int) -> list[int]:
+    """Every rank's count of failed inputs, in rank order (each rank gets the list)."""
+    return [int(n) for n in all_gather(failed)]

@@ -1,4 +1,4 @@
-"""Paper-comparable evaluation (DRN.md §5): MATLAB-bicubic LR, uint8 rounding, Y PSNR/SSIM.
+"""Paper-comparable evaluation (paper Sec. 4): MATLAB-bicubic LR, uint8 rounding, Y PSNR/SSIM.
 
 Convention: HR modcropped to the scale; LR = MATLAB imresize(HR, 1/s, 'bicubic') rounded to
 uint8 (or another degradation; "real" draws each image's degradation from a seed made from its
@@ -8,6 +8,7 @@ with a border of `scale` pixels shaved; per image, then the mean over the set.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,11 +17,20 @@ import numpy as np
 
 from .degradations import degrade, imresize, modcrop, quantize_uint8
 from .degradations.real import seed_for_name
-from .io import read_rgb
+from .errors import UsageError
+from .io import Picture, read_rgb
 from .metrics import psnr_y, ssim_y
 
-CONVENTION = ("Y-channel (BT.601) PSNR/SSIM, border shave = scale, HR modcropped, "
-              "LR = MATLAB-bicubic imresize rounded to uint8, SR rounded to uint8")
+
+def convention(degradation: str = "bicubic") -> str:
+    """The scoring convention in one line, naming how the LR was made."""
+    lr = ("MATLAB-bicubic imresize rounded to uint8" if degradation == "bicubic"
+          else f"the {degradation} degradation (degradations/), rounded to uint8"
+          + (", drawn per image from a seed made from its name" if degradation == "real" else ""))
+    return f"Y-channel (BT.601) PSNR/SSIM, border shave = scale, HR modcropped, LR = {lr}, SR rounded to uint8"
+
+
+CONVENTION = convention()
 
 SrFunction = Callable[[np.ndarray], np.ndarray]  # (h, w, 3) uint8 LR -> (H, W, 3) 0..255 SR
 
@@ -86,3 +96,77 @@ def iter_scores(sr_fn: SrFunction, hr_paths: Sequence[Path], scale: int,
             on_images(path, lr, quantize_uint8(np.asarray(sr, dtype=np.float64)))
         psnr, ssim = score_image(sr, hr, scale)
         yield ImageScore(path.stem, psnr, ssim)
+
+
+@dataclass(frozen=True)
+class EvalRequest:
+    """What `drn eval` scores; invalid combinations raise UsageError when it is made. model: a
+    preset, a weights file, "bicubic" (the paper's baseline row) or None (the paper's model, or
+    the DRN-S of `scale`); outscale: score the output resized to this scale, as `drn upscale
+    --outscale` makes it."""
+
+    model: str | None = None
+    scale: int | None = None
+    degradation: str = "bicubic"
+    outscale: int | None = None
+    self_ensemble: bool = False
+    tile: int | None = None
+    device: str = "auto"
+    precision: str = "auto"
+
+    def __post_init__(self) -> None:
+        from .degradations import parse_degradation
+        from .device import check_options
+        from .request import check_scale
+
+        try:
+            parse_degradation(self.degradation)
+        except ValueError as exc:
+            raise UsageError(f"--degradation: {exc}") from None
+        check_options(self.device, self.precision)
+        check_scale(self.scale)
+        if self.outscale is not None and (self.outscale not in (2, 4, 8) or self.scale is not None
+                                          or self.model == "bicubic"):
+            raise UsageError("--outscale takes 2, 4 or 8, with a model and without --scale")
+        if self.model == "bicubic" and self.scale is None:
+            raise UsageError("--model bicubic needs --scale")
+
+
+def sr_function(request: EvalRequest) -> tuple[SrFunction, int, str]:
+    """(sr_fn, scale, name) of what `request` scores: bicubic, a model, or its output resized to
+    `outscale` as `drn upscale` makes it; averaged over the 8 flips and rotations when asked."""
+    if request.model == "bicubic":
+        return bicubic_sr(request.scale), request.scale, "bicubic"
+    from .inference import load_upscaler, self_ensemble
+    from .models.presets import PAPER_MODEL, preset_for_scale
+    from .picture import upscale_picture
+    from .request import OutputSpec, RunOptions
+
+    name = request.model if request.model is not None else preset_for_scale(request.scale, PAPER_MODEL)
+    upscaler = load_upscaler(name, request.device, request.precision)
+    if request.scale is not None and request.scale != upscaler.scale:
+        raise UsageError(f"--model {name} is a x{upscaler.scale} model, but --scale {request.scale} was given")
+    scale, fn = upscaler.scale, functools.partial(upscaler.upscale_uint8, tile=request.tile)
+    if request.outscale is not None and request.outscale != upscaler.scale:
+        scale, name, run, spec = request.outscale, f"{name} resized to x{request.outscale}", \
+            RunOptions(tile=request.tile), OutputSpec(outscale=request.outscale)
+        fn = lambda lr: upscale_picture(Picture(lr, None, "PNG"), upscaler, run, spec).final.pixels
+    if request.self_ensemble:
+        return functools.partial(self_ensemble, fn), scale, name
+    return fn, scale, name
+
+
+def image_saver(save_lr: Path | None, save_dir: Path | None, scale: int):
+    """An `on_images` for iter_scores that writes the LR and/or SR images as PNG, or None."""
+    if save_lr is None and save_dir is None:
+        return None
+    from .atomic import make_folder
+    from .io import write_image
+
+    def save(path: Path, lr: np.ndarray, sr: np.ndarray) -> None:
+        for folder, image in ((save_lr, lr), (save_dir, sr)):
+            if folder is not None:
+                make_folder(folder)
+                write_image(folder / f"{path.stem}_x{scale}.png", Picture(image, None, "PNG"), "PNG", overwrite=True)
+
+    return save

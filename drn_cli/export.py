@@ -1,6 +1,6 @@
 """ONNX export: the primal network as a graph that takes and returns images in [0, 1].
 
-The graph is `DRN.super_resolve`'s contract without the pyramid: input "lr" (N, 3, H, W) float32
+The graph is the model's call contract (models.LoadedModel.graph) without the pyramid: input "lr" (N, 3, H, W) float32
 in [0, 1], output "sr" (N, 3, H*s, W*s) float32 clamped to [0, 1]; height and width are dynamic.
 The 0..255 range of the official weights stays inside. `half` stores the weights and runs the
 network in fp16 (the input and output stay float32). `check_onnx` runs the file with
@@ -15,50 +15,21 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from .errors import DrnError, OutputError
-from .model import DRN, RGB_RANGE
-from .weights import Weights
+from .models.loaded import LoadedModel
 
 FP32_TOLERANCE = 1e-3   # max |ONNX - PyTorch fp32| on [0, 1] images
 HALF_TOLERANCE = 2e-2   # fp16 weights and activations: about 5 levels of 255 at worst
 
 
-def _run_in_half(module: nn.Module) -> None:
-    """Store `module` in fp16 and cast at its edges (fp32 in, fp32 out): the export's stand-in
-    for autocast, which a traced graph cannot hold."""
-    module.half()
-    module.register_forward_pre_hook(lambda _, args: tuple(a.half() for a in args))
-    module.register_forward_hook(lambda _, args, out: out.float())
-
-
-class ImageGraph(nn.Module):
-    """DRN in [0, 1]: (N, 3, H, W) -> (N, 3, H*s, W*s), the final pyramid level, clamped.
-
-    With `half`, the body (down blocks and up blocks) runs in fp16; the mean shifts, head and
-    tails stay fp32, as under autocast (model.DRN.forward_upsampled says why).
-    """
-
-    def __init__(self, model: DRN, half: bool = False) -> None:
-        super().__init__()
-        self.model = model.float()
-        if half:
-            for block in [*model.down, *model.up_blocks]:
-                _run_in_half(block)
-
-    def forward(self, lr: torch.Tensor) -> torch.Tensor:
-        sr = self.model(lr * RGB_RANGE)[-1]
-        return (sr.float() / RGB_RANGE).clamp(0.0, 1.0)
-
-
-def export_onnx(weights: Weights, path: str | os.PathLike, half: bool = False, opset: int = 17) -> None:
-    """Write `weights`' primal network to `path` as ONNX with dynamic batch, height and width,
+def export_onnx(model: LoadedModel, path: str | os.PathLike, half: bool = False, opset: int = 17) -> None:
+    """Write `model`'s primal network to `path` as ONNX with dynamic batch, height and width,
     through a hidden temporary file renamed into place (no half-written file under `path`)."""
     path = Path(path)
     if not path.parent.is_dir():
         raise OutputError(f"{path}: cannot write: the folder {path.parent} does not exist")
-    graph = ImageGraph(weights.build()[0].eval(), half)
+    graph = model.graph(half)
     example = torch.rand(1, 3, 24, 32)
     axes = {0: "batch", 2: "height", 3: "width"}
     part = path.with_name(f".{path.name}.part")
@@ -76,7 +47,7 @@ def export_onnx(weights: Weights, path: str | os.PathLike, half: bool = False, o
         part.unlink(missing_ok=True)
 
 
-def check_onnx(path: str | os.PathLike, weights: Weights, half: bool = False,
+def check_onnx(path: str | os.PathLike, model: LoadedModel, half: bool = False,
                sizes: tuple[tuple[int, int], ...] = ((24, 32), (37, 29))) -> float | None:
     """Max |onnxruntime - PyTorch fp32| over random images of `sizes`; None when onnxruntime is
     not installed. DrnError when it exceeds the tolerance (FP32_TOLERANCE, or HALF_TOLERANCE)."""
@@ -85,7 +56,7 @@ def check_onnx(path: str | os.PathLike, weights: Weights, half: bool = False,
     except ImportError:
         return None
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    reference = ImageGraph(weights.build()[0].eval())
+    reference = model.graph()
     worst = 0.0
     for h, w in sizes:
         lr = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(h * w))

@@ -1,31 +1,27 @@
-"""Inference: the model on a device, in a precision, tile by tile, on whole pictures.
+"""Inference: a loaded model run tile by tile over an image of any size.
 
-Contract: images are float32 arrays (H, W, 3) in [0, 1] (`DRN.super_resolve` holds the model's
-side of it). Reduced-precision tiles whose output is not finite are redone in fp32, and a tile
-that runs out of memory makes the whole image restart with half the tile size. Tile size and
-overlap are choices of each call, not of the loaded model, so one cached model serves them all.
+Contract: images are float32 arrays (H, W, 3) in [0, 1] (models.LoadedModel holds the model's
+side of it, including the fp32 redo of non-finite reduced-precision tiles). A tile that runs out
+of memory makes the whole image restart with half the tile size. Tile size and overlap are
+choices of each call, not of the loaded model, so one cached model serves them all.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import torch
-from torch.nn import functional as F
 
-from .device import keep_freed_cpu_memory, resolve_device, resolve_precision, return_freed_cpu_memory
+from .device import return_freed_cpu_memory
 from .errors import DrnError
-from .io import Picture, to_integers
-from .model import DRN
-from .presets import UPSCALE_MODEL
+from .models.loaded import LoadedModel, build, load
+from .models.presets import UPSCALE_MODEL
+from .models.weights import Weights
 from .tiling import tile_count, tile_extent, upscale_tiled
-from .weights import Weights, model_path, resolve_model
 
 DEFAULT_CPU_TILE = 256      # LR pixels; see docs/performance.md for the sweep
 DEFAULT_OVERLAP = 16        # LR pixels; see docs/tiling.md for the tiled-vs-whole PSNR
@@ -68,28 +64,6 @@ def integer_rows(channels: int, bits: int) -> ToHost:
     return convert
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    """How to run the model on one picture (choices of the call, not of the loaded model).
-
-    tile: LR pixels, None = from free memory, 0 = whole image. tta: average the 8 flips and
-    rotations (8x the compute). outscale: the final scale, reached by resizing the model's output
-    with an antialiased filter; None = the model's own scale. width and height: the final size
-    instead, in pixels, aspect ratio kept (both: the largest size that fits inside them); see
-    final_size. all_levels and confidence ask for what levels.py computes beside the final image
-    from the same forward pass.
-    """
-
-    tile: int | None = None
-    overlap: int = DEFAULT_OVERLAP
-    tta: bool = False
-    outscale: float | None = None
-    all_levels: bool = False   # also every intermediate pyramid level (levels.py)
-    confidence: bool = False   # also the closed-loop error map (levels.py)
-    width: int | None = None
-    height: int | None = None
-
-
 def _is_out_of_memory(exc: BaseException) -> bool:
     text = str(exc)
     return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in text or "can't allocate" in text
@@ -97,38 +71,31 @@ def _is_out_of_memory(exc: BaseException) -> bool:
 
 @dataclass
 class Upscaler:
-    """A loaded model ready to upscale; safe to share between threads (it holds no call state).
+    """A loaded model run tile by tile; safe to share between threads (it holds no call state).
 
     `tile` arguments are in LR pixels: None = chosen from free memory, 0 = the whole image.
     """
 
-    model: DRN
-    device: torch.device
-    dtype: torch.dtype
-    duals: torch.nn.ModuleList | None = None  # the dual blocks, when the weights have them (levels.py)
+    model: LoadedModel
 
     @property
     def scale(self) -> int:
-        return self.model.config.scale
+        return self.model.scale
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.model.dtype
 
     def default_tile(self) -> int:
         return default_tile(self.device)
 
-    def _forward(self, lr: torch.Tensor, dtype: torch.dtype) -> list[torch.Tensor]:
-        """(1, 3, h, w) in [0, 1] -> the levels x2 ... xS, (1, 3, h*2^k, w*2^k) float32 in [0, 1],
-        on the model's device."""
-        return self.model.super_resolve(lr.to(self.device), dtype)[1:]
-
-    def tile_levels(self, lr: torch.Tensor) -> list[torch.Tensor]:
-        """One tile's levels x2 ... xS; a non-finite result in reduced precision is redone in fp32."""
-        levels = self._forward(lr, self.dtype)
-        if self.dtype != torch.float32 and not all(torch.isfinite(x).all() for x in levels):
-            levels = self._forward(lr, torch.float32)
-        return levels
-
     def upscale_tile(self, lr: torch.Tensor) -> torch.Tensor:
-        """One tile's final image (tile_levels' last)."""
-        return self.tile_levels(lr)[-1]
+        """One (1, 3, h, w) tile in [0, 1] -> its final image (the model's call)."""
+        return self.model(lr)
 
     def return_freed_memory(self) -> None:
         """After an image: on the CPU, hand the heap its passes left free back to the OS, so
@@ -207,36 +174,16 @@ class Upscaler:
         return self.upscale_array(lr.astype(np.float32) / 255.0, tile) * 255.0
 
 
-def make_upscaler(weights: Weights, device: str = "auto", precision: str = "auto",
-                  compile: bool = False) -> Upscaler:
-    """Build an Upscaler for loaded weights on the chosen device and precision. `compile` runs
-    the model through torch.compile (inductor), which compiles on the first image and again for
-    new tile shapes: on an H100 the forward ran 2x faster after 27 s (docs/performance.md)."""
-    dev = resolve_device(device)
-    if dev.type == "cpu":
-        keep_freed_cpu_memory()  # 2.25x faster 256 px tiles here (device.py)
-    model, duals = weights.build(with_dual=True)
-    model = model.to(dev, memory_format=torch.channels_last)
-    if compile:
-        model.compile()  # in place: super_resolve's self(x) calls the compiled forward
-    return Upscaler(model, dev, resolve_precision(precision, dev), None if duals is None else duals.to(dev))
-
-
-_CACHE: dict[tuple, Upscaler] = {}
-_CACHE_LOCK = threading.Lock()
+def make_upscaler(weights: Weights, device: str = "auto", precision: str = "auto", compile: bool = False,
+                  name: str = "weights") -> Upscaler:
+    """An Upscaler of weights already in memory (models.loaded.build; not cached)."""
+    return Upscaler(build(weights, name, device, precision, compile))
 
 
 def load_upscaler(model: str = UPSCALE_MODEL, device: str = "auto", precision: str = "auto",
                   compile: bool = False) -> Upscaler:
-    """Cached `make_upscaler(resolve_model(model), ...)`; returned objects are read-only.
-
-    The cache key is the weights file itself (path and modification time), not the name."""
-    path = model_path(model)
-    key = (str(path.resolve()), path.stat().st_mtime_ns, device, precision, compile)
-    with _CACHE_LOCK:
-        if key not in _CACHE:
-            _CACHE[key] = make_upscaler(resolve_model(path), device, precision, compile)
-        return _CACHE[key]
+    """An Upscaler of `models.load(model, ...)` (cached and shared; read-only)."""
+    return Upscaler(load(model, device, precision, compile))
 
 
 def self_ensemble(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> np.ndarray:
@@ -251,87 +198,3 @@ def self_ensemble(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> 
             y = np.rot90(y, -k).astype(np.float64)
             total = y if total is None else total + y
     return total / 8
-
-
-# ---------------------------------------------------------------------------- pictures
-
-def upscale_alpha(alpha: np.ndarray, scale: int) -> np.ndarray:
-    """(H, W) integer alpha -> (H*s, W*s), bicubic and clamped; constant alpha stays exact."""
-    if alpha.min() == alpha.max():
-        return np.full((alpha.shape[0] * scale, alpha.shape[1] * scale), alpha.flat[0], alpha.dtype)
-    maxval = 65535.0 if alpha.dtype == np.uint16 else 255.0
-    x = torch.from_numpy(alpha.astype(np.float32) / maxval)[None, None]
-    up = F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)[0, 0]
-    return to_integers(up.clamp_(0, 1).numpy(), 16 if alpha.dtype == np.uint16 else 8)
-
-
-def upscale_picture(picture: Picture, upscaler: Upscaler, options: RunOptions = RunOptions(),
-                    on_tile: TileProgress | None = None) -> Picture:
-    """Upscale pixels with the model (grey replicated to RGB and back), alpha with bicubic; then
-    resize to `final_size` where it differs from the model's. The size is checked first."""
-    s, bits = upscaler.scale, picture.bits
-    h, w, channels = picture.pixels.shape
-    size = final_size(options, w, h, s)
-    rgb = picture.pixels if channels == 3 else np.repeat(picture.pixels, 3, axis=2)
-    image = rgb.astype(np.float32) / np.float32(65535.0 if bits == 16 else 255.0)
-    out = np.empty((h * s, w * s, channels), dtype=picture.pixels.dtype)
-
-    def emit(y: int, rows: np.ndarray) -> None:
-        out[y: y + rows.shape[0]] = rows
-
-    if options.tta:
-        passes = iter(range(8))
-
-        def one_pass(x: np.ndarray) -> np.ndarray:
-            k = next(passes)
-            progress = None if on_tile is None else lambda done, total: on_tile(k * total + done, 8 * total)
-            return upscaler.upscale_array(x, options.tile, options.overlap, progress)
-
-        emit(0, to_pixels(self_ensemble(one_pass, image).astype(np.float32), channels, bits))
-    else:
-        upscaler.upscale_rows(image, emit, options.tile, options.overlap, on_tile, integer_rows(channels, bits))
-    alpha = None if picture.alpha is None else upscale_alpha(picture.alpha, s)
-    return resize_picture(Picture(out, alpha, picture.format, picture.icc, picture.exif), size)
-
-
-def to_pixels(rgb: np.ndarray, channels: int, bits: int) -> np.ndarray:
-    """(h, w, 3) float in [0, 1] -> (h, w, channels) integers of `bits`; grey is the mean of RGB."""
-    return to_integers(rgb.mean(axis=2, keepdims=True) if channels == 1 else rgb, bits)
-
-
-MAX_FINAL_FACTOR = 16  # --outscale's limit, and the most --width/--height may enlarge an input
-
-
-def final_size(options: RunOptions, width: int, height: int, scale: int) -> tuple[int, int]:
-    """(width, height) of the output for a `width` x `height` input and a x`scale` model: the
-    model's size, times outscale / scale, or options.width / options.height with the aspect
-    ratio kept (with both, the side that binds is exact and the other rounded). A DrnError
-    when that enlarges the input more than MAX_FINAL_FACTOR times."""
-    if options.width is None and options.height is None:
-        factor = scale if options.outscale is None else options.outscale
-        return max(1, round(width * factor)), max(1, round(height * factor))
-    fx = options.width / width if options.width else float("inf")
-    fy = options.height / height if options.height else float("inf")
-    if min(fx, fy) > MAX_FINAL_FACTOR:
-        asked = f"--width {options.width}" if fx <= fy else f"--height {options.height}"
-        raise DrnError(f"{asked} would enlarge this {width}x{height} image {min(fx, fy):.0f} times; "
-                       f"at most {MAX_FINAL_FACTOR} (upscale it in two runs, or ask for less)")
-    if fx <= fy:
-        return options.width, max(1, round(height * fx))
-    return max(1, round(width * fy)), options.height
-
-
-def resize_picture(picture: Picture, size: tuple[int, int]) -> Picture:
-    """Pixels and alpha resized to `size` (width, height): area averaging when shrinking
-    (antialiased), Lanczos when enlarging; `picture` itself when it has that size."""
-    h, w = picture.pixels.shape[:2]
-    if (w, h) == size:
-        return picture
-    flag = cv2.INTER_AREA if size[0] < w else cv2.INTER_LANCZOS4
-
-    def resize(plane: np.ndarray) -> np.ndarray:
-        out = cv2.resize(plane, size, interpolation=flag)
-        return out.reshape(size[1], size[0], *plane.shape[2:]) if plane.ndim == 3 else out
-
-    alpha = None if picture.alpha is None else resize(picture.alpha)
-    return Picture(resize(picture.pixels), alpha, picture.format, picture.icc, picture.exif)

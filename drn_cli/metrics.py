@@ -1,4 +1,4 @@
-"""PSNR and SSIM on the Y channel, the SR papers' convention (DRN.md §5).
+"""PSNR and SSIM on the Y channel, the SR papers' convention (paper Sec. 4).
 
 Inputs are uint8-valued arrays (H, W, 3) RGB or (H, W) grey in 0..255; SR is rounded before
 scoring by the caller. PSNR uses unrounded Y; the border of `shave` pixels is ignored.

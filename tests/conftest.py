@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from drn_cli.model import DRN, DRNConfig, build_duals
-from drn_cli.training.trainer import init_bicubic_path
-from drn_cli.weights import Weights, save_weights
+from drn_cli.models.drn import DRN, DRNConfig, build_duals, init_bicubic_path
+from drn_cli.models.weights import Weights, save_weights
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

@@ -11,10 +11,10 @@ from drn_cli.cli import app
 from drn_cli.degradations import degrade, modcrop
 from drn_cli.errors import DrnError
 from drn_cli.io import read_folders, read_rgb
-from drn_cli.model import DRNConfig, DualRegression
+from drn_cli.models.drn import DRNConfig, DualRegression
+from drn_cli.models.weights import Weights, resolve_model, save_weights
 from drn_cli.training.adapt import AdaptConfig, Adapter, closed_loop
 from drn_cli.training.trainer import start_run
-from drn_cli.weights import Weights, resolve_model, save_weights
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_only_unpaired_and_frozen_dual_updates_primal_only(lr_photos, tmp_path, 
     config = AdaptConfig(data=[], out=str(tmp_path / "a"), model=DRNConfig(4, 1, 8).to_dict(), steps=2,
                          batch_size=2, patch_size=32, precision="fp32", device="cpu", init=str(tiny_model_file),
                          lr=1e-3, lr_dir=str(lr_photos), unpaired_ratio=1.0, freeze_dual=True)
-    adapter = start_run(config, cls=Adapter)
+    adapter = start_run(config)
     dual_before = {k: v.clone() for k, v in adapter.net.dual.state_dict().items()}
     head_before = adapter.net.primal.head.weight.detach().clone()
     adapter.run()
@@ -92,14 +92,14 @@ def test_weights_without_dual_are_refused(lr_photos, tmp_path):
     config = AdaptConfig(data=[], out=str(tmp_path / "a"), model=w.config.to_dict(), steps=1, batch_size=2,
                          patch_size=32, device="cpu", init=str(tmp_path / "nodual.safetensors"), lr_dir=str(lr_photos))
     with pytest.raises(DrnError, match="no dual weights"):
-        start_run(config, cls=Adapter)
+        start_run(config)
 
 
 def _adapter(tmp_path, lr_photos, model_file, **overrides) -> Adapter:
     options = {"data": [], "out": str(tmp_path / "a"), "model": DRNConfig(4, 1, 8).to_dict(), "steps": 2,
                "batch_size": 4, "patch_size": 32, "precision": "fp32", "device": "cpu",
                "init": str(model_file), "lr": 1e-4, "lr_dir": str(lr_photos), "unpaired_ratio": 0.25}
-    return start_run(AdaptConfig(**{**options, **overrides}), cls=Adapter)
+    return start_run(AdaptConfig(**{**options, **overrides}))
 
 
 def test_dual_self_pairs_are_the_photo_downscaled_by_the_dual_blocks(lr_photos, tmp_path, tiny_model_file):

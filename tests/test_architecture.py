@@ -12,13 +12,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "drn_cli"
 # Layer of each module (a package's modules share its layer): a module may import only from
 # modules of a lower layer, or from its own package.
 LAYERS = {
-    "errors": 0, "presets": 0,
-    "atomic": 1, "model": 1, "tiling": 1, "metrics": 1, "degradations": 1, "device": 1,
-    "io": 2, "weights": 2, "distributed": 2,
-    "datasets": 3, "inference": 3, "evaluate": 3, "plan": 3, "export": 3,
+    "errors": 0,
+    "atomic": 1, "tiling": 1, "metrics": 1, "degradations": 1, "device": 1,
+    "models": 2, "io": 2, "distributed": 2,
+    "request": 3, "datasets": 3, "inference": 3, "plan": 3, "export": 3,
     "levels": 4,
-    "batch": 5, "api": 5, "training": 5,
-    "__init__": 6, "cli": 7, "__main__": 8,
+    "picture": 5,
+    "evaluate": 6, "batch": 6, "api": 6,
+    "training": 7,
+    "__init__": 8, "cli": 9, "__main__": 10,
 }
 
 

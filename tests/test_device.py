@@ -20,7 +20,7 @@ PROBE = """
 import ctypes, sys
 import torch
 from drn_cli.inference import make_upscaler
-from drn_cli.weights import resolve_model
+from drn_cli.models.weights import resolve_model
 
 if len(sys.argv) > 1:
     make_upscaler(resolve_model(sys.argv[1]), device="cpu")

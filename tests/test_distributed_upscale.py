@@ -16,8 +16,8 @@ from conftest import photo, tiny_weights
 from images import write_truncated_png
 from PIL import Image
 
+from drn_cli.models.weights import save_weights
 from drn_cli.plan import Job, Plan, shard
-from drn_cli.weights import save_weights
 
 
 def _env() -> dict:

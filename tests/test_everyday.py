@@ -15,10 +15,12 @@ from typer.testing import CliRunner
 from drn_cli import __version__, upscale
 from drn_cli.batch import OutputOptions, run_jobs
 from drn_cli.cli import app
-from drn_cli.inference import RunOptions, make_upscaler, resize_picture, self_ensemble, upscale_picture
+from drn_cli.inference import make_upscaler, self_ensemble
 from drn_cli.io import read_image
+from drn_cli.models.weights import resolve_model
+from drn_cli.picture import resize_picture, upscale_picture
 from drn_cli.plan import plan_jobs
-from drn_cli.weights import resolve_model
+from drn_cli.request import OutputSpec, RunOptions
 
 runner = CliRunner()
 
@@ -116,7 +118,7 @@ def test_pipelined_batches_give_results_in_order_and_the_same_files(tmp_path, ti
         assert [r.input for r in results] == [str(j.input) for j in plan.jobs]
         assert [r.status for r in results] == ["ok", "ok", "ok", "error", "ok", "error"]
         results = list(run_jobs(plan_jobs([str(folder)], 4, out), upscaler, RunOptions(tile=0),
-                                OutputOptions(skip_existing=True), io_threads=threads))
+                                out=OutputOptions(skip_existing=True), io_threads=threads))
         assert [r.status for r in results] == ["skipped"] * 3 + ["error", "skipped", "skipped"]
         outputs[threads] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
     assert outputs[1] == outputs[3] and len(outputs[1]) == 5
@@ -220,7 +222,7 @@ def test_width_and_height_resize_the_models_output_keeping_the_aspect(tmp_path, 
     assert record["output"] == str(tmp_path / name) and record["size_out"] == list(size)
     # The pixels are the photo model's x4 output resized, as --outscale does it.
     real = make_upscaler(resolve_model(shipped_tiny / "drn-s-x4-real.safetensors"), "auto", "auto")
-    x4 = upscale_picture(read_image(tmp_path / "a.png"), real)
+    x4 = upscale_picture(read_image(tmp_path / "a.png"), real).final
     assert np.array_equal(np.asarray(Image.open(tmp_path / name)), resize_picture(x4, size).pixels)
     # A second run over the folder leaves the first one's output alone.
     again = run("upscale", tmp_path, *options, "--dry-run", "--overwrite")
@@ -253,8 +255,8 @@ def test_tta_is_the_average_of_the_eight_flips_and_rotations(tmp_path, tiny_mode
     write_photo(tmp_path / "a.png", 12, 16)
     upscaler = make_upscaler(resolve_model(tiny_model_file), "cpu", "fp32")
     picture = read_image(tmp_path / "a.png")
-    tta = upscale_picture(picture, upscaler, RunOptions(tile=0, tta=True)).pixels
-    plain = upscale_picture(picture, upscaler, RunOptions(tile=0)).pixels
+    tta = upscale_picture(picture, upscaler, RunOptions(tile=0, tta=True)).final.pixels
+    plain = upscale_picture(picture, upscaler, RunOptions(tile=0)).final.pixels
     image = picture.pixels.astype(np.float32) / 255
     direct = self_ensemble(lambda x: upscaler.upscale_array(x, tile=0), image) * 255
     assert np.abs(tta.astype(float) - direct).max() <= 0.5 + 1e-6
@@ -269,7 +271,7 @@ def test_upscale_defaults_to_the_real_photo_model_and_eval_to_the_paper_model(tm
     picture = read_image(tmp_path / "a.png")
     for name, same in (("drn-s-x4-real", True), ("drn-s-x4", False)):
         upscaler = make_upscaler(resolve_model(shipped_tiny / f"{name}.safetensors"), "auto", "auto")
-        assert np.array_equal(upscale_picture(picture, upscaler).pixels, got) == same, name
+        assert np.array_equal(upscale_picture(picture, upscaler).final.pixels, got) == same, name
     folder = tmp_path / "HR"
     folder.mkdir()
     Image.fromarray(photo(32, 32)).save(folder / "x.png")
@@ -289,7 +291,7 @@ def test_upscale_scale_2_and_8_of_photos_resize_the_photo_model(tmp_path, shippe
         assert result.exit_code == 0, result.output
         image = np.asarray(Image.open(tmp_path / f"a_x{scale}.png"))
         assert image.shape == (20 * scale, 26 * scale, 3)
-        assert np.array_equal(image, upscale_picture(picture, real, RunOptions(outscale=scale)).pixels)
+        assert np.array_equal(image, upscale_picture(picture, real, output=OutputSpec(outscale=scale)).final.pixels)
     named = run("upscale", tmp_path / "a.png", "--scale", 2, "--model", "drn-s-x2", "-o", tmp_path / "c.png")
     assert named.exit_code == 1 and "no shipped weights for drn-s-x2" in named.stderr
     levels = run("upscale", tmp_path / "a.png", "--scale", 2, "--all-levels")
@@ -310,7 +312,7 @@ def test_python_api_takes_paths_and_a_scale(tmp_path, shipped_tiny):
         upscale(tmp_path / "a.png", model="drn-s-x2", scale=2)
     wide = upscale(np.asarray(Image.open(tmp_path / "a.png")), width=100)
     assert wide.shape == (77, 100, 3)
-    with pytest.raises(Exception, match="one of scale, outscale or width/height"):
+    with pytest.raises(Exception, match="--width/--height set the final size themselves; they exclude --scale"):
         upscale(tmp_path / "a.png", scale=2, width=100)
 
 

@@ -9,8 +9,8 @@ from conftest import tiny_weights
 from typer.testing import CliRunner
 
 from drn_cli.cli import app
-from drn_cli.export import ImageGraph
-from drn_cli.weights import save_weights
+from drn_cli.models.drn import ImageGraph
+from drn_cli.models.weights import save_weights
 
 runner = CliRunner()
 

@@ -7,9 +7,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from drn_cli.cli import app
-from drn_cli.model import DRN, VARIANTS, DRNConfig, nested_prefixes
-from drn_cli.training.grow import copy_inner_levels, fit_stem, stem_features
-from drn_cli.weights import Weights, resolve_model, save_weights
+from drn_cli.models.drn import DRN, VARIANTS, DRNConfig, nested_prefixes
+from drn_cli.models.grow import copy_inner_levels, fit_stem, stem_features
+from drn_cli.models.weights import Weights, resolve_model, save_weights
 
 
 def _random_drn(config: DRNConfig, seed: int) -> DRN:

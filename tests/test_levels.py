@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from drn_cli.cli import app
 from drn_cli.inference import make_upscaler
 from drn_cli.levels import upscale_extras
-from drn_cli.weights import save_weights
+from drn_cli.models.weights import save_weights
 
 runner = CliRunner()
 

@@ -70,7 +70,7 @@ def test_out_of_memory_halves_the_tile(monkeypatch):
 
 def test_non_finite_reduced_precision_tile_is_redone_in_fp32(monkeypatch):
     upscaler = make_upscaler(tiny_weights(), "cpu", "bf16")
-    real = upscaler._forward
+    real = upscaler.model._forward
     calls = []
 
     def flaky(lr, dtype):
@@ -78,7 +78,7 @@ def test_non_finite_reduced_precision_tile_is_redone_in_fp32(monkeypatch):
         out = real(lr, dtype)
         return [t * float("nan") for t in out] if dtype == torch.bfloat16 else out
 
-    monkeypatch.setattr(upscaler, "_forward", flaky)
+    monkeypatch.setattr(upscaler.model, "_forward", flaky)
     out = upscaler.upscale_array(photo(16, 16).astype(np.float32) / 255, tile=0)
     assert calls == [torch.bfloat16, torch.float32] and np.isfinite(out).all()
 
@@ -88,7 +88,8 @@ def test_rows_rounded_where_they_are_match_the_host_rounding(channels, bits):
     """upscale_picture rounds finished rows on the model's device (inference.integer_rows); the
     result must be io.to_integers' (via to_pixels) on the same float rows, out-of-range and
     half-way values included."""
-    from drn_cli.inference import float_rows, integer_rows, to_pixels
+    from drn_cli.inference import float_rows, integer_rows
+    from drn_cli.picture import to_pixels
 
     torch.manual_seed(0)
     rows = torch.rand(3, 7, 40) * 1.2 - 0.1

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from drn_cli.cli import app
 from drn_cli.errors import UsageError
+from drn_cli.models.weights import resolve_model
 from drn_cli.training.trainer import TrainConfig, dual_regression_loss, lr_at, resume_run, start_run
-from drn_cli.weights import resolve_model
 
 TINY = ["--scale", "4", "--n-blocks", "1", "--n-feats", "8", "--batch-size", "2",
         "--patch-size", "32", "--precision", "fp32", "--device", "cpu"]
@@ -307,11 +307,11 @@ def test_progress_display_shows_step_losses_speed_and_validation(monkeypatch, te
 
     from rich.console import Console
 
-    from drn_cli import cli
+    from drn_cli.cli import train, ui
 
     buffer = io.StringIO()
-    monkeypatch.setattr(cli, "err", Console(file=buffer, force_terminal=terminal, width=200, color_system=None))
-    with cli._TrainDisplay() as display:
+    monkeypatch.setattr(ui, "err", Console(file=buffer, force_terminal=terminal, width=200, color_system=None))
+    with train.TrainDisplay() as display:
         display(_step_event(4))
         display(_step_event(5, val_psnr=31.25, best_psnr=31.25))
         display(_step_event(5))

@@ -208,7 +208,8 @@ def test_dry_run_sees_existing_outputs_as_the_real_run_does(tmp_path, tiny_model
 
 def test_dry_run_estimates_the_model_time_from_the_pixels_of_its_tiles(tmp_path, tiny_model_file):
     from drn_cli.batch import model_seconds
-    from drn_cli.inference import RunOptions, load_upscaler
+    from drn_cli.inference import load_upscaler
+    from drn_cli.request import RunOptions
 
     write_photo(tmp_path / "a.png", 30, 45)
     # 30 rows in 3 spans of 13 (overlapping by at least 4), 45 columns in 4 of 15: 39 x 60 input
@@ -228,8 +229,9 @@ def test_dry_run_estimates_the_model_time_from_the_pixels_of_its_tiles(tmp_path,
 
 def test_dry_run_counts_the_tiles_the_model_runs(tmp_path, tiny_model_file):
     from drn_cli.batch import preview_jobs, run_jobs
-    from drn_cli.inference import RunOptions, load_upscaler
+    from drn_cli.inference import load_upscaler
     from drn_cli.plan import plan_jobs
+    from drn_cli.request import OutputSpec, RunOptions
 
     write_photo(tmp_path / "a.png", 30, 45)
     plan = plan_jobs([str(tmp_path / "a.png")], 4, tmp_path / "out")
@@ -237,12 +239,13 @@ def test_dry_run_counts_the_tiles_the_model_runs(tmp_path, tiny_model_file):
     seen: list[tuple[int, int]] = []  # the (done, total) tile progress run_jobs reports
     # 30 rows in 3 spans of at most 16 overlapping by 4, 45 columns in 4; --tta runs all 8 passes;
     # --all-levels and --confidence come from the same single pass.
-    for options, expected in ((RunOptions(tile=16, overlap=4), 12), (RunOptions(tile=16, overlap=4, tta=True), 96),
-                              (RunOptions(tile=0), 1),
-                              (RunOptions(tile=16, overlap=4, all_levels=True, confidence=True), 12)):
-        [preview] = preview_jobs(plan, 4, options.tile, options)
+    extras = OutputSpec(all_levels=True, confidence=True)
+    for options, spec, expected in ((RunOptions(tile=16, overlap=4), OutputSpec(), 12),
+                                    (RunOptions(tile=16, overlap=4, tta=True), OutputSpec(), 96),
+                                    (RunOptions(tile=0), OutputSpec(), 1), (RunOptions(tile=16, overlap=4), extras, 12)):
+        [preview] = preview_jobs(plan, 4, options.tile, options, spec)
         seen.clear()
-        [result] = run_jobs(plan, upscaler, options, on_tile=lambda job, done, total: seen.append((done, total)))
+        [result] = run_jobs(plan, upscaler, options, spec, on_tile=lambda job, done, total: seen.append((done, total)))
         assert result.status == "ok"
         assert preview.tiles == result.tiles == expected
         assert seen == [(k, expected) for k in range(1, expected + 1)]  # each tile reported once, in order

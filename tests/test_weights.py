@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from drn_cli.cli import app
 from drn_cli.errors import WeightsError, reason_of
-from drn_cli.model import DRNConfig
-from drn_cli.weights import infer_config, load_official, resolve_model, save_weights
+from drn_cli.models.drn import DRNConfig
+from drn_cli.models.weights import infer_config, load_official, resolve_model, save_weights
 
 
 def test_safetensors_round_trip_rebuilds_the_model(tmp_path):

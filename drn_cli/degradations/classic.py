@@ -1,4 +1,4 @@
-"""The paper's unseen degradations (DRN.md §4): nearest-neighbour and blur-downscale (BD).
+"""The paper's unseen degradations (paper Sec. 4, the adaptation experiments): nearest-neighbour and blur-downscale (BD).
 
 Functions take float or integer arrays (H, W) or (H, W, C) on the 0..255 scale and return float64
 arrays; the caller rounds (`quantize_uint8`).

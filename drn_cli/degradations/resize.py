@@ -1,6 +1,6 @@
 """MATLAB-compatible bicubic resize, rounding and modcrop.
 
-MATLAB `imresize(img, 1/s, 'bicubic')` is the LR convention of the SR literature (DRN.md §5):
+MATLAB `imresize(img, 1/s, 'bicubic')` is the LR convention of the SR literature (paper Sec. 4):
 Keys cubic kernel with a = -0.5, kernel widened by s when downscaling (antialiasing), and
 symmetric (mirror) padding at the borders. PyTorch and OpenCV bicubic differ from it
 (a = -0.75, no antialiasing), which shifts benchmark PSNR, so we implement it here.

@@ -1,4 +1,4 @@
-"""Unpaired adaptation (`finetune-unpaired`): the paper's Eq. 2 and adaptation algorithm (DRN.md §4).
+"""Unpaired adaptation (`finetune-unpaired`): Eq. 2 and the adaptation algorithm (paper Sec. 3.2, Algorithm 1).
 
 Real LR photos x have no HR, so they get only the dual (closed-loop) loss L1(D(P(x)), x); paired
 samples get the full dual-regression loss. Each step mixes the two with unpaired share rho. Per
@@ -45,7 +45,7 @@ from ..degradations.estimate import self_pair_degradation
 from ..device import autocast
 from ..errors import DrnError, UsageError
 from ..io import ReadImages, read_folders
-from ..weights import Weights
+from ..models.weights import Weights, resolve_model
 from .data import augmented_tensor, lr_pyramid
 from .trainer import TrainConfig, Trainer, dual_regression_loss
 
@@ -65,6 +65,7 @@ class AdaptConfig(TrainConfig):
     self_pairs: str = "auto"
     keep_bicubic: float = 3.0
     bicubic_init: bool = False
+    kind: str = "adapt"
     inferred: dict = field(default_factory=dict)  # what --self-pairs auto read from the photos
 
     def __post_init__(self) -> None:
@@ -94,6 +95,11 @@ class AdaptConfig(TrainConfig):
         return n_unpaired, self.batch_size - n_unpaired
 
 
+
+
+def initial_architecture(model: str):
+    """The architecture config of the starting weights `model` (a preset or file)."""
+    return resolve_model(model).config
 
 
 def fitted_patch(photos: list[np.ndarray], scale: int, largest: int = 128) -> int:
@@ -172,6 +178,17 @@ class Adapter(Trainer):
         if self_pairs == "auto":
             self_pairs, inferred = self_pair_degradation(read.images, read.paths) if n_pairs else ("bicubic", {})
         return replace(config, patch_size=patch, self_pairs=self_pairs, inferred=inferred)
+
+    def describe(self, closed_loop_before: float | None = None) -> list[str]:
+        c = self.config
+        pairs = f"{'HR folders ' + ', '.join(c.data) if c.data else 'self-pairs'} with {c.self_pairs} LR"
+        lines = []
+        if c.inferred:
+            read = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in c.inferred.items())
+            lines.append(f"read from the photos: {read} -> pairs {c.self_pairs}")
+        what = (f"adapting {self.model_label()} to {c.lr_dir} ({pairs}, {c.patch_size}px patches; "
+                f"closed-loop L1 on the photos before: {closed_loop_before:.3f})")
+        return [*lines, what]
 
     def _load_init(self, spec: str) -> Weights:
         weights = super()._load_init(spec)

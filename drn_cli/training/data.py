@@ -1,4 +1,4 @@
-"""Training data: random aligned patches with the bicubic LR pyramid (DRN.md §3).
+"""Training data: random aligned patches with the bicubic LR pyramid (paper Sec. 3.1, Eq. 1).
 
 Every pyramid level is made from the whole HR image directly with the MATLAB-compatible bicubic
 (not cascaded), once, when the dataset is built; patches are then cropped at aligned positions

@@ -1,4 +1,4 @@
-"""Paired dual-regression training (DRN.md §3), resumable, single process or DDP.
+"""Paired dual-regression training (paper Sec. 3.1, Eq. 1), resumable, single process or DDP.
 
 Loss (paper Eq. 1, official `trainer.py`): L1 of the primal output at every pyramid level
 against the bicubic pyramid, plus `dual_weight` x L1 of each dual block's output against the
@@ -38,11 +38,14 @@ from ..errors import DrnError, UsageError, reason_of
 from ..evaluate import iter_scores
 from ..inference import Upscaler
 from ..io import find_images, no_images
-from ..model import DRN, VARIANTS, DRNConfig, DualRegression, default_variant
-from ..presets import PRESETS
-from ..weights import Weights, resolve_model, save_weights
+from ..models.drn import DRNConfig
+from ..models.grow import copy_inner_levels, fit_stem
+from ..models.loaded import LoadedModel
+from ..models.presets import default_variant
+from ..models.registry import architecture as architecture_record
+from ..models.registry import config_for, count_parameters
+from ..models.weights import Weights, resolve_model, save_weights
 from .data import DevicePatches, PairedPatches, PatchSpec, Sample, build_pyramids, single_threaded_opencv
-from .grow import copy_inner_levels, fit_stem
 
 EventFn = Callable[[dict], None]
 # The distance of Eq. 1. The paper uses L1; L2 is what PSNR measures, so a last short stage with it
@@ -81,6 +84,7 @@ class TrainConfig:
     degradation: str = "bicubic"   # how LR patches are made: bicubic (paper), real, or any named one (data.py)
     bicubic_init: bool = True      # start from an identity path that outputs the bicubic input
     skip_threshold: float = 1e6    # official: skip a batch whose loss exceeds this x the average
+    kind: str = "train"            # what the run folder holds: "train" (paired) or "adapt" (finetune-unpaired)
 
     def __post_init__(self) -> None:
         """Refuse values no run can use, with the option's name (UsageError, exit code 2)."""
@@ -113,14 +117,8 @@ class TrainConfig:
 def architecture(model: str | None = None, scale: int | None = None, n_blocks: int | None = None,
                  n_feats: int | None = None) -> DRNConfig:
     """A named variant or preset (default: the DRN-S of `scale`, or of x4) with optional overrides."""
-    name = model or default_variant(scale or 4)
-    name = PRESETS[name].variant if name in PRESETS else name
-    if name not in VARIANTS:
-        raise UsageError(f"--model must be one of {', '.join(VARIANTS)}, got {name!r}")
-    base = VARIANTS[name]
     try:
-        return DRNConfig(scale=scale or base.scale, n_blocks=n_blocks or base.n_blocks,
-                         n_feats=n_feats or base.n_feats)
+        return config_for(model or default_variant(scale or 4), scale, n_blocks, n_feats)[1]
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
@@ -138,27 +136,6 @@ def dual_regression_loss(sr: list[torch.Tensor], sr2lr: list[torch.Tensor],
     targets = pyramid[:-1] if dual_targets is None else dual_targets
     dual = sum(distance(out.float(), target) for out, target in zip(sr2lr, targets))
     return primal, dual_weight * dual
-
-
-def init_bicubic_path(model: DRN) -> None:
-    """Make the untrained primal output its own bicubic input (a warm start for short runs).
-
-    The head copies the mean-shifted RGB into its first three channels, which reach the last
-    tail through the full-resolution skip; that tail reads them back with a centre tap of 1.
-    The other tail weights are scaled down so the random body starts as a small residual.
-    Training is otherwise unchanged, and the architecture stays the official one.
-    """
-    n = model.config.n_feats
-    with torch.no_grad():
-        model.head.weight[:3].zero_()
-        model.head.bias[:3].zero_()
-        last = model.tail[-1]
-        last.weight.mul_(0.1)
-        last.weight[:, n: n + 3].zero_()
-        last.bias.zero_()
-        for c in range(3):
-            model.head.weight[c, c, 1, 1] = 1.0
-            last.weight[c, n + c, 1, 1] = 1.0
 
 
 def lr_at(step: int, config: TrainConfig, elapsed: float = 0.0) -> float:
@@ -203,10 +180,11 @@ class Trainer:
         self.dtype = resolve_precision(config.precision, self.device)
         self.out = Path(config.out)
         torch.manual_seed(config.seed + self.dist.rank)
-        self.net = DualRegression(config.drn)
+        arch = architecture_record("drn")
+        self.net = arch.build(config.drn)
         self.init_weights = self._load_init(config.init) if config.init else None
-        if self.init_weights is None and config.bicubic_init:
-            init_bicubic_path(self.net.primal)
+        if self.init_weights is None and config.bicubic_init and arch.warm_start is not None:
+            arch.warm_start(self.net.primal)
         self.net.to(self.device, memory_format=torch.channels_last)
         # fused: one kernel per parameter group instead of several per tensor (CPU and CUDA).
         adam = functools.partial(torch.optim.Adam, lr=config.lr, betas=(0.9, 0.999), eps=1e-8, fused=True)
@@ -224,6 +202,20 @@ class Trainer:
                                                          if self.device.type == "cuda" else None)
                     if self.dist.world > 1 else self.net)
 
+    @property
+    def precision(self) -> str:
+        return precision_name(self.dtype)
+
+    def model_label(self) -> str:
+        """"drn-s-x4-real: DRN x4, 30 blocks per level, 16 base features, 4.80 M parameters"."""
+        arch = architecture_record("drn")
+        start = self.config.init or "a fresh DRN"
+        return f"{start}: {arch.label} {arch.describe(self.config.drn)}, {count_parameters(arch, self.config.drn) / 1e6:.2f} M parameters"
+
+    def describe(self, closed_loop_before: float | None = None) -> list[str]:
+        """The lines that open the run's output, the last one what is trained on what."""
+        return [f"training {self.model_label()} ({self.config.degradation} LR)"]
+
     def _load_init(self, spec: str) -> Weights:
         """Load the starting weights `spec` into the network; returns them."""
         weights = resolve_model(spec)
@@ -238,7 +230,7 @@ class Trainer:
     def _grow_from(self, spec: str) -> None:
         """--grow-from: copy the half-scale model `spec` into the inner levels, then fit the stem
         on GROW_FIT_BATCHES training batches so those levels get the features they were trained
-        on (training/grow.py). The finest level and the duals keep their --init or fresh weights."""
+        on (models/grow.py). The finest level and the duals keep their --init or fresh weights."""
         weights = resolve_model(spec)
         try:
             copied = copy_inner_levels(self.net.primal, weights)
@@ -314,7 +306,9 @@ class Trainer:
     # ------------------------------------------------------------------ loop
     def validate(self) -> float:
         paths = [Path(p) for p in self.config.val]
-        upscaler = Upscaler(self.net.primal.eval(), self.device, self.dtype)
+        model = LoadedModel("validation", Weights(self.config.drn, {}), self.net.primal.eval(), None,
+                            self.device, self.dtype)
+        upscaler = Upscaler(model)
         fn = functools.partial(upscaler.upscale_uint8, tile=0)
         scores = list(iter_scores(fn, paths, self.config.drn.scale, self.config.degradation))
         self.net.primal.train()
@@ -458,15 +452,26 @@ class Trainer:
         self._log(metrics, {"step": self.step, "val_psnr": psnr, "best_psnr": self.best_psnr})
 
 
-def start_run(config: TrainConfig, on_event: EventFn | None = None, cls: type | None = None) -> Trainer:
-    """Create the run folder (refusing a non-empty one) and a fresh Trainer (or `cls`)."""
+def run_kind(kind: str) -> tuple[type, type]:
+    """(config class, trainer class) of a run folder's kind; ValueError for an unknown one."""
+    if kind == "train":
+        return TrainConfig, Trainer
+    if kind == "adapt":
+        from .adapt import AdaptConfig, Adapter
+
+        return AdaptConfig, Adapter
+    raise ValueError(f"unknown run kind {kind!r}")
+
+
+def start_run(config: TrainConfig, on_event: EventFn | None = None) -> Trainer:
+    """Create the run folder (refusing a non-empty one) and a fresh Trainer of the config's kind."""
     out = Path(config.out)
     if out.exists() and any(out.iterdir()):
         raise DrnError(f"{out}: run folder exists and is not empty; use --resume {out} to continue it")
     for folder in config.data:
         if not find_images(folder):
             raise DrnError(no_images(folder))
-    trainer = (cls or Trainer)(config, on_event)
+    trainer = run_kind(config.kind)[1](config, on_event)
     trainer.prepare_data()
     if trainer.dist.is_main:
         make_folder(out)
@@ -476,13 +481,16 @@ def start_run(config: TrainConfig, on_event: EventFn | None = None, cls: type | 
 
 
 def resume_run(run_dir: str | Path, steps: int | None = None, on_event: EventFn | None = None,
-               config_cls: type = TrainConfig, trainer_cls: type | None = None,
                minutes: float | None = None) -> Trainer:
-    """Trainer (or `trainer_cls`) restored from RUN_DIR/checkpoint.pt; `steps` and `minutes`
-    extend the run."""
+    """The Trainer of either kind of run folder (config.json's `kind`: train or adapt) restored
+    from RUN_DIR/checkpoint.pt; `steps` and `minutes` extend the run."""
     run_dir = Path(run_dir)
     try:
-        config = config_cls(**json.loads((run_dir / "config.json").read_text()))
+        saved = json.loads((run_dir / "config.json").read_text())
+        # folders written before `kind` was recorded: an adaptation run names its photo folder
+        kind = saved.setdefault("kind", "adapt" if "lr_dir" in saved else "train")
+        config_cls, trainer_cls = run_kind(kind)
+        config = config_cls(**saved)
     except (OSError, ValueError, TypeError) as exc:
         raise DrnError(f"{run_dir}: not a run folder with a readable config.json ({exc})") from None
     if steps is not None:
@@ -490,7 +498,7 @@ def resume_run(run_dir: str | Path, steps: int | None = None, on_event: EventFn 
     if minutes is not None:
         config.minutes = minutes
     config.out = str(run_dir)
-    trainer = (trainer_cls or Trainer)(config, on_event)
+    trainer = trainer_cls(config, on_event)
     ckpt = run_dir / "checkpoint.pt"
     if ckpt.is_file():
         try:

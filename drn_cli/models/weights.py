@@ -1,8 +1,8 @@
 """Weight files: our self-describing `.safetensors` format and official DRN `.pt` checkpoints.
 
 Our format holds `primal.<name>` and `dual.<i>.<name>` tensors; its metadata holds
-`format = "drn-cli"`, the architecture (`config`, JSON) and free-form `provenance` (JSON), so one
-file rebuilds its model. Official files are `torch.save(state_dict)` pickles, loaded only with
+`format = "drn-cli"`, the `architecture` (registry.py; absent = "drn"), its `config` (JSON) and
+free-form `provenance` (JSON), so one file rebuilds its model. Official files are `torch.save(state_dict)` pickles, loaded only with
 `weights_only=True`: a pickle that needs more is refused and never executed.
 """
 
@@ -14,15 +14,16 @@ import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save
 
-from .atomic import write_bytes_atomic
-from .errors import WeightsError, reason_of
-from .model import DRN, VARIANTS, DRNConfig, build_duals, count_parameters
+from ..atomic import write_bytes_atomic
+from ..errors import WeightsError, reason_of
 from .presets import PRESETS, shipped_file
+from .registry import architecture, count_parameters, detect
 
 FORMAT_NAME = "drn-cli"
 StateDict = dict[str, torch.Tensor]
@@ -30,26 +31,39 @@ StateDict = dict[str, torch.Tensor]
 
 @dataclass
 class Weights:
-    """A DRN's architecture and weights; `dual` is None when the file had no dual blocks."""
+    """A network's architecture (registry id and config) and weights; `dual` is None when the
+    file had no dual blocks."""
 
-    config: DRNConfig
+    config: Any
     primal: StateDict
     dual: list[StateDict] | None = None
     provenance: dict = field(default_factory=dict)
+    architecture: str = "drn"
 
-    def build(self, with_dual: bool = False) -> tuple[DRN, torch.nn.ModuleList | None]:
+    def build(self, with_dual: bool = False) -> tuple[torch.nn.Module, torch.nn.ModuleList | None]:
         """Instantiate the primal network (and the duals if asked and present), in eval mode."""
-        model = DRN(self.config)
+        net = architecture(self.architecture).build(self.config)
+        model = net.primal
         _load_strict(model, self.primal, "primal network")
         duals = None
         if with_dual and self.dual is not None:
-            if len(self.dual) != self.config.phases:
+            if len(self.dual) != len(net.dual):
                 raise WeightsError(f"{len(self.dual)} dual blocks given, the x{self.config.scale} "
-                                   f"model needs {self.config.phases}")
-            duals = build_duals(self.config)
+                                   f"model needs {len(net.dual)}")
+            duals = net.dual
             for i, (block, state) in enumerate(zip(duals, self.dual)):
                 _load_strict(block, state, f"dual block {i}")
         return model.eval(), (duals.eval() if duals is not None else None)
+
+    def trainable(self) -> torch.nn.Module:
+        """The architecture's whole module (`.primal` and `.dual`) with these weights loaded;
+        dual blocks the file lacks keep their fresh initialisation."""
+        net = architecture(self.architecture).build(self.config)
+        primal, duals = self.build(with_dual=True)
+        net.primal.load_state_dict(primal.state_dict())
+        if duals is not None:
+            net.dual.load_state_dict(duals.state_dict())
+        return net
 
 
 def _load_strict(module: torch.nn.Module, state: StateDict, what: str) -> None:
@@ -72,6 +86,7 @@ def save_weights(path: str | os.PathLike, weights: Weights, *, half: bool = Fals
     metadata = {
         "format": FORMAT_NAME,
         "format_version": "1",
+        "architecture": weights.architecture,
         "config": json.dumps(weights.config.to_dict()),
         "provenance": json.dumps(weights.provenance),
     }
@@ -88,8 +103,9 @@ def _load_safetensors(path: Path) -> Weights:
     if metadata.get("format") != FORMAT_NAME or "config" not in metadata:
         raise WeightsError(f"{path}: .safetensors file without drn-cli metadata; "
                            "convert official weights with `drn convert`")
+    arch_id = metadata.get("architecture", "drn")  # files written before the key existed are DRNs
     try:
-        config = DRNConfig(**json.loads(metadata["config"]))
+        config = architecture(arch_id).config(json.loads(metadata["config"]))
         provenance = json.loads(metadata.get("provenance", "{}"))
     except (TypeError, ValueError) as exc:
         raise WeightsError(f"{path}: bad architecture metadata ({exc})") from None
@@ -98,7 +114,7 @@ def _load_safetensors(path: Path) -> Weights:
     dual_indices = sorted({int(k.split(".")[1]) for k in tensors if k.startswith("dual.")})
     dual = [{k[len(f"dual.{i}."):]: v for k, v in tensors.items() if k.startswith(f"dual.{i}.")}
             for i in dual_indices] or None
-    return Weights(config, primal, dual, provenance)
+    return Weights(config, primal, dual, provenance, arch_id)
 
 
 def average_weights(ingredients: list[Weights]) -> Weights:
@@ -112,7 +128,7 @@ def average_weights(ingredients: list[Weights]) -> Weights:
     if not ingredients:
         raise WeightsError("no weights to average")
     config = ingredients[0].config
-    if any(w.config != config for w in ingredients):
+    if any((w.architecture, w.config) != (ingredients[0].architecture, config) for w in ingredients):
         configs = ", ".join(sorted({str(w.config.to_dict()) for w in ingredients}))
         raise WeightsError(f"cannot average models of different architectures: {configs}")
 
@@ -122,10 +138,10 @@ def average_weights(ingredients: list[Weights]) -> Weights:
     primal = mean([w.primal for w in ingredients])
     dual = None
     if all(w.dual is not None for w in ingredients):
-        dual = [mean([w.dual[i] for w in ingredients]) for i in range(config.phases)]
+        dual = [mean([w.dual[i] for w in ingredients]) for i in range(len(ingredients[0].dual))]
     provenance = {**ingredients[0].provenance,
                   "soup_of": [w.provenance.get("steps") for w in ingredients]}
-    return Weights(config, primal, dual, provenance)
+    return Weights(config, primal, dual, provenance, ingredients[0].architecture)
 
 
 # ---------------------------------------------------------------------------- official .pt
@@ -163,22 +179,21 @@ def _clean_state_dict(obj: object, path: Path) -> StateDict:
     return {re.sub(r"^module\.", "", k): v.float() for k, v in obj.items()}
 
 
-def infer_config(state: StateDict, source: str = "weights") -> DRNConfig:
-    """Read scale, n_blocks and n_feats of a primal state dict from its keys and shapes."""
-    try:
-        n_feats = state["head.weight"].shape[0]
-        phases = len({k.split(".")[1] for k in state if k.startswith("down.")})
-        n_blocks = sum(1 for k in state if re.fullmatch(r"up_blocks\.0\.\d+\.body\.0\.weight", k))
-        return DRNConfig(scale=2 ** phases, n_blocks=n_blocks, n_feats=n_feats)
-    except (KeyError, ValueError) as exc:
-        raise WeightsError(f"{source}: not a DRN primal state dict ({exc})") from None
+def infer_config(state: StateDict, source: str = "weights") -> tuple[str, Any]:
+    """(architecture id, config) of a primal state dict, read from its keys and shapes by each
+    architecture's `detect` (registry.py)."""
+    found = detect(state)
+    if found is None:
+        raise WeightsError(f"{source}: not a DRN primal state dict, nor one of another known architecture "
+                           "(a DRN's keys include head.weight and up_blocks.0.0.body.0.weight)")
+    return found[0].id, found[1]
 
 
 def load_official(path: str | os.PathLike, dual_path: str | os.PathLike | None = None) -> Weights:
     """Load an official DRN checkpoint (and optionally its `*_dual_model.pt` list)."""
     path = Path(path)
     primal = _clean_state_dict(_torch_load(path), path)
-    config = infer_config(primal, str(path))
+    arch_id, config = infer_config(primal, str(path))
     dual = None
     if dual_path is not None:
         dual_path = Path(dual_path)
@@ -187,10 +202,11 @@ def load_official(path: str | os.PathLike, dual_path: str | os.PathLike | None =
             raise WeightsError(f"{dual_path}: expected a list of dual state dicts, "
                                f"found {type(obj).__name__}")
         dual = [_clean_state_dict(s, dual_path) for s in obj]
-        if len(dual) != config.phases:
+        needed = config.phases  # official checkpoints are DRNs: one dual block per 2x step
+        if len(dual) != needed:
             raise WeightsError(f"{dual_path}: has {len(dual)} dual blocks, the x{config.scale} "
-                               f"model needs {config.phases}")
-    return Weights(config, primal, dual, {"source": f"official checkpoint {path.name}"})
+                               f"model needs {needed}")
+    return Weights(config, primal, dual, {"source": f"official checkpoint {path.name}"}, arch_id)
 
 
 # ---------------------------------------------------------------------------- resolving names
@@ -233,8 +249,8 @@ def catalogue() -> list[dict]:
     weights are installed (and where), its recorded scores and recipe, the official checkpoint."""
     rows = []
     for preset in PRESETS.values():
-        with torch.device("meta"):  # shapes only: counting parameters allocates nothing
-            params = count_parameters(DRN(VARIANTS[preset.variant]))
+        arch = architecture(preset.architecture)
+        params = count_parameters(arch, arch.variants[preset.variant])
         path = shipped_file(preset.name)
         provenance = read_provenance(path) if path.is_file() else {}
         rows.append({"name": preset.name, "scale": preset.scale, "params": params,

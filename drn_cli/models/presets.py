@@ -1,7 +1,8 @@
-"""Named models: which architecture each preset is, what LR it was trained on and when to use it.
+"""Named models, one table: architecture + tag (`drn-s-x4`, `drn-s-x4-real`), what LR each was
+trained on and when to use it.
 
-Torch-free, so that the CLI can name the defaults in its help without loading anything. A preset
-is shipped when `weights/<name>.safetensors` exists (weights.model_path).
+Torch-free, so that the CLI can name the defaults in its help and check names without loading
+anything. A preset is shipped when `weights/<name>.safetensors` exists (weights.model_path).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Preset:
     name: str
-    variant: str       # architecture: a key of model.VARIANTS
+    variant: str       # the architecture's size: a key of its `variants` (registry.py)
     scale: int
     degradation: str   # the LR it was trained on: bicubic (the paper's) or real (degradations/real.py)
     use: str           # when to pick it, in a few words
     official: str | None = None  # the official DRN checkpoint of this architecture (`drn convert` reads it)
+    architecture: str = "drn"    # registry id
 
 
 _OFFICIAL = "https://github.com/guoyongcs/DRN/releases/download/v0.1/"
@@ -38,10 +40,18 @@ PAPER_MODEL = "drn-s-x4"      # `drn eval` and `finetune-unpaired` start here (p
 UPSCALE_MODEL = "drn-s-x4-real"  # what `drn upscale` uses when no --model or --scale is given
 
 
+SCALES = (2, 4, 8)  # DRN's scales: powers of two (paper Sec. 3.3)
+
+
+def default_variant(scale: int) -> str:
+    """The architecture trained and shipped for a scale when none is named: DRN-S."""
+    return f"drn-s-x{scale}"
+
+
 def preset_for_scale(scale: int | None, default: str = UPSCALE_MODEL) -> str:
     """The model to use when only a scale (or nothing) is given: `default` at its own scale,
     else the DRN-S of that scale."""
-    return default if scale is None or PRESETS[default].scale == scale else f"drn-s-x{scale}"
+    return default if scale is None or PRESETS[default].scale == scale else default_variant(scale)
 
 
 def shipped_weights_dir() -> Path:
@@ -50,9 +60,9 @@ def shipped_weights_dir() -> Path:
     override = os.environ.get("DRN_WEIGHTS_DIR")
     if override:
         return Path(override)
-    here = Path(__file__).resolve().parent
-    installed = here / "shipped_weights"  # pyproject maps the top-level weights/ here
-    return installed if installed.is_dir() else here.parent / "weights"
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "shipped_weights"  # pyproject maps the top-level weights/ here
+    return installed if installed.is_dir() else package.parent / "weights"
 
 
 def shipped_file(name: str) -> Path:

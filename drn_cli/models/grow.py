@@ -15,8 +15,8 @@ from collections.abc import Iterable
 import torch
 from torch.nn import functional as F
 
-from ..model import DRN, nested_prefixes
-from ..weights import Weights
+from .drn import DRN, nested_prefixes
+from .weights import Weights
 
 
 def copy_inner_levels(outer: DRN, inner: Weights) -> int:

@@ -1,4 +1,4 @@
-"""The DRN primal network and dual blocks, matching the official code (DRN.md §2).
+"""The DRN primal network and dual blocks, matching the official code (paper Sec. 3.3; guoyongcs/DRN).
 
 Official checkpoints load into these modules unchanged: module names and parameter shapes are
 those of guoyongcs/DRN `model/drn.py` and `model/common.py`. Internally the network works on
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from dataclasses import asdict, dataclass
 
 import torch
@@ -57,11 +58,6 @@ VARIANTS: dict[str, DRNConfig] = {
     "drn-l-x4": DRNConfig(scale=4, n_blocks=40, n_feats=20),
     "drn-l-x8": DRNConfig(scale=8, n_blocks=36, n_feats=10),
 }
-
-
-def default_variant(scale: int) -> str:
-    """The architecture trained and shipped for a scale when none is named: DRN-S."""
-    return f"drn-s-x{scale}"
 
 
 def conv3x3(in_ch: int, out_ch: int, *, bias: bool = True, stride: int = 1) -> nn.Conv2d:
@@ -248,7 +244,7 @@ class DualRegression(nn.Module):
 
         sr: the primal outputs [x1, x2, ..., xS]; sr2lr[i] = dual[i](sr[i + 1]), at sr[i]'s size;
         loop (only `with_loop`, else None): every dual block chained from the final output down to
-        (B, 3, h, w), the closed loop of unpaired adaptation (DRN.md §4).
+        (B, 3, h, w), the closed loop of unpaired adaptation (paper Sec. 3.2, Eq. 2).
         """
         sr = self.primal(lr)
         sr2lr = [block(sr[i + 1]) for i, block in enumerate(self.dual)]
@@ -263,3 +259,65 @@ class DualRegression(nn.Module):
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable parameters (the mean shifts are fixed and not counted)."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def detect_config(state: dict[str, torch.Tensor]) -> DRNConfig | None:
+    """Scale, n_blocks and n_feats of a DRN primal state dict, read from its keys and shapes;
+    None when the keys are not a DRN's."""
+    if "head.weight" not in state or "up_blocks.0.0.body.0.weight" not in state:
+        return None
+    n_feats = state["head.weight"].shape[0]
+    phases = len({k.split(".")[1] for k in state if k.startswith("down.")})
+    n_blocks = sum(1 for k in state if re.fullmatch(r"up_blocks\.0\.\d+\.body\.0\.weight", k))
+    try:
+        return DRNConfig(scale=2 ** phases, n_blocks=n_blocks, n_feats=n_feats)
+    except ValueError:
+        return None
+
+
+def init_bicubic_path(model: DRN) -> None:
+    """Make the untrained primal output its own bicubic input (a warm start for short runs).
+
+    The head copies the mean-shifted RGB into its first three channels, which reach the last
+    tail through the full-resolution skip; that tail reads them back with a centre tap of 1.
+    The other tail weights are scaled down so the random body starts as a small residual.
+    Training is otherwise unchanged, and the architecture stays the official one.
+    """
+    n = model.config.n_feats
+    with torch.no_grad():
+        model.head.weight[:3].zero_()
+        model.head.bias[:3].zero_()
+        last = model.tail[-1]
+        last.weight.mul_(0.1)
+        last.weight[:, n: n + 3].zero_()
+        last.bias.zero_()
+        for c in range(3):
+            model.head.weight[c, c, 1, 1] = 1.0
+            last.weight[c, n + c, 1, 1] = 1.0
+
+
+def _run_in_half(module: nn.Module) -> None:
+    """Store `module` in fp16 and cast at its edges (fp32 in, fp32 out): the export's stand-in
+    for autocast, which a traced graph cannot hold."""
+    module.half()
+    module.register_forward_pre_hook(lambda _, args: tuple(a.half() for a in args))
+    module.register_forward_hook(lambda _, args, out: out.float())
+
+
+class ImageGraph(nn.Module):
+    """DRN in [0, 1] for export: (N, 3, H, W) -> (N, 3, H*s, W*s), the final pyramid level, clamped.
+
+    With `half`, the body (down blocks and up blocks) runs in fp16; the mean shifts, head and
+    tails stay fp32, as under autocast (DRN.forward_upsampled says why).
+    """
+
+    def __init__(self, model: DRN, half: bool = False) -> None:
+        super().__init__()
+        self.model = model.float()
+        if half:
+            for block in [*model.down, *model.up_blocks]:
+                _run_in_half(block)
+
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        sr = self.model(lr * RGB_RANGE)[-1]
+        return (sr.float() / RGB_RANGE).clamp(0.0, 1.0)

@@ -1,0 +1,42 @@
+"""The `drn` command line: thin Typer commands over the library, Rich output on stderr.
+
+Each command parses its options, builds the library's request or config (which checks them),
+calls one core function and renders what comes back. Heavy imports (torch, numpy) happen inside
+the commands so that `drn --help` stays instant. Errors users can cause (DrnError) print one red
+line and exit 1 (2 for usage errors); DRN_DEBUG=1 shows the traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+# Typer (0.2x) prints a type label such as <bool> or <list[str]> beside every flag and argument,
+# and ignores an argument's metavar there. Flags take no value and our arguments' names say what
+# they take, so neither gets a label; options with values show their metavar (DIR, N, MODEL).
+if hasattr(typer.core.TyperArgument, "display_type_rich"):
+    _option_label = typer.core.TyperOption.display_type_rich
+    typer.core.TyperArgument.display_type_rich = lambda self, ctx: None
+    typer.core.TyperOption.display_type_rich = lambda self, ctx: None if self.is_flag else _option_label(self, ctx)
+
+app = typer.Typer(help="DRN super-resolution: upscale images, train, adapt and evaluate models.",
+                  no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]})
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        print(f"drn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
+                                               help="Show the version and exit.")] = False) -> None:
+    """DRN super-resolution: upscale images, train, adapt and evaluate models."""
+
+
+from . import evaluate, manage, train, upscale  # noqa: F401 - each registers its commands on `app`

@@ -1,0 +1,118 @@
+"""The model and data housekeeping commands: models, datasets, convert, average, export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from ..errors import UsageError
+from ..models.presets import PAPER_MODEL, UPSCALE_MODEL
+from . import app, ui
+from .ui import JsonOpt, handle_errors
+
+OutFile = Annotated[Path, typer.Option("--output", "-o", metavar="PATH", help="Output .safetensors file.")]
+Half = Annotated[bool, typer.Option(help="Store fp16 tensors.")]
+
+
+def _new(output: Path) -> None:
+    if output.exists():
+        raise UsageError(f"{output}: exists; choose another -o")
+
+
+@app.command()
+@handle_errors
+def models(as_json: JsonOpt = False) -> None:
+    """List the models: scale, size, what each is for, whether installed, recorded scores."""
+    from ..models.weights import catalogue
+
+    rows = catalogue()
+    if as_json:
+        return print("\n".join(json.dumps(row) for row in rows))
+    # A block per model, not a table: seven columns of prose are unreadable in 80 columns.
+    ui.out.print(f"models (drn upscale uses {UPSCALE_MODEL}; drn eval uses {PAPER_MODEL})")
+    for r in rows:
+        installed = "installed" if r["installed"] else (
+            "not installed: convert the official checkpoint with drn convert" if r["official"] else "not installed")
+        scores = ", ".join(f"{k} {v[0]:.2f}" for k, v in (r["scores"] or {}).items())
+        ui.out.print(f"\n[bold]{r['name']}[/bold]  x{r['scale']}, {r['params'] / 1e6:.2f} M params, trained on "
+                     f"{r['trained_on']} LR, {installed}\n  {r['use']}" + (f"\n  Y-PSNR: {scores}" if scores else ""))
+
+
+@app.command()
+@handle_errors
+def datasets(as_json: JsonOpt = False) -> None:
+    """List the benchmark sets: images, size, whether they are cached and where, terms of use."""
+    from rich.table import Table
+
+    from ..datasets import catalogue
+
+    rows = catalogue()
+    if as_json:
+        return print("\n".join(json.dumps(row) for row in rows))
+    table = Table(title="benchmark datasets (drn eval --dataset NAME downloads on first use)")
+    for column in ("name", "images", "size", "cached", "folder", "terms of use"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        cached = "yes" if r["cached"] == r["images"] else f"{r['cached']}/{r['images']}"
+        table.add_row(r["name"], str(r["images"]), f"{r['bytes'] / 1e6:.1f} MB", cached, r["folder"], r["terms"])
+    ui.out.print(table)
+
+
+@app.command()
+@handle_errors
+def convert(
+    checkpoint: Annotated[Path, typer.Argument(help="Official DRN primal .pt checkpoint.")],
+    output: OutFile,
+    dual: Annotated[Path | None, typer.Option(metavar="FILE", help="Official *_dual_model.pt to include.")] = None,
+    half: Half = False,
+) -> None:
+    """Convert an official DRN .pt checkpoint into a self-describing .safetensors file."""
+    from ..models.weights import load_official, save_weights
+
+    _new(output)
+    weights = load_official(checkpoint, dual)
+    save_weights(output, weights, half=half)
+    ui.err.print(f"wrote {escape(str(output))} ({weights.config})")
+
+
+@app.command()
+@handle_errors
+def average(
+    models: Annotated[list[str], typer.Argument(metavar="MODELS", help="Two or more presets or weights files.")],
+    output: OutFile,
+    half: Half = False,
+) -> None:
+    """Average models fine-tuned from one ancestor into one (a model soup; docs/training.md)."""
+    from ..models.weights import average_weights, resolve_model, save_weights
+
+    if len(models) < 2:
+        raise UsageError("average needs two or more models")
+    _new(output)
+    weights = average_weights([resolve_model(m) for m in models])
+    save_weights(output, weights, half=half)
+    ui.err.print(f"wrote {escape(str(output))}: the average of {len(models)} models ({weights.config})")
+
+
+@app.command()
+@handle_errors
+def export(
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Preset name or weights file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="The .onnx file to write.")],
+    half: Annotated[bool, typer.Option("--half", help="fp16 weights and body (head and tails stay fp32).")] = False,
+    opset: Annotated[int, typer.Option(metavar="N", help="ONNX opset version.")] = 17,
+) -> None:
+    """Export a model to ONNX (images in [0, 1], dynamic size), checked with onnxruntime if installed."""
+    from .. import models as registry
+    from ..export import check_onnx, export_onnx
+
+    _new(output)
+    loaded = registry.load(model, device="cpu", precision="fp32")
+    export_onnx(loaded, output, half, opset)
+    worst = check_onnx(output, loaded, half)
+    check = ("onnxruntime not installed, parity not checked (pip install 'drn-cli[onnx]')" if worst is None
+             else f"onnxruntime matches PyTorch fp32 within {worst:.1e} at two sizes")
+    ui.err.print(f"wrote {escape(str(output))} (x{loaded.scale}, {'fp16' if half else 'fp32'}); {escape(check)}")

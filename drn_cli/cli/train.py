@@ -1,0 +1,184 @@
+"""`drn train` and `drn finetune-unpaired`: a config from the options, the run under a display."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from ..errors import UsageError
+from ..models.presets import PAPER_MODEL
+from . import app, ui
+from .ui import DeviceOpt, PrecisionOpt, ScaleOpt, handle_errors
+
+Steps = Annotated[int | None, typer.Option(metavar="N", help="Total steps of the run (default: 10000 for train, 400 for finetune-unpaired).")]
+SaveEvery = Annotated[int, typer.Option(metavar="N", help="Checkpoint every N steps.")]
+LogEvery = Annotated[int, typer.Option(metavar="N", help="Log metrics every N steps.")]
+Seed = Annotated[int, typer.Option(metavar="N", help="Random seed.")]
+Rate = Annotated[float, typer.Option("--lr", metavar="RATE", help="Peak learning rate.")]
+DualWeight = Annotated[float, typer.Option(metavar="W", help="Weight of the dual loss (lambda).")]
+
+
+@app.command()
+@handle_errors
+def train(
+    data: Annotated[list[Path] | None, typer.Option("--data", metavar="DIR", help="Folder of HR training images (repeatable).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Run folder to create.")] = None,
+    resume: Annotated[Path | None, typer.Option(metavar="DIR", help="Continue this run folder (of train or finetune-unpaired) up to --steps.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL", help="Variant name, e.g. drn-s-x4.")] = None,
+    scale: ScaleOpt = None,
+    n_blocks: Annotated[int | None, typer.Option(metavar="N", help="RCABs per level (overrides the variant).")] = None,
+    n_feats: Annotated[int | None, typer.Option(metavar="N", help="Base width (overrides the variant).")] = None,
+    steps: Steps = None,
+    minutes: Annotated[float | None, typer.Option(metavar="M", help="End after M minutes of training, or at --steps if sooner; the learning-rate schedule ends with it (for machines lent for a fixed time).")] = None,
+    batch_size: Annotated[int, typer.Option(metavar="N", help="Patches per step (per process).")] = 16,
+    patch_size: Annotated[int, typer.Option(metavar="N", help="HR patch size in pixels (a multiple of the scale).")] = 128,
+    lr: Rate = 2e-4,
+    warmup: Annotated[int, typer.Option(metavar="N", help="Linear warm-up steps.")] = 0,
+    dual_weight: DualWeight = 0.1,
+    loss: Annotated[str, typer.Option(metavar="NAME", help="Distance of the primal and dual losses: l1 (the paper's) or l2 (mean squared error, what PSNR measures; for a last short stage).")] = "l1",
+    val: Annotated[str | None, typer.Option(metavar="SET", help="Validation set: a dataset name or an HR folder.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(metavar="DIR", help="Local benchmark copy for --val.")] = None,
+    val_every: Annotated[int, typer.Option(metavar="N", help="Validate every N steps.")] = 500,
+    save_every: SaveEvery = 200,
+    log_every: LogEvery = 10,
+    seed: Seed = 0,
+    device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "auto",
+    workers: Annotated[int, typer.Option(metavar="N", help="DataLoader worker processes.")] = 0,
+    ema: Annotated[float, typer.Option(metavar="DECAY", help="Validate and save a moving average of the weights with this decay (0.999 is usual); 0: the weights themselves.")] = 0.0,
+    init: Annotated[str | None, typer.Option(metavar="MODEL", help="Start from these weights (preset or file).")] = None,
+    grow_from: Annotated[str | None, typer.Option(metavar="MODEL", help="Start the inner levels from this half-scale model (drn-s-x4 inside drn-s-x8); the finest level from --init or fresh.")] = None,
+    degradation: Annotated[str, typer.Option(metavar="NAME", help="How LR patches are made: bicubic (the paper's), real (random blur, resize, noise and JPEG; docs/training.md), or a fixed one: nearest, bd, or a kernel with noise and JPEG stages such as bicubic+noise8+jpeg40.")] = "bicubic",
+) -> None:
+    """Paired dual-regression training on folders of HR images (resumable; torchrun for DDP)."""
+    from ..training.trainer import TrainConfig, architecture, resume_run, start_run
+    from .evaluate import dataset_paths
+
+    display = TrainDisplay()
+    if resume is not None:
+        return _run(resume_run(resume, steps, display, minutes=minutes), display)
+    if not data or out is None:
+        raise UsageError("drn train needs --data DIR and --out RUN_DIR (or --resume RUN_DIR)")
+    config = TrainConfig(
+        data=[str(d) for d in data], out=str(out), model=architecture(model, scale, n_blocks, n_feats).to_dict(),
+        steps=steps or 10_000, minutes=minutes, batch_size=batch_size, patch_size=patch_size, lr=lr, warmup=warmup,
+        dual_weight=dual_weight, loss=loss, val=[str(p) for p in dataset_paths(val, data_dir)[1]] if val else [],
+        val_every=val_every, save_every=save_every, log_every=log_every, seed=seed, device=device,
+        precision=precision, workers=workers, ema=ema, init=init, grow_from=grow_from, degradation=degradation)
+    _run(start_run(config, display), display)
+
+
+def _run(trainer, display: TrainDisplay) -> None:
+    """The one runner of `train` and `finetune-unpaired` (either kind of run folder): a header
+    line, the run under the display, and the closing line."""
+    c, main = trainer.config, trainer.dist.is_main
+    before = trainer.closed_loop_report() if c.kind == "adapt" else None
+    if main:
+        *notes, what = trainer.describe(before)
+        budget = f" or {c.minutes:g} minutes of training" if c.minutes is not None else ""
+        for line in [*notes, f"{what} on {trainer.device} ({trainer.precision}) from step {trainer.step} to {c.steps}{budget}"]:
+            ui.err.print(line, markup=False)
+    with display:
+        trainer.run()
+    if c.kind == "adapt":
+        ui.err.print(f"closed-loop L1 on the photos: {before:.3f} -> {trainer.closed_loop_report():.3f} (0..255 scale)")
+    if main:
+        ui.err.print(f"done: {escape(str(Path(c.out) / 'model.safetensors'))} (step {trainer.step})")
+
+
+class TrainDisplay:
+    """Training progress on stderr: a Rich live bar with step, losses, patches/s, ETA and the
+    last validation PSNR on a terminal; one plain line per logged step otherwise (log files)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.clock, self.quiet = time.monotonic, os.environ.get("RANK", "0") != "0"
+        self.progress = ui.progress("step", stats=True) if ui.err.is_terminal and not self.quiet else None
+        self.task, self.val, self.last = None, None, None
+
+    def __enter__(self) -> TrainDisplay:  # noqa: PYI034 (Self needs Python 3.11)
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def __call__(self, event: dict) -> None:
+        kind = "quiet" if self.quiet else event["type"]
+        if kind == "warning":
+            ui.err.print(f"[yellow]warning:[/yellow] {escape(event['message'])}")
+        elif kind == "info":
+            ui.err.print(event["message"], markup=False)
+        elif kind == "skip":
+            ui.err.print(f"[yellow]step {event['step']}: loss exploded, batch skipped[/yellow]")
+        elif kind == "step" and "val_psnr" in event:
+            self.val = event["val_psnr"]
+            ui.err.print(f"step {event['step']}: validation PSNR {event['val_psnr']:.3f} dB (best {event['best_psnr']:.3f})")
+        elif kind == "step":
+            self._step(event)
+
+    def _step(self, event: dict) -> None:
+        stats = (f"loss {event['loss']:.3f} (primal {event['loss_primal']:.3f}, dual {event['loss_dual']:.3f})  "
+                 f"lr {event['lr']:.2e}  {event['patches_per_s']:.1f} patches/s  skipped {event['skipped']}"
+                 + (f"  val {self.val:.2f} dB" if self.val is not None else ""))
+        if self.progress is not None:
+            self.task = self.task if self.task is not None else self.progress.add_task("train", total=event["steps"], stats=stats)
+            return self.progress.update(self.task, completed=event["step"], stats=stats)
+        now, eta = self.clock(), ""
+        if self.last is not None and event["step"] > self.last[1]:
+            per_step = (now - self.last[0]) / (event["step"] - self.last[1])
+            eta = f"  ETA {min((event['steps'] - event['step']) * per_step / 60, event.get('minutes_left', math.inf)):.0f} min"
+        self.last = (now, event["step"])
+        ui.err.print(f"step {event['step']}/{event['steps']}  {stats}{eta}")
+
+
+@app.command("finetune-unpaired")
+@handle_errors
+def finetune_unpaired(
+    lr_dir: Annotated[Path, typer.Argument(help="Folder of real LR photos (no HR needed).")],
+    model: Annotated[str, typer.Option("--model", "-m", metavar="MODEL", help="Starting weights with dual blocks (preset or file).")] = PAPER_MODEL,
+    out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Run folder to create.")] = None,
+    resume: Annotated[Path | None, typer.Option(metavar="DIR", help="Continue this run folder up to --steps.")] = None,
+    steps: Steps = None,
+    unpaired_ratio: Annotated[float, typer.Option(metavar="R", help="Share of unpaired photos in each batch (rho).")] = 0.3,
+    paired_data: Annotated[list[Path] | None, typer.Option(metavar="DIR", help="HR folders for the paired share, degraded as --self-pairs says (default: self-pairs from the photos).")] = None,
+    self_pairs: Annotated[str, typer.Option(metavar="KIND", help="How the pairs (self-pairs, or --paired-data) get their LR: auto (kernel, noise level and JPEG quality read from the photos), bicubic, nearest or bd with optional +noiseS and +jpegQ stages (if you know how the photos were made, e.g. bicubic+noise8+jpeg40), or dual (the degradation the loop learns).")] = "auto",
+    keep_bicubic: Annotated[float, typer.Option(metavar="W", help="Weight of the term that keeps bicubic-LR outputs as the starting model's (0: off).")] = 3.0,
+    dual_weight: DualWeight = 0.1,
+    freeze_dual: Annotated[bool, typer.Option("--freeze-dual/--train-dual", help="Keep the dual blocks fixed.")] = False,
+    loop: Annotated[str, typer.Option(metavar="KIND", help="How the loop closes at x4/x8: chain (all dual blocks) or inner.")] = "chain",
+    batch_size: Annotated[int, typer.Option(metavar="N", help="Patches per step.")] = 8,
+    patch_size: Annotated[int, typer.Option(metavar="N", help="HR patch size in pixels (0: up to 128, fitted to the photos).")] = 0,
+    lr: Rate = 1e-4,
+    save_every: SaveEvery = 50,
+    log_every: LogEvery = 10,
+    seed: Seed = 0,
+    device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "auto",
+) -> None:
+    """Adapt a model to real LR photos with the closed-loop (dual) loss (DRN paper, Eq. 2)."""
+    from ..training.adapt import AdaptConfig, initial_architecture
+    from ..training.trainer import resume_run, start_run
+
+    display = TrainDisplay()
+    if resume is not None:
+        return _run(resume_run(resume, steps, display), display)
+    if out is None:
+        raise UsageError("finetune-unpaired needs --out RUN_DIR (or --resume RUN_DIR)")
+    if not lr_dir.is_dir():
+        raise UsageError(f"{lr_dir}: not a folder of LR photos")
+    config = AdaptConfig(
+        data=[str(d) for d in paired_data or []], out=str(out), model=initial_architecture(model).to_dict(),
+        steps=steps or 400, batch_size=batch_size, patch_size=patch_size, lr=lr, dual_weight=dual_weight,
+        save_every=save_every, log_every=log_every, seed=seed, device=device, precision=precision, init=model,
+        lr_dir=str(lr_dir), unpaired_ratio=unpaired_ratio, freeze_dual=freeze_dual, loop=loop,
+        self_pairs=self_pairs, keep_bicubic=keep_bicubic)
+    _run(start_run(config, display), display)

@@ -1,0 +1,71 @@
+"""What every command shares: the consoles, the one-line error edge, common options, progress."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from ..errors import DrnError, UsageError
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # status, progress, errors
+out = Console(highlight=False, soft_wrap=True)  # results: tables, paths
+EXIT_FAILED, EXIT_USAGE = 1, 2
+
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL", help="Preset name (`drn models` lists them), a .safetensors file, or an official DRN .pt checkpoint.")]
+ScaleOpt = Annotated[int | None, typer.Option("--scale", "-s", metavar="N", help="2, 4 or 8: the shipped model for that scale.")]
+DeviceOpt = Annotated[str, typer.Option(metavar="DEVICE", help="auto (CUDA when present), cpu, cuda or cuda:N.")]
+PrecisionOpt = Annotated[str, typer.Option(metavar="PRECISION", help="auto, fp32, bf16 or fp16. auto = bf16 where the hardware is fast at it.")]
+TileOpt = Annotated[int | None, typer.Option(metavar="N", help="Tile size in LR pixels; 0 = whole image; default from available memory.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+
+
+def handle_errors(fn):
+    """Turn DrnError into one red line on stderr and exit 1 (2 for usage errors), unless DRN_DEBUG is set."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except DrnError as exc:
+            if os.environ.get("DRN_DEBUG"):
+                raise
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED) from None
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted[/yellow]")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def progress(label: str = "{task.description}", stats: bool = False, console: Console | None = None):
+    """The one progress bar style: label, bar, done/total, time left (and a stats field)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    extra = [TextColumn("{task.fields[stats]}")] if stats else []
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), *extra,
+                    console=console or err, transient=False)
+
+
+def json_line(record: dict) -> None:
+    """One JSON record on stdout, written whole (ranks under torchrun write beside each other)."""
+    sys.stdout.write(json.dumps(record) + "\n")
+    sys.stdout.flush()
+
+
+def duration(seconds: float) -> str:
+    """"about 12 s", "about 4 min", "about 2.5 h", "under 1 s": the resolution an estimate deserves."""
+    if seconds < 1:
+        return "under 1 s"
+    if seconds < 90:
+        return f"about {seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"about {seconds / 60:.0f} min"
+    return f"about {seconds / 3600:.1f} h"

@@ -1,0 +1,174 @@
+"""`drn upscale`: files, folders and globs through one request, a progress bar and a summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from . import app
+from .ui import (
+    EXIT_FAILED,
+    DeviceOpt,
+    JsonOpt,
+    ModelOpt,
+    PrecisionOpt,
+    TileOpt,
+    duration,
+    err,
+    handle_errors,
+    json_line,
+    progress,
+)
+
+
+@app.command()
+@handle_errors
+def upscale(
+    inputs: Annotated[list[str], typer.Argument(metavar="INPUTS", help="Image files, folders and globs.", show_default=False)],
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="PATH", help="Output folder (default: next to each input); with one input, an image file name (out.png).")] = None,
+    model: ModelOpt = None,
+    scale: Annotated[int | None, typer.Option("--scale", "-s", metavar="N", help="2, 4 or 8 times larger. Without --model: the photo model, resized where it is not of that scale (better on photos than the clean x2/x8; --model drn-s-x2 for clean inputs).")] = None,
+    outscale: Annotated[float | None, typer.Option(metavar="X", help="Final scale, any factor (1.5, 3, 6): the nearest shipped model at or above it, then an antialiased resize.")] = None,
+    width: Annotated[int | None, typer.Option("--width", metavar="PX", min=1, help="Final width in pixels, aspect ratio kept: the model's output resized (--width 3840 for a 4K screen). Output {stem}_w3840.")] = None,
+    height: Annotated[int | None, typer.Option("--height", metavar="PX", min=1, help="Final height in pixels, likewise; with --width, the largest size that fits inside both ({stem}_3840x2160).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", metavar="FORMAT", help="png, jpg, webp, tiff or bmp (default: as the input; jpg for HEIC and AVIF photos).")] = None,
+    quality: Annotated[int, typer.Option(metavar="Q", help="JPEG/WebP quality.", min=1, max=100)] = 95,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders, keeping the tree under -o.")] = False,
+    skip_existing: Annotated[bool, typer.Option("--skip-existing", help="Skip inputs whose output exists.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
+    tta: Annotated[bool, typer.Option("--tta", help="Average the 8 flips and rotations (8x the time; slightly sharper, cleaner results).")] = False,
+    all_levels: Annotated[bool, typer.Option("--all-levels", help="Also write every intermediate scale from the same pass ({stem}_x2 of a x4 model).")] = False,
+    confidence: Annotated[bool, typer.Option("--confidence", help="Also write {stem}_x4.loop.png, where the output fails to explain the input (|D(SR) - LR| from DRN's dual blocks); --json gains loop_error.")] = False,
+    tile: TileOpt = None,
+    tile_overlap: Annotated[int, typer.Option(metavar="N", help="Tile overlap in LR pixels.", min=0)] = 16,
+    device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "auto",
+    compile_model: Annotated[bool, typer.Option("--compile", help="Compile the model first (torch.compile): about 30 s, and again for new image sizes, then each image about 2x faster on a GPU; for large folders (docs/performance.md).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be written (each output, its size and tiles; existing outputs; unreadable headers) and about how long the model will take (timed on one tile), then exit: nothing is upscaled or written. Exit code 1 if an input would fail.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Upscale images with DRN. Writes {stem}_x{scale}.{ext}; never overwrites inputs.
+
+    The default model, drn-s-x4-real, is for real photos (blur, noise, JPEG), at every --scale;
+    use --model drn-s-x4 (or drn-s-x2, drn-s-x8) for clean images (renders, screenshots,
+    bicubic-made LR).
+    """
+    from ..batch import OutputOptions
+    from ..plan import output_tag, plan_jobs
+    from ..request import UpscaleRequest
+
+    request = UpscaleRequest(model, scale, outscale, width, height, tta, all_levels, confidence, tile, tile_overlap,
+                             device, precision)
+    written = OutputOptions(fmt, quality, overwrite, skip_existing)
+
+    def planned(model_scale: int):
+        return plan_jobs(inputs, output_tag(request.resize_to or model_scale, width, height), output, fmt, recursive)
+
+    plan = planned(request.known_scale) if request.known_scale else None  # before torch: a typo costs nothing
+
+    from .. import distributed  # torch loads from here on
+    from ..inference import load_upscaler
+    from ..io import image_pixels
+    from ..plan import shard
+
+    # under torchrun (not for a dry run): this rank's GPU or share of the cores
+    rank, dev = (distributed.from_env(), device) if dry_run else distributed.init(device)
+    upscaler = load_upscaler(request.model_name, str(dev), precision, compile_model and not dry_run)
+    request.check_model(upscaler.scale, upscaler.model.has_dual)
+    plan = plan or planned(upscaler.scale)
+    if dry_run:  # the model is timed on one tile; nothing is upscaled or written
+        raise typer.Exit(EXIT_FAILED if _dry_run(plan, request, upscaler, written, as_json) else 0)
+    total = len(plan.jobs) + len(plan.failures)
+    mine = shard(plan, rank.rank, rank.world, image_pixels)
+    failed = _run_plan(mine, upscaler, request, written, as_json, rank.is_main, total)
+    if rank.world > 1:
+        counts = distributed.failures_everywhere(failed)
+        if rank.is_main:
+            per_rank = ", ".join(f"rank {r}: {n}" for r, n in enumerate(counts))
+            err.print(f"all {len(counts)} ranks: {total - sum(counts)} done, {sum(counts)} failed ({per_rank})")
+        failed = sum(counts)
+        distributed.finish()
+    if failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _say_ignored(plan) -> None:
+    """One dim line when folders or globs held our own earlier outputs (plan.is_own_output)."""
+    if plan.ignored:
+        err.print(f"[dim]left out {len(plan.ignored)} earlier output(s) of these inputs, e.g. {escape(str(plan.ignored[0]))}[/dim]")
+
+
+def _sizes(result) -> str:
+    (w, h), (w2, h2) = result.size_in, result.size_out
+    return f"{escape(result.input)} -> {escape(result.output)}  {w}x{h} -> {w2}x{h2}"
+
+
+def _dry_run(plan, request, upscaler, written, as_json: bool) -> int:
+    """Render batch.dry_run: a line (or JSON record) per input and a summary; returns the failures."""
+    from ..batch import dry_run
+
+    results, side = dry_run(plan, upscaler, request.run, request.output, written)
+    _say_ignored(plan)
+    counts, pixels_out = {"planned": 0, "skipped": 0, "error": 0}, 0
+    for result in results:
+        counts[result.status] += 1
+        if result.status == "error":
+            err.print(f"[red]error:[/red] {escape(result.error)}")
+        elif result.status == "skipped":
+            err.print(f"[dim]would skip {escape(result.input)}: {escape(result.output)} exists[/dim]")
+        else:
+            pixels_out += result.size_out[0] * result.size_out[1]
+            also = "".join(f", {escape(extra)}" for extra in result.extra_outputs)
+            err.print(f"{_sizes(result)}{also}  {result.tiles} tile{'s' if result.tiles > 1 else ''}, {duration(result.seconds)}")
+        if as_json:
+            json_line(result.to_dict())
+    err.print(f"dry run with {request.model_name}: {counts['planned']} to upscale ({pixels_out / 1e6:.1f} MP out), "
+              f"{counts['skipped']} to skip, {counts['error']} failed; nothing written")
+    if side:
+        seconds = sum(result.seconds for result in results if result.status == "planned")
+        err.print(f"model time {duration(seconds)} on {upscaler.device} ({upscaler.model.precision}), "
+                  f"from one timed {side}px tile; decoding and encoding add to it")
+    return counts["error"]
+
+
+def _run_plan(plan, upscaler, request, written, as_json: bool, show: bool = True, total: int | None = None) -> int:
+    """Run a plan under one progress bar (images, and tiles within the current image), a line per
+    image above it, JSON lines on stdout; returns the number of failed inputs. Under torchrun only
+    rank 0 `show`s: its bar counts the images of all ranks (`total`), its lines are its own."""
+    from .. import distributed
+    from ..batch import run_jobs
+
+    if show:
+        _say_ignored(plan)
+    failed, done, mine = 0, 0, len(plan.jobs) + len(plan.failures)
+    total = mine if total is None else total
+    live = show and (bool(plan.jobs) or total > mine)  # no bar when nothing can run (an empty folder, a typo)
+    with progress(console=err if live else Console(quiet=True)) as bar:
+        task = bar.add_task("images", total=total)
+        tiles = bar.add_task("tiles", total=None, visible=False)
+
+        def on_tile(job, done: int, count: int) -> None:
+            bar.update(tiles, completed=done, total=count, visible=count > 1, description=f"  {escape(job.input.name[:30])}")
+
+        for result in run_jobs(plan, upscaler, request.run, request.output, written, on_tile):
+            bar.update(tiles, visible=False)
+            done += 1
+            everyone = distributed.add_to_counter("drn_upscale_done", 1)
+            bar.update(task, completed=everyone if everyone is not None else done)
+            if result.status == "error":
+                failed += 1
+                (bar.console if live else err).print(f"[red]error:[/red] {escape(result.error)}")
+            elif result.status == "skipped":
+                bar.console.print(f"[dim]skipped {escape(result.input)}: {escape(result.output)} exists[/dim]")
+            else:
+                extra = f"  loop error {result.loop_error:.2f}" if result.loop_error is not None else ""
+                bar.console.print(f"{_sizes(result)}  {result.seconds:.1f} s{extra}")
+            if as_json:
+                json_line(result.to_dict())
+    if total == mine and (plan.jobs or total > 1):
+        err.print(f"{total - failed} done, {failed} failed")
+    return failed

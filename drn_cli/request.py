@@ -1,0 +1,134 @@
+"""One upscale request for every front door (the CLI, the Python API, later ones).
+
+`UpscaleRequest` holds what a caller asked for and checks every rule between options once, when
+it is made, so that each front door refuses the same things with the same words (UsageError,
+exit code 2 in the CLI) before any model loads. It splits into how the model runs (`RunOptions`:
+tile, overlap, TTA) and what is made of its output (`OutputSpec`: final size, extra levels,
+confidence map); `check_model` adds the rules that need the loaded model. Torch-free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .device import check_options
+from .errors import UsageError
+from .models.presets import PRESETS, SCALES, upscale_choice
+
+DEFAULT_OVERLAP = 16        # LR pixels; see docs/tiling.md for the tiled-vs-whole PSNR
+MAX_FINAL_FACTOR = 16       # --outscale's limit, and the most --width/--height may enlarge an input
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How the model runs on one picture. tile: LR pixels, None = from free memory, 0 = whole
+    image; overlap: LR pixels; tta: average the 8 flips and rotations (8x the compute)."""
+
+    tile: int | None = None
+    overlap: int = DEFAULT_OVERLAP
+    tta: bool = False
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """What is made of the model's output. outscale: the final scale, reached by an antialiased
+    resize (None = the model's own); width/height: a final size instead, aspect kept (both: the
+    largest size inside them); all_levels: also the intermediate pyramid levels; confidence: also
+    the closed-loop error map (levels.py)."""
+
+    outscale: float | None = None
+    width: int | None = None
+    height: int | None = None
+    all_levels: bool = False
+    confidence: bool = False
+
+    @property
+    def sized(self) -> bool:
+        return self.width is not None or self.height is not None
+
+
+PLAIN_RUN = RunOptions()      # tiles from free memory, no TTA
+PLAIN_OUTPUT = OutputSpec()   # the model's own scale, no extra outputs
+
+
+def check_scale(scale: int | None, option: str = "--scale") -> None:
+    if scale is not None and scale not in SCALES:
+        raise UsageError(f"{option} must be 2, 4 or 8, got {scale}")
+
+
+@dataclass(frozen=True)
+class UpscaleRequest:
+    """Everything a caller may ask of one upscale; invalid combinations raise UsageError here.
+
+    model: a preset name or weights file, None = the default photo model answering scale or
+    outscale (presets.upscale_choice)."""
+
+    model: str | None = None
+    scale: int | None = None
+    outscale: float | None = None
+    width: int | None = None
+    height: int | None = None
+    tta: bool = False
+    all_levels: bool = False
+    confidence: bool = False
+    tile: int | None = None
+    overlap: int = DEFAULT_OVERLAP
+    device: str = "auto"
+    precision: str = "auto"
+
+    def __post_init__(self) -> None:
+        sized = self.width is not None or self.height is not None
+        if self.tile is not None and self.tile < 0:
+            raise UsageError("--tile must be 0 (whole image) or a positive size")
+        if self.overlap < 0:
+            raise UsageError(f"--tile-overlap must be 0 or more, got {self.overlap}")
+        if any(side is not None and side < 1 for side in (self.width, self.height)):
+            raise UsageError(f"--width and --height are pixels, 1 or more; got {self.width} and {self.height}")
+        if self.outscale is not None and not 0 < self.outscale <= MAX_FINAL_FACTOR:
+            raise UsageError(f"--outscale must be above 0 and at most {MAX_FINAL_FACTOR}, got {self.outscale:g}")
+        if self.outscale is not None and self.scale is not None:
+            raise UsageError("--outscale and --scale exclude each other; --outscale picks the model's scale itself")
+        if self.tta and (self.all_levels or self.confidence):
+            raise UsageError("--tta cannot be combined with --all-levels or --confidence")
+        if sized and (self.outscale is not None or self.scale is not None or self.all_levels):
+            raise UsageError("--width/--height set the final size themselves; they exclude --scale, "
+                             "--outscale and --all-levels")
+        check_scale(self.scale)
+        if self.all_levels and self.resize_to is not None:
+            raise UsageError("--all-levels writes the model's own scales; it cannot be combined with --outscale"
+                             + (f", nor with --scale {self.scale} without --model (no photo model is "
+                                f"x{self.scale}: name one, e.g. --model drn-s-x{self.scale})"
+                                if self.outscale is None else ""))
+        check_options(self.device, self.precision)
+
+    @property
+    def model_name(self) -> str:
+        """The preset or file that runs."""
+        return upscale_choice(self.model, self.scale, self.outscale)[0]
+
+    @property
+    def resize_to(self) -> float | None:
+        """The final scale when it differs from the model's (the resize after it), else None."""
+        return upscale_choice(self.model, self.scale, self.outscale)[1]
+
+    @property
+    def known_scale(self) -> int | None:
+        """The model's scale when its name says it (a preset), before anything loads."""
+        name = self.model_name
+        return PRESETS[name].scale if name in PRESETS else None
+
+    @property
+    def run(self) -> RunOptions:
+        return RunOptions(self.tile, self.overlap, self.tta)
+
+    @property
+    def output(self) -> OutputSpec:
+        return OutputSpec(self.resize_to, self.width, self.height, self.all_levels, self.confidence)
+
+    def check_model(self, scale: int, has_dual: bool) -> None:
+        """The rules that need the loaded model: its `scale` and whether it has dual blocks."""
+        if self.model is not None and self.scale is not None and self.scale != scale:
+            raise UsageError(f"--model {self.model} is a x{scale} model, but --scale {self.scale} was given")
+        if self.confidence and not has_dual:
+            raise UsageError(f"--confidence needs a model with dual blocks; {self.model_name} has none "
+                             "(our .safetensors files have them; official primal-only checkpoints do not)")
