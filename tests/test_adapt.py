@@ -13,8 +13,9 @@ from drn_cli.errors import DrnError
 from drn_cli.io import read_folders, read_rgb
 from drn_cli.models.drn import DRNConfig, DualRegression
 from drn_cli.models.weights import Weights, resolve_model, save_weights
-from drn_cli.training.adapt import AdaptConfig, Adapter, closed_loop
-from drn_cli.training.trainer import start_run
+from drn_cli.training.adapt import AdaptConfig, AdaptTask
+from drn_cli.training.losses import closed_loop
+from drn_cli.training.run_folder import start_run
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ def test_weights_without_dual_are_refused(lr_photos, tmp_path):
         start_run(config)
 
 
-def _adapter(tmp_path, lr_photos, model_file, **overrides) -> Adapter:
+def _adapter(tmp_path, lr_photos, model_file, **overrides):
     options = {"data": [], "out": str(tmp_path / "a"), "model": DRNConfig(4, 1, 8).to_dict(), "steps": 2,
                "batch_size": 4, "patch_size": 32, "precision": "fp32", "device": "cpu",
                "init": str(model_file), "lr": 1e-4, "lr_dir": str(lr_photos), "unpaired_ratio": 0.25}
@@ -104,9 +105,9 @@ def _adapter(tmp_path, lr_photos, model_file, **overrides) -> Adapter:
 
 def test_dual_self_pairs_are_the_photo_downscaled_by_the_dual_blocks(lr_photos, tmp_path, tiny_model_file):
     adapter = _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs="dual")
-    _, own = next(adapter.batches(1))
+    _, own = next(adapter.task.batches(0, 1))
     assert own.shape == (3, 3, 32, 32)  # 4 - round(0.25 * 4) self-pairs
-    lr, pyramid = adapter.pair_pyramid(own)
+    lr, pyramid = adapter.task.pair_pyramid(own)
     assert lr is pyramid[0]
     with torch.no_grad():
         half = adapter.net.dual[1](own).round().clamp(0, 255)
@@ -118,8 +119,8 @@ def test_dual_self_pairs_are_the_photo_downscaled_by_the_dual_blocks(lr_photos, 
 @pytest.mark.parametrize("kind", ["bicubic", "nearest"])
 def test_self_pairs_by_a_named_degradation(lr_photos, tmp_path, tiny_model_file, kind):
     adapter = _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs=kind)
-    _, own = next(adapter.batches(1))
-    lr, pyramid = adapter.pair_pyramid(own)
+    _, own = next(adapter.task.batches(0, 1))
+    lr, pyramid = adapter.task.pair_pyramid(own)
     assert lr is pyramid[0]
     image = own[1].permute(1, 2, 0).byte().numpy()
     for level, factor in zip(pyramid, (4, 2)):
@@ -140,13 +141,13 @@ def test_hr_folders_replace_the_self_pairs(lr_photos, tmp_path, tiny_model_file)
     hr = _hr_folder(tmp_path)
     adapter = _adapter(tmp_path, lr_photos, tiny_model_file, data=[str(hr)], batch_size=5, unpaired_ratio=0.4,
                        patch_size=64, self_pairs="nearest")  # the photos are 40x44
-    unpaired, pairs = next(adapter.batches(1))
+    unpaired, pairs = next(adapter.task.batches(0, 1))
     assert unpaired.shape[0] == 2 and pairs.shape == (3, 3, 64, 64)
     image = read_rgb(hr / "h.png")
     patch = pairs[0].permute(1, 2, 0).byte().numpy()
     views = [np.rot90(v, k) for v in (patch, patch[::-1]) for k in range(4)]  # undo the flips
     assert any(np.array_equal(v, image[y: y + 64, x: x + 64]) for v in views for y in range(33) for x in range(33))
-    lr, _ = adapter.pair_pyramid(pairs)
+    lr, _ = adapter.task.pair_pyramid(pairs)
     assert torch.equal(lr[0].permute(1, 2, 0).byte(), torch.from_numpy(degrade(patch, 4, "nearest")))
     adapter.run()
     assert resolve_model(tmp_path / "a" / "model.safetensors").provenance["steps"] == 2
@@ -163,8 +164,8 @@ def test_keep_bicubic_targets_are_the_starting_model_on_bicubic_lr(lr_photos, tm
     """Learning without forgetting: the teacher is the frozen starting primal, fed the bicubic LR
     of the same photo patches that make the self-pairs."""
     adapter = _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs="nearest", keep_bicubic=1.0)
-    _, own = next(adapter.batches(1))
-    lr, targets = adapter.keep_targets(own, adapter.pair_pyramid(own)[1])
+    _, own = next(adapter.task.batches(0, 1))
+    lr, targets = adapter.task.keep_targets(own, adapter.task.pair_pyramid(own)[1])
     assert torch.equal(lr[0].permute(1, 2, 0).byte(), torch.from_numpy(degrade(own[0].permute(1, 2, 0).byte().numpy(), 4)))
     start = resolve_model(tiny_model_file).build()[0].eval()
     with torch.no_grad():
@@ -173,32 +174,32 @@ def test_keep_bicubic_targets_are_the_starting_model_on_bicubic_lr(lr_photos, tm
     for got, want in zip(targets, expected):
         torch.testing.assert_close(got, want)
     adapter.run()
-    assert not any(p.requires_grad for p in adapter.teacher.parameters())
+    assert not any(p.requires_grad for p in adapter.task.teacher.parameters())
     for name, value in start.state_dict().items():  # the teacher never moves
-        assert torch.equal(adapter.teacher.state_dict()[name], value), name
+        assert torch.equal(adapter.task.teacher.state_dict()[name], value), name
 
 
 def test_keep_bicubic_term_is_zero_before_the_first_update_and_off_by_weight(lr_photos, tmp_path, tiny_model_file):
-    batch = next(_adapter(tmp_path / "x", lr_photos, tiny_model_file, self_pairs="nearest").batches(1))
+    batch = next(_adapter(tmp_path / "x", lr_photos, tiny_model_file, self_pairs="nearest").task.batches(0, 1))
     with_keep = _adapter(tmp_path / "k", lr_photos, tiny_model_file, self_pairs="nearest", keep_bicubic=5.0)
     without = _adapter(tmp_path / "n", lr_photos, tiny_model_file, self_pairs="nearest", keep_bicubic=0.0)
-    assert without.teacher is None and with_keep.teacher is not None
-    torch.testing.assert_close(with_keep.loss(batch)[0], without.loss(batch)[0], atol=1e-3, rtol=1e-4)
+    assert without.task.teacher is None and with_keep.task.teacher is not None
+    torch.testing.assert_close(with_keep.task.loss(batch)[0], without.task.loss(batch)[0], atol=1e-3, rtol=1e-4)
     with torch.no_grad():  # once the student moves, its bicubic-LR outputs are pulled back
         with_keep.net.primal.tail[-1].bias.add_(3.0)
         without.net.primal.tail[-1].bias.add_(3.0)
-    assert with_keep.loss(batch)[0] > without.loss(batch)[0] + 1.0
+    assert with_keep.task.loss(batch)[0] > without.task.loss(batch)[0] + 1.0
 
 
 def test_bicubic_self_pairs_share_their_lr_with_the_keep_term(lr_photos, tmp_path, tiny_model_file):
     """Bicubic self-pairs already are bicubic LR: the keep targets apply to them, and no second
     copy of the same inputs is added to the batch."""
     adapter = _adapter(tmp_path, lr_photos, tiny_model_file, self_pairs="bicubic")
-    _, own = next(adapter.batches(1))
-    _, pyramid = adapter.pair_pyramid(own)
-    extra, targets = adapter.keep_targets(own, pyramid)
+    _, own = next(adapter.task.batches(0, 1))
+    _, pyramid = adapter.task.pair_pyramid(own)
+    extra, targets = adapter.task.keep_targets(own, pyramid)
     with torch.no_grad():
-        expected = adapter.teacher(pyramid[0])
+        expected = adapter.task.teacher(pyramid[0])
     assert extra is None
     for got, want in zip(targets, expected):
         torch.testing.assert_close(got, want)
@@ -209,12 +210,12 @@ def test_hr_folders_need_no_teacher(lr_photos, tmp_path, tiny_model_file):
     real HR keep it with their true bicubic pyramid as targets, not a teacher's outputs."""
     hr = _hr_folder(tmp_path)
     bicubic = _adapter(tmp_path / "b", lr_photos, tiny_model_file, data=[str(hr)], self_pairs="bicubic")
-    assert bicubic.teacher is None and not bicubic.keep
+    assert bicubic.task.teacher is None and not bicubic.task.keep
     jpeg = _adapter(tmp_path / "j", lr_photos, tiny_model_file, data=[str(hr)], self_pairs="bicubic+jpeg40")
-    assert jpeg.teacher is None and jpeg.keep
-    _, pairs = next(jpeg.batches(1))
-    lr, pyramid = jpeg.pair_pyramid(pairs)
-    extra, targets = jpeg.keep_targets(pairs, pyramid)
+    assert jpeg.task.teacher is None and jpeg.task.keep
+    _, pairs = next(jpeg.task.batches(0, 1))
+    lr, pyramid = jpeg.task.pair_pyramid(pairs)
+    extra, targets = jpeg.task.keep_targets(pairs, pyramid)
     assert extra is pyramid[0] and targets is pyramid and not torch.equal(lr, pyramid[0])
     jpeg.run()
 
@@ -229,8 +230,8 @@ def test_auto_settings_are_resolved_and_recorded(tmp_path, tiny_model_file):
         hr = modcrop(read_rgb(path), 4)
         Image.fromarray(degrade(hr, 4, "nearest")).save(folder / path.name)
     adapter = _adapter(tmp_path, folder, tiny_model_file, self_pairs="auto", patch_size=0)
-    shorter = sorted(min(p.shape[:2]) for p in adapter.photos)
-    assert adapter.config.self_pairs == "nearest" and adapter.teacher is not None
+    shorter = sorted(min(p.shape[:2]) for p in adapter.task.photos)
+    assert adapter.config.self_pairs == "nearest" and adapter.task.teacher is not None
     assert adapter.config.patch_size == min(128, int(np.median(shorter)) // 4 * 4)
     saved = json.loads((tmp_path / "a" / "config.json").read_text())
     assert saved["self_pairs"] == "nearest" and saved["patch_size"] == adapter.config.patch_size
@@ -251,15 +252,15 @@ def test_noise_and_jpeg_self_pairs_degrade_the_input_only(lr_photos, tmp_path, t
     """With fixed stages the network sees the noisy JPEG LR; the targets are the clean pyramid, and
     the keep term reuses that pyramid's bicubic base instead of making it again."""
     noisy = _adapter(tmp_path / "n", lr_photos, tiny_model_file, self_pairs="bicubic+noise8")
-    _, own = next(noisy.batches(1))
-    lr, pyramid = noisy.pair_pyramid(own)
+    _, own = next(noisy.task.batches(0, 1))
+    lr, pyramid = noisy.task.pair_pyramid(own)
     image = own[0].permute(1, 2, 0).byte().numpy()
     assert torch.equal(pyramid[0][0].permute(1, 2, 0).byte(), torch.from_numpy(degrade(image, 4, "bicubic")))
     assert 6 < (lr - pyramid[0]).std().item() < 9  # sigma 8, a little clipped
     adapter = _adapter(tmp_path / "j", lr_photos, tiny_model_file, self_pairs="bicubic+noise8+jpeg40", keep_bicubic=1.0)
-    lr, pyramid = adapter.pair_pyramid(own)
+    lr, pyramid = adapter.task.pair_pyramid(own)
     assert not torch.equal(lr, pyramid[0]) and torch.equal(lr, lr.round())
-    extra, _ = adapter.keep_targets(own, pyramid)
+    extra, _ = adapter.task.keep_targets(own, pyramid)
     assert extra is pyramid[0]
     adapter.run()  # a whole step runs with it
 
@@ -272,7 +273,7 @@ def test_auto_self_pairs_read_noise_and_jpeg_quality_from_the_photos(tmp_path, t
         clean = np.repeat(np.linspace(60, 190, 64)[None, :, None], 64, axis=0).repeat(3, axis=2)  # flat-ish
         noisy = np.clip(clean + np.random.default_rng(i).normal(0, 8, clean.shape), 0, 255).astype(np.uint8)
         Image.fromarray(noisy).save(folder / f"p{i}{suffix}", quality=50)
-    config = Adapter.resolve_config(AdaptConfig(data=[], out=str(tmp_path / "a"), model=DRNConfig(4, 1, 8).to_dict(),
+    config = AdaptTask.resolve_config(AdaptConfig(data=[], out=str(tmp_path / "a"), model=DRNConfig(4, 1, 8).to_dict(),
                                                 init=str(tiny_model_file), lr_dir=str(folder), batch_size=4),
                                     read_folders([folder]))
     assert expected in config.self_pairs, (config.self_pairs, config.inferred)

@@ -16,7 +16,14 @@ from typer.testing import CliRunner
 from drn_cli.cli import app
 from drn_cli.errors import UsageError
 from drn_cli.models.weights import resolve_model
-from drn_cli.training.trainer import TrainConfig, dual_regression_loss, lr_at, resume_run, start_run
+from drn_cli.training.losses import dual_regression_loss
+from drn_cli.training.run_folder import resume_run, start_run
+from drn_cli.training.schedule import lr_at as schedule_lr_at
+from drn_cli.training.trainer import TrainConfig
+
+
+def lr_at(step, config, elapsed=0.0):
+    return schedule_lr_at(step, config.lr, config.min_lr, config.warmup, config.steps, config.minutes, elapsed)
 
 TINY = ["--scale", "4", "--n-blocks", "1", "--n-feats", "8", "--batch-size", "2",
         "--patch-size", "32", "--precision", "fp32", "--device", "cpu"]
@@ -138,19 +145,18 @@ def test_ema_is_what_is_validated_and_saved(hr_folder, tmp_path):
     saved = resolve_model(tmp_path / "run" / "model.safetensors").primal
     checkpoint = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     weight, name = "primal.head.weight", "head.weight"  # a trained tensor
-    torch.testing.assert_close(saved[name], trainer.ema[weight])
+    torch.testing.assert_close(saved[name], trainer.ema.values[weight])
     assert not torch.equal(saved[name], raw[weight])  # the average, not the last weights
     torch.testing.assert_close(checkpoint["net"][weight], raw[weight])  # training goes on from its own
     assert (tmp_path / "run" / "best.safetensors").is_file()
     with trainer.averaged():
-        torch.testing.assert_close(trainer.net.state_dict()[weight], trainer.ema[weight])
+        torch.testing.assert_close(trainer.net.state_dict()[weight], trainer.ema.values[weight])
     torch.testing.assert_close(trainer.net.state_dict()[weight], raw[weight])  # put back after the block
 
     for step, moved in ((0, 0.9), (1000, 0.1)):
-        trainer.ema = {k: torch.zeros_like(v) for k, v in trainer.ema.items()}
-        trainer.step = step
-        trainer._average()
-        torch.testing.assert_close(trainer.ema[weight], moved * raw[weight])
+        trainer.ema.values = {k: torch.zeros_like(v) for k, v in trainer.ema.values.items()}
+        trainer.ema.update(step)
+        torch.testing.assert_close(trainer.ema.values[weight], moved * raw[weight])
 
 
 def test_ema_decay_must_be_below_one():
@@ -355,7 +361,7 @@ def test_realistic_batches_are_the_same_from_loader_processes(hr_folder):
         config = TrainConfig(data=[str(hr_folder)], out="", model={"scale": 4, "n_blocks": 1, "n_feats": 8},
                              batch_size=2, patch_size=32, steps=3, degradation="real", device="cpu",
                              precision="fp32", workers=workers)
-        return list(Trainer(config).batches(3))
+        return list(Trainer(config).task.batches(0, 3))
 
     here, spawned = batches(0), batches(2)
     assert len(here) == len(spawned) == 3

@@ -56,7 +56,8 @@ def train(
     degradation: Annotated[str, typer.Option(metavar="NAME", help="How LR patches are made: bicubic (the paper's), real (random blur, resize, noise and JPEG; docs/training.md), or a fixed one: nearest, bd, or a kernel with noise and JPEG stages such as bicubic+noise8+jpeg40.")] = "bicubic",
 ) -> None:
     """Paired dual-regression training on folders of HR images (resumable; torchrun for DDP)."""
-    from ..training.trainer import TrainConfig, architecture, resume_run, start_run
+    from ..training.run_folder import resume_run, start_run
+    from ..training.trainer import TrainConfig, architecture
     from .evaluate import dataset_paths
 
     display = TrainDisplay()
@@ -77,7 +78,7 @@ def _run(trainer, display: TrainDisplay) -> None:
     """The one runner of `train` and `finetune-unpaired` (either kind of run folder): a header
     line, the run under the display, and the closing line."""
     c, main = trainer.config, trainer.dist.is_main
-    before = trainer.closed_loop_report() if c.kind == "adapt" else None
+    before = trainer.task.closed_loop_report() if c.kind == "adapt" else None
     if main:
         *notes, what = trainer.describe(before)
         budget = f" or {c.minutes:g} minutes of training" if c.minutes is not None else ""
@@ -86,7 +87,7 @@ def _run(trainer, display: TrainDisplay) -> None:
     with display:
         trainer.run()
     if c.kind == "adapt":
-        ui.err.print(f"closed-loop L1 on the photos: {before:.3f} -> {trainer.closed_loop_report():.3f} (0..255 scale)")
+        ui.err.print(f"closed-loop L1 on the photos: {before:.3f} -> {trainer.task.closed_loop_report():.3f} (0..255 scale)")
     if main:
         ui.err.print(f"done: {escape(str(Path(c.out) / 'model.safetensors'))} (step {trainer.step})")
 
@@ -166,7 +167,7 @@ def finetune_unpaired(
 ) -> None:
     """Adapt a model to real LR photos with the closed-loop (dual) loss (DRN paper, Eq. 2)."""
     from ..training.adapt import AdaptConfig, initial_architecture
-    from ..training.trainer import resume_run, start_run
+    from ..training.run_folder import resume_run, start_run
 
     display = TrainDisplay()
     if resume is not None:

@@ -45,11 +45,11 @@ from ..degradations.estimate import self_pair_degradation
 from ..device import autocast
 from ..errors import DrnError, UsageError
 from ..io import ReadImages, read_folders
-from ..models.weights import Weights, resolve_model
+from ..models.weights import resolve_model
 from .data import augmented_tensor, lr_pyramid
-from .trainer import TrainConfig, Trainer, dual_regression_loss
+from .losses import LOOPS, closed_loop, dual_regression_loss
+from .trainer import TrainConfig
 
-LOOPS = ("chain", "inner")
 SELF_PAIRS = ("auto", "dual", *CLASSIC)
 
 
@@ -86,7 +86,7 @@ class AdaptConfig(TrainConfig):
             raise UsageError(f"--keep-bicubic must be 0 (off) or more, got {self.keep_bicubic}")
 
     def check_patch_size(self) -> None:
-        if self.patch_size != 0:  # 0: fitted to the photos by Adapter.resolve_config
+        if self.patch_size != 0:  # 0: fitted to the photos by AdaptTask.resolve_config
             super().check_patch_size()
 
     def batch_split(self) -> tuple[int, int]:
@@ -107,12 +107,6 @@ def fitted_patch(photos: list[np.ndarray], scale: int, largest: int = 128) -> in
     (rounded down to a multiple of the scale), so most photos can serve as HR."""
     median = int(np.median([min(p.shape[:2]) for p in photos])) if photos else largest
     return max(4 * scale, min(largest, median // scale * scale))
-
-
-def closed_loop(sr2lr: list[torch.Tensor], loop: torch.Tensor, x: torch.Tensor, how: str) -> torch.Tensor:
-    """L1 (0..255) between the LR input x and its closed loop: the full dual chain `loop`
-    ("chain"), or the innermost dual block's output sr2lr[0] ("inner"); see DualRegression."""
-    return F.l1_loss((sr2lr[0] if how == "inner" else loop).float(), x)
 
 
 class PhotoPatches(torch.utils.data.Dataset):
@@ -141,20 +135,22 @@ def photos_at_least(photos: list[np.ndarray], min_side: int, folder: str | Path,
     return kept
 
 
-class Adapter(Trainer):
-    """Trainer whose batches mix unpaired LR patches and paired pyramids (see module doc)."""
+class AdaptTask:
+    """A Trainer's task whose batches mix unpaired LR patches and paired pyramids, with Eq. 2's
+    loss (see module doc). It settles the config's auto choices from the photos."""
 
-    config: AdaptConfig
-
-    def __init__(self, config: AdaptConfig, on_event=None) -> None:
+    def __init__(self, trainer) -> None:
+        self.trainer = t = trainer
+        if t.init_weights is not None and t.init_weights.dual is None:
+            raise DrnError(f"{t.config.init}: has no dual weights, which the closed loop needs; use weights "
+                           "saved by `drn train` (its model.safetensors holds both)")
         # The photos are decoded once, here: the auto choices read them, and so does training.
-        read = read_folders([config.lr_dir])
-        super().__init__(self.resolve_config(config, read), on_event)
-        config = self.config
+        read = read_folders([t.config.lr_dir])
+        t.config = config = self.resolve_config(t.config, read)
         self.photos = self._readable(read)  # RGB uint8 (H, W, 3)
         if config.freeze_dual:
-            self.net.dual.requires_grad_(False)
-            self.opt_dual = []
+            t.net.dual.requires_grad_(False)
+            t.opt_dual = []
         self.n_unpaired, self.n_pairs = config.batch_split()
         # Bicubic pairs of real HR keep bicubic quality by themselves: no keep term is needed.
         self.keep = config.keep_bicubic > 0 and not (config.data and config.self_pairs == "bicubic")
@@ -164,8 +160,12 @@ class Adapter(Trainer):
             # that keep the adapted model's bicubic behaviour (learning without forgetting).
             # With bicubic self-pairs it competes with them on the same inputs, so it holds the
             # model near its start: photos that look bicubic are what it already knows.
-            self.teacher = self.init_weights.build()[0].to(self.device, memory_format=torch.channels_last)
+            self.teacher = t.init_weights.build()[0].to(t.device, memory_format=torch.channels_last)
             self.teacher.eval().requires_grad_(False)
+
+    @property
+    def config(self) -> AdaptConfig:
+        return self.trainer.config
 
     @staticmethod
     def resolve_config(config: AdaptConfig, read: ReadImages) -> AdaptConfig:
@@ -180,27 +180,20 @@ class Adapter(Trainer):
         return replace(config, patch_size=patch, self_pairs=self_pairs, inferred=inferred)
 
     def describe(self, closed_loop_before: float | None = None) -> list[str]:
-        c = self.config
+        c, label = self.config, self.trainer.model_label()
         pairs = f"{'HR folders ' + ', '.join(c.data) if c.data else 'self-pairs'} with {c.self_pairs} LR"
         lines = []
         if c.inferred:
             read = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in c.inferred.items())
             lines.append(f"read from the photos: {read} -> pairs {c.self_pairs}")
-        what = (f"adapting {self.model_label()} to {c.lr_dir} ({pairs}, {c.patch_size}px patches; "
+        what = (f"adapting {label} to {c.lr_dir} ({pairs}, {c.patch_size}px patches; "
                 f"closed-loop L1 on the photos before: {closed_loop_before:.3f})")
         return [*lines, what]
-
-    def _load_init(self, spec: str) -> Weights:
-        weights = super()._load_init(spec)
-        if weights.dual is None:
-            raise DrnError(f"{spec}: has no dual weights, which the closed loop needs; use weights "
-                           "saved by `drn train` (its model.safetensors holds both)")
-        return weights
 
     def _readable(self, read: ReadImages) -> list[np.ndarray]:
         """The images of `read`, after a warning naming the unreadable files it skipped."""
         if read.warning():
-            self.emit({"type": "warning", "message": read.warning()})
+            self.trainer.emit({"type": "warning", "message": read.warning()})
         return read.images
 
     @functools.cached_property
@@ -209,9 +202,9 @@ class Adapter(Trainer):
         lr_patch = self.config.patch_size // self.config.drn.scale
         return photos_at_least(self.photos, lr_patch, self.config.lr_dir)
 
-    def prepare_data(self) -> None:
+    def prepare(self) -> str:
         pairs = f", {len(self.pair_sources)} images for the pairs' HR" if self.n_pairs else ""
-        self.emit({"type": "info", "message": f"{len(self.unpaired_sources)} LR photos{pairs}"})
+        return f"{len(self.unpaired_sources)} LR photos{pairs}"
 
     @functools.cached_property
     def pair_sources(self) -> list[np.ndarray]:
@@ -222,20 +215,20 @@ class Adapter(Trainer):
         return photos_at_least(self.photos, c.patch_size, c.lr_dir, "self-pairs treat each photo as HR: "
                                "use a smaller --patch-size or give --paired-data")
 
-    def batches(self, until: int):
-        """Per step: (unpaired LR patches, the pairs' HR patches), each (n, 3, p, p) 0..255, or
-        None when its share of the batch is empty."""
-        c = self.config
+    def batches(self, start: int, until: int):
+        """Per step in [start, until): (unpaired LR patches, the pairs' HR patches), each
+        (n, 3, p, p) 0..255, or None when its share of the batch is empty."""
+        c, t = self.config, self.trainer
         lr_patch = c.patch_size // c.drn.scale
         unpaired = PhotoPatches(self.unpaired_sources, lr_patch, c.seed, 1)
         pairs = PhotoPatches(self.pair_sources, c.patch_size, c.seed, 2) if self.n_pairs else None
-        rank_offset = self.dist.rank * c.batch_size
-        for step in range(self.step, until):
-            base = (step * self.dist.world) * c.batch_size + rank_offset
+        rank_offset = t.dist.rank * c.batch_size
+        for step in range(start, until):
+            base = (step * t.dist.world) * c.batch_size + rank_offset
             u = [unpaired[base + j] for j in range(self.n_unpaired)]
             p = [pairs[base + j] for j in range(self.n_pairs)] if pairs else []
-            yield (self.to_device(torch.stack(u)) if u else None,
-                   self.to_device(torch.stack(p)) if p else None)
+            yield (t.to_device(torch.stack(u)) if u else None,
+                   t.to_device(torch.stack(p)) if p else None)
 
     def pair_pyramid(self, hr: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """(B, 3, p, p) HR patches 0..255 -> (network input, targets [LR_0, ..., HR]), each
@@ -243,24 +236,24 @@ class Adapter(Trainer):
         degradation. With noise or JPEG stages (bicubic+noise8+jpeg40) only the input has them;
         the targets are the kernel's clean pyramid, as in `drn train --degradation real`."""
         if self.config.self_pairs == "dual":
-            with torch.no_grad(), autocast(self.device, self.dtype):
+            with torch.no_grad(), autocast(self.trainer.device, self.trainer.dtype):
                 pyramid = [hr]
-                for block in reversed(self.net.dual):
+                for block in reversed(self.trainer.net.dual):
                     pyramid.insert(0, block(pyramid[0]).float().round().clamp(0, 255))
-            return pyramid[0], [self.to_device(level) for level in pyramid]
+            return pyramid[0], [self.trainer.to_device(level) for level in pyramid]
         kind, scale = self.config.self_pairs, self.config.drn.scale
         kernel = parse_degradation(kind)[0]
         pyramid = self._pyramid(hr, kernel)
         if kind == kernel:
             return pyramid[0], pyramid
-        seed = (self.config.seed * 1_000_003 + self.step) * 64
+        seed = (self.config.seed * 1_000_003 + self.trainer.step) * 64
         lr = np.stack([degrade(img, scale, kind, seed + i) for i, img in enumerate(_images(hr))])
-        return self.to_device(torch.from_numpy(lr).permute(0, 3, 1, 2).float()), pyramid
+        return self.trainer.to_device(torch.from_numpy(lr).permute(0, 3, 1, 2).float()), pyramid
 
     def _pyramid(self, hr: torch.Tensor, kernel: str) -> list[torch.Tensor]:
         """(B, 3, p, p) HR patches 0..255 -> their pyramids [LR_0, ..., HR] by `kernel`."""
         pyramids = [lr_pyramid(img, self.config.drn.scale, kernel) for img in _images(hr)]
-        return [self.to_device(torch.from_numpy(np.stack(level)).permute(0, 3, 1, 2).float())
+        return [self.trainer.to_device(torch.from_numpy(np.stack(level)).permute(0, 3, 1, 2).float())
                 for level in zip(*pyramids)]
 
     def keep_targets(self, hr: torch.Tensor, pyramid: list[torch.Tensor]
@@ -275,7 +268,7 @@ class Adapter(Trainer):
         extra = None if kind == "bicubic" else clean[0]
         if self.teacher is None:
             return extra, clean
-        with torch.no_grad(), autocast(self.device, self.dtype):
+        with torch.no_grad(), autocast(self.trainer.device, self.trainer.dtype):
             return extra, [t.float() for t in self.teacher(clean[0])]
 
     def loss(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -288,8 +281,8 @@ class Adapter(Trainer):
         share_u = n_u / self.config.batch_size
         paired_part = slice(n_u, n_u + n_p)
         keep_part = paired_part if keep_lr is None else slice(n_u + n_p, None)
-        with autocast(self.device, self.dtype):
-            sr, sr2lr, loop = self.ddp(torch.cat(inputs), with_loop=unpaired is not None)
+        with autocast(self.trainer.device, self.trainer.dtype):
+            sr, sr2lr, loop = self.trainer.ddp(torch.cat(inputs), with_loop=unpaired is not None)
             zero = sr[-1].new_zeros(()).float()
             primal, dual = zero, zero
             if pyramid is not None:
@@ -309,16 +302,16 @@ class Adapter(Trainer):
         """Mean closed-loop L1 (0..255) over centre crops of up to `max_photos` photos."""
         photos = photos_at_least(self.photos, 1, self.config.lr_dir)[:max_photos]
         total = 0.0
-        self.net.eval()
-        with torch.inference_mode(), autocast(self.device, self.dtype):
+        self.trainer.net.eval()
+        with torch.inference_mode(), autocast(self.trainer.device, self.trainer.dtype):
             for img in photos:
                 ch, cw = min(crop, img.shape[0]), min(crop, img.shape[1])
                 y, x = (img.shape[0] - ch) // 2, (img.shape[1] - cw) // 2
                 t = torch.from_numpy(np.ascontiguousarray(img[y:y + ch, x:x + cw].transpose(2, 0, 1)))
-                t = self.to_device(t[None].float())
-                _, sr2lr, loop = self.net(t, with_loop=True)
+                t = self.trainer.to_device(t[None].float())
+                _, sr2lr, loop = self.trainer.net(t, with_loop=True)
                 total += closed_loop(sr2lr, loop, t, self.config.loop).item()
-        self.net.train()
+        self.trainer.net.train()
         return total / len(photos)
 
 
