@@ -70,8 +70,10 @@ def test_jpeg_quality_is_read_from_the_files_own_tables(tmp_path, quality):
 
 
 def test_fixed_stage_names_are_parsed_and_bad_ones_refused():
-    assert parse_degradation("bicubic+noise8+jpeg40") == ("bicubic", 8.0, 40)
-    assert parse_degradation("nearest") == ("nearest", 0.0, None)
+    staged = parse_degradation("bicubic+noise8+jpeg40")
+    assert (staged.kernel, staged.sigma, staged.quality, staged.name) == ("bicubic", 8.0, 40, "bicubic+noise8+jpeg40")
+    assert (parse_degradation("nearest").kernel, parse_degradation("nearest").name) == ("nearest", "nearest")
+    assert parse_degradation("real").family and not parse_degradation("bd+jpeg30").family
     for bad in ("real+noise2", "bicubic+jpeg0", "lanczos", "bicubic+blur3"):
         with pytest.raises(ValueError, match="unknown degradation"):
             parse_degradation(bad)

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from ..degradations import describe
 from . import app, ui
 from .ui import DeviceOpt, JsonOpt, ModelOpt, PrecisionOpt, ScaleOpt, TileOpt, handle_errors
 
@@ -21,7 +22,7 @@ def evaluate_cmd(
     model: ModelOpt = None,
     scale: ScaleOpt = None,
     data_dir: Annotated[Path | None, typer.Option(metavar="DIR", help="Local copy laid out as DIR/<Name>/HR/*.png.")] = None,
-    degradation: Annotated[str, typer.Option(metavar="NAME", help="bicubic, nearest, bd (7x7 Gaussian blur, sigma 1.6, then decimation), real (blur, resize, noise and JPEG, drawn per image from a seed made from its name), or a kernel with fixed stages such as bicubic+noise8+jpeg40.")] = "bicubic",
+    degradation: Annotated[str, typer.Option(metavar="NAME", help=f"How the LR is made from HR: {describe()}; random draws are seeded by each image's name.")] = "bicubic",
     outscale: Annotated[int | None, typer.Option(metavar="N", help="2, 4 or 8: score the model's output resized to this scale, as `drn upscale --outscale N` makes it (the LR is made at this scale).")] = None,
     self_ensemble: Annotated[bool, typer.Option(help="Average over the 8 flips/rotations.")] = False,
     save_lr: Annotated[Path | None, typer.Option(metavar="DIR", help="Write the LR images made to this folder.")] = None,

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from ..degradations import describe
 from ..errors import UsageError
 from ..models.presets import PAPER_MODEL
 from . import app, ui
@@ -53,7 +54,7 @@ def train(
     ema: Annotated[float, typer.Option(metavar="DECAY", help="Validate and save a moving average of the weights with this decay (0.999 is usual); 0: the weights themselves.")] = 0.0,
     init: Annotated[str | None, typer.Option(metavar="MODEL", help="Start from these weights (preset or file).")] = None,
     grow_from: Annotated[str | None, typer.Option(metavar="MODEL", help="Start the inner levels from this half-scale model (drn-s-x4 inside drn-s-x8); the finest level from --init or fresh.")] = None,
-    degradation: Annotated[str, typer.Option(metavar="NAME", help="How LR patches are made: bicubic (the paper's), real (random blur, resize, noise and JPEG; docs/training.md), or a fixed one: nearest, bd, or a kernel with noise and JPEG stages such as bicubic+noise8+jpeg40.")] = "bicubic",
+    degradation: Annotated[str, typer.Option(metavar="NAME", help=f"How LR patches are made: {describe()}.")] = "bicubic",
 ) -> None:
     """Paired dual-regression training on folders of HR images (resumable; torchrun for DDP)."""
     from ..training.run_folder import resume_run, start_run

@@ -5,37 +5,142 @@
 - `real`: the realistic family (blur, resize, noise, JPEG) for training and `eval --degradation real`.
 - `estimate`: estimators that read the degradation from LR photos (finetune-unpaired).
 
-`degrade(hr, scale, kind)` is the one entry point for named degradations.
+A name is parsed once (`parse_degradation`) into a `Degradation` object that makes LR images
+(`lr`, for evaluation and self-pairs) and training pairs (`pair`: the network's input and the
+innermost dual block's target). A new degradation is one class here and one line in REGISTRY;
+the CLI's help lists the registry (`describe`).
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from .classic import downscale_bd, downscale_nearest
-from .real import degrade_real, jpeg
+from .real import TRAINING, degrade_real, degrade_real_pair, jpeg
 from .resize import downscale_bicubic, imresize, modcrop, quantize_uint8
 
-__all__ = ["CLASSIC", "DEGRADATIONS", "degrade", "imresize", "modcrop", "parse_degradation", "quantize_uint8"]
+__all__ = ["CLASSIC", "DEGRADATIONS", "Degradation", "degrade", "describe", "imresize", "modcrop",
+           "parse_degradation", "quantize_uint8"]
 
-# Deterministic degradations: float64 LR from a modcropped HR, rounded by `degrade`.
-_DETERMINISTIC = {"bicubic": downscale_bicubic, "nearest": downscale_nearest, "bd": downscale_bd}
-CLASSIC = tuple(_DETERMINISTIC)  # the paper's bicubic and its two unseen degradations
-DEGRADATIONS = (*CLASSIC, "real")
+Image = np.ndarray  # (H, W, 3) uint8 unless said otherwise
 
+
+class Degradation:
+    """A parsed degradation name. `kernel`: the deterministic kernel whose pyramid is the clean
+    target in training and self-pairs ("bicubic" for the realistic family); `flip_first`: a
+    training patch is flipped before it is degraded (a kernel such as nearest has a phase to
+    keep), else the degraded patch is flipped with its pyramid."""
+
+    name: str
+    kernel: str
+    flip_first: bool = True
+    family: bool = False  # a random family (its own blur and resize), not a kernel with stages
+
+    def lr(self, hr: Image, scale: int, seed: int = 0) -> Image:
+        """(H/s, W/s, 3) uint8 LR of a modcropped HR image; `seed` picks the random draws."""
+        raise NotImplementedError
+
+    def pair(self, hr: Image, scale: int, rng: np.random.Generator) -> tuple[Image, Image]:
+        """(network input, innermost dual target) of an HR training patch, both uint8 LR."""
+        lr = self.lr(hr, scale, int(rng.integers(1 << 62)))
+        return lr, lr
+
+
+@dataclass(frozen=True)
+class Kernel(Degradation):
+    """A deterministic downscale (float64 LR from `fn`, rounded as MATLAB does)."""
+
+    name: str
+    fn: Callable[[Image, int], np.ndarray]
+    help: str
+
+    @property
+    def kernel(self) -> str:
+        return self.name
+
+    def lr(self, hr: Image, scale: int, seed: int = 0) -> Image:
+        return quantize_uint8(self.fn(hr, scale))
+
+
+@dataclass(frozen=True)
+class Staged(Degradation):
+    """A kernel followed by fixed stages: Gaussian colour noise of `sigma` (0..255 scale), drawn
+    from the seed, then JPEG at `quality` with 4:2:0 chroma, e.g. "bicubic+noise8+jpeg40"."""
+
+    base: Kernel
+    sigma: float = 0.0
+    quality: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.base.name + (f"+noise{self.sigma:g}" if self.sigma else "") + (
+            f"+jpeg{self.quality}" if self.quality is not None else "")
+
+    @property
+    def kernel(self) -> str:
+        return self.base.name
+
+    def lr(self, hr: Image, scale: int, seed: int = 0) -> Image:
+        lr = self.base.fn(hr, scale)
+        if self.sigma:
+            lr = lr + self.sigma * np.random.default_rng(seed).standard_normal(lr.shape)
+        lr = quantize_uint8(lr)
+        return lr if self.quality is None else jpeg(lr, self.quality, subsampling=True)
+
+    def pair(self, hr: Image, scale: int, rng: np.random.Generator) -> tuple[Image, Image]:
+        """The staged LR (noise drawn per sample) and its kernel's clean LR: noise and JPEG cannot
+        be predicted from HR, so the dual block learns the deterministic part."""
+        return self.lr(hr, scale, int(rng.integers(1 << 62))), self.base.lr(hr, scale)
+
+
+@dataclass(frozen=True)
+class Real(Degradation):
+    """The realistic family (real.py): blur, resize, noise and JPEG drawn per image; training
+    draws from real.TRAINING (a fifth of the patches clean)."""
+
+    name: str = "real"
+    kernel: str = "bicubic"
+    flip_first: bool = False
+    family: bool = True
+    help: str = "random blur, resize, noise and JPEG (docs/training.md)"
+
+    def lr(self, hr: Image, scale: int, seed: int = 0) -> Image:
+        return degrade_real(hr, scale, seed)
+
+    def pair(self, hr: Image, scale: int, rng: np.random.Generator) -> tuple[Image, Image]:
+        return degrade_real_pair(hr, scale, rng, TRAINING)
+
+
+REGISTRY: dict[str, Degradation] = {d.name: d for d in (
+    Kernel("bicubic", downscale_bicubic, "the paper's: MATLAB imresize"),
+    Kernel("nearest", downscale_nearest, "nearest-neighbour decimation"),
+    Kernel("bd", downscale_bd, "7x7 Gaussian blur, sigma 1.6, then decimation"),
+    Real(),
+)}
+CLASSIC = tuple(name for name, d in REGISTRY.items() if isinstance(d, Kernel))  # kernels that take stages
+DEGRADATIONS = tuple(REGISTRY)
 
 _STAGE = re.compile(r"(noise)(\d+(?:\.\d+)?)|(jpeg)(\d+)")
 
 
-def parse_degradation(kind: str) -> tuple[str, float, int | None]:
-    """(kernel, noise sigma, JPEG quality) of a named degradation: one of DEGRADATIONS, or a
-    CLASSIC kernel followed by fixed stages, e.g. "bicubic+noise8+jpeg40" (Gaussian colour noise
-    of sigma 8 on the 0..255 scale, then JPEG quality 40 with 4:2:0 chroma). ValueError if unknown."""
-    kernel, *stages = kind.split("+")
+def describe() -> str:
+    """The registry for a help text: "bicubic (the paper's: ...), nearest (...), ...", and stages."""
+    named = ", ".join(f"{name} ({d.help})" for name, d in REGISTRY.items())
+    return f"{named}, or a kernel with fixed noise and JPEG stages such as bicubic+noise8+jpeg40"
+
+
+@functools.lru_cache(maxsize=64)
+def parse_degradation(name: str) -> Degradation:
+    """The Degradation a name means: a REGISTRY name, or a kernel followed by fixed stages such
+    as "bicubic+noise8+jpeg40". ValueError if unknown."""
+    base, *stages = name.split("+")
     sigma, quality = 0.0, None
-    ok = kernel in DEGRADATIONS and (kernel in CLASSIC or not stages)
+    ok = base in REGISTRY and (base in CLASSIC or not stages)
     for stage in stages:
         match = _STAGE.fullmatch(stage)
         ok = ok and match is not None
@@ -45,19 +150,12 @@ def parse_degradation(kind: str) -> tuple[str, float, int | None]:
             quality = int(match[4])
             ok = ok and 1 <= quality <= 100
     if not ok:
-        raise ValueError(f"unknown degradation {kind!r}; choose from {', '.join(DEGRADATIONS)}, or a kernel "
+        raise ValueError(f"unknown degradation {name!r}; choose from {', '.join(DEGRADATIONS)}, or a kernel "
                          "with fixed noise and JPEG stages such as bicubic+noise8+jpeg40")
-    return kernel, sigma, quality
+    return REGISTRY[base] if not stages else Staged(REGISTRY[base], sigma, quality)
 
 
-def degrade(hr: np.ndarray, scale: int, kind: str = "bicubic", seed: int = 0) -> np.ndarray:
+def degrade(hr: Image, scale: int, kind: str = "bicubic", seed: int = 0) -> Image:
     """(H, W, 3) uint8 LR of a modcropped HR array with the named degradation, rounded as MATLAB
     does; `seed` picks the draw of the random "real" family and of fixed-stage noise."""
-    kernel, sigma, quality = parse_degradation(kind)
-    if kernel == "real":
-        return degrade_real(hr, scale, seed)
-    lr = _DETERMINISTIC[kernel](hr, scale)
-    if sigma:
-        lr = lr + sigma * np.random.default_rng(seed).standard_normal(lr.shape)
-    lr = quantize_uint8(lr)
-    return lr if quality is None else jpeg(lr, quality, subsampling=True)
+    return parse_degradation(kind).lr(hr, scale, seed)

@@ -74,10 +74,10 @@ class AdaptConfig(TrainConfig):
             raise UsageError(f"unknown --loop {self.loop!r}; choose from {', '.join(LOOPS)}")
         if self.self_pairs not in ("auto", "dual"):
             try:
-                kernel = parse_degradation(self.self_pairs)[0]
+                fixed = not parse_degradation(self.self_pairs).family
             except ValueError:
-                kernel = None
-            if kernel not in CLASSIC:
+                fixed = False
+            if not fixed:
                 raise UsageError(f"unknown --self-pairs {self.self_pairs!r}; choose from {', '.join(SELF_PAIRS)}, "
                                  "or a kernel with noise and JPEG stages such as bicubic+noise8+jpeg40")
         if not 0 <= self.unpaired_ratio <= 1:
@@ -242,7 +242,7 @@ class AdaptTask:
                     pyramid.insert(0, block(pyramid[0]).float().round().clamp(0, 255))
             return pyramid[0], [self.trainer.to_device(level) for level in pyramid]
         kind, scale = self.config.self_pairs, self.config.drn.scale
-        kernel = parse_degradation(kind)[0]
+        kernel = parse_degradation(kind).kernel
         pyramid = self._pyramid(hr, kernel)
         if kind == kernel:
             return pyramid[0], pyramid
@@ -263,7 +263,7 @@ class AdaptTask:
         With plain bicubic self-pairs that LR is the pairs' own input: nothing is added (None)
         and the targets apply to the pairs."""
         kind = self.config.self_pairs
-        kernel = "dual" if kind == "dual" else parse_degradation(kind)[0]
+        kernel = "dual" if kind == "dual" else parse_degradation(kind).kernel
         clean = pyramid if kernel == "bicubic" else self._pyramid(hr, "bicubic")
         extra = None if kind == "bicubic" else clean[0]
         if self.teacher is None:

@@ -30,7 +30,6 @@ import numpy as np
 import torch
 
 from ..degradations import degrade, modcrop, parse_degradation
-from ..degradations.real import TRAINING, degrade_real_pair
 from ..errors import DrnError
 from ..io import ReadImages, read_folders
 
@@ -81,6 +80,7 @@ class PairedPatches(torch.utils.data.Dataset):
         if not pyramids:
             raise DrnError("no training images large enough for the patch size")
         self.pyramids, self.spec, self.length = pyramids, spec, length
+        self.degradation = parse_degradation(spec.degradation)  # parsed once, not per sample
 
     def __len__(self) -> int:
         return self.length
@@ -100,17 +100,15 @@ class PairedPatches(torch.utils.data.Dataset):
         lr_patch = self.spec.patch_size // self.spec.scale
         crops = [level[window(y, x, lr_patch, k)] for k, level in enumerate(self.pyramids[image])]
         pyramid = [augmented_tensor(crop, flips) for crop in crops]
-        if self.spec.degradation == "real":
-            lr, det = degrade_real_pair(crops[-1], self.spec.scale, rng, TRAINING)
+        if self.spec.degradation == "bicubic":  # the pyramid's own LR level
+            return Sample(pyramid[0], pyramid, pyramid[0])
+        if not self.degradation.flip_first:
+            lr, det = self.degradation.pair(crops[-1], self.spec.scale, rng)
             return Sample(augmented_tensor(lr, flips), pyramid, augmented_tensor(det, flips))
-        if self.spec.degradation != "bicubic":
-            # Degrade the flipped patch: a fixed kernel such as nearest has a phase to keep.
-            hr = np.ascontiguousarray(pyramid[-1].permute(1, 2, 0).byte().numpy())
-            kernel = parse_degradation(self.spec.degradation)[0]
-            lr = degrade(hr, self.spec.scale, self.spec.degradation, int(rng.integers(1 << 62)))
-            det = lr if kernel == self.spec.degradation else degrade(hr, self.spec.scale, kernel)
-            return Sample(augmented_tensor(lr, _NO_FLIPS), pyramid, augmented_tensor(det, _NO_FLIPS))
-        return Sample(pyramid[0], pyramid, pyramid[0])
+        # Degrade the flipped patch: a fixed kernel such as nearest has a phase to keep.
+        hr = np.ascontiguousarray(pyramid[-1].permute(1, 2, 0).byte().numpy())
+        lr, det = self.degradation.pair(hr, self.spec.scale, rng)
+        return Sample(augmented_tensor(lr, _NO_FLIPS), pyramid, augmented_tensor(det, _NO_FLIPS))
 
 
 @contextlib.contextmanager
