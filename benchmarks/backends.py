@@ -1,7 +1,7 @@
 """CPU inference backends against the official fp32 eager forward: speed, set-up time and how far
 each output lies from fp32 (PSNR, 0..255), on one random LR image with the same weights.
 
-    python benchmarks/backends.py --model drn-s-x4 --size 128
+    python3 -m benchmarks.backends --model drn-s-x4 --size 128
 
 Backends: torch eager fp32 (the official path, the baseline), `drn upscale`'s default path
 (channels_last, bf16 body, fp32 head/tails), torch.compile of that path, and OpenVINO fp32/bf16
@@ -17,16 +17,16 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from inference import weights_or_random  # benchmarks/inference.py, beside this script
+from torch import nn
 
+from benchmarks.inference import weights_or_random
 from drn_cli.device import autocast, resolve_precision
-from drn_cli.model import DRN
 
 
 class LastOutput(torch.nn.Module):
     """The final SR image of a DRN (0..255 in and out): what a backend has to export."""
 
-    def __init__(self, model: DRN):
+    def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
 

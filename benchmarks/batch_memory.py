@@ -2,7 +2,7 @@
 (DRN_KEEP_FREED_MEMORY=0) against drn's (device.keep_freed_cpu_memory, with the free heap handed
 back between images), each a fresh process, one after the other.
 
-    python benchmarks/batch_memory.py ../shared/data/real_lr
+    python3 -m benchmarks.batch_memory ../shared/data/real_lr
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 
-from memory import drn_process
+from benchmarks.memory import drn_process
 
 
 def main() -> None:

@@ -4,8 +4,8 @@
 Prints each line as it is measured, compile times included, so a run cut short still says
 what it found.
 
-    python benchmarks/compile_speed.py --device cuda --size 512 --data .gpu/train
-    python benchmarks/compile_speed.py --size 32 --data ../shared/data/train/Kodak24 --batch-size 2 --patch-size 64
+    python3 -m benchmarks.compile_speed --device cuda --size 512 --data .gpu/train
+    python3 -m benchmarks.compile_speed --size 32 --data ../shared/data/train/Kodak24 --batch-size 2 --patch-size 64
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import tempfile
 
 import numpy as np
 import torch
-from timing import median_seconds, seconds
 
+from benchmarks.timing import median_seconds, seconds
 from drn_cli.inference import integer_rows, make_upscaler
+from drn_cli.models.weights import resolve_model
 from drn_cli.training.trainer import TrainConfig, Trainer
-from drn_cli.weights import resolve_model
 
 
 def inference(args: argparse.Namespace) -> None:
@@ -43,7 +43,7 @@ def inference(args: argparse.Namespace) -> None:
     print(f"| official fp32 eager | {base:.2f} | 1.00x |", flush=True)
     eager = megapixels / median_seconds(ours, device, args.repeats)
     print(f"| ours, eager (uint8 rows) | {eager:.2f} | {eager / base:.2f}x |", flush=True)
-    upscaler.model.compile()
+    upscaler.model.network.compile()
     print(f"| compile + first call | {seconds(ours, device):.1f} s | |", flush=True)
     compiled = megapixels / median_seconds(ours, device, args.repeats)
     print(f"| ours, compiled (uint8 rows) | {compiled:.2f} | {compiled / base:.2f}x |", flush=True)
@@ -55,7 +55,7 @@ def training(args: argparse.Namespace) -> None:
                              batch_size=args.batch_size, patch_size=args.patch_size, device=args.device,
                              lr=1e-5)
         trainer = Trainer(config)
-        batches = trainer.batches(10 ** 6)
+        batches = trainer.task.batches(0, 10 ** 6)
         device = trainer.device
 
         def step() -> None:

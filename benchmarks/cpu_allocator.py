@@ -3,8 +3,8 @@ fresh process on this machine, the two settings alternating: time per input pixe
 pass at several tile sides and the system time it caused, a training step, and a whole
 `drn upscale` (seconds, peak RSS). Off = DRN_KEEP_FREED_MEMORY=0, glibc's defaults.
 
-    python benchmarks/cpu_allocator.py --tiles 96,128,192,256 --size 512
-    python benchmarks/cpu_allocator.py --tiles 256 --size 512 --precision fp32    # AVX2 CPUs' path
+    python3 -m benchmarks.cpu_allocator --tiles 96,128,192,256 --size 512
+    python3 -m benchmarks.cpu_allocator --tiles 256 --size 512 --precision fp32    # AVX2 CPUs' path
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from memory import run as upscale_process
+from benchmarks.memory import run as upscale_process
 
 TILE_PROBE = """
 import json, os, sys
@@ -35,7 +35,7 @@ for side in map(int, sys.argv[2].split(",")):
 TRAIN_PROBE = """
 import sys
 from types import SimpleNamespace
-from train_throughput import make_trainer, patches_per_second
+from benchmarks.train_throughput import make_trainer, patches_per_second
 args = SimpleNamespace(model=sys.argv[1], batch_size=8, patch_size=192)
 print(patches_per_second(*make_trainer(args, sys.argv[2], channels_last=True), 3))
 """

@@ -2,8 +2,8 @@
 user runs them, on one folder of JPEGs of several sizes; per image the estimate against the
 run's own seconds (decode, upscale, encode), and the totals against the whole command's wall time.
 
-    python benchmarks/dry_run_estimate.py                       # CPU, sizes 96..400
-    python benchmarks/dry_run_estimate.py --device cuda --sizes 256 512 1024 2048
+    python3 -m benchmarks.dry_run_estimate                       # CPU, sizes 96..400
+    python3 -m benchmarks.dry_run_estimate --device cuda --sizes 256 512 1024 2048
 """
 
 from __future__ import annotations

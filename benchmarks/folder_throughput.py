@@ -3,8 +3,8 @@ encode one after another (before) against the pipelined run_jobs (decode-ahead a
 writes), with the two parts alone beside them, so it shows what bounds a folder: the model
 or the files.
 
-    python benchmarks/folder_throughput.py --count 8 --size 128
-    python benchmarks/folder_throughput.py --device cuda --count 10 --size 500 [--compile]
+    python3 -m benchmarks.folder_throughput --count 8 --size 128
+    python3 -m benchmarks.folder_throughput --device cuda --count 10 --size 500 [--compile]
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ import torch
 from PIL import Image
 
 from drn_cli.batch import OutputOptions, run_jobs
-from drn_cli.inference import RunOptions, load_upscaler, upscale_picture
+from drn_cli.inference import load_upscaler
+from drn_cli.picture import upscale_picture as upscale_whole
+from drn_cli.request import OutputSpec, RunOptions
+
+
+def upscale_picture(picture, upscaler):
+    return upscale_whole(picture, upscaler).final
 from drn_cli.io import read_image, write_image
 from drn_cli.plan import plan_jobs
 
@@ -66,7 +72,7 @@ def main() -> None:
 
         def pipelined(out: Path) -> None:
             plan = plan_jobs([str(folder)], upscaler.scale, out)
-            results = list(run_jobs(plan, upscaler, RunOptions(), OutputOptions(), io_threads=args.io_threads))
+            results = list(run_jobs(plan, upscaler, RunOptions(), OutputSpec(), OutputOptions(), io_threads=args.io_threads))
             assert all(r.status == "ok" for r in results), results
 
         def model_only() -> None:

@@ -1,8 +1,8 @@
 """Inference speed: output megapixels per second of `drn upscale`'s path at default settings
 against the plain fp32 eager forward the official code runs (same weights, same input, one run).
 
-    python benchmarks/inference.py --models drn-s-x4 --size 128 --tiles 64,128,256
-    python benchmarks/inference.py --device cuda --size 512 --repeats 5
+    python3 -m benchmarks.inference --models drn-s-x4 --size 128 --tiles 64,128,256
+    python3 -m benchmarks.inference --device cuda --size 512 --repeats 5
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import argparse
 
 import numpy as np
 import torch
-from timing import median_seconds
 
+from benchmarks.timing import median_seconds
 from drn_cli.device import precision_name, resolve_precision
 from drn_cli.errors import WeightsError
 from drn_cli.inference import DEFAULT_CPU_TILE, make_upscaler
-from drn_cli.model import DRN, VARIANTS
-from drn_cli.weights import Weights, resolve_model
+from drn_cli.models.registry import DRN
+from drn_cli.models.weights import Weights, resolve_model
 
 
 def weights_or_random(name: str) -> Weights:
@@ -26,7 +26,7 @@ def weights_or_random(name: str) -> Weights:
         return resolve_model(name)
     except WeightsError:  # no shipped weights for this variant: random weights time the same
         torch.manual_seed(0)
-        return Weights(VARIANTS[name], DRN(VARIANTS[name]).state_dict())
+        return Weights(DRN.variants[name], DRN.build(DRN.variants[name]).primal.state_dict())
 
 
 def official_forward_mps(weights: Weights, image: np.ndarray, device: torch.device, repeats: int) -> float:

@@ -1,7 +1,7 @@
 """Peak memory of `drn upscale` against input size: each size runs in a fresh process and
 reports its peak RSS, so the numbers show whether memory stays flat as the input grows.
 
-    python benchmarks/memory.py --sizes 256,512,1024 --model drn-s-x4
+    python3 -m benchmarks.memory --sizes 256,512,1024 --model drn-s-x4
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@ stage the path adds around it (finite check, tiling and blending, the copy to th
 or as integers), then on CUDA the peak memory per LR pixel, then a profiler table of the whole
 path. Output megapixels per second.
 
-    python benchmarks/path_breakdown.py --device cuda --size 512
-    python benchmarks/path_breakdown.py --size 128          # CPU
+    python3 -m benchmarks.path_breakdown --device cuda --size 512
+    python3 -m benchmarks.path_breakdown --size 128          # CPU
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import argparse
 
 import numpy as np
 import torch
-from timing import median_seconds
 from torch.profiler import ProfilerActivity, profile
 
+from benchmarks.timing import median_seconds
 from drn_cli.device import precision_name
 from drn_cli.inference import integer_rows, make_upscaler
-from drn_cli.weights import resolve_model
+from drn_cli.models.weights import resolve_model
 
 
 def main() -> None:
@@ -38,8 +38,8 @@ def main() -> None:
         upscaler.upscale_rows(image, lambda y, rows: None, 0, to_host=integer_rows(3, 8))
 
     stages = [
-        ("forward (super_resolve, input on the device)", lambda: upscaler.model.super_resolve(lr, upscaler.dtype)),
-        ("+ finite check (tile_levels)", lambda: upscaler.tile_levels(lr)),
+        ("forward (super_resolve, input on the device)", lambda: upscaler.model.network.super_resolve(lr, upscaler.dtype)),
+        ("+ finite check (LoadedModel.levels)", lambda: upscaler.model.levels(lr)),
         ("+ host input, blending, float rows to the host (upscale_array, whole image)",
          lambda: upscaler.upscale_array(image, 0)),
         ("the same with uint8 rows to the host (drn upscale's PNG path)", whole_integers),

@@ -2,8 +2,8 @@
 collated on the host, then copied) against batches cut on the device (DevicePatches), and Adam's
 step, per-tensor (foreach) against fused.
 
-    python benchmarks/train_data.py --data ../shared/data/train/T91 --data ../shared/data/train/BSD200
-    python benchmarks/train_data.py --device cuda --batch-size 32 --patch-size 192 --data ...
+    python3 -m benchmarks.train_data --data ../shared/data/train/T91 --data ../shared/data/train/BSD200
+    python3 -m benchmarks.train_data --device cuda --batch-size 32 --patch-size 192 --data ...
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import argparse
 import platform
 
 import torch
-from timing import median_seconds
 
+from benchmarks.timing import median_seconds
 from drn_cli.device import resolve_device
-from drn_cli.model import DRN, VARIANTS
+from drn_cli.models.drn import VARIANTS
+from drn_cli.models.registry import DRN as DRN_ARCH
 from drn_cli.training.data import DevicePatches, PairedPatches, PatchSpec, build_pyramids
 
 
@@ -47,7 +48,7 @@ def main() -> None:
         base = next(step) * args.batch_size
         on_device.batch(range(base, base + args.batch_size))
 
-    model = DRN(config).to(device)
+    model = DRN_ARCH.build(config).primal.to(device)
     for p in model.parameters():
         p.grad = torch.randn_like(p)
     steps = {fused: torch.optim.Adam(model.parameters(), lr=1e-4, fused=fused).step for fused in (False, True)}

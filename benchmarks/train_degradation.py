@@ -1,8 +1,8 @@
 """Does `--degradation real` starve training? Patches/s of whole steps (data + step) with the
 realistic pipeline against bicubic, same model, batch and patches, one run.
 
-    python benchmarks/train_degradation.py --data ../shared/data/train/T91 --steps 6
-    python benchmarks/train_degradation.py --data .gpu/train --device cuda --workers 8 --batch-size 32
+    python3 -m benchmarks.train_degradation --data ../shared/data/train/T91 --steps 6
+    python3 -m benchmarks.train_degradation --data .gpu/train --device cuda --workers 8 --batch-size 32
 
 Also the data side alone: milliseconds to make one training sample of each kind in this process,
 and the trainer's own batches without the model (`--workers` loader processes), in patches/s:
@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from drn_cli.model import VARIANTS
+from drn_cli.models.drn import VARIANTS
 from drn_cli.training.data import PairedPatches, PatchSpec, build_pyramids
 from drn_cli.training.trainer import TrainConfig, Trainer
 
@@ -32,7 +32,7 @@ def median_rate(trainer: Trainer, train: bool) -> float:
     """Median patches/s over the run's batches after the first (warm-up, loader start), each with
     its training step when `train`."""
     times, tic = [], None
-    for batch in trainer.batches(trainer.config.steps):
+    for batch in trainer.task.batches(0, trainer.config.steps):
         if train:
             trainer._train_step(batch)
         if trainer.device.type == "cuda":

@@ -1,7 +1,7 @@
 """Training throughput: our train step (bf16 autocast + channels_last where available) against a
 plain fp32 eager step like the official trainer's, same model, batch and patch, one run.
 
-    python benchmarks/train_throughput.py --model drn-s-x4 --batch-size 8 --patch-size 128
+    python3 -m benchmarks.train_throughput --model drn-s-x4 --batch-size 8 --patch-size 128
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 import torch
 
 from drn_cli.device import precision_name, resolve_precision
-from drn_cli.model import VARIANTS
+from drn_cli.models.drn import VARIANTS
 from drn_cli.training.data import Sample
 from drn_cli.training.trainer import TrainConfig, Trainer
 

@@ -2,7 +2,7 @@
 process that does what the official code's test path does (import torch, build the model, load
 the weights, fp32 eager forward of the whole image, save a PNG). Same weights, same photo.
 
-    python benchmarks/whole_process.py --size 512x384 --model drn-s-x4
+    python3 -m benchmarks.whole_process --size 512x384 --model drn-s-x4
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from PIL import Image
 OFFICIAL_STYLE = """
 import sys, numpy as np, torch
 from PIL import Image
-from drn_cli.weights import resolve_model
+from drn_cli.models.weights import resolve_model
 model, _ = resolve_model(sys.argv[1]).build()
 x = torch.from_numpy(np.asarray(Image.open(sys.argv[2]).convert('RGB')).transpose(2, 0, 1).copy()).float()[None]
 with torch.no_grad():

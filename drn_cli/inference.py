@@ -21,10 +21,10 @@ from .errors import DrnError
 from .models.loaded import LoadedModel, build, load
 from .models.presets import UPSCALE_MODEL
 from .models.weights import Weights
+from .request import DEFAULT_OVERLAP
 from .tiling import tile_count, tile_extent, upscale_tiled
 
 DEFAULT_CPU_TILE = 256      # LR pixels; see docs/performance.md for the sweep
-DEFAULT_OVERLAP = 16        # LR pixels; see docs/tiling.md for the tiled-vs-whole PSNR
 MIN_TILE = 16
 CPU_BYTES_PER_LR_PIXEL = 8_000   # DRN-S x4: ~0.8 GB peak RSS for a 256x256 tile (docs/performance.md)
 CUDA_BYTES_PER_LR_PIXEL = 12_000  # DRN-S x4, bf16: 7,892 measured at LR 512 on an H100 (docs/performance.md), 1.5x margin

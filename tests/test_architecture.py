@@ -15,12 +15,13 @@ LAYERS = {
     "errors": 0,
     "atomic": 1, "tiling": 1, "metrics": 1, "degradations": 1, "device": 1,
     "models": 2, "io": 2, "distributed": 2,
-    "request": 3, "datasets": 3, "inference": 3, "plan": 3, "export": 3,
-    "levels": 4,
-    "picture": 5,
-    "evaluate": 6, "batch": 6, "api": 6,
-    "training": 7,
-    "__init__": 8, "cli": 9, "__main__": 10,
+    "request": 3, "datasets": 3, "plan": 3, "export": 3,
+    "inference": 4,
+    "levels": 5,
+    "picture": 6,
+    "evaluate": 7, "batch": 7, "api": 7,
+    "training": 8,
+    "__init__": 9, "cli": 10, "__main__": 11,
 }
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The realistic-degradation table (docs/real-photos.md): bicubic, drn-s-x4 and drn-s-x4-real on
 # Set14 and B100 with `--degradation real` (seeded per image name), and on clean bicubic Set5.
-#   benchmarks/real_eval.sh [BENCHMARK_DIR]      (default ../shared/data/benchmarks)
+#   experiments/real_eval.sh [BENCHMARK_DIR]      (default ../shared/data/benchmarks)
 set -euo pipefail
 bench=${1:-../shared/data/benchmarks}
 row() {  # row MODEL -> one markdown row

@@ -2,7 +2,7 @@
 # x2 and x8 of photos (docs/real-photos.md): with no photo model of that scale, is drn-s-x4-real
 # resized (what `drn upscale --scale 2|8` runs) better than the bicubic-trained drn-s-x2/x8?
 # Scores realistic LR (`--degradation real`, seeded per image) and clean bicubic LR, by `drn eval`.
-#   benchmarks/photo_scales.sh [SETS] [SCALES] [BENCHMARK_DIR]   (default "Set14" "2 8" ../shared/data/benchmarks)
+#   experiments/photo_scales.sh [SETS] [SCALES] [BENCHMARK_DIR]   (default "Set14" "2 8" ../shared/data/benchmarks)
 set -euo pipefail
 sets=${1:-Set14}
 scales=${2:-2 8}

@@ -1,6 +1,6 @@
 """The `--self-pairs auto` degradation guess on LR made from benchmark HR and on real photos.
 
-    python benchmarks/degradation_guess.py [--data ../shared/data]
+    python experiments/degradation_guess.py [--data ../shared/data]
 
 Prints one Markdown row per photo set: mismatch under bicubic and nearest, and the guess
 (docs/adaptation.md, "Guessing the degradation").

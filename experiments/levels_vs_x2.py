@@ -1,6 +1,6 @@
 """The x4 model's own x2 level (`drn upscale --all-levels`) against drn-s-x2, same input.
 
-    python benchmarks/levels_vs_x2.py --x4 drn-s-x4 --x2 drn-s-x2 --hr ../shared/data/benchmarks/Set5/HR
+    python experiments/levels_vs_x2.py --x4 drn-s-x4 --x2 drn-s-x2 --hr ../shared/data/benchmarks/Set5/HR
 
 Both get the same LR (MATLAB bicubic HR/4) and make an image of twice its size; each is scored
 against the bicubic HR/2 (the target of the x4 model's x2 level in training), Y-PSNR/SSIM with a

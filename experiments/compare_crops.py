@@ -1,6 +1,6 @@
 """Side-by-side crops of real photos upscaled by several models (README, docs/adaptation.md).
 
-    python benchmarks/compare_crops.py PHOTO [PHOTO ...] --models bicubic,drn-s-x4,drn-s-x4-real \
+    python experiments/compare_crops.py PHOTO [PHOTO ...] --models bicubic,drn-s-x4,drn-s-x4-real \
         --crop 48 --out docs/images/real_photos.png
 
 For each photo (a row): a centre crop of the LR, then one column per model, left to right

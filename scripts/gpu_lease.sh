@@ -11,7 +11,7 @@
 # Here, before the lease (the device machine sees only the checkout; these folders are ignored;
 # the whole tree that travels must stay under 64 MiB, so the training images get what the
 # tracked files leave):
-#   python benchmarks/pack_training_data.py ../shared/data/train/T91 ../shared/data/train/Kodak24 \
+#   python scripts/pack_training_data.py ../shared/data/train/T91 ../shared/data/train/Kodak24 \
 #       ../shared/data/train/BSD200 ../shared/data/train/SunHays80 -o .gpu/train --budget-mib 26
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #       --platform manylinux2014_x86_64 -d .whl platformdirs
@@ -21,7 +21,7 @@
 # restores them; about 25 MB for a lease that trains drn-s-x4 alone), and pack with a larger
 # --budget-mib.
 # The device call: carry [".gpu", ".whl"], timeout_s 600, command:
-#   bash benchmarks/gpu_lease.sh
+#   bash scripts/gpu_lease.sh
 # RUNS lists the training runs, one per line: NAME MODEL INIT DEGRADATION BATCH PATCH LR SEED.
 # BENCH=0 skips (a) (about two minutes, measured once already: docs/performance.md); one run alone
 # trains faster than two sharing the GPU (drn-s-x4 at HR patch 192 on an H200: batch 32 291-343
@@ -40,14 +40,14 @@ bench_md=$out/bench.md
 
 if [ "$bench" = 1 ]; then  # each piece capped, so a slow one cannot eat the training time
   for size in 256 512 1024; do
-    timeout 40 python3 benchmarks/inference.py --device cuda --size "$size" --repeats 5 >> "$bench_md" 2>&1
+    timeout 40 python3 -m benchmarks.inference --device cuda --size "$size" --repeats 5 >> "$bench_md" 2>&1
   done
-  timeout 40 python3 benchmarks/path_breakdown.py --device cuda --size 512 --rows 20 >> "$bench_md" 2>&1
-  timeout 45 python3 benchmarks/folder_throughput.py --device cuda --count 10 --size 500 >> "$bench_md" 2>&1
-  timeout 90 python3 benchmarks/folder_throughput.py --device cuda --count 10 --size 500 --compile >> "$bench_md" 2>&1
-  timeout 30 python3 benchmarks/train_data.py --device cuda --data .gpu/train --batch-size 32 --patch-size 192 \
+  timeout 40 python3 -m benchmarks.path_breakdown --device cuda --size 512 --rows 20 >> "$bench_md" 2>&1
+  timeout 45 python3 -m benchmarks.folder_throughput --device cuda --count 10 --size 500 >> "$bench_md" 2>&1
+  timeout 90 python3 -m benchmarks.folder_throughput --device cuda --count 10 --size 500 --compile >> "$bench_md" 2>&1
+  timeout 30 python3 -m benchmarks.train_data --device cuda --data .gpu/train --batch-size 32 --patch-size 192 \
     >> "$bench_md" 2>&1
-  timeout 90 python3 benchmarks/train_degradation.py --device cuda --data .gpu/train/Kodak24 --workers 8 \
+  timeout 90 python3 -m benchmarks.train_degradation --device cuda --data .gpu/train/Kodak24 --workers 8 \
     --batch-size 32 --patch-size 128 --steps 20 >> "$bench_md" 2>&1
 fi
 echo "benchmarks done at ${SECONDS}s" >> "$log"

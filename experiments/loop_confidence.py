@@ -1,6 +1,6 @@
 """Does the closed-loop error predict the SR error? (docs/confidence.md)
 
-    python benchmarks/loop_confidence.py --model drn-s-x4 --hr ../shared/data/benchmarks/B100/HR --images 30
+    python experiments/loop_confidence.py --model drn-s-x4 --hr ../shared/data/benchmarks/B100/HR --images 30
 
 For each degradation (bicubic, nearest, bd, real, JPEG at two qualities) the first N images of
 the HR folder are degraded (x4, evaluation seeds), upscaled whole with `--confidence`'s

@@ -3,7 +3,7 @@
 DRN's channel attention pools over the whole feature map, so tiled output cannot be bit-identical
 to whole-image output; this measures how far apart they are at the given tile settings.
 
-    python benchmarks/tiling_psnr.py --images '../shared/data/real_lr/*/*' --min-side 300 --max-side 400
+    python experiments/tiling_psnr.py --images '../shared/data/real_lr/*/*' --min-side 300 --max-side 400
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PSNR effect of bf16 training: the same short drn-s-x4 run (same seed, data stream and steps)
 # in fp32 and in bf16, each then scored on Set5 with `drn eval` in fp32.
-#   benchmarks/train_precision.sh WORKDIR [STEPS]
+#   experiments/train_precision.sh WORKDIR [STEPS]
 # From scratch by default; INIT=WEIGHTS continues trained weights instead (late training), with
 # LR (default 3e-4) as the peak learning rate.
 set -euo pipefail

@@ -1,6 +1,6 @@
 """Write the LR images of a folder of HR images, as `drn eval --degradation NAME` makes them.
 
-    python benchmarks/make_lr.py HR_DIR OUT_DIR bicubic+noise8+jpeg40 [--scale 4]
+    python scripts/make_lr.py HR_DIR OUT_DIR bicubic+noise8+jpeg40 [--scale 4]
 
 Each image's draw is seeded from its name (evaluate.make_lr). A degradation with a JPEG stage is
 written as a real .jpg file at that quality (4:2:0): it decodes to exactly the pixels `drn eval`

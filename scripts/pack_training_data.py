@@ -1,6 +1,6 @@
 """Pack training images for a GPU lease: lossless WebP copies under a byte budget.
 
-    python benchmarks/pack_training_data.py ../shared/data/train/T91 ../shared/data/train/Kodak24 \
+    python scripts/pack_training_data.py ../shared/data/train/T91 ../shared/data/train/Kodak24 \
         ../shared/data/train/BSD200 ../shared/data/train/SunHays80 -o .gpu/train --budget-mib 40
 
 The device machine sees only the checkout, and a lease carries at most 64 MiB, so the shared

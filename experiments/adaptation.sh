@@ -2,8 +2,8 @@
 # The paper's adaptation experiment (docs/adaptation.md): LR made with a degradation the model
 # never saw, adapt on the LR of the first half of B100 (sorted names), evaluate on the other
 # half (and on the adapted-on half), and check forgetting on bicubic Set5. The LR photos are
-# written by benchmarks/make_lr.py: real .jpg files when the degradation has a JPEG stage.
-#   benchmarks/adaptation.sh DEGRADATION MODEL WORKDIR RUN_NAME [finetune-unpaired options...]
+# written by scripts/make_lr.py: real .jpg files when the degradation has a JPEG stage.
+#   experiments/adaptation.sh DEGRADATION MODEL WORKDIR RUN_NAME [finetune-unpaired options...]
 # The base model's LR and scores are made once per WORKDIR and reused by later runs.
 set -euo pipefail
 deg=${1:?degradation (nearest or bd)}; model=${2:?model}; work=${3:?work dir}; name=${4:?run name}; shift 4

@@ -1,6 +1,6 @@
 """Figure of sample LR patches from the realistic degradation family (docs/training.md).
 
-    python benchmarks/real_samples.py ../shared/data/train/Kodak24 -o docs/images/real_lr_samples.png
+    python experiments/real_samples.py ../shared/data/train/Kodak24 -o docs/images/real_lr_samples.png
 
 Top row: the clean MATLAB-bicubic LR of one HR patch; the rows below: draws of `--degradation
 real` from the same patch (seeds 0, 1, ...), each shown at 3x with nearest-neighbour so that
