@@ -1,0 +1,24 @@
+"""What the documentation cites exists: scripts, recipes, docs and images (read as text)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "weights").glob("*.md")),
+        *sorted((ROOT / "recipes").glob("*"))]
+# A path into one of the repository's folders of scripts and documents, as docs write it.
+CITED = re.compile(r"(?<![\w/.-])((?:benchmarks|experiments|scripts|recipes|docs|weights|tests)/[\w./-]+\.(?:py|sh|md|png|safetensors))")
+MODULE = re.compile(r"python3? -m (benchmarks\.\w+)")
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_cited_script_and_document_exists(doc):
+    text = doc.read_text()
+    paths = set(CITED.findall(text)) | {m.replace(".", "/") + ".py" for m in MODULE.findall(text)}
+    here = doc.parent
+    missing = [p for p in sorted(paths) if not (ROOT / p).exists() and not (here / p).exists()]
+    assert not missing, f"{doc.relative_to(ROOT)} cites {missing}"
