@@ -43,6 +43,13 @@ class Result:
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 
+    def sizes(self, with_extras: bool = False) -> str:
+        """"a.png -> a_x4.png  20x30 -> 80x120": what a done or planned input makes (and, with
+        `with_extras`, its extra files after the output)."""
+        (w, h), (w2, h2) = self.size_in, self.size_out
+        extras = "".join(f", {extra}" for extra in self.extra_outputs) if with_extras else ""
+        return f"{self.input} -> {self.output}{extras}  {w}x{h} -> {w2}x{h2}"
+
 
 def level_path(output: Path, scale: int, level: int) -> Path:
     """Where --all-levels writes pyramid level x`level` of `output` (the x`scale` file)."""

@@ -46,3 +46,22 @@ def test_reproduces_official_outputs(folder):
     # The official x2 fixture overflows to NaN in places; NaN must then match NaN.
     for ours, theirs in zip(sr + dual, io["sr"] + io["dual"]):
         torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-3, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", ["drn-s-x4-real", "drn-s-x4", "drn-s-x2", "drn-s-x8"])
+def test_models_load_gives_a_descriptor_of_every_shipped_model(name):
+    """`models.load(name)`: what the model is, and a call on [0, 1] NCHW tensors at its scale."""
+    from drn_cli import models
+    from drn_cli.models.presets import PRESETS
+
+    m = models.load(name, device="cpu", precision="fp32")
+    assert (m.name, m.architecture, m.scale, m.has_dual) == (name, "drn", PRESETS[name].scale, True)
+    assert "fp32" in m.precisions and m.precision == "fp32"
+    x = torch.rand(2, 3, 12, 10, generator=torch.Generator().manual_seed(0))
+    y = m(x)
+    assert y.shape == (2, 3, 12 * m.scale, 10 * m.scale) and y.dtype == torch.float32
+    assert 0 <= y.min() and y.max() <= 1
+    levels = m.levels(x)
+    assert [t.shape[-1] for t in levels] == [10 * 2 ** k for k in range(1, len(levels) + 1)] and torch.equal(levels[-1], y)
+    assert m.loop_error(x, y).shape == (2, 1, 12, 10)
+    assert models.load(name, device="cpu", precision="fp32") is m  # cached and shared

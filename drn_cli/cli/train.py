@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from rich.markup import escape
 
 from ..degradations import describe
 from ..errors import UsageError
+from ..training.events import event_line, step_stats
 from ..models.presets import PAPER_MODEL
 from . import app, ui
 from .ui import DeviceOpt, PrecisionOpt, ScaleOpt, handle_errors
@@ -94,13 +96,11 @@ def _run(trainer, display: TrainDisplay) -> None:
 
 
 class TrainDisplay:
-    """Training progress on stderr: a Rich live bar with step, losses, patches/s, ETA and the
-    last validation PSNR on a terminal; one plain line per logged step otherwise (log files)."""
+    """Training progress on stderr: a live bar with step, losses, patches/s, ETA and the last
+    validation PSNR on a terminal; one plain line per logged step otherwise (log files)."""
 
     def __init__(self) -> None:
-        import time
-
-        self.clock, self.quiet = time.monotonic, os.environ.get("RANK", "0") != "0"
+        self.quiet = os.environ.get("RANK", "0") != "0"
         self.progress = ui.progress("step", stats=True) if ui.err.is_terminal and not self.quiet else None
         self.task, self.val, self.last = None, None, None
 
@@ -114,27 +114,19 @@ class TrainDisplay:
             self.progress.stop()
 
     def __call__(self, event: dict) -> None:
-        kind = "quiet" if self.quiet else event["type"]
-        if kind == "warning":
-            ui.err.print(f"[yellow]warning:[/yellow] {escape(event['message'])}")
-        elif kind == "info":
-            ui.err.print(event["message"], markup=False)
-        elif kind == "skip":
-            ui.err.print(f"[yellow]step {event['step']}: loss exploded, batch skipped[/yellow]")
-        elif kind == "step" and "val_psnr" in event:
-            self.val = event["val_psnr"]
-            ui.err.print(f"step {event['step']}: validation PSNR {event['val_psnr']:.3f} dB (best {event['best_psnr']:.3f})")
-        elif kind == "step":
-            self._step(event)
+        line = None if self.quiet else event_line(event)
+        self.val = event.get("val_psnr", self.val)
+        if line is not None:
+            ui.err.print(f"[yellow]warning:[/yellow] {escape(line)}" if event["type"] == "warning"
+                         else f"[yellow]{escape(line)}[/yellow]" if event["type"] == "skip" else escape(line))
+        elif event["type"] == "step" and not self.quiet:
+            self._step(event, step_stats(event, self.val))
 
-    def _step(self, event: dict) -> None:
-        stats = (f"loss {event['loss']:.3f} (primal {event['loss_primal']:.3f}, dual {event['loss_dual']:.3f})  "
-                 f"lr {event['lr']:.2e}  {event['patches_per_s']:.1f} patches/s  skipped {event['skipped']}"
-                 + (f"  val {self.val:.2f} dB" if self.val is not None else ""))
+    def _step(self, event: dict, stats: str) -> None:
         if self.progress is not None:
             self.task = self.task if self.task is not None else self.progress.add_task("train", total=event["steps"], stats=stats)
             return self.progress.update(self.task, completed=event["step"], stats=stats)
-        now, eta = self.clock(), ""
+        now, eta = time.monotonic(), ""
         if self.last is not None and event["step"] > self.last[1]:
             per_step = (now - self.last[0]) / (event["step"] - self.last[1])
             eta = f"  ETA {min((event['steps'] - event['step']) * per_step / 60, event.get('minutes_left', math.inf)):.0f} min"

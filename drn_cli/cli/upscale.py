@@ -102,11 +102,6 @@ def _say_ignored(plan) -> None:
         err.print(f"[dim]left out {len(plan.ignored)} earlier output(s) of these inputs, e.g. {escape(str(plan.ignored[0]))}[/dim]")
 
 
-def _sizes(result) -> str:
-    (w, h), (w2, h2) = result.size_in, result.size_out
-    return f"{escape(result.input)} -> {escape(result.output)}  {w}x{h} -> {w2}x{h2}"
-
-
 def _dry_run(plan, request, upscaler, written, as_json: bool) -> int:
     """Render batch.dry_run: a line (or JSON record) per input and a summary; returns the failures."""
     from ..batch import dry_run
@@ -122,8 +117,7 @@ def _dry_run(plan, request, upscaler, written, as_json: bool) -> int:
             err.print(f"[dim]would skip {escape(result.input)}: {escape(result.output)} exists[/dim]")
         else:
             pixels_out += result.size_out[0] * result.size_out[1]
-            also = "".join(f", {escape(extra)}" for extra in result.extra_outputs)
-            err.print(f"{_sizes(result)}{also}  {result.tiles} tile{'s' if result.tiles > 1 else ''}, {duration(result.seconds)}")
+            err.print(f"{escape(result.sizes(with_extras=True))}  {result.tiles} tile{'s' if result.tiles > 1 else ''}, {duration(result.seconds)}")
         if as_json:
             json_line(result.to_dict())
     err.print(f"dry run with {request.model_name}: {counts['planned']} to upscale ({pixels_out / 1e6:.1f} MP out), "
@@ -166,7 +160,7 @@ def _run_plan(plan, upscaler, request, written, as_json: bool, show: bool = True
                 bar.console.print(f"[dim]skipped {escape(result.input)}: {escape(result.output)} exists[/dim]")
             else:
                 extra = f"  loop error {result.loop_error:.2f}" if result.loop_error is not None else ""
-                bar.console.print(f"{_sizes(result)}  {result.seconds:.1f} s{extra}")
+                bar.console.print(f"{escape(result.sizes())}  {result.seconds:.1f} s{extra}")
             if as_json:
                 json_line(result.to_dict())
     if total == mine and (plan.jobs or total > 1):

@@ -1,0 +1,27 @@
+"""The words of a run's progress: each event of `Trainer.emit` as one line of text.
+
+Front ends (the CLI's display, a log file) draw these; the library itself never prints.
+Events are dicts with a "type": "step" (losses, lr, patches/s; with "val_psnr" on validation
+steps), "skip", "save", "info" and "warning" (a "message").
+"""
+
+from __future__ import annotations
+
+
+def step_stats(event: dict, last_val: float | None = None) -> str:
+    """"loss 1.500 (primal 1.250, dual 0.250)  lr 1.00e-04  3.5 patches/s  skipped 0  val 31.25 dB"."""
+    return (f"loss {event['loss']:.3f} (primal {event['loss_primal']:.3f}, dual {event['loss_dual']:.3f})  "
+            f"lr {event['lr']:.2e}  {event['patches_per_s']:.1f} patches/s  skipped {event['skipped']}"
+            + (f"  val {last_val:.2f} dB" if last_val is not None else ""))
+
+
+def event_line(event: dict) -> str | None:
+    """The line of a non-step event, or of a validation step; None for plain steps and saves."""
+    kind = event["type"]
+    if kind in ("info", "warning"):
+        return event["message"]
+    if kind == "skip":
+        return f"step {event['step']}: loss exploded, batch skipped"
+    if kind == "step" and "val_psnr" in event:
+        return f"step {event['step']}: validation PSNR {event['val_psnr']:.3f} dB (best {event['best_psnr']:.3f})"
+    return None
