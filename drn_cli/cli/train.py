@@ -13,8 +13,8 @@ from rich.markup import escape
 
 from ..degradations import describe
 from ..errors import UsageError
-from ..training.events import event_line, step_stats
 from ..models.presets import PAPER_MODEL
+from ..training.events import event_line, step_stats
 from . import app, ui
 from .ui import DeviceOpt, PrecisionOpt, ScaleOpt, handle_errors
 
