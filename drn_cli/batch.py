@@ -15,29 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .atomic import make_folder
-from .errors import DrnError, OutputError, UsageError
+from .errors import DrnError, OutputError
 from .inference import TileProgress, Upscaler
 from .io import FORMATS, Picture, image_size, read_image, write_image
 from .levels import loop_map_picture
 from .picture import Upscaled, final_size, upscale_picture
 from .plan import Job, Plan, Result, level_path, loop_path
-from .request import PLAIN_OUTPUT, PLAIN_RUN, OutputSpec, RunOptions
+from .request import PLAIN_OUTPUT, PLAIN_RUN, PLAIN_WRITE, OutputOptions, OutputSpec, RunOptions
 from .tiling import tile_count, tile_pixels
-
-
-@dataclass(frozen=True)
-class OutputOptions:
-    """How outputs are written: format (None = as the input), JPEG/WebP quality, and what to do
-    when an output exists (error, overwrite or skip)."""
-
-    fmt: str | None = None
-    quality: int = 95
-    overwrite: bool = False
-    skip_existing: bool = False
-
-    def __post_init__(self) -> None:
-        if self.skip_existing and self.overwrite:
-            raise UsageError("--skip-existing and --overwrite exclude each other")
 
 
 def _stops_at_existing(job: Job, out: OutputOptions, result: Result) -> bool:
@@ -48,7 +33,8 @@ def _stops_at_existing(job: Job, out: OutputOptions, result: Result) -> bool:
     if out.skip_existing:
         result.status = "skipped"
     else:
-        result.status, result.error = "error", f"{job.input}: output {job.output} exists; use --overwrite or --skip-existing"
+        result.status, result.exists = "error", True
+        result.error = f"{job.input}: output {job.output} exists; use --overwrite or --skip-existing"
     return True
 
 
@@ -154,7 +140,7 @@ def _write_extras(upscaled: Upscaled, paths: list[Path], out: OutputOptions, res
 
 
 def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: OutputSpec = PLAIN_OUTPUT,
-             out: OutputOptions = OutputOptions(), on_tile: Callable[[Job, int, int], None] | None = None,
+             out: OutputOptions = PLAIN_WRITE, on_tile: Callable[[Job, int, int], None] | None = None,
              io_threads: int = 2) -> Iterator[Result]:
     """Results for the planned failures first, then each job's, in job order; `on_tile(job, done,
     total)` reports tiles within the image being upscaled.
@@ -188,7 +174,7 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: 
 
 
 def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions = PLAIN_RUN, spec: OutputSpec = PLAIN_OUTPUT,
-                 out: OutputOptions = OutputOptions()) -> Iterator[Result]:
+                 out: OutputOptions = PLAIN_WRITE) -> Iterator[Result]:
     """What `run_jobs` would do with a x`scale` model, from names and image headers alone
     (`drn upscale --dry-run`): a Result per planned failure and per job, with status "planned",
     "skipped" or "error", the sizes, the extra outputs and the tiles of the model's passes at tile
@@ -213,8 +199,25 @@ def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions = PLAIN_RUN,
         yield result
 
 
+LARGE_OUTPUT = 100_000_000  # pixels: a 12 MP photo at x4 is 171 MP, about 44 minutes on two CPU cores
+
+
+def large_outputs(plan: Plan, scale: int, spec: OutputSpec, limit: int = LARGE_OUTPUT) -> list[tuple[Path, tuple[int, int]]]:
+    """(input, final (width, height)) of the jobs whose output would exceed `limit` pixels, read
+    from the image headers before any work; unreadable headers are left to the run."""
+    found = []
+    for job in plan.jobs:
+        try:
+            w, h = spec.final_size(*image_size(job.input), scale)
+        except DrnError:
+            continue
+        if w * h > limit:
+            found.append((job.input, (w, h)))
+    return found
+
+
 def dry_run(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: OutputSpec = PLAIN_OUTPUT,
-            out: OutputOptions = OutputOptions()) -> tuple[list[Result], int]:
+            out: OutputOptions = PLAIN_WRITE) -> tuple[list[Result], int]:
     """`drn upscale --dry-run`: preview_jobs' Results, each planned one with its estimated model
     seconds, and the tile side that was timed (0 when nothing is planned). The estimate times one
     tile as large as the run's largest (Upscaler.probe_side); nothing is upscaled or written."""

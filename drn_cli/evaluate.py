@@ -130,6 +130,10 @@ class EvalRequest:
             raise UsageError("--outscale takes 2, 4 or 8, with a model and without --scale")
         if self.model == "bicubic" and self.scale is None:
             raise UsageError("--model bicubic needs --scale")
+        if self.model not in (None, "bicubic"):
+            from .models.presets import model_file
+
+            model_file(self.model)
 
 
 def sr_function(request: EvalRequest) -> tuple[SrFunction, int, str]:

@@ -16,19 +16,35 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import DrnError, OutputError
+from .errors import DrnError, OutputError, UsageError
 from .models.loaded import LoadedModel
 
 FP32_TOLERANCE = 1e-3   # max |ONNX - PyTorch fp32| on [0, 1] images
 HALF_TOLERANCE = 2e-2   # fp16 weights and activations: about 5 levels of 255 at worst
 
 
+def check_export(path: str | os.PathLike) -> None:
+    """Refuse, before any work, an output that is not a new .onnx file in an existing folder, or
+    a machine without the onnx package (PyTorch's exporter needs it)."""
+    path = Path(path)
+    if path.suffix.lower() != ".onnx":
+        raise UsageError(f"-o {path}: an ONNX file is written; name it *.onnx")
+    if path.exists():
+        raise UsageError(f"{path}: exists; choose another -o")
+    if not path.parent.is_dir():
+        raise OutputError(f"{path}: cannot write: the folder {path.parent} does not exist")
+    try:
+        import onnx  # noqa: F401 - PyTorch's exporter imports it
+    except ImportError:
+        raise DrnError('drn export needs the onnx package: pip install "drn-cli[onnx]" (it also brings '
+                       "onnxruntime, which checks the exported file)") from None
+
+
 def export_onnx(model: LoadedModel, path: str | os.PathLike, half: bool = False, opset: int = 17) -> None:
     """Write `model`'s primal network to `path` as ONNX with dynamic batch, height and width,
     through a hidden temporary file renamed into place (no half-written file under `path`)."""
     path = Path(path)
-    if not path.parent.is_dir():
-        raise OutputError(f"{path}: cannot write: the folder {path.parent} does not exist")
+    check_export(path)
     graph = model.graph(half)
     example = torch.rand(1, 3, 24, 32)
     axes = {0: "batch", 2: "height", 3: "width"}

@@ -17,11 +17,10 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .errors import DrnError
 from .inference import TileProgress, Upscaler, integer_rows, self_ensemble
 from .io import Picture, to_integers
 from .levels import upscale_extras
-from .request import MAX_FINAL_FACTOR, PLAIN_OUTPUT, PLAIN_RUN, OutputSpec, RunOptions
+from .request import PLAIN_OUTPUT, PLAIN_RUN, OutputSpec, RunOptions
 
 
 @dataclass
@@ -36,22 +35,8 @@ class Upscaled:
 
 
 def final_size(output: OutputSpec, width: int, height: int, scale: int) -> tuple[int, int]:
-    """(width, height) of the output for a `width` x `height` input and a x`scale` model: the
-    model's size, times outscale / scale, or output.width / output.height with the aspect ratio
-    kept (with both, the side that binds is exact and the other rounded). A DrnError when that
-    enlarges the input more than MAX_FINAL_FACTOR times."""
-    if not output.sized:
-        factor = scale if output.outscale is None else output.outscale
-        return max(1, round(width * factor)), max(1, round(height * factor))
-    fx = output.width / width if output.width else float("inf")
-    fy = output.height / height if output.height else float("inf")
-    if min(fx, fy) > MAX_FINAL_FACTOR:
-        asked = f"--width {output.width}" if fx <= fy else f"--height {output.height}"
-        raise DrnError(f"{asked} would enlarge this {width}x{height} image {min(fx, fy):.0f} times; "
-                       f"at most {MAX_FINAL_FACTOR} (upscale it in two runs, or ask for less)")
-    if fx <= fy:
-        return output.width, max(1, round(height * fx))
-    return max(1, round(width * fy)), output.height
+    """The output's (width, height): OutputSpec.final_size."""
+    return output.final_size(width, height, scale)
 
 
 def prepare(picture: Picture) -> np.ndarray:

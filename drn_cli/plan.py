@@ -39,6 +39,7 @@ class Result:
     loop_error: float | None = None   # --confidence: mean closed-loop error, 0..255 scale
     extra_outputs: list[str] = field(default_factory=list)  # --all-levels and --confidence files
     tiles: int | None = None          # tiles the model ran, or with --dry-run will run (all 8 passes with --tta)
+    exists: bool = False              # not written because the output exists (neither --overwrite nor --skip-existing)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -67,6 +68,7 @@ class Plan:
     jobs: list[Job] = field(default_factory=list)
     failures: list[Result] = field(default_factory=list)
     ignored: list[Path] = field(default_factory=list)  # our own earlier outputs found among the inputs
+    notes: list[str] = field(default_factory=list)     # what was left out and why, for the user
 
 
 # {stem}_x4, {stem}_x1.5; with --width/--height {stem}_w1920, {stem}_h1080, {stem}_1920x1080
@@ -82,17 +84,21 @@ def is_own_output(path: Path) -> bool:
                                for suffix in IMAGE_SUFFIXES)
 
 
-def _expand(arg: str, recursive: bool) -> tuple[list[tuple[Path, Path]], str | None]:
+def _expand(arg: str, recursive: bool, notes: list[str]) -> tuple[list[tuple[Path, Path]], str | None]:
     """((file, base folder) pairs, or an error message) for one INPUT: a file, a folder or a glob.
-    Folders give their images; globs give the files they match (folders they match are skipped)."""
+    Folders give their images (without `recursive`, a note counts the subfolders left out);
+    globs give the files they match, `**` matching any depth (folders they match are skipped)."""
     path = Path(arg)
     if path.is_file():
         return [(path, path.parent)], None
     if path.is_dir():
         pattern = "**/*" if recursive else "*"
         found = [(p, path) for p in sorted(path.glob(pattern)) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        subfolders = 0 if recursive else sum(1 for p in path.iterdir() if p.is_dir())
+        if subfolders:
+            notes.append(f"left out {subfolders} subfolder{'s' if subfolders > 1 else ''} of {arg}; -r includes them")
         return found, None if found else f"{arg}: no images in this folder ({IMAGE_KINDS})"
-    found = [(Path(p), Path(p).parent) for p in sorted(glob.glob(arg, recursive=recursive)) if Path(p).is_file()]
+    found = [(Path(p), Path(p).parent) for p in sorted(glob.glob(arg, recursive=True)) if Path(p).is_file()]
     return found, None if found else f"{arg}: no such file or folder, and no file matches it as a glob"
 
 
@@ -117,10 +123,11 @@ def output_tag(scale: float, width: int | None = None, height: int | None = None
     return f"x{scale:g}"
 
 
-def plan_jobs(inputs: list[str], tag: str | float, output: str | Path | None = None,
+def plan_jobs(inputs: list[str], tag: str | float | Callable[[Path], str], output: str | Path | None = None,
               fmt: str | None = None, recursive: bool = False) -> Plan:
-    """Map inputs to outputs named {stem}_{tag}.ext (a number: its output_tag, x4); inputs that
-    match nothing or collide become failures.
+    """Map inputs to outputs named {stem}_{tag}.ext (a number: its output_tag, x4; a callable: the
+    tag of each input); inputs that match nothing or collide become failures, an input listed
+    twice is planned once (with a note).
 
     `output` is a folder, or, with exactly one input image, the output file itself when it has an
     image suffix. Files named like our own outputs of an image beside them are left out when
@@ -131,7 +138,7 @@ def plan_jobs(inputs: list[str], tag: str | float, output: str | Path | None = N
     out = Path(output) if output is not None else None
     plan, claimed, found = Plan(), {}, []
     for arg in inputs:
-        pairs, error = _expand(arg, recursive)
+        pairs, error = _expand(arg, recursive, plan.notes)
         if error:
             plan.failures.append(Result(arg, None, "error", error))
         for src, base in pairs:
@@ -146,7 +153,8 @@ def plan_jobs(inputs: list[str], tag: str | float, output: str | Path | None = N
     if out is not None and out.exists() and not out.is_dir() and not out_file:
         raise UsageError(f"-o {out}: is an existing file; -o must name a folder (or, for one input, an image file)")
     for src, base in found:
-        name = f"{src.stem}_{tag if isinstance(tag, str) else output_tag(tag)}.{output_extension(src, fmt)}"
+        size = tag(src) if callable(tag) else tag if isinstance(tag, str) else output_tag(tag)
+        name = f"{src.stem}_{size}.{output_extension(src, fmt)}"
         if out_file:
             dst = out
         elif out is None:
@@ -154,6 +162,9 @@ def plan_jobs(inputs: list[str], tag: str | float, output: str | Path | None = N
         else:
             dst = out / (src.parent.relative_to(base) if recursive else Path()) / name
         key = dst.resolve()
+        if key in claimed and claimed[key].resolve() == src.resolve():
+            plan.notes.append(f"{src} is listed twice; upscaled once")
+            continue
         if key == src.resolve() or key in claimed:
             other = src if key == src.resolve() else claimed[key]
             plan.failures.append(Result(str(src), str(dst), "error",

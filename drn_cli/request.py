@@ -10,10 +10,12 @@ confidence map); `check_model` adds the rules that need the loaded model. Torch-
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from .device import check_options
-from .errors import UsageError
-from .models.presets import PRESETS, SCALES, upscale_choice
+from .errors import DrnError, UsageError
+from .io import image_size
+from .models.presets import PRESETS, SCALES, model_file, upscale_choice
 
 DEFAULT_OVERLAP = 16        # LR pixels; see docs/tiling.md for the tiled-vs-whole PSNR
 MAX_FINAL_FACTOR = 16       # --outscale's limit, and the most --width/--height may enlarge an input
@@ -46,9 +48,53 @@ class OutputSpec:
     def sized(self) -> bool:
         return self.width is not None or self.height is not None
 
+    def final_size(self, width: int, height: int, scale: int) -> tuple[int, int]:
+        """(width, height) of the output for a `width` x `height` input and a x`scale` model: the
+        model's size, times outscale / scale, or self.width / self.height with the aspect ratio
+        kept (with both, the side that binds is exact and the other rounded). A DrnError when
+        that enlarges the input more than MAX_FINAL_FACTOR times."""
+        if not self.sized:
+            factor = scale if self.outscale is None else self.outscale
+            return max(1, round(width * factor)), max(1, round(height * factor))
+        fx = self.width / width if self.width else float("inf")
+        fy = self.height / height if self.height else float("inf")
+        if min(fx, fy) > MAX_FINAL_FACTOR:
+            asked = f"--width {self.width}" if fx <= fy else f"--height {self.height}"
+            raise DrnError(f"{asked} would enlarge this {width}x{height} image {min(fx, fy):.0f} times; "
+                           f"at most {MAX_FINAL_FACTOR} (upscale it in two runs, or ask for less)")
+        if fx <= fy:
+            return self.width, max(1, round(height * fx))
+        return max(1, round(width * fy)), self.height
+
+    def tag_for(self, path: Path) -> str:
+        """The size part of `path`'s output name when both --width and --height are given: the
+        real size, read from the image's header ("1000x500" would lie for a square input that
+        becomes 500x500); the box asked for when the header cannot be read (that input fails
+        when it is decoded)."""
+        try:
+            return "{}x{}".format(*self.final_size(*image_size(path), 1))
+        except DrnError:
+            return f"{self.width}x{self.height}"
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """How outputs are written: format (None = as the input), JPEG/WebP quality, and what to do
+    when an output exists (error, overwrite or skip)."""
+
+    fmt: str | None = None
+    quality: int = 95
+    overwrite: bool = False
+    skip_existing: bool = False
+
+    def __post_init__(self) -> None:
+        if self.skip_existing and self.overwrite:
+            raise UsageError("--skip-existing and --overwrite exclude each other")
+
 
 PLAIN_RUN = RunOptions()      # tiles from free memory, no TTA
 PLAIN_OUTPUT = OutputSpec()   # the model's own scale, no extra outputs
+PLAIN_WRITE = OutputOptions()  # the input's format, quality 95, existing outputs refused
 
 
 def check_scale(scale: int | None, option: str = "--scale") -> None:
@@ -100,6 +146,8 @@ class UpscaleRequest:
                                 f"x{self.scale}: name one, e.g. --model drn-s-x{self.scale})"
                                 if self.outscale is None else ""))
         check_options(self.device, self.precision)
+        if self.model is not None:
+            model_file(self.model)  # a name that is no preset, file or run folder: a usage error, now
 
     @property
     def model_name(self) -> str:

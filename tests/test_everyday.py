@@ -209,8 +209,8 @@ def test_outscale_resizes_the_models_output(tmp_path, shipped_tiny, outscale, na
 @pytest.mark.parametrize("options,name,size", [
     (("--width", "100"), "a_w100.png", (100, 77)),              # 26x20: height 20 * 100/26 = 76.9
     (("--height", "50"), "a_h50.png", (65, 50)),
-    (("--width", "100", "--height", "50"), "a_100x50.png", (65, 50)),   # the height binds
-    (("--width", "52", "--height", "500"), "a_52x500.png", (52, 40)),   # the width binds
+    (("--width", "100", "--height", "50"), "a_65x50.png", (65, 50)),    # the height binds; named by the real size
+    (("--width", "52", "--height", "500"), "a_52x40.png", (52, 40)),     # the width binds
     (("--width", "13"), "a_w13.png", (13, 10)),                 # smaller than the input: the model, then shrunk
 ])
 def test_width_and_height_resize_the_models_output_keeping_the_aspect(tmp_path, shipped_tiny, options, name, size):

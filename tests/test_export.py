@@ -34,3 +34,20 @@ def test_export_matches_pytorch_and_takes_any_size(tmp_path, half):
     assert np.abs(got - expected).max() < (2e-2 if half else 1e-3)
     again = runner.invoke(app, ["export", str(model), "-o", str(out)])
     assert again.exit_code == 2 and "exists" in again.stderr
+
+
+def test_export_without_the_onnx_package_says_how_to_get_it_before_any_work(tmp_path, monkeypatch, tiny_model_file):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
+    out = tmp_path / "m.onnx"
+    result = runner.invoke(app, ["export", str(tiny_model_file), "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.count("\n") == 1 and 'pip install "drn-cli[onnx]"' in result.stderr
+    assert not out.exists() and "Traceback" not in result.output
+
+
+def test_export_refuses_an_output_not_named_onnx(tmp_path, tiny_model_file):
+    result = runner.invoke(app, ["export", str(tiny_model_file), "-o", str(tmp_path / "model.png")])
+    assert result.exit_code == 2 and "name it *.onnx" in result.stderr
+    assert not (tmp_path / "model.png").exists()

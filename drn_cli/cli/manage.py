@@ -85,16 +85,20 @@ def average(
     models: Annotated[list[str], typer.Argument(metavar="MODELS", help="Two or more presets or weights files.")],
     output: OutFile,
     half: Half = False,
+    force: Annotated[bool, typer.Option("--force", help="Average models that do not share an ancestor.")] = False,
 ) -> None:
     """Average models fine-tuned from one ancestor into one (a model soup; docs/training.md)."""
-    from ..models.weights import average_weights, resolve_model, save_weights
+    from ..models.weights import average_weights, check_related, resolve_model, save_weights
 
     if len(models) < 2:
         raise UsageError("average needs two or more models")
     _new(output)
-    weights = average_weights([resolve_model(m) for m in models])
+    ingredients = [resolve_model(m) for m in models]
+    if not force:
+        check_related(ingredients, models)
+    weights = average_weights(ingredients)
     save_weights(output, weights, half=half)
-    ui.err.print(f"wrote {escape(str(output))}: the average of {len(models)} models ({weights.config})")
+    ui.err.print(f"wrote {escape(str(output))}: the average of {len(models)} models (DRN {weights.config.describe()})")
 
 
 @app.command()
@@ -107,9 +111,9 @@ def export(
 ) -> None:
     """Export a model to ONNX (images in [0, 1], dynamic size), checked with onnxruntime if installed."""
     from .. import models as registry
-    from ..export import check_onnx, export_onnx
+    from ..export import check_export, check_onnx, export_onnx
 
-    _new(output)
+    check_export(output)  # the suffix, an existing file, the onnx package: before any work
     loaded = registry.load(model, device="cpu", precision="fp32")
     export_onnx(loaded, output, half, opset)
     worst = check_onnx(output, loaded, half)

@@ -57,18 +57,24 @@ def upscale(
     use --model drn-s-x4 (or drn-s-x2, drn-s-x8) for clean images (renders, screenshots,
     bicubic-made LR).
     """
-    from ..batch import OutputOptions
     from ..plan import output_tag, plan_jobs
-    from ..request import UpscaleRequest
+    from ..request import OutputOptions, UpscaleRequest
 
     request = UpscaleRequest(model, scale, outscale, width, height, tta, all_levels, confidence, tile, tile_overlap,
                              device, precision)
     written = OutputOptions(fmt, quality, overwrite, skip_existing)
 
     def planned(model_scale: int):
-        return plan_jobs(inputs, output_tag(request.resize_to or model_scale, width, height), output, fmt, recursive)
+        tag = request.output.tag_for if width and height else output_tag(request.resize_to or model_scale, width, height)
+        return plan_jobs(inputs, tag, output, fmt, recursive)
 
     plan = planned(request.known_scale) if request.known_scale else None  # before torch: a typo costs nothing
+    if plan is not None and not plan.jobs and plan.failures:  # nothing can run: say so without loading torch
+        for result in plan.failures:
+            err.print(f"[red]error:[/red] {escape(result.error)}")
+        if len(plan.failures) > 1:
+            err.print(f"0 done, {len(plan.failures)} failed")
+        raise typer.Exit(EXIT_FAILED)
 
     from .. import distributed  # torch loads from here on
     from ..inference import load_upscaler
@@ -80,6 +86,8 @@ def upscale(
     upscaler = load_upscaler(request.model_name, str(dev), precision, compile_model and not dry_run)
     request.check_model(upscaler.scale, upscaler.model.has_dual)
     plan = plan or planned(upscaler.scale)
+    if rank.is_main:
+        _warn_large(plan, upscaler.scale, request)
     if dry_run:  # the model is timed on one tile; nothing is upscaled or written
         raise typer.Exit(EXIT_FAILED if _dry_run(plan, request, upscaler, written, as_json) else 0)
     total = len(plan.jobs) + len(plan.failures)
@@ -97,9 +105,21 @@ def upscale(
 
 
 def _say_ignored(plan) -> None:
-    """One dim line when folders or globs held our own earlier outputs (plan.is_own_output)."""
+    """Dim lines for what the plan left out: our own earlier outputs (plan.is_own_output),
+    subfolders without -r, inputs listed twice."""
     if plan.ignored:
         err.print(f"[dim]left out {len(plan.ignored)} earlier output(s) of these inputs, e.g. {escape(str(plan.ignored[0]))}[/dim]")
+    for note in plan.notes:
+        err.print(f"[dim]{escape(note)}[/dim]")
+
+
+def _warn_large(plan, scale: int, request) -> None:
+    """A warning per output over batch.LARGE_OUTPUT pixels, before any work."""
+    from ..batch import large_outputs
+
+    for path, (w, h) in large_outputs(plan, scale, request.output):
+        err.print(f"[yellow]warning:[/yellow] {escape(str(path))} -> {w}x{h}, {w * h / 1e6:.0f} megapixels: "
+                  "slow on a CPU; --width or --outscale make a smaller output")
 
 
 def _dry_run(plan, request, upscaler, written, as_json: bool) -> int:
@@ -138,7 +158,7 @@ def _run_plan(plan, upscaler, request, written, as_json: bool, show: bool = True
 
     if show:
         _say_ignored(plan)
-    failed, done, mine = 0, 0, len(plan.jobs) + len(plan.failures)
+    failed, done, mine, skipped, exist = 0, 0, len(plan.jobs) + len(plan.failures), 0, []
     total = mine if total is None else total
     live = show and (bool(plan.jobs) or total > mine)  # no bar when nothing can run (an empty folder, a typo)
     with progress(console=err if live else Console(quiet=True)) as bar:
@@ -153,16 +173,24 @@ def _run_plan(plan, upscaler, request, written, as_json: bool, show: bool = True
             done += 1
             everyone = distributed.add_to_counter("drn_upscale_done", 1)
             bar.update(task, completed=everyone if everyone is not None else done)
-            if result.status == "error":
-                failed += 1
+            failed += result.status == "error"
+            skipped += result.status == "skipped"
+            if result.exists:  # one summary for all of them, below
+                exist.append(result.output)
+            elif result.status == "error":
                 (bar.console if live else err).print(f"[red]error:[/red] {escape(result.error)}")
             elif result.status == "skipped":
                 bar.console.print(f"[dim]skipped {escape(result.input)}: {escape(result.output)} exists[/dim]")
             else:
                 extra = f"  loop error {result.loop_error:.2f}" if result.loop_error is not None else ""
-                bar.console.print(f"{escape(result.sizes())}  {result.seconds:.1f} s{extra}")
+                bar.console.print(f"{escape(result.sizes(with_extras=True))}  {result.seconds:.1f} s{extra}")
             if as_json:
                 json_line(result.to_dict())
     if total == mine and (plan.jobs or total > 1):
-        err.print(f"{total - failed} done, {failed} failed")
+        counts = f"{total - failed - skipped} done" + (f", {skipped} skipped (outputs exist)" if skipped else "")
+        why = (f": {len(exist)} outputs exist already (e.g. {escape(exist[0])}); --overwrite replaces them, "
+               "--skip-existing skips them" if exist else "")
+        err.print(f"{counts}, {failed} failed{why}")
+    elif exist:
+        err.print(f"[red]error:[/red] {escape(exist[0])} exists; --overwrite replaces it, --skip-existing skips it")
     return failed

@@ -49,6 +49,10 @@ class DRNConfig:
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
 
+    def describe(self) -> str:
+        """"x4, 30 blocks per level, 16 base features"."""
+        return f"x{self.scale}, {self.n_blocks} blocks per level, {self.n_feats} base features"
+
 
 VARIANTS: dict[str, DRNConfig] = {
     "drn-s-x2": DRNConfig(scale=2, n_blocks=30, n_feats=32),

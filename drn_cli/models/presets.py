@@ -21,12 +21,14 @@ class Preset:
     use: str           # when to pick it, in a few words
     official: str | None = None  # the official DRN checkpoint of this architecture (`drn convert` reads it)
     architecture: str = "drn"    # registry id
+    root: str | None = None      # the first model of its lineage (None: itself); `drn average` compares them
 
 
 _OFFICIAL = "https://github.com/guoyongcs/DRN/releases/download/v0.1/"
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (
-    Preset("drn-s-x4-real", "drn-s-x4", 4, "real", "real photos: phone and web JPEGs (blur, noise, compression)"),
+    Preset("drn-s-x4-real", "drn-s-x4", 4, "real", "real photos: phone and web JPEGs (blur, noise, compression)",
+           root="drn-s-x4"),
     Preset("drn-s-x4", "drn-s-x4", 4, "bicubic", "clean inputs (renders, screenshots, bicubic-made LR); the paper's benchmarks",
            _OFFICIAL + "DRNS4x.pt"),
     Preset("drn-s-x2", "drn-s-x2", 2, "bicubic", "clean inputs at x2"),
@@ -68,6 +70,31 @@ def shipped_weights_dir() -> Path:
 def shipped_file(name: str) -> Path:
     """Where preset `name`'s weights are, whether or not they are there."""
     return shipped_weights_dir() / f"{name}.safetensors"
+
+
+def model_file(spec: str | os.PathLike) -> Path:
+    """The weights file a preset name, a file or a run folder (its model.safetensors) names.
+    Torch-free, so front doors check --model before anything loads: UsageError for a name that
+    is none of these, WeightsError for a preset whose weights are not installed."""
+    from ..errors import UsageError, WeightsError
+
+    text = str(spec)
+    if text in PRESETS:
+        path = shipped_file(text)
+        if not path.is_file():
+            raise WeightsError(f"no shipped weights for {text} (looked for {path}); pass "
+                               "--model PATH with a .safetensors or official .pt file")
+        return path
+    path = Path(spec)
+    if path.is_dir():
+        if not (path / "model.safetensors").is_file():
+            raise UsageError(f"--model {text}: a folder without model.safetensors; name a run folder of "
+                             "drn train or finetune-unpaired, or a weights file")
+        return path / "model.safetensors"
+    if not path.is_file():
+        raise UsageError(f"--model {text}: no such model file, run folder or preset; presets are "
+                         f"{', '.join(PRESETS)}")
+    return path
 
 
 def is_installed(name: str) -> bool:

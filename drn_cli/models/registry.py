@@ -48,7 +48,7 @@ DRN = Architecture(
     config=lambda d: drn.DRNConfig(**d),
     detect=drn.detect_config,
     build=drn.DualRegression,
-    describe=lambda c: f"x{c.scale}, {c.n_blocks} blocks per level, {c.n_feats} base features",
+    describe=drn.DRNConfig.describe,
     variants=drn.VARIANTS,
     warm_start=drn.init_bicubic_path,
 )

@@ -21,8 +21,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save
 
 from ..atomic import write_bytes_atomic
-from ..errors import WeightsError, reason_of
-from .presets import PRESETS, shipped_file
+from ..errors import UsageError, WeightsError, reason_of
+from .presets import PRESETS, model_file, shipped_file
 from .registry import architecture, count_parameters, detect
 
 FORMAT_NAME = "drn-cli"
@@ -117,6 +117,27 @@ def _load_safetensors(path: Path) -> Weights:
     return Weights(config, primal, dual, provenance, arch_id)
 
 
+def root_of(weights: Weights, spec: str | os.PathLike) -> str | None:
+    """The first model of `weights`' lineage: its provenance's `root` (drn train records it), or,
+    for a shipped preset, the table's; None when the file does not say (an official checkpoint,
+    a file from before roots were recorded)."""
+    if "root" in weights.provenance:
+        return weights.provenance["root"]
+    preset = PRESETS.get(str(spec))
+    return None if preset is None else preset.root or preset.name
+
+
+def check_related(ingredients: list[Weights], specs: list[str]) -> None:
+    """UsageError when two of the models to average come from different roots: averaging helps
+    only models fine-tuned from one ancestor (average_weights)."""
+    roots = {str(spec): root_of(w, spec) for w, spec in zip(ingredients, specs)}
+    known = {root for root in roots.values() if root is not None}
+    if len(known) > 1:
+        listing = ", ".join(f"{spec} from {root}" for spec, root in roots.items() if root is not None)
+        raise UsageError(f"these models do not share an ancestor ({listing}); an average of unrelated "
+                         "models is worse than either. --force averages them anyway")
+
+
 def average_weights(ingredients: list[Weights]) -> Weights:
     """The uniform average of models of one architecture (a "model soup", Wortsman et al. 2022).
 
@@ -189,10 +210,27 @@ def infer_config(state: StateDict, source: str = "weights") -> tuple[str, Any]:
     return found[0].id, found[1]
 
 
+def _from_training_checkpoint(state: dict, path: Path) -> Weights:
+    """The weights in a `drn train` / `finetune-unpaired` checkpoint.pt (its "net": the primal
+    network's and the dual blocks' tensors)."""
+    net = state["net"]
+    primal = {k[len("primal."):]: v.float() for k, v in net.items() if k.startswith("primal.")}
+    arch_id, config = infer_config(primal, str(path))
+    indices = sorted({int(k.split(".")[1]) for k in net if k.startswith("dual.")})
+    dual = [{k[len(f"dual.{i}."):]: v.float() for k, v in net.items() if k.startswith(f"dual.{i}.")}
+            for i in indices] or None
+    return Weights(config, primal, dual, {"source": f"training checkpoint {path.name} (step {state.get('step')})"},
+                   arch_id)
+
+
 def load_official(path: str | os.PathLike, dual_path: str | os.PathLike | None = None) -> Weights:
-    """Load an official DRN checkpoint (and optionally its `*_dual_model.pt` list)."""
+    """Load an official DRN checkpoint (and optionally its `*_dual_model.pt` list), or the
+    weights of one of our training checkpoints (checkpoint.pt)."""
     path = Path(path)
-    primal = _clean_state_dict(_torch_load(path), path)
+    obj = _torch_load(path)
+    if isinstance(obj, dict) and isinstance(obj.get("net"), dict) and "opt_primal" in obj:
+        return _from_training_checkpoint(obj, path)
+    primal = _clean_state_dict(obj, path)
     arch_id, config = infer_config(primal, str(path))
     dual = None
     if dual_path is not None:
@@ -212,19 +250,8 @@ def load_official(path: str | os.PathLike, dual_path: str | os.PathLike | None =
 # ---------------------------------------------------------------------------- resolving names
 
 def model_path(spec: str | os.PathLike) -> Path:
-    """The weights file a preset name or path refers to; WeightsError if there is none."""
-    text = str(spec)
-    if text in PRESETS:
-        path = shipped_file(text)
-        if not path.is_file():
-            raise WeightsError(f"no shipped weights for {text} (looked for {path}); pass "
-                               "--model PATH with a .safetensors or official .pt file")
-        return path
-    path = Path(spec)
-    if not path.is_file():
-        raise WeightsError(f"{text}: no such model file or preset; presets are "
-                           f"{', '.join(PRESETS)}")
-    return path
+    """The weights file a preset name, file or run folder refers to (presets.model_file)."""
+    return model_file(spec)
 
 
 def resolve_model(spec: str | os.PathLike, dual_path: str | os.PathLike | None = None) -> Weights:

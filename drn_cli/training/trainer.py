@@ -18,6 +18,7 @@ import functools
 import json
 import math
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,7 @@ from ..models.loaded import LoadedModel
 from ..models.presets import default_variant
 from ..models.registry import architecture as architecture_record
 from ..models.registry import config_for, count_parameters
-from ..models.weights import Weights, resolve_model, save_weights
+from ..models.weights import Weights, resolve_model, root_of, save_weights
 from .losses import LOSSES
 from .schedule import MovingAverage, lr_at
 
@@ -78,9 +79,11 @@ class TrainConfig:
     bicubic_init: bool = True      # start from an identity path that outputs the bicubic input
     skip_threshold: float = 1e6    # official: skip a batch whose loss exceeds this x the average
     kind: str = "train"            # what the run folder holds: "train" (paired) or "adapt" (finetune-unpaired)
+    run_id: str = ""               # made once per run; the root of a run from scratch (provenance "root")
 
     def __post_init__(self) -> None:
         """Refuse values no run can use, with the option's name (UsageError, exit code 2)."""
+        self.run_id = self.run_id or uuid.uuid4().hex
         try:
             parse_degradation(self.degradation)
         except ValueError as exc:
@@ -224,7 +227,15 @@ class Trainer:
                         "steps": self.step,
                         "data": [Path(d).name for d in c.data],  # names: no paths of this machine
                         "degradation": c.degradation, "patch_size": c.patch_size,
-                        "batch_size": c.batch_size, "precision": self.precision}, self.arch.id)
+                        "batch_size": c.batch_size, "precision": self.precision,
+                        "init": c.init and Path(c.init).name, "root": self.root}, self.arch.id)
+
+    @property
+    def root(self) -> str:
+        """The first model of this run's lineage: its --init's root, or the run itself."""
+        if self.init_weights is None:
+            return f"run:{self.config.run_id}"
+        return root_of(self.init_weights, self.config.init) or Path(self.config.init).name
 
     def averaged(self):
         """The network holds the --ema averages inside this block; without --ema, its own weights."""
