@@ -49,7 +49,7 @@ def test_an_unknown_model_is_a_usage_error_found_before_torch_loads(tmp_path):
     write_photo(tmp_path / "a.png", 8, 8)
     code = ("import sys; from drn_cli.cli import app; sys.argv = ['drn', 'upscale', sys.argv[1], '--model', 'nope'];\n"
             "try:\n    app()\nexcept SystemExit as e:\n    print('torch' in sys.modules, e.code)")
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "a.png")], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "a.png")], capture_output=True, text=True, check=False)
     assert out.stdout.split() == ["False", "2"], out.stdout + out.stderr
     assert "--model nope: no such model file, run folder or preset" in out.stderr
 
@@ -57,7 +57,7 @@ def test_an_unknown_model_is_a_usage_error_found_before_torch_loads(tmp_path):
 def test_a_missing_input_is_reported_before_torch_loads(tmp_path):
     code = ("import sys; from drn_cli.cli import app; sys.argv = ['drn', 'upscale', sys.argv[1]];\n"
             "try:\n    app()\nexcept SystemExit as e:\n    print('torch' in sys.modules, e.code)")
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "missing.png")], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "missing.png")], capture_output=True, text=True, check=False)
     assert out.stdout.split() == ["False", "1"], out.stdout + out.stderr
     assert "missing.png: no such file or folder" in out.stderr and out.stderr.count("\n") == 1
 
