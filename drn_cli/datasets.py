@@ -17,13 +17,14 @@ import hashlib
 import io
 import os
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
 from .atomic import make_folder
-from .errors import DatasetError
+from .errors import DatasetError, reason_of
 from .io import find_images, no_images
 
 ProgressFn = Callable[[int], None]  # bytes just received (the total is DatasetInfo.bytes)
@@ -33,6 +34,7 @@ TERMS = {
     "Manga109": RESEARCH + "; any other use needs the permission of the copyright holders (manga109.org)",
 }
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
+CONNECT_TIMEOUT, READ_TIMEOUT = 5, 30  # seconds: an unreachable host is said at once
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def _get(url: str, dest: Path, progress: ProgressFn | None) -> None:
     """Stream `url` into `dest`; requests' errors propagate."""
     import requests
 
-    with requests.get(url, stream=True, timeout=30) as response:
+    with requests.get(url, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)) as response:
         response.raise_for_status()
         with open(dest, "wb") as out:
             for chunk in response.iter_content(1 << 16):
@@ -127,11 +129,23 @@ def _get(url: str, dest: Path, progress: ProgressFn | None) -> None:
 
 
 def _is_transient(exc: Exception) -> bool:
+    """A failure worth another try: a retryable HTTP status or a transfer cut short. A host that
+    cannot be reached at all (no network, a name that does not resolve, a refused or timed-out
+    connection) is not: the user is told at once."""
     import requests
 
     if isinstance(exc, requests.HTTPError):
         return exc.response is not None and exc.response.status_code in RETRYABLE_STATUS
-    return isinstance(exc, (requests.ConnectionError, requests.Timeout))
+    return isinstance(exc, (requests.ConnectionError, requests.Timeout)) and not _unreachable(exc)
+
+
+def _unreachable(exc: Exception) -> bool:
+    """True when no connection could be made: a timed-out or refused connection, an unknown host."""
+    import requests
+    from urllib3.exceptions import NewConnectionError  # NameResolutionError is one too
+
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectTimeout) or isinstance(reason, NewConnectionError)
 
 
 def download_file(remote: RemoteFile, folder: Path, progress: ProgressFn | None = None,
@@ -160,9 +174,15 @@ def download_file(remote: RemoteFile, folder: Path, progress: ProgressFn | None 
             part.unlink(missing_ok=True)
             if progress and received:
                 progress(-received)  # the bar goes back: those bytes come again
+            if _unreachable(exc) or not _is_transient(exc) or attempt + 1 == attempts:
+                _remove_if_empty(folder)
+            if _unreachable(exc):
+                host = urllib.parse.urlsplit(remote.url).netloc
+                raise DatasetError(f"{remote.dataset}: could not reach {host} to download it ({type(exc).__name__}); "
+                                   f"offline, put a copy in DIR/{remote.dataset}/HR/*.png and pass --data-dir DIR") from None
             if not _is_transient(exc) or attempt + 1 == attempts:
                 raise DatasetError(f"{remote.dataset}/{remote.name}: download from {remote.url} failed "
-                                   f"({exc}); run the command again to resume") from None
+                                   f"({reason_of(exc, with_type=True)}); run the command again to resume") from None
             time.sleep(backoff * 2 ** attempt)
     size, digest = part.stat().st_size, sha256_file(part)
     if size != remote.size or digest != remote.sha256:
@@ -172,6 +192,16 @@ def download_file(remote: RemoteFile, folder: Path, progress: ProgressFn | None 
                            f"bytes, {remote.sha256[:12]}...); it was deleted")
     os.replace(part, target)
     return target
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Remove `folder` (the set's HR folder) and its set folder when nothing landed in them, so a
+    failed first download leaves no empty cache behind."""
+    for path in (folder, folder.parent):
+        try:
+            path.rmdir()  # only when empty
+        except OSError:
+            return
 
 
 def fetch(info: DatasetInfo, progress: ProgressFn | None = None, backoff: float = 1.0) -> Path:

@@ -151,3 +151,26 @@ def test_average_refuses_unrelated_models_unless_forced(tmp_path):
     forced = run("average", tmp_path / "a.safetensors", tmp_path / "b.safetensors", "-o", tmp_path / "s.safetensors",
                  "--force")
     assert forced.exit_code == 0, forced.output
+
+
+def test_eval_offline_fails_fast_in_one_line_and_leaves_no_empty_cache(monkeypatch):
+    """A host that cannot be reached (here a closed port on 127.0.0.1) is one line naming it and
+    --data-dir, at once (no retries), and the set's cache folder is not left behind empty."""
+    import socket
+    import time
+
+    from drn_cli import datasets
+    from drn_cli.datasets import hr_folder, parse_registry
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    table = parse_registry(f"dataset\tfile\tbytes\tsha256\turl\nTiny\ta.png\t10\t{'0' * 64}\thttp://127.0.0.1:{port}/a.png\n")
+    monkeypatch.setattr(datasets, "registry", lambda: table)
+    tic = time.monotonic()
+    result = run("eval", "--dataset", "Tiny", "--model", "bicubic", "--scale", "2")
+    assert time.monotonic() - tic < 5
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert len(lines) == 1 and f"could not reach 127.0.0.1:{port}" in lines[0] and "--data-dir DIR" in lines[0]
+    assert not hr_folder("Tiny").exists() and not hr_folder("Tiny").parent.exists()
