@@ -69,3 +69,15 @@ def photo(h: int = 24, w: int = 32, seed: int = 0) -> np.ndarray:
     yy, xx = np.mgrid[0:h, 0:w]
     base = np.stack([np.sin(xx / 5 + c) * np.cos(yy / 7 - c) for c in range(3)], axis=2)
     return np.clip(127.5 + 100 * base + rng.normal(0, 5, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def lr_photos(tmp_path):
+    """Three small photos in tmp_path/real, for finetune-unpaired."""
+    from PIL import Image
+
+    folder = tmp_path / "real"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(photo(40, 44, seed=10 + i)).save(folder / f"p{i}.png")
+    return folder

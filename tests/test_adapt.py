@@ -18,15 +18,6 @@ from drn_cli.training.losses import closed_loop
 from drn_cli.training.run_folder import start_run
 
 
-@pytest.fixture
-def lr_photos(tmp_path):
-    folder = tmp_path / "real"
-    folder.mkdir()
-    for i in range(3):
-        Image.fromarray(photo(40, 44, seed=10 + i)).save(folder / f"p{i}.png")
-    return folder
-
-
 def test_closed_loop_chains_every_dual_block_inside_the_wrapped_forward():
     """The loop is part of DualRegression.forward, so under DDP its gradients are synchronised."""
     torch.manual_seed(0)

@@ -174,3 +174,21 @@ def test_eval_offline_fails_fast_in_one_line_and_leaves_no_empty_cache(monkeypat
     lines = [line for line in result.stderr.splitlines() if line.startswith("error")]
     assert len(lines) == 1 and f"could not reach 127.0.0.1:{port}" in lines[0] and "--data-dir DIR" in lines[0]
     assert not hr_folder("Tiny").exists() and not hr_folder("Tiny").parent.exists()
+
+
+def test_messages_name_the_model_not_its_config_object(tmp_path, tiny_model_file, lr_photos):
+    """train, finetune-unpaired, convert and average say which model, in words."""
+    data = tmp_path / "hr"
+    data.mkdir()
+    Image.fromarray(photo(40, 40)).save(data / "a.png")
+    tiny = ["--n-blocks", "1", "--n-feats", "8", "--batch-size", "1", "--patch-size", "32", "--device", "cpu"]
+    trained = run("train", "--data", data, "--out", tmp_path / "t", "--scale", "4", "--steps", "1", *tiny)
+    adapted = run("finetune-unpaired", lr_photos, "--model", tiny_model_file, "--out", tmp_path / "a", "--steps", "1",
+                  "--batch-size", "2", "--patch-size", "32", "--device", "cpu")
+    averaged = run("average", tiny_model_file, tiny_model_file, "-o", tmp_path / "s.safetensors")
+    for result in (trained, adapted, averaged):
+        assert result.exit_code == 0, result.output
+        assert "DRNConfig" not in result.stderr and "x4, 1 blocks per level, 8 base features" in result.stderr
+    assert f"adapting {tiny_model_file}: DRN x4" in adapted.stderr
+    assert "training a fresh DRN: DRN x4" in trained.stderr
+    assert "M parameters" in trained.stderr

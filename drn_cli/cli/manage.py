@@ -76,7 +76,7 @@ def convert(
     _new(output)
     weights = load_official(checkpoint, dual)
     save_weights(output, weights, half=half)
-    ui.err.print(f"wrote {escape(str(output))} ({weights.config})")
+    ui.err.print(f"wrote {escape(str(output))} (DRN {weights.config.describe()})")
 
 
 @app.command()

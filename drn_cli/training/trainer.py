@@ -179,7 +179,7 @@ class Trainer:
         """Load the starting weights `spec` into the network; returns them."""
         weights = resolve_model(spec)
         if weights.config != self.config.drn:
-            raise DrnError(f"--init {spec}: weights are {weights.config}, the run needs {self.config.drn}")
+            raise DrnError(f"--init {spec}: weights are DRN {weights.config.describe()}, the run needs DRN {self.config.drn.describe()}")
         self.net.load_state_dict(weights.trainable().state_dict())
         return weights
 
