@@ -41,7 +41,7 @@ def test_finetune_unpaired_cli_reports_before_and_after(lr_photos, tmp_path, tin
                                       "--out", str(out), "--steps", "3", "--batch-size", "4", "--patch-size",
                                       "32", "--precision", "fp32", "--device", "cpu", "--lr", "1e-4"])
     assert result.exit_code == 0, result.output
-    assert "closed-loop L1 on the photos:" in result.stderr and "->" in result.stderr
+    assert "held out: closed-loop L1" in result.stderr and "->" in result.stderr
     adapted = resolve_model(out / "model.safetensors")
     assert adapted.provenance["steps"] == 3 and adapted.dual is not None
     original = resolve_model(tiny_model_file)
@@ -221,7 +221,7 @@ def test_auto_settings_are_resolved_and_recorded(tmp_path, tiny_model_file):
         hr = modcrop(read_rgb(path), 4)
         Image.fromarray(degrade(hr, 4, "nearest")).save(folder / path.name)
     adapter = _adapter(tmp_path, folder, tiny_model_file, self_pairs="auto", patch_size=0)
-    shorter = sorted(min(p.shape[:2]) for p in adapter.task.photos)
+    shorter = sorted(min(p.shape[:2]) for p in adapter.task.photos + adapter.task.held_photos)
     assert adapter.config.self_pairs == "nearest" and adapter.task.teacher is not None
     assert adapter.config.patch_size == min(128, int(np.median(shorter)) // 4 * 4)
     saved = json.loads((tmp_path / "a" / "config.json").read_text())
@@ -271,3 +271,47 @@ def test_auto_self_pairs_read_noise_and_jpeg_quality_from_the_photos(tmp_path, t
     assert config.inferred["jpeg_quality"] == (50 if suffix == ".jpg" else None)
     if suffix == ".png":
         assert 6 <= config.inferred["noise_sigma"] <= 9
+
+
+def _many_photos(tmp_path, count: int = 5):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(count):
+        Image.fromarray(photo(48, 48, seed=30 + i)).save(folder / f"p{i}.png")
+    return folder
+
+
+@pytest.mark.parametrize("keep_last", [False, True])
+def test_a_run_that_loses_on_held_out_pairs_keeps_its_start_unless_told(tmp_path, tiny_model_file, keep_last):
+    """A fifth of the photos is held out; their self-pairs' PSNR before and after decides: a run
+    that made them worse (here a learning rate far too high) leaves the starting weights in
+    model.safetensors, with a warning, unless --keep-last."""
+    folder = _many_photos(tmp_path)
+    out = tmp_path / "run"
+    args = ["finetune-unpaired", str(folder), "--model", str(tiny_model_file), "--out", str(out), "--steps", "3",
+            "--batch-size", "4", "--patch-size", "32", "--precision", "fp32", "--device", "cpu", "--lr", "0.5",
+            "--self-pairs", "bicubic"] + (["--keep-last"] if keep_last else [])
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "held out to measure the run: 1 photos" in result.stderr and "pair PSNR" in result.stderr
+    assert "the held-out pairs lost" in result.stderr
+    saved, start = resolve_model(out / "model.safetensors"), resolve_model(tiny_model_file)
+    assert torch.equal(saved.primal["head.weight"], start.primal["head.weight"]) != keep_last
+
+
+def test_split_holdout_spreads_the_held_images_and_keeps_small_sets_whole():
+    from drn_cli.training.adapt import split_holdout
+
+    images = [np.full((1, 1, 3), i, np.uint8) for i in range(10)]
+    train, held = split_holdout(images, 0.2)
+    assert [int(h[0, 0, 0]) for h in held] == [2, 8] and len(train) == 8
+    assert split_holdout(images[:2], 0.5) == (images[:2], [])
+
+
+def test_finetune_unpaired_starts_from_the_photo_model_by_default(tmp_path, shipped_tiny, lr_photos):
+    """What drn upscale runs on photos is what adaptation starts from (drn-s-x4-real), so an
+    adapted model is never worse on JPEGs than plain drn upscale for want of a better start."""
+    result = CliRunner().invoke(app, ["finetune-unpaired", str(lr_photos), "--out", str(tmp_path / "a"), "--steps", "1",
+                                      "--batch-size", "2", "--patch-size", "32", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "adapting drn-s-x4-real: DRN x4" in result.stderr

@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from ..degradations import describe
 from ..errors import UsageError
-from ..models.presets import PAPER_MODEL
+from ..models.presets import UPSCALE_MODEL
 from ..training.events import event_line, step_stats
 from . import app, ui
 from .ui import DeviceOpt, PrecisionOpt, ScaleOpt, handle_errors
@@ -81,7 +81,7 @@ def _run(trainer, display: TrainDisplay) -> None:
     """The one runner of `train` and `finetune-unpaired` (either kind of run folder): a header
     line, the run under the display, and the closing line."""
     c, main = trainer.config, trainer.dist.is_main
-    before = trainer.task.closed_loop_report() if c.kind == "adapt" else None
+    before = trainer.task.measure() if c.kind == "adapt" else None
     if main:
         *notes, what = trainer.describe(before)
         budget = f" or {c.minutes:g} minutes of training" if c.minutes is not None else ""
@@ -89,8 +89,11 @@ def _run(trainer, display: TrainDisplay) -> None:
             ui.err.print(line, markup=False)
     with display:
         trainer.run()
-    if c.kind == "adapt":
-        ui.err.print(f"closed-loop L1 on the photos: {before:.3f} -> {trainer.task.closed_loop_report():.3f} (0..255 scale)")
+    if c.kind == "adapt" and main:
+        after = trainer.task.measure()
+        ui.err.print(f"held out: {before.text()} -> {after.text()}", markup=False)
+        for line in trainer.task.finish(before, after):
+            ui.err.print(f"[yellow]warning:[/yellow] {escape(line)}")
     if main:
         ui.err.print(f"done: {escape(str(Path(c.out) / 'model.safetensors'))} (step {trainer.step})")
 
@@ -138,7 +141,7 @@ class TrainDisplay:
 @handle_errors
 def finetune_unpaired(
     lr_dir: Annotated[Path, typer.Argument(help="Folder of real LR photos (no HR needed).")],
-    model: Annotated[str, typer.Option("--model", "-m", metavar="MODEL", help="Starting weights with dual blocks (preset or file).")] = PAPER_MODEL,
+    model: Annotated[str, typer.Option("--model", "-m", metavar="MODEL", help="Starting weights with dual blocks (preset, file or run folder); default: the model drn upscale uses for photos.")] = UPSCALE_MODEL,
     out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Run folder to create.")] = None,
     resume: Annotated[Path | None, typer.Option(metavar="DIR", help="Continue this run folder up to --steps.")] = None,
     steps: Steps = None,
@@ -152,6 +155,8 @@ def finetune_unpaired(
     batch_size: Annotated[int, typer.Option(metavar="N", help="Patches per step.")] = 8,
     patch_size: Annotated[int, typer.Option(metavar="N", help="HR patch size in pixels (0: up to 128, fitted to the photos).")] = 0,
     lr: Rate = 1e-4,
+    holdout: Annotated[float, typer.Option(metavar="SHARE", help="Share of the photos (and --paired-data images) held out of training to measure it: the held-out pairs' PSNR and photos' closed-loop L1, before and after.")] = 0.2,
+    keep_last: Annotated[bool, typer.Option("--keep-last", help="Keep the last step even when the held-out pairs score lower than at the start (by default the start is kept).")] = False,
     save_every: SaveEvery = 50,
     log_every: LogEvery = 10,
     seed: Seed = 0,
@@ -174,5 +179,5 @@ def finetune_unpaired(
         steps=steps or 400, batch_size=batch_size, patch_size=patch_size, lr=lr, dual_weight=dual_weight,
         save_every=save_every, log_every=log_every, seed=seed, device=device, precision=precision, init=model,
         lr_dir=str(lr_dir), unpaired_ratio=unpaired_ratio, freeze_dual=freeze_dual, loop=loop,
-        self_pairs=self_pairs, keep_bicubic=keep_bicubic)
+        self_pairs=self_pairs, keep_bicubic=keep_bicubic, holdout=holdout, keep_last=keep_last)
     _run(start_run(config, display), display)

@@ -45,7 +45,8 @@ from ..degradations.estimate import self_pair_degradation
 from ..device import autocast
 from ..errors import DrnError, UsageError
 from ..io import ReadImages, read_folders
-from ..models.weights import resolve_model
+from ..metrics import psnr_y
+from ..models.weights import resolve_model, save_weights
 from .data import augmented_tensor, lr_pyramid
 from .losses import LOOPS, closed_loop, dual_regression_loss
 from .trainer import TrainConfig
@@ -65,6 +66,8 @@ class AdaptConfig(TrainConfig):
     self_pairs: str = "auto"
     keep_bicubic: float = 3.0
     bicubic_init: bool = False
+    holdout: float = 0.2           # share of the photos (and HR images) held out to measure the run
+    keep_last: bool = False        # keep the last step even when the held-out images say the start was better
     kind: str = "adapt"
     inferred: dict = field(default_factory=dict)  # what --self-pairs auto read from the photos
 
@@ -84,6 +87,8 @@ class AdaptConfig(TrainConfig):
             raise UsageError(f"--unpaired-ratio must be in [0, 1], got {self.unpaired_ratio}")
         if self.keep_bicubic < 0:
             raise UsageError(f"--keep-bicubic must be 0 (off) or more, got {self.keep_bicubic}")
+        if not 0 <= self.holdout < 1:
+            raise UsageError(f"--holdout must be at least 0 and below 1, got {self.holdout}")
 
     def check_patch_size(self) -> None:
         if self.patch_size != 0:  # 0: fitted to the photos by AdaptTask.resolve_config
@@ -126,6 +131,27 @@ class PhotoPatches(torch.utils.data.Dataset):
         return augmented_tensor(img[y: y + self.patch, x: x + self.patch], rng.integers(2, size=3))
 
 
+def split_holdout(images: list[np.ndarray], share: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(training images, held-out images): every k-th image, evenly spread, about `share` of
+    them; none when fewer than 3 images (each side needs some)."""
+    count = int(share * len(images)) if len(images) >= 3 else 0
+    held = {round((i + 0.5) * len(images) / count) for i in range(count)} if count else set()
+    return ([im for i, im in enumerate(images) if i not in held], [im for i, im in enumerate(images) if i in held])
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What the held-out images say of the model: its closed-loop L1 on held-out photos (0..255),
+    and the Y-PSNR of held-out pairs made with the run's pair degradation (None without pairs,
+    or with "dual" pairs, which change as the model trains)."""
+
+    loop: float
+    psnr: float | None
+
+    def text(self) -> str:
+        return f"closed-loop L1 {self.loop:.3f}" + (f", pair PSNR {self.psnr:.2f} dB" if self.psnr is not None else "")
+
+
 def photos_at_least(photos: list[np.ndarray], min_side: int, folder: str | Path,
                     hint: str = "use a smaller --patch-size") -> list[np.ndarray]:
     """The photos whose shorter side is at least `min_side`; DrnError naming `folder` if none."""
@@ -147,7 +173,8 @@ class AdaptTask:
         # The photos are decoded once, here: the auto choices read them, and so does training.
         read = read_folders([t.config.lr_dir])
         t.config = config = self.resolve_config(t.config, read)
-        self.photos = self._readable(read)  # RGB uint8 (H, W, 3)
+        # RGB uint8 (H, W, 3); some held out of training, to measure it (`measure`)
+        self.photos, self.held_photos = split_holdout(self._readable(read), config.holdout)
         if config.freeze_dual:
             t.net.dual.requires_grad_(False)
             t.opt_dual = []
@@ -179,15 +206,18 @@ class AdaptTask:
             self_pairs, inferred = self_pair_degradation(read.images, read.paths) if n_pairs else ("bicubic", {})
         return replace(config, patch_size=patch, self_pairs=self_pairs, inferred=inferred)
 
-    def describe(self, closed_loop_before: float | None = None) -> list[str]:
+    def describe(self, before: Measure | None = None) -> list[str]:
         c, label = self.config, self.trainer.model_label()
         pairs = f"{'HR folders ' + ', '.join(c.data) if c.data else 'self-pairs'} with {c.self_pairs} LR"
         lines = []
         if c.inferred:
             read = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in c.inferred.items())
             lines.append(f"read from the photos: {read} -> pairs {c.self_pairs}")
+        if self.held_photos or self.paired_hr[1]:
+            lines.append(f"held out to measure the run: {len(self.held_photos)} photos"
+                         + (f", {len(self.paired_hr[1])} HR images" if c.data else "") + " (--holdout)")
         what = (f"adapting {label} to {c.lr_dir} ({pairs}, {c.patch_size}px patches; "
-                f"closed-loop L1 on the photos before: {closed_loop_before:.3f})")
+                f"before: {before.text()})")
         return [*lines, what]
 
     def _readable(self, read: ReadImages) -> list[np.ndarray]:
@@ -207,11 +237,22 @@ class AdaptTask:
         return f"{len(self.unpaired_sources)} LR photos{pairs}"
 
     @functools.cached_property
+    def paired_hr(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """(training, held-out) images of the HR folders (--paired-data), or ([], []) without."""
+        c = self.config
+        return split_holdout(self._readable(read_folders(c.data)), c.holdout) if c.data else ([], [])
+
+    @functools.cached_property
     def pair_sources(self) -> list[np.ndarray]:
-        """The images whose patches are the pairs' HR: the HR folders' images, or the photos."""
+        """The images whose patches are the pairs' HR: the HR folders' images, or the photos
+        (those smaller than a patch are left out, with a warning that says so)."""
         c = self.config
         if c.data:
-            return photos_at_least(self._readable(read_folders(c.data)), c.patch_size, ", ".join(c.data))
+            return photos_at_least(self.paired_hr[0], c.patch_size, ", ".join(c.data))
+        small = sum(1 for p in self.photos if min(p.shape[:2]) < c.patch_size)
+        if small:
+            self.trainer.emit({"type": "warning", "message": f"{small} of {len(self.photos)} photos are smaller than "
+                               f"the {c.patch_size}px patch: they are left out of the self-pairs (the loop still uses them)"})
         return photos_at_least(self.photos, c.patch_size, c.lr_dir, "self-pairs treat each photo as HR: "
                                "use a smaller --patch-size or give --paired-data")
 
@@ -298,9 +339,57 @@ class AdaptTask:
                 dual = dual + share_u * self.config.dual_weight * closed
         return primal, dual
 
+    def measure(self) -> Measure:
+        """The held-out photos' closed-loop L1 and the held-out pairs' PSNR, as the model is now."""
+        c = self.config
+        held_hr = self.paired_hr[1] if c.data else self.held_photos
+        psnr = None
+        if self.n_pairs and c.self_pairs != "dual" and held_hr:
+            psnr = self.pair_psnr([p for p in held_hr if min(p.shape[:2]) >= c.patch_size] or held_hr)
+        return Measure(self.closed_loop_report(), psnr)
+
+    def pair_psnr(self, images: list[np.ndarray]) -> float:
+        """Mean Y-PSNR of the primal network on centre crops (one patch) of `images` taken as HR,
+        their LR made with the run's pair degradation, seeded per image."""
+        t, c = self.trainer, self.config
+        scale, side = c.drn.scale, c.patch_size
+        scores = []
+        t.net.eval()
+        for i, img in enumerate(images):
+            h, w = min(side, img.shape[0]) // scale * scale, min(side, img.shape[1]) // scale * scale
+            y, x = (img.shape[0] - h) // 2, (img.shape[1] - w) // 2
+            hr = np.ascontiguousarray(img[y:y + h, x:x + w])
+            lr = torch.from_numpy(degrade(hr, scale, c.self_pairs, seed=i).transpose(2, 0, 1).copy())[None].float()
+            with torch.inference_mode(), autocast(t.device, t.dtype):
+                sr = t.net.primal(t.to_device(lr))[-1].float().clamp(0, 255).round()
+            scores.append(psnr_y(sr[0].permute(1, 2, 0).byte().cpu().numpy(), hr, scale))
+        t.net.train()
+        return float(np.mean(scores))
+
+    def finish(self, before: Measure, after: Measure) -> list[str]:
+        """Warnings when the held-out images say the run made the model worse. With a pair PSNR,
+        a lower one keeps the starting weights as model.safetensors (unless keep_last): the
+        closed-loop L1 alone does not decide, as it can rise while the output improves
+        (docs/adaptation.md)."""
+        t, c = self.trainer, self.config
+        lines = []
+        if after.psnr is not None and after.psnr < before.psnr:
+            if c.keep_last:
+                lines.append(f"the held-out pairs lost {before.psnr - after.psnr:.2f} dB; kept the last step (--keep-last)")
+            else:
+                t.net.load_state_dict(t.init_weights.trainable().state_dict())
+                save_weights(t.out / "model.safetensors", t.weights())
+                lines.append(f"the held-out pairs lost {before.psnr - after.psnr:.2f} dB: model.safetensors holds the "
+                             "starting weights again (--keep-last keeps the last step)")
+        elif after.loop > before.loop and after.psnr is None:
+            lines.append("the closed-loop L1 of the held-out photos rose; it can rise while the output improves, "
+                         "so look at the results (with --paired-data the run is measured by PSNR)")
+        return lines
+
     def closed_loop_report(self, max_photos: int = 16, crop: int = 64) -> float:
-        """Mean closed-loop L1 (0..255) over centre crops of up to `max_photos` photos."""
-        photos = photos_at_least(self.photos, 1, self.config.lr_dir)[:max_photos]
+        """Mean closed-loop L1 (0..255) over centre crops of up to `max_photos` held-out photos
+        (all the photos when none are held out)."""
+        photos = photos_at_least(self.held_photos or self.photos, 1, self.config.lr_dir)[:max_photos]
         total = 0.0
         self.trainer.net.eval()
         with torch.inference_mode(), autocast(self.trainer.device, self.trainer.dtype):
