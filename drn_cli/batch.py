@@ -20,8 +20,18 @@ from .io import FORMATS, Picture, image_size, read_image, write_image
 from .levels import loop_map_picture
 from .picture import Upscaled, final_size, upscale_picture
 from .plan import Job, Plan, Result, level_path, loop_path
-from .request import PLAIN_OUTPUT, PLAIN_RUN, PLAIN_WRITE, OutputOptions, OutputSpec, RunOptions
+from .request import (
+    PLAIN_OUTPUT,
+    PLAIN_RUN,
+    PLAIN_VIDEO,
+    PLAIN_WRITE,
+    OutputOptions,
+    OutputSpec,
+    RunOptions,
+    VideoOptions,
+)
 from .tiling import tile_count, tile_pixels
+from .video import probe, upscale_video
 
 
 def _stops_at_existing(job: Job, out: OutputOptions, result: Result) -> bool:
@@ -67,6 +77,8 @@ def _read(job: Job, out: OutputOptions) -> tuple[Result, Picture | None, float]:
     result = Result(str(job.input), str(job.output), "ok")
     if _stops_at_existing(job, out, result):
         return _finish(result, tic), None, result.seconds
+    if job.kind == "video":  # decoded frame by frame in video.upscale_video
+        return result, None, 0.0
     try:
         picture = read_image(job.input)
     except (DrnError, OSError) as exc:
@@ -99,6 +111,19 @@ def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, sp
         return None
     result.size_out = upscaled.size
     return upscaled
+
+
+def _upscale_video(job: Job, upscaler: Upscaler, run: RunOptions, spec: OutputSpec, video: VideoOptions,
+                   result: Result, on_frame: TileProgress | None, tic: float) -> Result:
+    """The whole of one video job (video.upscale_video); its finished Result. `on_frame(done,
+    total)` counts frames (total: the container's count, 0 where it does not say)."""
+    try:
+        make_folder(job.output.parent)
+        result.size_in, result.size_out, result.frames = upscale_video(
+            job.input, job.output, upscaler, run, spec, video, on_frame)
+    except (DrnError, OSError) as exc:
+        _failed(result, job, exc)
+    return _finish(result, tic)
 
 
 def _write(job: Job, upscaled: Picture, out: OutputOptions, result: Result, seconds_so_far: float) -> Result:
@@ -140,7 +165,7 @@ def _write_extras(upscaled: Upscaled, paths: list[Path], out: OutputOptions, res
 
 def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: OutputSpec = PLAIN_OUTPUT,
              out: OutputOptions = PLAIN_WRITE, on_tile: Callable[[Job, int, int], None] | None = None,
-             io_threads: int = 2) -> Iterator[Result]:
+             io_threads: int = 2, video: VideoOptions = PLAIN_VIDEO) -> Iterator[Result]:
     """Results for the planned failures first, then each job's, in job order; `on_tile(job, done,
     total)` reports tiles within the image being upscaled.
 
@@ -162,10 +187,13 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: 
             if k + 1 < len(jobs):
                 next_read = pool.submit(_read, jobs[k + 1], out)
             progress = None if on_tile is None else functools.partial(on_tile, job)
-            upscaled = None if picture is None else _upscale(job, picture, upscaler, run, spec, out, result, progress, tic)
+            if job.kind == "video" and result.status == "ok":  # frames are pipelined inside
+                writes.append(_done(_upscale_video(job, upscaler, run, spec, video, result, progress, tic)))
+            else:
+                upscaled = None if picture is None else _upscale(job, picture, upscaler, run, spec, out, result, progress, tic)
+                writes.append(_done(result) if upscaled is None else
+                              pool.submit(_write, job, upscaled, out, result, time.perf_counter() - tic))
             upscaler.return_freed_memory()
-            writes.append(_done(result) if upscaled is None else
-                          pool.submit(_write, job, upscaled, out, result, time.perf_counter() - tic))
             while writes and (writes[0].done() or len(writes) > io_threads):
                 yield writes.popleft().result()
         while writes:
@@ -184,17 +212,21 @@ def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions = PLAIN_RUN,
         if _stops_at_existing(job, out, result):
             yield result
             continue
-        extras = _extra_paths(job, scale, spec)
+        extras = [] if job.kind == "video" else _extra_paths(job, scale, spec)
         result.extra_outputs = [str(path) for path in extras]
         try:
             _check_extras_free(extras, out)
-            w, h = image_size(job.input)
+            if job.kind == "video":
+                info = probe(job.input)
+                (w, h), result.frames = (info.width, info.height), info.frames
+            else:
+                w, h = image_size(job.input)
             result.size_in = (w, h)
             result.size_out = _check_final_size(job, spec, (w, h), scale)
         except DrnError as exc:
             yield _failed(result, job, exc)
             continue
-        result.tiles = tile_count(h, w, tile, run.overlap) * (8 if run.tta else 1)
+        result.tiles = tile_count(h, w, tile, run.overlap) * (8 if run.tta else 1) * (result.frames or 1)
         yield result
 
 
@@ -228,15 +260,16 @@ def dry_run(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: O
     side = upscaler.probe_side(tile, max(max(result.size_in) for result in planned))
     per_pixel = upscaler.seconds_per_pixel(side)
     for result in planned:
-        result.seconds = round(model_seconds(result.size_in, tile, run, per_pixel), 3)
+        result.seconds = round(model_seconds(result.size_in, tile, run, per_pixel, result.frames or 1), 3)
     return results, side
 
 
-def model_seconds(size: tuple[int, int], tile: int, run: RunOptions, seconds_per_pixel: float) -> float:
+def model_seconds(size: tuple[int, int], tile: int, run: RunOptions, seconds_per_pixel: float,
+                  frames: int = 1) -> float:
     """The model time of a (width, height) input: the pixels of its tiles (all 8 passes with
     --tta) times `seconds_per_pixel` (Upscaler.seconds_per_pixel, timed at the run's tile size)."""
     w, h = size
-    return tile_pixels(h, w, tile, run.overlap) * (8 if run.tta else 1) * seconds_per_pixel
+    return tile_pixels(h, w, tile, run.overlap) * (8 if run.tta else 1) * seconds_per_pixel * frames
 
 
 def _done(result: Result) -> Future[Result]:

@@ -45,6 +45,7 @@ HEIF_SUFFIXES = {".heic", ".heif"}
 PHOTO_ONLY_SUFFIXES = HEIF_SUFFIXES | {".avif"}  # read, never written
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"} | PHOTO_ONLY_SUFFIXES
 IMAGE_KINDS = ", ".join(sorted(IMAGE_SUFFIXES))  # for messages that say what counts as an image
+VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v"}  # drn upscale's video inputs (video.py)
 
 
 def _open(path: str | os.PathLike) -> Image.Image:
@@ -319,3 +320,18 @@ def write_image(path: str | os.PathLike, picture: Picture, fmt: str | None = Non
     if fmt is None:
         raise OutputError(f"{path}: unknown output format; use one of {', '.join(sorted(FORMATS))}")
     write_bytes_atomic(path, encode_image(picture, fmt, quality), overwrite)
+
+
+def looks_like_video(path: str | os.PathLike) -> bool:
+    """True when FFmpeg (PyAV, the [video] extra) opens `path` and finds a video stream that is
+    not a still image: how a file whose suffix is neither an image's nor a video's is recognised
+    by content. False without PyAV."""
+    try:
+        import av
+    except ImportError:
+        return False
+    try:
+        with av.open(str(path)) as container:
+            return bool(container.streams.video) and not container.format.name.endswith(("_pipe", "image2"))
+    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError):
+        return False

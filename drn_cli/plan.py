@@ -14,7 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
-from .io import FORMAT_NAMES, FORMATS, IMAGE_KINDS, IMAGE_SUFFIXES, PHOTO_ONLY_SUFFIXES
+from .io import (
+    FORMAT_NAMES,
+    FORMATS,
+    IMAGE_KINDS,
+    IMAGE_SUFFIXES,
+    PHOTO_ONLY_SUFFIXES,
+    VIDEO_SUFFIXES,
+    image_pixels,
+    looks_like_video,
+)
+from .request import PLAIN_VIDEO, VideoOptions
 
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "TIFF": "tif", "BMP": "bmp"}
 
@@ -23,6 +33,7 @@ EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "TIFF": "tif", "BMP":
 class Job:
     input: Path
     output: Path
+    kind: str = "image"  # or "video" (video.py)
 
 
 @dataclass
@@ -40,6 +51,7 @@ class Result:
     extra_outputs: list[str] = field(default_factory=list)  # --all-levels and --confidence files
     tiles: int | None = None          # tiles the model ran, or with --dry-run will run (all 8 passes with --tta)
     exists: bool = False              # not written because the output exists (neither --overwrite nor --skip-existing)
+    frames: int | None = None         # a video's frames: done, or with --dry-run to do
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -81,7 +93,7 @@ def is_own_output(path: Path) -> bool:
     match = _OUTPUT_NAME.match(path.stem)
     return bool(match) and any(path.with_name(match["stem"] + suffix).is_file() or
                                path.with_name(match["stem"] + suffix.upper()).is_file()
-                               for suffix in IMAGE_SUFFIXES)
+                               for suffix in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
 
 
 def _expand(arg: str, recursive: bool, notes: list[str]) -> tuple[list[tuple[Path, Path]], str | None]:
@@ -93,7 +105,8 @@ def _expand(arg: str, recursive: bool, notes: list[str]) -> tuple[list[tuple[Pat
         return [(path, path.parent)], None
     if path.is_dir():
         pattern = "**/*" if recursive else "*"
-        found = [(p, path) for p in sorted(path.glob(pattern)) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        found = [(p, path) for p in sorted(path.glob(pattern))
+                 if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES]
         subfolders = 0 if recursive else sum(1 for p in path.iterdir() if p.is_dir())
         if subfolders:
             notes.append(f"left out {subfolders} subfolder{'s' if subfolders > 1 else ''} of {arg}; -r includes them")
@@ -123,8 +136,20 @@ def output_tag(scale: float, width: int | None = None, height: int | None = None
     return f"x{scale:g}"
 
 
+def kind_of(path: Path) -> str:
+    """"video" for a video suffix, or for a file of another suffix that Pillow cannot read and
+    FFmpeg reads as a video (recognised by content); "image" otherwise (an animated GIF is an
+    image: its first frame)."""
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_SUFFIXES:
+        return "video"
+    if suffix in IMAGE_SUFFIXES or image_pixels(path):
+        return "image"
+    return "video" if looks_like_video(path) else "image"
+
+
 def plan_jobs(inputs: list[str], tag: str | float | Callable[[Path], str], output: str | Path | None = None,
-              fmt: str | None = None, recursive: bool = False) -> Plan:
+              fmt: str | None = None, recursive: bool = False, video: VideoOptions = PLAIN_VIDEO) -> Plan:
     """Map inputs to outputs named {stem}_{tag}.ext (a number: its output_tag, x4; a callable: the
     tag of each input); inputs that match nothing or collide become failures, an input listed
     twice is planned once (with a note).
@@ -154,7 +179,9 @@ def plan_jobs(inputs: list[str], tag: str | float | Callable[[Path], str], outpu
         raise UsageError(f"-o {out}: is an existing file; -o must name a folder (or, for one input, an image file)")
     for src, base in found:
         size = tag(src) if callable(tag) else tag if isinstance(tag, str) else output_tag(tag)
-        name = f"{src.stem}_{size}.{output_extension(src, fmt)}"
+        kind = kind_of(src)
+        suffix = video.suffix(src) if kind == "video" else f".{output_extension(src, fmt)}"
+        name = f"{src.stem}_{size}{suffix}"
         if out_file:
             dst = out
         elif out is None:
@@ -171,7 +198,7 @@ def plan_jobs(inputs: list[str], tag: str | float | Callable[[Path], str], outpu
                                         f"{src}: output {dst} would overwrite {other}'s; use another -o"))
             continue
         claimed[key] = src
-        plan.jobs.append(Job(src, dst))
+        plan.jobs.append(Job(src, dst, kind))
     return plan
 
 

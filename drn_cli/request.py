@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .device import check_options
 from .errors import DrnError, UsageError
-from .io import image_size
+from .io import VIDEO_SUFFIXES, image_size
 from .models.presets import PRESETS, SCALES, model_file, upscale_choice
 
 DEFAULT_OVERLAP = 16        # LR pixels; see docs/tiling.md for the tiled-vs-whole PSNR
@@ -92,9 +92,50 @@ class OutputOptions:
             raise UsageError("--skip-existing and --overwrite exclude each other")
 
 
+# --codec: (FFmpeg encoder, default CRF); the CRFs give about the same quality on each
+CODECS = {"h264": ("libx264", 18), "h265": ("libx265", 20), "vp9": ("libvpx-vp9", 31), "av1": ("libsvtav1", 30)}
+_WEBM_CODECS = {"vp9", "av1"}  # what a .webm file can hold; other codecs go into .mkv
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """How video outputs are encoded: --codec and --crf (None: the codec's default; 0 with
+    h264: lossless, in 4:4:4). `--format` keeps meaning image formats."""
+
+    codec: str = "h264"
+    crf: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.codec not in CODECS:
+            raise UsageError(f"unknown --codec {self.codec!r}; choose from {', '.join(CODECS)}")
+        if self.crf is not None and not 0 <= self.crf <= 63:
+            raise UsageError(f"--crf must be between 0 and 63, got {self.crf}")
+
+    @property
+    def encoder(self) -> str:
+        return CODECS[self.codec][0]
+
+    @property
+    def quality(self) -> int:
+        return CODECS[self.codec][1] if self.crf is None else self.crf
+
+    @property
+    def pixel_format(self) -> str:
+        """yuv420p, as players expect; yuv444p for lossless h264 (4:2:0 would lose chroma)."""
+        return "yuv444p" if self.codec == "h264" and self.quality == 0 else "yuv420p"
+
+    def suffix(self, path: Path) -> str:
+        """The output container: the input's where it can hold the codec, else .mkv."""
+        suffix = path.suffix.lower()
+        if suffix == ".webm" and self.codec not in _WEBM_CODECS:
+            return ".mkv"
+        return suffix if suffix in VIDEO_SUFFIXES else ".mp4"
+
+
 PLAIN_RUN = RunOptions()      # tiles from free memory, no TTA
 PLAIN_OUTPUT = OutputSpec()   # the model's own scale, no extra outputs
 PLAIN_WRITE = OutputOptions()  # the input's format, quality 95, existing outputs refused
+PLAIN_VIDEO = VideoOptions()  # h264, CRF 18, yuv420p
 
 
 def check_scale(scale: int | None, option: str = "--scale") -> None:

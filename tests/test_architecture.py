@@ -15,12 +15,12 @@ LAYERS = {
     "errors": 0,
     "atomic": 1, "tiling": 1, "metrics": 1, "degradations": 1, "device": 1,
     "models": 2, "io": 2, "distributed": 2,
-    "request": 3, "datasets": 3, "plan": 3, "export": 3,
-    "inference": 4,
+    "request": 3, "datasets": 3, "export": 3,
+    "inference": 4, "plan": 4,
     "levels": 5,
     "picture": 6,
-    "evaluate": 7, "batch": 7, "api": 7,
-    "training": 8,
+    "evaluate": 7, "api": 7, "video": 7,
+    "batch": 8, "training": 8,
     "__init__": 9, "cli": 10, "__main__": 11,
 }
 

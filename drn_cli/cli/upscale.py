@@ -47,6 +47,8 @@ def upscale(
     tile_overlap: Annotated[int, typer.Option(metavar="N", help="Tile overlap in LR pixels.", min=0)] = 16,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
+    codec: Annotated[str, typer.Option(metavar="CODEC", help="Videos: h264, h265, vp9 or av1 (the [video] extra; audio and subtitles are copied).")] = "h264",
+    crf: Annotated[int | None, typer.Option(metavar="N", help="Videos: the encoder's constant quality (default 18 for h264, 20 h265, 31 vp9, 30 av1; 0 with h264: lossless).")] = None,
     compile_model: Annotated[bool, typer.Option("--compile", help="Compile the model first (torch.compile): about 30 s, and again for new image sizes, then each image about 2x faster on a GPU; for large folders (docs/performance.md).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be written (each output, its size and tiles; existing outputs; unreadable headers) and about how long the model will take (timed on one tile), then exit: nothing is upscaled or written. Exit code 1 if an input would fail.")] = False,
     as_json: JsonOpt = False,
@@ -58,15 +60,15 @@ def upscale(
     bicubic-made LR).
     """
     from ..plan import output_tag, plan_jobs
-    from ..request import OutputOptions, UpscaleRequest
+    from ..request import OutputOptions, UpscaleRequest, VideoOptions
 
     request = UpscaleRequest(model, scale, outscale, width, height, tta, all_levels, confidence, tile, tile_overlap,
                              device, precision)
-    written = OutputOptions(fmt, quality, overwrite, skip_existing)
+    written, video = OutputOptions(fmt, quality, overwrite, skip_existing), VideoOptions(codec, crf)
 
     def planned(model_scale: int):
         tag = request.output.tag_for if width and height else output_tag(request.resize_to or model_scale, width, height)
-        return plan_jobs(inputs, tag, output, fmt, recursive)
+        return plan_jobs(inputs, tag, output, fmt, recursive, video)
 
     plan = planned(request.known_scale) if request.known_scale else None  # before torch: a typo costs nothing
     if plan is not None and not plan.jobs and plan.failures:  # nothing can run: say so without loading torch
@@ -80,6 +82,7 @@ def upscale(
     from ..inference import load_upscaler
     from ..io import image_pixels
     from ..plan import shard
+    from ..video import video_pixels
 
     # under torchrun (not for a dry run): this rank's GPU or share of the cores
     rank, dev = (distributed.from_env(), device) if dry_run else distributed.init(device)
@@ -91,8 +94,9 @@ def upscale(
     if dry_run:  # the model is timed on one tile; nothing is upscaled or written
         raise typer.Exit(EXIT_FAILED if _dry_run(plan, request, upscaler, written, as_json) else 0)
     total = len(plan.jobs) + len(plan.failures)
-    mine = shard(plan, rank.rank, rank.world, image_pixels)
-    failed = _run_plan(mine, upscaler, request, written, as_json, rank.is_main, total)
+    videos = {job.input for job in plan.jobs if job.kind == "video"}
+    mine = shard(plan, rank.rank, rank.world, lambda path: video_pixels(path) if path in videos else image_pixels(path))
+    failed = _run_plan(mine, upscaler, request, written, video, as_json, rank.is_main, total)
     if rank.world > 1:
         counts = distributed.failures_everywhere(failed)
         if rank.is_main:
@@ -137,7 +141,8 @@ def _dry_run(plan, request, upscaler, written, as_json: bool) -> int:
             err.print(f"[dim]would skip {escape(result.input)}: {escape(result.output)} exists[/dim]")
         else:
             pixels_out += result.size_out[0] * result.size_out[1]
-            err.print(f"{escape(result.sizes(with_extras=True))}  {result.tiles} tile{'s' if result.tiles > 1 else ''}, {duration(result.seconds)}")
+            frames = f"{result.frames} frames, " if result.frames else ""
+            err.print(f"{escape(result.sizes(with_extras=True))}  {frames}{result.tiles} tile{'s' if result.tiles > 1 else ''}, {duration(result.seconds)}")
         if as_json:
             json_line(result.to_dict())
     err.print(f"dry run with {request.model_name}: {counts['planned']} to upscale ({pixels_out / 1e6:.1f} MP out), "
@@ -149,7 +154,7 @@ def _dry_run(plan, request, upscaler, written, as_json: bool) -> int:
     return counts["error"]
 
 
-def _run_plan(plan, upscaler, request, written, as_json: bool, show: bool = True, total: int | None = None) -> int:
+def _run_plan(plan, upscaler, request, written, video, as_json: bool, show: bool = True, total: int | None = None) -> int:
     """Run a plan under one progress bar (images, and tiles within the current image), a line per
     image above it, JSON lines on stdout; returns the number of failed inputs. Under torchrun only
     rank 0 `show`s: its bar counts the images of all ranks (`total`), its lines are its own."""
@@ -165,10 +170,10 @@ def _run_plan(plan, upscaler, request, written, as_json: bool, show: bool = True
         task = bar.add_task("images", total=total)
         tiles = bar.add_task("tiles", total=None, visible=False)
 
-        def on_tile(job, done: int, count: int) -> None:
-            bar.update(tiles, completed=done, total=count, visible=count > 1, description=f"  {escape(job.input.name[:30])}")
+        def on_tile(job, done: int, count: int) -> None:  # tiles of an image, frames of a video
+            bar.update(tiles, completed=done, total=count or None, visible=count != 1, description=f"  {escape(job.input.name[:30])}")
 
-        for result in run_jobs(plan, upscaler, request.run, request.output, written, on_tile):
+        for result in run_jobs(plan, upscaler, request.run, request.output, written, on_tile, video=video):
             bar.update(tiles, visible=False)
             done += 1
             everyone = distributed.add_to_counter("drn_upscale_done", 1)
@@ -183,6 +188,7 @@ def _run_plan(plan, upscaler, request, written, as_json: bool, show: bool = True
                 bar.console.print(f"[dim]skipped {escape(result.input)}: {escape(result.output)} exists[/dim]")
             else:
                 extra = f"  loop error {result.loop_error:.2f}" if result.loop_error is not None else ""
+                extra += f"  {result.frames} frames, {result.frames / max(result.seconds, 1e-3):.2f} frames/s" if result.frames else ""
                 bar.console.print(f"{escape(result.sizes(with_extras=True))}  {result.seconds:.1f} s{extra}")
             if as_json:
                 json_line(result.to_dict())

@@ -1,0 +1,222 @@
+"""Video: every frame through the same picture path as images, the other streams copied.
+
+Needs PyAV (`pip install "drn-cli[video]"`), whose wheels carry FFmpeg with x264, x265, libvpx
+and SVT-AV1. One video is three threads in a pipeline: a reader demuxes and decodes ahead, the
+caller's thread runs the model on each frame (picture.upscale_picture, so tiling, TTA, outscale
+and width/height behave as for images), and a writer encodes and muxes. Audio, subtitle and
+other streams are copied packet by packet, never re-encoded; frames keep their timestamps (a
+variable frame rate stays variable) and the display rotation is carried over. The output is
+written to a hidden temporary file beside it and renamed when complete: a killed run leaves
+nothing under the final name.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DrnError, InputImageError, OutputError, reason_of
+from .inference import TileProgress, Upscaler
+from .io import Picture
+from .picture import upscale_picture
+from .request import PLAIN_VIDEO, OutputSpec, RunOptions, VideoOptions
+
+_AHEAD = 8  # decoded frames (and finished ones) waiting at most between the threads
+
+
+def _av():
+    try:
+        import av
+    except ImportError:
+        raise DrnError('video needs PyAV: pip install "drn-cli[video]"') from None
+    return av
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    frames: int        # from the container, or duration x rate where it does not say
+    rate: float        # average frames per second
+
+
+def probe(path: Path) -> VideoInfo:
+    """The first video stream's size, frame count and rate, from the container; InputImageError
+    naming the file when it is no readable video."""
+    av = _av()
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise InputImageError(f"{path}: has no video stream")
+            stream = container.streams.video[0]
+            rate = float(stream.average_rate or stream.guessed_rate or 0)
+            frames = stream.frames or (round(float(stream.duration * stream.time_base) * rate) if stream.duration else 0)
+            return VideoInfo(stream.codec_context.width, stream.codec_context.height, frames, rate)
+    except av.FFmpegError as exc:
+        raise InputImageError(f"{path}: not a readable video ({reason_of(exc)})") from None
+
+
+def _even(pixels: np.ndarray) -> np.ndarray:
+    """Crop a row or column so both sides are even: 4:2:0 chroma needs it."""
+    h, w = pixels.shape[:2]
+    return np.ascontiguousarray(pixels[: h - h % 2, : w - w % 2])
+
+
+class _Pipe:
+    """A bounded queue between two threads that also carries the first error across, and a
+    stop flag for the producer when the consumer gives up."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue = queue.Queue(maxsize=_AHEAD)
+        self.error: BaseException | None = None
+        self.stopped = False
+
+    def put(self, item) -> None:
+        self.queue.put(item)
+
+    def __iter__(self) -> Iterator:
+        while (item := self.queue.get()) is not None:
+            yield item
+        if self.error is not None:
+            raise self.error
+
+    def abandon(self) -> None:
+        """The consumer stops early: tell the producer, and take what it waits to put."""
+        self.stopped = True
+        while True:
+            try:
+                if self.queue.get(timeout=1) is None:
+                    return
+            except queue.Empty:
+                return
+
+
+def _read(container, video_stream, pipe: _Pipe) -> None:
+    """Demux everything: decoded frames of the video stream, packets of the others; then None."""
+    try:
+        for packet in container.demux():
+            if pipe.stopped:
+                break
+            if packet.stream is video_stream:
+                for frame in packet.decode():
+                    pipe.put(("frame", frame))
+            elif packet.dts is not None:  # the demuxer's flush packets carry nothing
+                pipe.put(("packet", packet))
+    except BaseException as exc:  # noqa: BLE001 - carried to the model's thread, which raises it
+        pipe.error = exc
+    finally:
+        pipe.put(None)
+
+
+def _write(out, video_out, copies: dict, pipe: _Pipe) -> None:
+    """Encode finished frames and mux copied packets in the order they come; then flush."""
+    try:
+        for kind, item in pipe:
+            if kind == "frame":
+                for packet in video_out.encode(item):
+                    out.mux(packet)
+            elif item.stream.index in copies:
+                item.stream = copies[item.stream.index]
+                out.mux(item)
+        for packet in video_out.encode():
+            out.mux(packet)
+    except BaseException as exc:  # noqa: BLE001 - carried to the model's thread, which raises it
+        pipe.error = exc
+        while pipe.queue.get() is not None:  # take what the model's thread still sends
+            pass
+
+
+def upscale_video(source: Path, target: Path, upscaler: Upscaler, run: RunOptions, spec: OutputSpec,
+                  options: VideoOptions = PLAIN_VIDEO, on_frame: TileProgress | None = None
+                  ) -> tuple[tuple[int, int], tuple[int, int], int]:
+    """Upscale every frame of `source` into `target` (written whole or not at all): ((width,
+    height) in, (width, height) out, frames). `on_frame(done, total)` after each frame (total
+    is the container's count, 0 where it does not say)."""
+    av = _av()
+    info = probe(source)
+    size = spec.final_size(info.width, info.height, upscaler.scale)
+    size = (size[0] - size[0] % 2, size[1] - size[1] % 2)
+    part = target.with_name(f".{target.stem}.part{target.suffix}")
+    done = 0
+    try:
+        with av.open(str(source)) as inp, av.open(str(part), "w") as out:
+            video_in = inp.streams.video[0]
+            video_out = out.add_stream(options.encoder, rate=video_in.average_rate or video_in.guessed_rate)
+            video_out.width, video_out.height, video_out.pix_fmt = size[0], size[1], options.pixel_format
+            video_out.codec_context.time_base = video_in.time_base  # every timestamp kept as it was
+            video_out.options = {"crf": str(options.quality)}
+            copies = {}
+            for stream in inp.streams:
+                if stream is not video_in:
+                    try:
+                        copies[stream.index] = out.add_stream_from_template(stream)
+                    except (av.FFmpegError, ValueError):
+                        continue  # a stream this container cannot hold is left out
+            reading, writing = _Pipe(), _Pipe()
+            reader = threading.Thread(target=_read, args=(inp, video_in, reading), daemon=True)
+            writer = threading.Thread(target=_write, args=(out, video_out, copies, writing), daemon=True)
+            reader.start()
+            started = False
+            try:
+                for kind, item in reading:
+                    if kind == "frame":
+                        if not started:
+                            if item.rotation:
+                                video_out.set_display_rotation(item.rotation)
+                            writer.start()
+                            started = True
+                        writing.put(("frame", _upscale_frame(av, item, upscaler, run, spec, size)))
+                        done += 1
+                        if on_frame:
+                            on_frame(done, info.frames)
+                    else:
+                        if not started:
+                            writer.start()
+                            started = True
+                        writing.put(("packet", item))
+            except BaseException:
+                reading.abandon()
+                raise
+            finally:
+                if started:
+                    writing.put(None)
+                    writer.join()
+                reader.join(timeout=5)
+            if writing.error is not None:
+                raise writing.error
+        if done == 0:
+            raise InputImageError(f"{source}: no frame could be decoded")
+        os.replace(part, target)
+    except av.FFmpegError as exc:
+        raise InputImageError(f"{source}: the video could not be read or written ({reason_of(exc)})") from None
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        part.unlink(missing_ok=True)
+    return (info.width, info.height), size, done
+
+
+def _upscale_frame(av, frame, upscaler: Upscaler, run: RunOptions, spec: OutputSpec, size: tuple[int, int]):
+    """One decoded frame through the picture path, as an RGB frame with the input's timestamp."""
+    picture = Picture(frame.to_ndarray(format="rgb24"), None, "PNG")
+    pixels = _even(upscale_picture(picture, upscaler, run, spec).final.pixels)[: size[1], : size[0]]
+    out = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+    out.pts, out.time_base = frame.pts, frame.time_base
+    return out
+
+
+def video_pixels(path: Path) -> int:
+    """Input pixels of a whole video, frames x width x height, for sharing videos between
+    torchrun ranks by work (0 when it cannot be read; the run says why)."""
+    try:
+        info = probe(path)
+    except DrnError:
+        return 0
+    return info.frames * info.width * info.height
+
