@@ -1,4 +1,4 @@
-"""Timing shared by the benchmark scripts (imported as a sibling: scripts run from this folder)."""
+"""Timing shared by the benchmark scripts (`from benchmarks.timing import ...`; run them from the repository root)."""
 
 from __future__ import annotations
 
