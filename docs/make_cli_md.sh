@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates docs/cli.md from the CLI's own help: bash docs/make_cli_md.sh > docs/cli.md
 set -euo pipefail
-commands=(upscale eval models datasets export convert average train finetune-unpaired)
+commands=(upscale serve eval models datasets export convert average train finetune-unpaired)
 cat <<'HEAD'
 # CLI reference
 

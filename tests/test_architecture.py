@@ -20,7 +20,7 @@ LAYERS = {
     "levels": 5,
     "picture": 6,
     "evaluate": 7, "api": 7, "video": 7,
-    "batch": 8, "training": 8,
+    "batch": 8, "training": 8, "web": 8,
     "__init__": 9, "cli": 10, "__main__": 11,
 }
 

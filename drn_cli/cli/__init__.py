@@ -39,4 +39,4 @@ def main(version: Annotated[bool, typer.Option("--version", "-V", callback=_vers
     """DRN super-resolution: upscale images, train, adapt and evaluate models."""
 
 
-from . import evaluate, manage, train, upscale  # noqa: F401 - each registers its commands on `app`
+from . import evaluate, manage, serve, train, upscale  # noqa: F401 - each registers its commands on `app`

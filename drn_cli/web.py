@@ -1,0 +1,264 @@
+"""`drn serve`: a local web page and its JSON API, over the same request and picture path as the CLI.
+
+Needs the [web] extra (Starlette, uvicorn, python-multipart). Jobs go through `UpscaleRequest`
+(the same rules and words as the CLI) and `picture.upscale_picture`, on models loaded once and
+shared (`inference.load_upscaler`'s cache). One job runs on the model at a time; the others wait
+in a queue. Uploads are limited in bytes and pixels, stored under names the server makes in a
+private temporary folder (never the uploaded names), and removed when the server stops.
+
+API (all JSON unless said):
+    POST /api/jobs                 multipart: image, and optional model, scale, tta -> {"id"}
+    GET  /api/jobs/{id}            {"status": queued|running|done|failed, "progress", "error", ...}
+    GET  /api/jobs/{id}/result     the upscaled image (PNG)
+    GET  /api/jobs/{id}/input      the uploaded image as decoded (PNG)
+    GET  /api/jobs/{id}/confidence the closed-loop map (PNG; not with tta)
+    GET  /api/results.zip?ids=a,b  the results of several jobs
+    GET  /api/models               the models the page offers
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import shutil
+import tempfile
+import threading
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from .errors import DrnError, UsageError
+from .inference import load_upscaler
+from .io import Picture, encode_image, image_size, read_image
+from .levels import loop_map_picture
+from .models.presets import PRESETS, UPSCALE_MODEL, is_installed
+from .picture import upscale_picture
+from .request import UpscaleRequest
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_UPLOAD_PIXELS = 16_000_000  # an upload's decoded size; larger: 413 (the CLI's limit is 100 MP)
+
+
+@dataclass
+class Job:
+    id: str
+    name: str                      # the uploaded file's name, shown to the user only
+    request: UpscaleRequest
+    source: Path                   # where the upload was stored (a name the server made)
+    status: str = "queued"
+    done: int = 0                  # tiles done of `total`
+    total: int = 0
+    error: str | None = None
+    size_in: tuple[int, int] | None = None
+    size_out: tuple[int, int] | None = None
+    files: dict[str, Path] = field(default_factory=dict)  # result, input, confidence
+
+    def to_dict(self) -> dict:
+        progress = self.done / self.total if self.total else (1.0 if self.status == "done" else 0.0)
+        return {"id": self.id, "name": self.name, "status": self.status, "progress": round(progress, 3),
+                "error": self.error, "model": self.request.model_name, "size_in": self.size_in,
+                "size_out": self.size_out, "confidence": "confidence" in self.files}
+
+
+class Jobs:
+    """The job table and the one worker thread that runs them in order on the model."""
+
+    def __init__(self, folder: Path, device: str = "auto", precision: str = "auto") -> None:
+        self.folder, self.device, self.precision = folder, device, precision
+        self.table: dict[str, Job] = {}
+        self.waiting: queue.Queue[Job | None] = queue.Queue()
+        self.worker = threading.Thread(target=self._work, name="drn-serve-worker", daemon=True)
+        self.worker.start()
+
+    def submit(self, data: bytes, name: str, model: str | None, scale: int | None, tta: bool) -> Job:
+        """A queued job for an upload; UsageError for options the CLI would refuse, DrnError for
+        a file that is no image (both before it is queued)."""
+        request = UpscaleRequest(model, scale, tta=tta, confidence=not tta, device=self.device,
+                                 precision=self.precision)
+        job_id = uuid.uuid4().hex[:16]
+        source = self.folder / f"{job_id}.upload"
+        source.write_bytes(data)
+        try:
+            w, h = image_size(source)  # the header first: a decompression bomb is never decoded
+            if w * h > MAX_UPLOAD_PIXELS:
+                raise TooLarge(f"{name}: {w}x{h} is more than {MAX_UPLOAD_PIXELS / 1e6:.0f} megapixels; "
+                               "upscale it with the drn command instead")
+            read_image(source)
+        except DrnError as exc:
+            source.unlink(missing_ok=True)
+            raise type(exc)(str(exc).replace(str(source), name)) from None
+        job = Job(job_id, name, request, source, size_in=(w, h))
+        self.table[job_id] = job
+        self.waiting.put(job)
+        return job
+
+    def _work(self) -> None:
+        while (job := self.waiting.get()) is not None:
+            job.status = "running"
+            try:
+                self._run(job)
+                job.status = "done"
+            except DrnError as exc:
+                job.status, job.error = "failed", str(exc).replace(str(job.source), job.name)
+            except Exception as exc:  # noqa: BLE001 - a failed job never stops the server
+                job.status, job.error = "failed", f"{job.name}: {type(exc).__name__}: {exc}"
+
+    def _run(self, job: Job) -> None:
+        request = job.request
+        upscaler = load_upscaler(request.model_name, request.device, request.precision)
+        request.check_model(upscaler.scale, upscaler.model.has_dual)
+        picture = read_image(job.source)
+
+        def progress(done: int, total: int) -> None:
+            job.done, job.total = done, total
+
+        out = upscale_picture(picture, upscaler, request.run, request.output, progress)
+        upscaler.return_freed_memory()
+        job.size_out = out.final.size
+        job.files["result"] = self._save(job, "result", out.final)
+        job.files["input"] = self._save(job, "input", Picture(picture.pixels, picture.alpha, "PNG"))
+        if out.loop is not None:
+            job.files["confidence"] = self._save(job, "confidence", loop_map_picture(out.loop, out.final.size))
+
+    def _save(self, job: Job, what: str, picture: Picture) -> Path:
+        path = self.folder / f"{job.id}.{what}.png"
+        path.write_bytes(encode_image(picture, "PNG"))
+        return path
+
+    def stop(self) -> None:
+        self.waiting.put(None)
+
+
+class TooLarge(DrnError):
+    """An upload over the byte or pixel limit (HTTP 413)."""
+
+
+def models() -> list[dict]:
+    """The installed models the page offers, the default first."""
+    names = [UPSCALE_MODEL] + [n for n in PRESETS if n != UPSCALE_MODEL]
+    return [{"name": n, "scale": PRESETS[n].scale, "use": PRESETS[n].use, "default": n == UPSCALE_MODEL}
+            for n in names if is_installed(n)]
+
+
+def create_app(device: str = "auto", precision: str = "auto", max_upload_bytes: int = MAX_UPLOAD_BYTES):
+    """The Starlette app: the page, its static files and the API; its temporary folder is removed
+    when the app shuts down."""
+    import contextlib
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import FileResponse, JSONResponse, Response
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    static = resources.files("drn_cli") / "web_static"
+    state: dict[str, Jobs] = {}
+
+    def error(status: int, message: str) -> JSONResponse:
+        return JSONResponse({"error": message}, status_code=status)
+
+    def find(request: Request) -> Job | None:
+        return state["jobs"].table.get(request.path_params["job_id"])
+
+    async def index(request: Request) -> Response:
+        return FileResponse(str(static / "index.html"))
+
+    async def list_models(request: Request) -> Response:
+        return JSONResponse(models())
+
+    async def create_job(request: Request) -> Response:
+        length = int(request.headers.get("content-length") or 0)
+        if length > max_upload_bytes:
+            return error(413, f"the upload is {length / 2**20:.1f} MiB; at most {max_upload_bytes / 2**20:.0f} MiB")
+        form = await request.form(max_files=1, max_fields=8)
+        upload = form.get("image")
+        if upload is None or isinstance(upload, str):
+            return error(400, "send the image as the multipart field 'image'")
+        data = await upload.read(max_upload_bytes + 1)
+        if len(data) > max_upload_bytes:
+            return error(413, f"the upload is larger than {max_upload_bytes / 2**20:.0f} MiB")
+        name = Path(upload.filename or "upload").name[:120]
+        try:
+            scale = int(form["scale"]) if form.get("scale") else None
+            job = state["jobs"].submit(data, name, form.get("model") or None, scale, form.get("tta") in ("1", "true", "on"))
+        except ValueError:
+            return error(400, f"scale must be 2, 4 or 8, got {form.get('scale')!r}")
+        except TooLarge as exc:
+            return error(413, str(exc))
+        except (UsageError, DrnError) as exc:
+            return error(400, str(exc))
+        return JSONResponse({"id": job.id}, status_code=201)
+
+    async def job_status(request: Request) -> Response:
+        job = find(request)
+        return JSONResponse(job.to_dict()) if job else error(404, "no such job")
+
+    def file_of(what: str):
+        async def serve(request: Request) -> Response:
+            job = find(request)
+            if job is None:
+                return error(404, "no such job")
+            if what not in job.files:
+                waiting = job.status in ("queued", "running")
+                return error(409 if waiting else 404, f"no {what} for this job ({job.status}"
+                             + (f": {job.error})" if job.error else ")"))
+            suffix = "upscaled" if what == "result" else what
+            return FileResponse(str(job.files[what]), media_type="image/png", filename=f"{Path(job.name).stem}_{suffix}.png")
+        return serve
+
+    async def results_zip(request: Request) -> Response:
+        jobs = [state["jobs"].table.get(i) for i in request.query_params.get("ids", "").split(",") if i]
+        done = [j for j in jobs if j is not None and "result" in j.files]
+        if not done:
+            return error(404, "no finished job among ids")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+            for k, job in enumerate(done):
+                archive.write(job.files["result"], f"{k + 1:02d}_{Path(job.name).stem}_upscaled.png")
+        return Response(buffer.getvalue(), media_type="application/zip",
+                        headers={"Content-Disposition": 'attachment; filename="drn-results.zip"'})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        folder = Path(tempfile.mkdtemp(prefix="drn-serve-"))
+        state["jobs"] = Jobs(folder, device, precision)
+        try:
+            yield
+        finally:
+            state["jobs"].stop()
+            shutil.rmtree(folder, ignore_errors=True)
+
+    routes = [
+        Route("/", index),
+        Route("/api/models", list_models),
+        Route("/api/jobs", create_job, methods=["POST"]),
+        Route("/api/jobs/{job_id}", job_status),
+        Route("/api/jobs/{job_id}/result", file_of("result")),
+        Route("/api/jobs/{job_id}/input", file_of("input")),
+        Route("/api/jobs/{job_id}/confidence", file_of("confidence")),
+        Route("/api/results.zip", results_zip),
+        Mount("/static", StaticFiles(directory=str(static)), name="static"),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def is_local(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+def run_server(app, host: str, port: int) -> None:
+    """Serve `app` until Ctrl-C or SIGTERM, then return normally (the command exits 0). uvicorn's
+    own handler would raise the signal again after its graceful shutdown."""
+    import signal
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame) -> None:
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True  # a second Ctrl-C: stop waiting for open connections
+            self.should_exit = True
+
+    Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()

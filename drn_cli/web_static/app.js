@@ -1,0 +1,126 @@
+// drn serve: drop images, follow their jobs, compare before and after. No framework, no network
+// beyond this server.
+"use strict";
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const finished = [];
+
+async function loadModels() {
+  const models = await (await fetch("/api/models")).json();
+  const select = $("#model");
+  for (const m of models) {
+    const option = new Option(`${m.name} (x${m.scale})${m.default ? " — default" : ""}`, m.name);
+    option.title = m.use;
+    select.add(option);
+  }
+}
+
+function submit(file) {
+  const card = $("#job-template").content.firstElementChild.cloneNode(true);
+  $(".name", card).textContent = file.name;
+  $(".status", card).textContent = "uploading";
+  $("#queue").prepend(card);
+  const form = new FormData();
+  form.append("image", file);
+  form.append("model", $("#model").value);
+  if ($("#scale").value) form.append("scale", $("#scale").value);
+  if ($("#tta").checked) form.append("tta", "1");
+  fetch("/api/jobs", { method: "POST", body: form })
+    .then(async (response) => {
+      const body = await response.json();
+      if (!response.ok) throw new Error(body.error || response.statusText);
+      card.dataset.id = body.id;
+      follow(card, body.id);
+    })
+    .catch((error) => fail(card, error.message));
+}
+
+function fail(card, message) {
+  $(".status", card).textContent = "failed";
+  const p = $(".error", card);
+  p.textContent = message;
+  p.hidden = false;
+  $("progress", card).hidden = true;
+}
+
+async function follow(card, id) {
+  for (;;) {
+    const job = await (await fetch(`/api/jobs/${id}`)).json();
+    $(".status", card).textContent = job.status;
+    $("progress", card).value = job.progress;
+    if (job.status === "failed") return fail(card, job.error);
+    if (job.status === "done") return show(card, job);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+function show(card, job) {
+  $("progress", card).hidden = true;
+  const result = $(".result", card);
+  const [after, before, confidence] = [$(".after", card), $(".before", card), $(".confidence", card)];
+  after.src = `/api/jobs/${job.id}/result`;
+  before.src = `/api/jobs/${job.id}/input`;
+  before.style.width = `${job.size_out[0]}px`;
+  $(".download", card).href = after.src;
+  $(".info", card).textContent =
+    `${job.model}: ${job.size_in[0]}x${job.size_in[1]} -> ${job.size_out[0]}x${job.size_out[1]}`;
+  const toggle = $(".show-confidence", card);
+  if (job.confidence) confidence.src = `/api/jobs/${job.id}/confidence`;
+  else toggle.disabled = true;
+  toggle.addEventListener("change", () => { confidence.hidden = !toggle.checked; });
+  result.hidden = false;
+  viewer(card, job);
+  finished.push(job.id);
+  $("#zip").href = `/api/results.zip?ids=${finished.join(",")}`;
+  $("#all").hidden = false;
+}
+
+// One transform for the whole stage: the two images, the slider's clip and the map zoom and
+// pan together, so before and after always show the same place.
+function viewer(card, job) {
+  const box = $(".viewer", card), stage = $(".stage", card), clip = $(".before-clip", card);
+  const slider = $(".slider", card);
+  const [w, h] = job.size_out;
+  stage.style.width = `${w}px`;
+  stage.style.height = `${h}px`;
+  let scale = 1, x = 0, y = 0;
+  const fit = () => {  // the whole image, centred, never enlarged past 1:1
+    scale = Math.min(box.clientWidth / w, box.clientHeight / h, 1);
+    x = (box.clientWidth - w * scale) / 2;
+    y = (box.clientHeight - h * scale) / 2;
+  };
+  const apply = () => { stage.style.transform = `translate(${x}px, ${y}px) scale(${scale})`; };
+  const split = () => { clip.style.width = `${slider.value}%`; };
+  slider.addEventListener("input", split);
+  box.addEventListener("wheel", (event) => {
+    event.preventDefault();
+    const rect = box.getBoundingClientRect(), px = event.clientX - rect.left, py = event.clientY - rect.top;
+    const factor = event.deltaY < 0 ? 1.2 : 1 / 1.2;
+    x = px - (px - x) * factor;
+    y = py - (py - y) * factor;
+    scale *= factor;
+    apply();
+  }, { passive: false });
+  let drag = null;
+  box.addEventListener("pointerdown", (event) => { drag = [event.clientX - x, event.clientY - y]; box.setPointerCapture(event.pointerId); });
+  box.addEventListener("pointermove", (event) => { if (drag) { x = event.clientX - drag[0]; y = event.clientY - drag[1]; apply(); } });
+  box.addEventListener("pointerup", () => { drag = null; });
+  $(".reset", card).addEventListener("click", () => { fit(); apply(); });
+  fit();
+  split();
+  apply();
+}
+
+function wire() {
+  const drop = $("#drop");
+  drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    [...event.dataTransfer.files].forEach(submit);
+  });
+  $("#files").addEventListener("change", (event) => { [...event.target.files].forEach(submit); event.target.value = ""; });
+}
+
+loadModels().then(wire);

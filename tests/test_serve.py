@@ -1,0 +1,214 @@
+"""`drn serve`: the API through an in-process client, the command as a process, and the page in
+a real headless Chromium (Debian's package, driven by Selenium). Tiny real models; no mocks."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import photo
+from PIL import Image
+
+pytest.importorskip("starlette", reason="drn serve needs the web extra: pip install 'drn-cli[web]'")
+pytest.importorskip("httpx", reason="the API tests use Starlette's TestClient, which needs httpx")
+from starlette.testclient import TestClient  # noqa: E402
+
+from drn_cli.web import create_app  # noqa: E402
+
+
+def png(h: int = 24, w: int = 20, seed: int = 0) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(photo(h, w, seed=seed)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def wait(client, job_id: str, seconds: float = 60) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/jobs/{job_id}").json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+@pytest.fixture
+def client(shipped_tiny):
+    with TestClient(create_app(device="cpu", max_upload_bytes=200_000)) as c:
+        yield c
+
+
+def test_a_job_goes_through_and_gives_result_input_confidence_and_a_zip(client):
+    created = client.post("/api/jobs", files={"image": ("face.png", png(), "image/png")})
+    assert created.status_code == 201, created.text
+    job = wait(client, created.json()["id"])
+    assert job["status"] == "done" and job["model"] == "drn-s-x4-real" and job["confidence"], job
+    assert job["size_in"] == [20, 24] and job["size_out"] == [80, 96] and job["progress"] == 1
+    result = client.get(f"/api/jobs/{job['id']}/result")
+    assert result.headers["content-type"] == "image/png" and "face_upscaled.png" in result.headers["content-disposition"]
+    assert Image.open(io.BytesIO(result.content)).size == (80, 96)
+    assert Image.open(io.BytesIO(client.get(f"/api/jobs/{job['id']}/input").content)).size == (20, 24)
+    assert Image.open(io.BytesIO(client.get(f"/api/jobs/{job['id']}/confidence").content)).size == (80, 96)
+    archive = zipfile.ZipFile(io.BytesIO(client.get(f"/api/results.zip?ids={job['id']}").content))
+    assert archive.namelist() == ["01_face_upscaled.png"]
+    assert [m["name"] for m in client.get("/api/models").json()][0] == "drn-s-x4-real"
+
+
+def test_jobs_wait_their_turn_and_a_failed_job_does_not_stop_the_server(client):
+    slow = client.post("/api/jobs", files={"image": ("big.png", png(160, 160), "image/png")}, data={"tta": "1"}).json()
+    wrong = client.post("/api/jobs", files={"image": ("a.png", png(), "image/png")},
+                        data={"model": "drn-s-x4", "scale": "2"}).json()  # refused when it runs: x4 model
+    quick = client.post("/api/jobs", files={"image": ("b.png", png(), "image/png")}).json()
+    assert client.get(f"/api/jobs/{quick['id']}").json()["status"] == "queued"
+    assert wait(client, slow["id"])["status"] == "done"
+    failed = wait(client, wrong["id"])
+    assert failed["status"] == "failed" and "--model drn-s-x4 is a x4 model, but --scale 2 was given" in failed["error"]
+    assert client.get(f"/api/jobs/{wrong['id']}/result").status_code == 404
+    assert wait(client, quick["id"])["status"] == "done"
+
+
+@pytest.mark.parametrize(("upload", "data", "status", "words"), [
+    (("notes.png", b"not an image at all", "image/png"), {}, 400, "notes.png"),
+    (("a.png", png(), "image/png"), {"scale": "3"}, 400, "--scale must be 2, 4 or 8, got 3"),
+    (("a.png", png(), "image/png"), {"scale": "x"}, 400, "scale must be 2, 4 or 8"),
+    (("a.png", png(), "image/png"), {"model": "nope"}, 400, "--model nope: no such model file"),
+    (("a.png", png(), "image/png"), {"model": "drn-s-x8"}, 400, "no shipped weights for drn-s-x8"),
+    (("huge.bin", b"\0" * 300_000, "application/octet-stream"), {}, 413, "at most"),
+])
+def test_bad_uploads_get_a_4xx_json_error_with_the_clis_words(client, upload, data, status, words):
+    response = client.post("/api/jobs", files={"image": upload}, data=data)
+    assert response.status_code == status and words in response.json()["error"], response.text
+
+
+def test_a_decompression_bomb_is_refused_from_its_header(client):
+    buffer = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(buffer, format="PNG")  # 400 MP, a few kB
+    response = client.post("/api/jobs", files={"image": ("bomb.png", buffer.getvalue(), "image/png")})
+    assert 400 <= response.status_code < 500 and "400 MP" in response.json()["error"]
+
+
+def test_uploaded_names_are_never_paths_and_the_folder_goes_with_the_server(shipped_tiny, tmp_path):
+    import tempfile
+    from pathlib import Path
+
+    with TestClient(create_app(device="cpu")) as c:
+        job = c.post("/api/jobs", files={"image": ("../../evil.png", png(), "image/png")}).json()
+        assert wait(c, job["id"])["name"] == "evil.png"
+        [folder] = [p for p in Path(tempfile.gettempdir()).glob("drn-serve-*") if (p / f"{job['id']}.result.png").is_file()]
+        assert sorted(p.name for p in folder.iterdir() if "evil" in p.name) == []  # stored under names the server made
+    assert not folder.exists()  # removed with the server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(weights_dir, port: int) -> subprocess.Popen:
+    env = {**os.environ, "DRN_WEIGHTS_DIR": str(weights_dir)}
+    process = subprocess.Popen([sys.executable, "-m", "drn_cli", "serve", "--port", str(port), "--device", "cpu"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process
+        except OSError:
+            if process.poll() is not None:
+                raise AssertionError(process.communicate())
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError("drn serve did not start")
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_the_command_serves_the_page_and_stops_cleanly(shipped_tiny, stop):
+    import httpx
+
+    port = free_port()
+    process = start_server(shipped_tiny, port)
+    try:
+        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+        assert page.status_code == 200 and "<title>drn" in page.text
+        assert httpx.get(f"http://127.0.0.1:{port}/static/app.js", timeout=10).status_code == 200
+    finally:
+        process.send_signal(stop)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert f"http://127.0.0.1:{port}/" in err and "Traceback" not in err
+
+
+def chromium():
+    """A Selenium Chrome driver on Debian's chromium, or skip with the reason."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="the browser test needs selenium (the test extra)")
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not binary or not driver:
+        pytest.skip("no Chromium here: apt-get install chromium chromium-driver (.ci/run does)")
+    return webdriver, binary, driver
+
+
+def test_the_page_in_a_real_browser(shipped_tiny, tmp_path):
+    """Open the page, upload an image, wait for the result, move the slider, show the confidence
+    map, download the result and check the file."""
+    webdriver, binary, driver_path = chromium()
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    sample = Path(__file__).resolve().parents[1] / "docs" / "images" / "sample.png"  # a Kodak crop, 125x125
+    shutil.copy(sample, tmp_path / "photo.png")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,1000"):
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
+    port = free_port()
+    server = start_server(shipped_tiny, port)
+    browser = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver_path))
+    try:
+        browser.get(f"http://127.0.0.1:{port}/")
+        WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#model option"))
+        browser.find_element(By.ID, "files").send_keys(str(tmp_path / "photo.png"))
+        WebDriverWait(browser, 60).until(lambda b: b.find_element(By.CSS_SELECTOR, ".job .status").text == "done")
+        card = browser.find_element(By.CSS_SELECTOR, ".job")
+        assert card.find_element(By.CSS_SELECTOR, ".result").is_displayed()
+        WebDriverWait(browser, 20).until(lambda b: b.execute_script(
+            "return document.querySelector('.after').naturalWidth") == 500)
+        clip = card.find_element(By.CSS_SELECTOR, ".before-clip")
+        browser.execute_script("const s = document.querySelector('.slider'); s.value = 20;"
+                               "s.dispatchEvent(new Event('input'));")
+        assert clip.value_of_css_property("width") != "" and browser.execute_script(
+            "return document.querySelector('.before-clip').style.width") == "20%"
+        browser.execute_script("window.scrollTo(0, 0)")
+        browser.save_screenshot(str(tmp_path / "serve.png"))
+        if os.environ.get("DRN_SCREENSHOT"):  # how docs/images/serve.png is made
+            shutil.copy(tmp_path / "serve.png", os.environ["DRN_SCREENSHOT"])
+        toggle = card.find_element(By.CSS_SELECTOR, ".show-confidence")
+        assert not card.find_element(By.CSS_SELECTOR, ".confidence").is_displayed()
+        toggle.click()
+        WebDriverWait(browser, 10).until(lambda b: card.find_element(By.CSS_SELECTOR, ".confidence").is_displayed())
+        card.find_element(By.CSS_SELECTOR, ".download").click()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not list(downloads.glob("*.png")):
+            time.sleep(0.1)
+        [saved] = list(downloads.glob("*.png"))
+        assert saved.name == "photo_upscaled.png" and Image.open(saved).size == (500, 500)
+        assert np.asarray(Image.open(saved)).std() > 0
+    finally:
+        browser.quit()
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
