@@ -21,9 +21,9 @@ from PIL import Image
 
 pytest.importorskip("starlette", reason="drn serve needs the web extra: pip install 'drn-cli[web]'")
 pytest.importorskip("httpx", reason="the API tests use Starlette's TestClient, which needs httpx")
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.testclient import TestClient
 
-from drn_cli.web import create_app  # noqa: E402
+from drn_cli.web import create_app
 
 
 def png(h: int = 24, w: int = 20, seed: int = 0) -> bytes:
