@@ -61,7 +61,7 @@ def test_a_job_goes_through_and_gives_result_input_confidence_and_a_zip(client):
     assert Image.open(io.BytesIO(client.get(f"/api/jobs/{job['id']}/confidence").content)).size == (80, 96)
     archive = zipfile.ZipFile(io.BytesIO(client.get(f"/api/results.zip?ids={job['id']}").content))
     assert archive.namelist() == ["01_face_upscaled.png"]
-    assert [m["name"] for m in client.get("/api/models").json()][0] == "drn-s-x4-real"
+    assert client.get("/api/models").json()[0]["name"] == "drn-s-x4-real"
 
 
 def test_jobs_wait_their_turn_and_a_failed_job_does_not_stop_the_server(client):
@@ -144,7 +144,7 @@ def test_the_command_serves_the_page_and_stops_cleanly(shipped_tiny, stop):
         assert httpx.get(f"http://127.0.0.1:{port}/static/app.js", timeout=10).status_code == 200
     finally:
         process.send_signal(stop)
-        out, err = process.communicate(timeout=30)
+        _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert f"http://127.0.0.1:{port}/" in err and "Traceback" not in err
 
