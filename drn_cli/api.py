@@ -34,9 +34,9 @@ def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = N
     """
     request = UpscaleRequest(model, scale, outscale, width, height, tta=tta, tile=tile, device=device,
                              precision=precision)
-    upscaler = load_upscaler(request.model_name, device, precision)
-    request.check_model(upscaler.scale, upscaler.model.has_dual)
     picture, kind = _to_picture(image)
+    upscaler = load_upscaler(request.model_for(*picture.size), device, precision)
+    request.check_model(upscaler.scale, upscaler.model.has_dual)
     out = upscale_picture(picture, upscaler, request.run, request.output).final
     upscaler.return_freed_memory()
     planes = out.pixels if out.alpha is None else np.concatenate([out.pixels, out.alpha[:, :, None]], 2)

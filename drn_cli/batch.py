@@ -98,6 +98,8 @@ def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, sp
         if on_tile:
             on_tile(done, total)
 
+    result.model = upscaler.model.name
+
     try:
         _check_final_size(job, spec, picture.size, upscaler.scale)
         paths = _extra_paths(job, upscaler.scale, spec)
@@ -117,6 +119,7 @@ def _upscale_video(job: Job, upscaler: Upscaler, run: RunOptions, spec: OutputSp
                    result: Result, on_frame: TileProgress | None, tic: float) -> Result:
     """The whole of one video job (video.upscale_video); its finished Result. `on_frame(done,
     total)` counts frames (total: the container's count, 0 where it does not say)."""
+    result.model = upscaler.model.name
     try:
         make_folder(job.output.parent)
         result.size_in, result.size_out, result.frames = upscale_video(
@@ -165,9 +168,11 @@ def _write_extras(upscaled: Upscaled, paths: list[Path], out: OutputOptions, res
 
 def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: OutputSpec = PLAIN_OUTPUT,
              out: OutputOptions = PLAIN_WRITE, on_tile: Callable[[Job, int, int], None] | None = None,
-             io_threads: int = 2, video: VideoOptions = PLAIN_VIDEO) -> Iterator[Result]:
+             io_threads: int = 2, video: VideoOptions = PLAIN_VIDEO,
+             choose: Callable[[int, int], Upscaler] | None = None) -> Iterator[Result]:
     """Results for the planned failures first, then each job's, in job order; `on_tile(job, done,
-    total)` reports tiles within the image being upscaled.
+    total)` reports tiles within the image being upscaled. `choose(width, height)`, when given,
+    picks the upscaler of each picture (--width/--height without --model); else `upscaler` runs.
 
     The model works on one image while `io_threads` threads decode the next input and encode
     finished outputs (Pillow and OpenCV release the GIL), so a fast device is not left waiting
@@ -188,9 +193,11 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: 
                 next_read = pool.submit(_read, jobs[k + 1], out)
             progress = None if on_tile is None else functools.partial(on_tile, job)
             if job.kind == "video" and result.status == "ok":  # frames are pipelined inside
-                writes.append(_done(_upscale_video(job, upscaler, run, spec, video, result, progress, tic)))
+                chosen = upscaler if choose is None else choose(*probe(job.input)[:2])
+                writes.append(_done(_upscale_video(job, chosen, run, spec, video, result, progress, tic)))
             else:
-                upscaled = None if picture is None else _upscale(job, picture, upscaler, run, spec, out, result, progress, tic)
+                chosen = upscaler if choose is None or picture is None else choose(*picture.size)
+                upscaled = None if picture is None else _upscale(job, picture, chosen, run, spec, out, result, progress, tic)
                 writes.append(_done(result) if upscaled is None else
                               pool.submit(_write, job, upscaled, out, result, time.perf_counter() - tic))
             upscaler.return_freed_memory()
@@ -261,6 +268,7 @@ def dry_run(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: O
     per_pixel = upscaler.seconds_per_pixel(side)
     for result in planned:
         result.seconds = round(model_seconds(result.size_in, tile, run, per_pixel, result.frames or 1), 3)
+        result.model = upscaler.model.name
     return results, side
 
 

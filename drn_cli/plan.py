@@ -52,6 +52,7 @@ class Result:
     tiles: int | None = None          # tiles the model ran, or with --dry-run will run (all 8 passes with --tta)
     exists: bool = False              # not written because the output exists (neither --overwrite nor --skip-existing)
     frames: int | None = None         # a video's frames: done, or with --dry-run to do
+    model: str | None = None          # the model that ran (or, with --dry-run, will run)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)

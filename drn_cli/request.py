@@ -15,7 +15,7 @@ from pathlib import Path
 from .device import check_options
 from .errors import DrnError, UsageError
 from .io import VIDEO_SUFFIXES, image_size
-from .models.presets import PRESETS, SCALES, model_file, upscale_choice
+from .models.presets import PRESETS, SCALES, model_file, model_for_outscale, upscale_choice
 
 DEFAULT_OVERLAP = 16        # LR pixels; see docs/tiling.md for the tiled-vs-whole PSNR
 MAX_FINAL_FACTOR = 16       # --outscale's limit, and the most --width/--height may enlarge an input
@@ -213,6 +213,18 @@ class UpscaleRequest:
     @property
     def output(self) -> OutputSpec:
         return OutputSpec(self.resize_to, self.width, self.height, self.all_levels, self.confidence)
+
+    def model_for(self, width: int, height: int) -> str:
+        """The model for a `width` x `height` picture: `model_name`, except for --width/--height
+        without --model, where the photo model whose scale fits the picture's own factor runs
+        (x2 for a factor of 2 or less, where a x2 photo model is installed)."""
+        if self.model is not None or not self.output.sized:
+            return self.model_name
+        try:
+            w, h = self.output.final_size(width, height, 1)
+        except DrnError:  # too large a factor: the job fails on it, naming the input
+            return self.model_name
+        return model_for_outscale(max(w / width, h / height))
 
     def check_model(self, scale: int, has_dual: bool) -> None:
         """The rules that need the loaded model: its `scale` and whether it has dual blocks."""

@@ -16,8 +16,8 @@ import os
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -38,8 +38,9 @@ def _av():
     return av
 
 
-@dataclass(frozen=True)
-class VideoInfo:
+class VideoInfo(NamedTuple):
+    """The first video stream of a file."""
+
     width: int
     height: int
     frames: int        # from the container, or duration x rate where it does not say

@@ -3,6 +3,7 @@ tiny real models, the real CLI; nothing is mocked."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -192,3 +193,18 @@ def test_messages_name_the_model_not_its_config_object(tmp_path, tiny_model_file
     assert f"adapting {tiny_model_file}: DRN x4" in adapted.stderr
     assert "training a fresh DRN: DRN x4" in trained.stderr
     assert "M parameters" in trained.stderr
+
+
+def test_photos_at_x2_run_the_x2_photo_model_where_it_is_installed(tmp_path, shipped_tiny):
+    """--scale 2, --outscale 2 and --width/--height of a factor up to 2 without --model run
+    drn-s-x2-real once it is installed (a quarter of the x4 model's work); a larger factor still
+    runs drn-s-x4-real."""
+    save_weights(shipped_tiny / "drn-s-x2-real.safetensors", tiny_weights(scale=2, n_feats=16, seed=3))
+    write_photo(tmp_path / "a.png", 20, 20)
+    for options, model in ((["--scale", "2"], "drn-s-x2-real"), (["--outscale", "1.5"], "drn-s-x2-real"),
+                           (["--width", "40"], "drn-s-x2-real"), (["--width", "60"], "drn-s-x4-real"),
+                           (["--scale", "4"], "drn-s-x4-real")):
+        out = tmp_path / "o" / "_".join(options)
+        result = run("upscale", tmp_path / "a.png", *options, "-o", out, "--json", "--device", "cpu")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["model"] == model, (options, result.stdout)

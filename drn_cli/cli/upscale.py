@@ -96,7 +96,11 @@ def upscale(
     total = len(plan.jobs) + len(plan.failures)
     videos = {job.input for job in plan.jobs if job.kind == "video"}
     mine = shard(plan, rank.rank, rank.world, lambda path: video_pixels(path) if path in videos else image_pixels(path))
-    failed = _run_plan(mine, upscaler, request, written, video, as_json, rank.is_main, total)
+    choose = None  # --width/--height without --model: the photo model of each picture's own factor
+    if request.model is None and request.output.sized:
+        def choose(width: int, height: int):
+            return load_upscaler(request.model_for(width, height), str(dev), precision, compile_model)
+    failed = _run_plan(mine, upscaler, request, written, video, as_json, rank.is_main, total, choose)
     if rank.world > 1:
         counts = distributed.failures_everywhere(failed)
         if rank.is_main:
@@ -154,7 +158,8 @@ def _dry_run(plan, request, upscaler, written, as_json: bool) -> int:
     return counts["error"]
 
 
-def _run_plan(plan, upscaler, request, written, video, as_json: bool, show: bool = True, total: int | None = None) -> int:
+def _run_plan(plan, upscaler, request, written, video, as_json: bool, show: bool = True, total: int | None = None,
+              choose=None) -> int:
     """Run a plan under one progress bar (images, and tiles within the current image), a line per
     image above it, JSON lines on stdout; returns the number of failed inputs. Under torchrun only
     rank 0 `show`s: its bar counts the images of all ranks (`total`), its lines are its own."""
@@ -173,7 +178,7 @@ def _run_plan(plan, upscaler, request, written, video, as_json: bool, show: bool
         def on_tile(job, done: int, count: int) -> None:  # tiles of an image, frames of a video
             bar.update(tiles, completed=done, total=count or None, visible=count != 1, description=f"  {escape(job.input.name[:30])}")
 
-        for result in run_jobs(plan, upscaler, request.run, request.output, written, on_tile, video=video):
+        for result in run_jobs(plan, upscaler, request.run, request.output, written, on_tile, video=video, choose=choose):
             bar.update(tiles, visible=False)
             done += 1
             everyone = distributed.add_to_counter("drn_upscale_done", 1)

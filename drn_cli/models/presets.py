@@ -31,6 +31,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            root="drn-s-x4"),
     Preset("drn-s-x4", "drn-s-x4", 4, "bicubic", "clean inputs (renders, screenshots, bicubic-made LR); the paper's benchmarks",
            _OFFICIAL + "DRNS4x.pt"),
+    Preset("drn-s-x2-real", "drn-s-x2", 2, "real", "real photos at x2 (blur, noise, JPEG), a quarter of the x4 photo model's work",
+           root="drn-s-x2"),
     Preset("drn-s-x2", "drn-s-x2", 2, "bicubic", "clean inputs at x2"),
     Preset("drn-s-x8", "drn-s-x8", 8, "bicubic", "clean inputs at x8", _OFFICIAL + "DRNS8x.pt"),
     Preset("drn-l-x2", "drn-l-x2", 2, "bicubic", "the paper's larger model at x2"),
