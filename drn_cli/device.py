@@ -133,3 +133,12 @@ def precision_name(dtype: torch.dtype) -> str:
     import torch
 
     return {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
+
+
+def set_threads(threads: int | None) -> None:
+    """--threads: the CPU threads torch uses for the model; None leaves torch's choice
+    (OMP_NUM_THREADS if set, else one per core)."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)

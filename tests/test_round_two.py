@@ -4,6 +4,7 @@ tiny real models, the real CLI; nothing is mocked."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -208,3 +209,18 @@ def test_photos_at_x2_run_the_x2_photo_model_where_it_is_installed(tmp_path, shi
         result = run("upscale", tmp_path / "a.png", *options, "-o", out, "--json", "--device", "cpu")
         assert result.exit_code == 0, result.output
         assert json.loads(result.stdout)["model"] == model, (options, result.stdout)
+
+
+def test_threads_option_and_passive_waiting_threads_by_default(tmp_path, tiny_model_file):
+    """--threads sets torch's CPU threads; the CLI makes OpenMP's waiting threads passive unless
+    the user chose a policy (two spinning threads beside a busy program ran up to 14x slower)."""
+    write_photo(tmp_path / "a.png", 8, 8)
+    code = ("import os, sys, torch; from drn_cli.cli import app; sys.argv = ['drn'] + sys.argv[1:];\n"
+            "try:\n    app()\nexcept SystemExit as e:\n    print(os.environ['OMP_WAIT_POLICY'], torch.get_num_threads(), e.code)")
+    args = ["upscale", str(tmp_path / "a.png"), "--model", str(tiny_model_file), "--threads", "1", "--overwrite"]
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False)
+    assert out.stdout.split() == ["PASSIVE", "1", "0"], out.stdout + out.stderr
+    mine = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False,
+                          env={**env, "OMP_WAIT_POLICY": "ACTIVE"})
+    assert mine.stdout.split()[0] == "ACTIVE"

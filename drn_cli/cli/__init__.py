@@ -8,9 +8,17 @@ line and exit 1 (2 for usage errors); DRN_DEBUG=1 shows the traceback.
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
+
+# OpenMP threads that finish early wait for the others. GOMP's default spins for them, which is
+# fastest on an idle machine but, with one other busy program, made the default two threads up
+# to 14x slower than one (they spin on a core the other program needs). Passive waiting keeps two
+# threads as fast as one there (docs/performance.md, benchmarks/threads.py). Set before torch
+# loads; a user's own OMP_WAIT_POLICY wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # Typer (0.2x) prints a type label such as <bool> or <list[str]> beside every flag and argument,
 # and ignores an argument's metavar there. Flags take no value and our arguments' names say what

@@ -8,7 +8,7 @@ import typer
 
 from ..errors import DrnError
 from . import app, ui
-from .ui import DeviceOpt, PrecisionOpt, handle_errors
+from .ui import DeviceOpt, PrecisionOpt, ThreadsOpt, handle_errors
 
 
 @app.command()
@@ -19,11 +19,13 @@ def serve(
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
+    threads: ThreadsOpt = None,
 ) -> None:
     """A local web page: drop images, compare before and after, see where the model is unsure (docs/serve.md)."""
-    from ..device import check_options
+    from ..device import check_options, set_threads
 
     check_options(device, precision)
+    set_threads(threads)
     try:
         import multipart  # noqa: F401 - Starlette reads uploads with it
         import uvicorn  # noqa: F401

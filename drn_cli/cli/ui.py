@@ -23,6 +23,7 @@ ScaleOpt = Annotated[int | None, typer.Option("--scale", "-s", metavar="N", help
 DeviceOpt = Annotated[str, typer.Option(metavar="DEVICE", help="auto (CUDA when present), cpu, cuda or cuda:N.")]
 PrecisionOpt = Annotated[str, typer.Option(metavar="PRECISION", help="auto, fp32, bf16 or fp16. auto = bf16 where the hardware is fast at it.")]
 TileOpt = Annotated[int | None, typer.Option(metavar="N", help="Tile size in LR pixels; 0 = whole image; default from available memory.")]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", metavar="N", min=1, help="CPU threads for the model (default: OMP_NUM_THREADS if set, else one per core).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 
 

@@ -16,6 +16,7 @@ from .ui import (
     JsonOpt,
     ModelOpt,
     PrecisionOpt,
+    ThreadsOpt,
     TileOpt,
     duration,
     err,
@@ -47,6 +48,7 @@ def upscale(
     tile_overlap: Annotated[int, typer.Option(metavar="N", help="Tile overlap in LR pixels.", min=0)] = 16,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
+    threads: ThreadsOpt = None,
     codec: Annotated[str, typer.Option(metavar="CODEC", help="Videos: h264, h265, vp9 or av1 (the [video] extra; audio and subtitles are copied).")] = "h264",
     crf: Annotated[int | None, typer.Option(metavar="N", help="Videos: the encoder's constant quality (default 18 for h264, 20 h265, 31 vp9, 30 av1; 0 with h264: lossless).")] = None,
     compile_model: Annotated[bool, typer.Option("--compile", help="Compile the model first (torch.compile): about 30 s, and again for new image sizes, then each image about 2x faster on a GPU; for large folders (docs/performance.md).")] = False,
@@ -79,6 +81,7 @@ def upscale(
         raise typer.Exit(EXIT_FAILED)
 
     from .. import distributed  # torch loads from here on
+    from ..device import set_threads
     from ..inference import load_upscaler
     from ..io import image_pixels
     from ..plan import shard
@@ -86,6 +89,7 @@ def upscale(
 
     # under torchrun (not for a dry run): this rank's GPU or share of the cores
     rank, dev = (distributed.from_env(), device) if dry_run else distributed.init(device)
+    set_threads(threads)
     upscaler = load_upscaler(request.model_name, str(dev), precision, compile_model and not dry_run)
     request.check_model(upscaler.scale, upscaler.model.has_dual)
     plan = plan or planned(upscaler.scale)
