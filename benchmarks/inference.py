@@ -15,7 +15,7 @@ import torch
 from benchmarks.timing import median_seconds
 from drn_cli.device import precision_name, resolve_precision
 from drn_cli.errors import WeightsError
-from drn_cli.inference import DEFAULT_CPU_TILE, make_upscaler
+from drn_cli.inference import MAX_CPU_TILE, make_upscaler
 from drn_cli.models.registry import DRN
 from drn_cli.models.weights import Weights, resolve_model
 
@@ -68,7 +68,7 @@ def main() -> None:
         print(f"| {name} | {base:.3f} | {ours:.3f} | {ours / base:.2f} |", flush=True)
     if args.tiles:
         weights = weights_or_random(args.models.split(",")[0])
-        print(f"\ntile sweep ({args.models.split(',')[0]}, default {DEFAULT_CPU_TILE})\n")
+        print(f"\ntile sweep ({args.models.split(',')[0]}, default {MAX_CPU_TILE})\n")
         print("| tile | MP/s |")
         print("|---|---|")
         for tile in [int(t) for t in args.tiles.split(",")]:

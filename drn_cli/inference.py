@@ -24,20 +24,22 @@ from .models.weights import Weights
 from .request import DEFAULT_OVERLAP
 from .tiling import tile_count, tile_extent, upscale_tiled
 
-DEFAULT_CPU_TILE = 256      # LR pixels; see docs/performance.md for the sweep
+MAX_CPU_TILE = 1024         # LR pixels: one tile up to this side where memory allows (docs/performance.md)
 MIN_TILE = 16
 CPU_BYTES_PER_LR_PIXEL = 8_000   # DRN-S x4: ~0.8 GB peak RSS for a 256x256 tile (docs/performance.md)
 CUDA_BYTES_PER_LR_PIXEL = 12_000  # DRN-S x4, bf16: 7,892 measured at LR 512 on an H100 (docs/performance.md), 1.5x margin
 
 
 def default_tile(device: torch.device) -> int:
-    """Tile side in LR pixels from free memory: the GPU's, or on the CPU at most DEFAULT_CPU_TILE
-    (larger tiles are no faster there) and less when available RAM is short."""
+    """Tile side in LR pixels from free memory, the GPU's or the CPU's (at most MAX_CPU_TILE), so
+    that an image is covered by the fewest tiles that fit (tiling.plan_axis makes them even):
+    with the allocator fix (device.keep_freed_cpu_memory) a larger CPU tile costs no more per
+    pixel, and small tiles cost more (their overlaps, and each pass's fixed costs)."""
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return max(MIN_TILE, int((0.6 * free / CUDA_BYTES_PER_LR_PIXEL) ** 0.5) // 8 * 8)
     free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 1 << 34
-    return max(MIN_TILE, min(DEFAULT_CPU_TILE, int((0.5 * free / CPU_BYTES_PER_LR_PIXEL) ** 0.5) // 8 * 8))
+    return max(MIN_TILE, min(MAX_CPU_TILE, int((0.5 * free / CPU_BYTES_PER_LR_PIXEL) ** 0.5) // 8 * 8))
 
 
 TileProgress = Callable[[int, int], None]  # (tiles done, tiles in all)

@@ -14,8 +14,9 @@ import time
 
 import numpy as np
 
-from drn_cli.inference import DEFAULT_CPU_TILE, DEFAULT_OVERLAP, load_upscaler
+from drn_cli.inference import MAX_CPU_TILE, load_upscaler
 from drn_cli.io import read_image
+from drn_cli.request import DEFAULT_OVERLAP
 from drn_cli.tiling import plan_axis
 
 
@@ -28,7 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", required=True, help="glob of input photos")
     parser.add_argument("--model", default="drn-s-x4")
-    parser.add_argument("--tile", type=int, default=DEFAULT_CPU_TILE)
+    parser.add_argument("--tile", type=int, default=MAX_CPU_TILE)
     parser.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP)
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--min-side", type=int, default=0, help="skip photos smaller than this (LR px)")
