@@ -23,15 +23,21 @@ def _new(output: Path) -> None:
         raise UsageError(f"{output}: exists; choose another -o")
 
 
+def _rows_as_json(rows: list[dict], as_json: bool) -> bool:
+    """With --json, the rows as JSON lines on stdout (True: nothing else to print)."""
+    if as_json:
+        print("\n".join(json.dumps(row) for row in rows))
+    return as_json
+
+
 @app.command()
 @handle_errors
 def models(as_json: JsonOpt = False) -> None:
     """List the models: scale, size, what each is for, whether installed, recorded scores."""
     from ..models.weights import catalogue
 
-    rows = catalogue()
-    if as_json:
-        return print("\n".join(json.dumps(row) for row in rows))
+    if _rows_as_json(rows := catalogue(), as_json):
+        return
     # A block per model, not a table: seven columns of prose are unreadable in 80 columns.
     ui.out.print(f"models (drn upscale uses {UPSCALE_MODEL}; drn eval uses {PAPER_MODEL})")
     for r in rows:
@@ -50,9 +56,8 @@ def datasets(as_json: JsonOpt = False) -> None:
 
     from ..datasets import catalogue
 
-    rows = catalogue()
-    if as_json:
-        return print("\n".join(json.dumps(row) for row in rows))
+    if _rows_as_json(rows := catalogue(), as_json):
+        return
     table = Table(title="benchmark datasets (drn eval --dataset NAME downloads on first use)")
     for column in ("name", "images", "size", "cached", "folder", "terms of use"):
         table.add_column(column, overflow="fold")
