@@ -66,7 +66,7 @@ def integer_rows(channels: int, bits: int) -> ToHost:
     return convert
 
 
-def _is_out_of_memory(exc: BaseException) -> bool:
+def is_out_of_memory(exc: BaseException) -> bool:
     text = str(exc)
     return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in text or "can't allocate" in text
 
@@ -150,7 +150,7 @@ class Upscaler:
                               lambda y, rows: emit(y, to_host(rows)), self.device)
                 return
             except RuntimeError as exc:
-                if not _is_out_of_memory(exc):
+                if not is_out_of_memory(exc):
                     raise
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()

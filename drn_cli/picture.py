@@ -17,10 +17,11 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .inference import TileProgress, Upscaler, integer_rows, self_ensemble
+from .inference import TileProgress, Upscaler, integer_rows, is_out_of_memory, self_ensemble
 from .io import Picture, to_integers
 from .levels import upscale_extras
 from .request import PLAIN_OUTPUT, PLAIN_RUN, OutputSpec, RunOptions
+from .tiling import tile_extent
 
 
 @dataclass
@@ -122,3 +123,24 @@ def upscale_picture(picture: Picture, upscaler: Upscaler, run: RunOptions = PLAI
               for k, level in enumerate(outputs, start=1)]
     final = resize_picture(levels.pop(), size)
     return Upscaled(final, levels if output.all_levels else [], loop)
+
+
+def upscale_batch(pictures: list[Picture], upscaler: Upscaler, run: RunOptions = PLAIN_RUN,
+                  output: OutputSpec = PLAIN_OUTPUT) -> list[Picture]:
+    """Final pictures of same-size pictures without alpha (a video's frames) in one model pass
+    when each fits in one tile (what a GPU does best); one by one otherwise (tiles, TTA, extra
+    outputs), or when the batch runs out of memory. The output is upscale_picture's, up to the
+    rounding of a batched forward."""
+    h, w, channels = pictures[0].pixels.shape
+    side = tile_extent(upscaler.default_tile() if run.tile is None else run.tile, h, w)
+    if len(pictures) == 1 or run.tta or output.all_levels or output.confidence or side < max(h, w):
+        return [upscale_picture(p, upscaler, run, output).final for p in pictures]
+    x = torch.from_numpy(np.stack([prepare(p) for p in pictures]).transpose(0, 3, 1, 2).copy())
+    try:
+        sr = upscaler.model(x)
+    except RuntimeError as exc:
+        if not is_out_of_memory(exc):
+            raise
+        return [upscale_picture(p, upscaler, run, output).final for p in pictures]
+    to_host, size = integer_rows(channels, pictures[0].bits), final_size(output, w, h, upscaler.scale)
+    return [resize_picture(_finish(p, to_host(rows), upscaler.scale), size) for p, rows in zip(pictures, sr)]

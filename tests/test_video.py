@@ -145,3 +145,21 @@ def test_a_run_killed_part_way_leaves_nothing_under_the_final_name(tmp_path, tin
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not (tmp_path / "long_x4.mp4").exists()
+
+
+def test_frames_batched_in_one_pass_match_frames_one_by_one(tmp_path, tiny_model_file):
+    """A GPU runs FRAMES_PER_GPU_PASS frames per forward (picture.upscale_batch); forced here on
+    the CPU, the video is the one-frame-at-a-time video (a level of rounding apart at most)."""
+    from drn_cli.inference import load_upscaler
+    from drn_cli.request import OutputSpec, RunOptions, VideoOptions
+    from drn_cli.video import upscale_video
+
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, frames=6, audio=False)
+    upscaler = load_upscaler(str(tiny_model_file), "cpu", "fp32")
+    for n in (1, 4):
+        upscale_video(clip, tmp_path / f"b{n}.mkv", upscaler, RunOptions(), OutputSpec(),
+                      VideoOptions(crf=0), frames_per_pass=n)
+    one, batched = frames_of(tmp_path / "b1.mkv"), frames_of(tmp_path / "b4.mkv")
+    assert len(one) == len(batched) == 6
+    assert all(np.abs(a.astype(int) - b.astype(int)).max() <= 1 for a, b in zip(one, batched))
