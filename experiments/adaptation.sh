@@ -30,7 +30,7 @@ rm -rf "$work/$name"
 drn finetune-unpaired "$work/adapt_lr" --model "$model" --out "$work/$name" "$@" 2> "$work/$name.log"
 read -r bp bs b5 ba < "$work/base_scores"
 read -r ap as a5 aa < <(score "$work/$name/model.safetensors")
-loop=$(grep -o "closed-loop L1 on the photos: [0-9.]* -> [0-9.]*" "$work/$name.log" | sed 's/.*photos: //')
+loop=$(grep -o "^held out: .*" "$work/$name.log" | sed 's/^held out: //')
 read=$(grep -o "read from the photos: .*" "$work/$name.log" || true)
 python3 -c "import sys; bp,bs,b5,ba,ap,as_,a5,aa=map(float,sys.argv[1:9]); print(f'| {sys.argv[9]} | {sys.argv[10]} | {bp:.3f} -> {ap:.3f} ({ap-bp:+.3f}) | {bs:.4f} -> {as_:.4f} | {ba:.3f} -> {aa:.3f} ({aa-ba:+.3f}) | {b5:.3f} -> {a5:.3f} ({a5-b5:+.3f}) | {sys.argv[11]} |')" \
   "$bp" "$bs" "$b5" "$ba" "$ap" "$as" "$a5" "$aa" "$deg" "$name: $*" "$loop"
