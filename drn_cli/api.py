@@ -7,7 +7,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from .inference import load_upscaler
+from .inference import upscaler_for
 from .io import Picture, read_image
 from .picture import upscale_picture
 from .request import UpscaleRequest
@@ -18,7 +18,7 @@ ImageLike = Image.Image | np.ndarray | str | os.PathLike
 def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = None,
             outscale: float | None = None, width: int | None = None, height: int | None = None,
             tta: bool = False, device: str = "auto", precision: str = "auto",
-            tile: int | None = None) -> np.ndarray | Image.Image:
+            tile: int | None = None, denoise: float | None = None) -> np.ndarray | Image.Image:
     """Upscale one image and return it in the same kind it came in.
 
     `image` is a Pillow image, an integer array (H, W) / (H, W, 3) / (H, W, 4) of uint8 or
@@ -28,14 +28,15 @@ def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = N
     (2, 4, 8) or `outscale` (any factor) where no photo model has that scale
     (models.presets.upscale_choice). `width` and/or `height` ask for a final size instead (pixels, aspect
     ratio kept; both: the largest size that fits inside them), reached by resizing the model's output.
-    `tta` averages the 8 flips and rotations (8x the time). Stateless and thread-safe: loaded
+    `tta` averages the 8 flips and rotations (8x the time). `denoise` S in [0, 1] blends the
+    clean model's output (0) with the photo model's (1), as `drn upscale --denoise S`. Stateless and thread-safe: loaded
     models are cached read-only and shared. Options are checked as the CLI checks them
     (request.UpscaleRequest), with the same words: a UsageError names the CLI's option.
     """
     request = UpscaleRequest(model, scale, outscale, width, height, tta=tta, tile=tile, device=device,
-                             precision=precision)
+                             precision=precision, denoise=denoise)
     picture, kind = _to_picture(image)
-    upscaler = load_upscaler(request.model_for(*picture.size), device, precision)
+    upscaler = upscaler_for(request.model_for(*picture.size), denoise, device, precision)
     request.check_model(upscaler.scale, upscaler.model.has_dual)
     out = upscale_picture(picture, upscaler, request.run, request.output).final
     upscaler.return_freed_memory()

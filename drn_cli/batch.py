@@ -98,7 +98,7 @@ def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, sp
         if on_tile:
             on_tile(done, total)
 
-    result.model = upscaler.model.name
+    result.model, result.denoise = upscaler.model.name, getattr(upscaler.model, "strength", None)
 
     try:
         _check_final_size(job, spec, picture.size, upscaler.scale)
@@ -119,7 +119,7 @@ def _upscale_video(job: Job, upscaler: Upscaler, run: RunOptions, spec: OutputSp
                    result: Result, on_frame: TileProgress | None, tic: float) -> Result:
     """The whole of one video job (video.upscale_video); its finished Result. `on_frame(done,
     total)` counts frames (total: the container's count, 0 where it does not say)."""
-    result.model = upscaler.model.name
+    result.model, result.denoise = upscaler.model.name, getattr(upscaler.model, "strength", None)
     try:
         make_folder(job.output.parent)
         result.size_in, result.size_out, result.frames = upscale_video(

@@ -113,12 +113,14 @@ class EvalRequest:
     tile: int | None = None
     device: str = "auto"
     precision: str = "auto"
+    denoise: float | None = None   # blend the clean and the photo model of the scale (models.blend)
 
     def __post_init__(self) -> None:
         from .degradations import parse_degradation
         from .device import check_options
-        from .request import check_scale
+        from .request import check_denoise, check_scale
 
+        check_denoise(self.denoise, None if self.model == "bicubic" else self.model)
         try:
             parse_degradation(self.degradation)
         except ValueError as exc:
@@ -141,13 +143,14 @@ def sr_function(request: EvalRequest) -> tuple[SrFunction, int, str]:
     `outscale` as `drn upscale` makes it; averaged over the 8 flips and rotations when asked."""
     if request.model == "bicubic":
         return bicubic_sr(request.scale), request.scale, "bicubic"
-    from .inference import load_upscaler, self_ensemble
-    from .models.presets import PAPER_MODEL, preset_for_scale
+    from .inference import self_ensemble, upscaler_for
+    from .models.presets import PAPER_MODEL, denoise_pair, preset_for_scale
     from .picture import upscale_picture
     from .request import OutputSpec, RunOptions
 
     name = request.model if request.model is not None else preset_for_scale(request.scale, PAPER_MODEL)
-    upscaler = load_upscaler(name, request.device, request.precision)
+    upscaler = upscaler_for(name, request.denoise, request.device, request.precision)
+    name = name if request.denoise is None else f"{'+'.join(denoise_pair(name))} denoise {request.denoise:g}"
     if request.scale is not None and request.scale != upscaler.scale:
         raise UsageError(f"--model {name} is a x{upscaler.scale} model, but --scale {request.scale} was given")
     scale, fn = upscaler.scale, functools.partial(upscaler.upscale_uint8, tile=request.tile)

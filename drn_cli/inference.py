@@ -18,8 +18,9 @@ import torch
 
 from .device import return_freed_cpu_memory
 from .errors import DrnError
+from .models.blend import BlendedModel
 from .models.loaded import LoadedModel, build, load
-from .models.presets import UPSCALE_MODEL
+from .models.presets import UPSCALE_MODEL, denoise_pair
 from .models.weights import Weights
 from .request import DEFAULT_OVERLAP
 from .tiling import tile_count, tile_extent, upscale_tiled
@@ -78,7 +79,7 @@ class Upscaler:
     `tile` arguments are in LR pixels: None = chosen from free memory, 0 = the whole image.
     """
 
-    model: LoadedModel
+    model: LoadedModel  # or models.blend.BlendedModel, which has its interface
 
     @property
     def scale(self) -> int:
@@ -186,6 +187,19 @@ def load_upscaler(model: str = UPSCALE_MODEL, device: str = "auto", precision: s
                   compile: bool = False) -> Upscaler:
     """An Upscaler of `models.load(model, ...)` (cached and shared; read-only)."""
     return Upscaler(load(model, device, precision, compile))
+
+
+def upscaler_for(name: str, denoise: float | None = None, device: str = "auto", precision: str = "auto",
+                 compile: bool = False) -> Upscaler:
+    """The Upscaler of model `name`, or with `denoise` S the blend of its clean and photo pair
+    (models.blend; S = 0 and 1 run one model alone)."""
+    if denoise is None:
+        return load_upscaler(name, device, precision, compile)
+    pair = denoise_pair(name)
+    if pair is None:
+        raise DrnError(f"--denoise: {name} has no installed clean and photo pair to blend")
+    clean, photo = (load(spec, device, precision, compile) for spec in pair)
+    return Upscaler(BlendedModel(clean, photo, denoise))
 
 
 def self_ensemble(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> np.ndarray:

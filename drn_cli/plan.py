@@ -53,6 +53,7 @@ class Result:
     exists: bool = False              # not written because the output exists (neither --overwrite nor --skip-existing)
     frames: int | None = None         # a video's frames: done, or with --dry-run to do
     model: str | None = None          # the model that ran (or, with --dry-run, will run)
+    denoise: float | None = None      # --denoise: the strength S the blend used
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)

@@ -15,7 +15,7 @@ from pathlib import Path
 from .device import check_options
 from .errors import DrnError, UsageError
 from .io import VIDEO_SUFFIXES, image_size
-from .models.presets import PRESETS, SCALES, model_file, model_for_outscale, upscale_choice
+from .models.presets import PRESETS, SCALES, denoise_pair, model_file, model_for_outscale, upscale_choice
 
 DEFAULT_OVERLAP = 16        # LR pixels; see docs/tiling.md for the tiled-vs-whole PSNR
 MAX_FINAL_FACTOR = 16       # --outscale's limit, and the most --width/--height may enlarge an input
@@ -138,6 +138,17 @@ PLAIN_WRITE = OutputOptions()  # the input's format, quality 95, existing output
 PLAIN_VIDEO = VideoOptions()  # h264, CRF 18, yuv420p
 
 
+def check_denoise(denoise: float | None, model: str | None) -> None:
+    """--denoise S: a strength in [0, 1] that blends the clean and the photo model of the scale."""
+    if denoise is None:
+        return
+    if not 0 <= denoise <= 1:
+        raise UsageError(f"--denoise must be between 0 and 1, got {denoise:g}")
+    if model is not None and denoise_pair(model) is None:
+        raise UsageError(f"--denoise blends a clean and a photo model of one scale; {model} has no partner "
+                         "(use it without --model, or with drn-s-x4 or drn-s-x4-real)")
+
+
 def check_scale(scale: int | None, option: str = "--scale") -> None:
     if scale is not None and scale not in SCALES:
         raise UsageError(f"{option} must be 2, 4 or 8, got {scale}")
@@ -162,9 +173,11 @@ class UpscaleRequest:
     overlap: int = DEFAULT_OVERLAP
     device: str = "auto"
     precision: str = "auto"
+    denoise: float | None = None  # --denoise S: blend the clean (0) and the photo (1) model's outputs
 
     def __post_init__(self) -> None:
         sized = self.width is not None or self.height is not None
+        check_denoise(self.denoise, self.model)
         if self.tile is not None and self.tile < 0:
             raise UsageError("--tile must be 0 (whole image) or a positive size")
         if self.overlap < 0:

@@ -7,7 +7,7 @@ in a queue. Uploads are limited in bytes and pixels, stored under names the serv
 private temporary folder (never the uploaded names), and removed when the server stops.
 
 API (all JSON unless said):
-    POST /api/jobs                 multipart: image, and optional model, scale, tta -> {"id"}
+    POST /api/jobs                 multipart: image, and optional model, scale, tta, denoise -> {"id"}
     GET  /api/jobs/{id}            {"status": queued|running|done|failed, "progress", "error", ...}
     GET  /api/jobs/{id}/result     the upscaled image (PNG)
     GET  /api/jobs/{id}/input      the uploaded image as decoded (PNG)
@@ -30,7 +30,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import DrnError, UsageError
-from .inference import load_upscaler
+from .inference import upscaler_for
 from .io import Picture, encode_image, image_size, read_image
 from .levels import loop_map_picture
 from .models.presets import PRESETS, UPSCALE_MODEL, is_installed
@@ -58,7 +58,8 @@ class Job:
     def to_dict(self) -> dict:
         progress = self.done / self.total if self.total else (1.0 if self.status == "done" else 0.0)
         return {"id": self.id, "name": self.name, "status": self.status, "progress": round(progress, 3),
-                "error": self.error, "model": self.request.model_name, "size_in": self.size_in,
+                "error": self.error, "model": self.request.model_name, "denoise": self.request.denoise,
+                "size_in": self.size_in,
                 "size_out": self.size_out, "confidence": "confidence" in self.files}
 
 
@@ -72,11 +73,12 @@ class Jobs:
         self.worker = threading.Thread(target=self._work, name="drn-serve-worker", daemon=True)
         self.worker.start()
 
-    def submit(self, data: bytes, name: str, model: str | None, scale: int | None, tta: bool) -> Job:
+    def submit(self, data: bytes, name: str, model: str | None, scale: int | None, tta: bool,
+               denoise: float | None = None) -> Job:
         """A queued job for an upload; UsageError for options the CLI would refuse, DrnError for
         a file that is no image (both before it is queued)."""
         request = UpscaleRequest(model, scale, tta=tta, confidence=not tta, device=self.device,
-                                 precision=self.precision)
+                                 precision=self.precision, denoise=denoise)
         job_id = uuid.uuid4().hex[:16]
         source = self.folder / f"{job_id}.upload"
         source.write_bytes(data)
@@ -107,7 +109,7 @@ class Jobs:
 
     def _run(self, job: Job) -> None:
         request = job.request
-        upscaler = load_upscaler(request.model_name, request.device, request.precision)
+        upscaler = upscaler_for(request.model_name, request.denoise, request.device, request.precision)
         request.check_model(upscaler.scale, upscaler.model.has_dual)
         picture = read_image(job.source)
 
@@ -182,9 +184,12 @@ def create_app(device: str = "auto", precision: str = "auto", max_upload_bytes: 
         name = Path(upload.filename or "upload").name[:120]
         try:
             scale = int(form["scale"]) if form.get("scale") else None
-            job = state["jobs"].submit(data, name, form.get("model") or None, scale, form.get("tta") in ("1", "true", "on"))
+            denoise = float(form["denoise"]) if form.get("denoise") else None
+            job = state["jobs"].submit(data, name, form.get("model") or None, scale,
+                                       form.get("tta") in ("1", "true", "on"), denoise)
         except ValueError:
-            return error(400, f"scale must be 2, 4 or 8, got {form.get('scale')!r}")
+            return error(400, f"scale must be 2, 4 or 8 and denoise a number from 0 to 1, got "
+                              f"{form.get('scale')!r} and {form.get('denoise')!r}")
         except TooLarge as exc:
             return error(413, str(exc))
         except (UsageError, DrnError) as exc:

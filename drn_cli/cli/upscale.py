@@ -41,6 +41,7 @@ def upscale(
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders, keeping the tree under -o.")] = False,
     skip_existing: Annotated[bool, typer.Option("--skip-existing", help="Skip inputs whose output exists.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
+    denoise: Annotated[float | None, typer.Option(metavar="S", min=0, max=1, help="How much to clean, 0 to 1: the clean model's output (0, drn-s-x4: keeps texture, sharpens noise and JPEG blocks) blended with the photo model's (1, drn-s-x4-real: removes them, smooths texture); between them both run (2x the time).")] = None,
     tta: Annotated[bool, typer.Option("--tta", help="Average the 8 flips and rotations (8x the time; slightly sharper, cleaner results).")] = False,
     all_levels: Annotated[bool, typer.Option("--all-levels", help="Also write every intermediate scale from the same pass ({stem}_x2 of a x4 model).")] = False,
     confidence: Annotated[bool, typer.Option("--confidence", help="Also write {stem}_x4.loop.png, where the output fails to explain the input (|D(SR) - LR| from DRN's dual blocks); --json gains loop_error.")] = False,
@@ -65,7 +66,7 @@ def upscale(
     from ..request import OutputOptions, UpscaleRequest, VideoOptions
 
     request = UpscaleRequest(model, scale, outscale, width, height, tta, all_levels, confidence, tile, tile_overlap,
-                             device, precision)
+                             device, precision, denoise)
     written, video = OutputOptions(fmt, quality, overwrite, skip_existing), VideoOptions(codec, crf)
 
     def planned(model_scale: int):
@@ -82,7 +83,7 @@ def upscale(
 
     from .. import distributed  # torch loads from here on
     from ..device import set_threads
-    from ..inference import load_upscaler
+    from ..inference import upscaler_for
     from ..io import image_pixels
     from ..plan import shard
     from ..video import video_pixels
@@ -90,7 +91,7 @@ def upscale(
     # under torchrun (not for a dry run): this rank's GPU or share of the cores
     rank, dev = (distributed.from_env(), device) if dry_run else distributed.init(device)
     set_threads(threads)
-    upscaler = load_upscaler(request.model_name, str(dev), precision, compile_model and not dry_run)
+    upscaler = upscaler_for(request.model_name, denoise, str(dev), precision, compile_model and not dry_run)
     request.check_model(upscaler.scale, upscaler.model.has_dual)
     plan = plan or planned(upscaler.scale)
     if rank.is_main:
@@ -103,7 +104,7 @@ def upscale(
     choose = None  # --width/--height without --model: the photo model of each picture's own factor
     if request.model is None and request.output.sized:
         def choose(width: int, height: int):
-            return load_upscaler(request.model_for(width, height), str(dev), precision, compile_model)
+            return upscaler_for(request.model_for(width, height), denoise, str(dev), precision, compile_model)
     failed = _run_plan(mine, upscaler, request, written, video, as_json, rank.is_main, total, choose)
     if rank.world > 1:
         counts = distributed.failures_everywhere(failed)

@@ -114,6 +114,17 @@ def model_for_outscale(outscale: float, default: str = UPSCALE_MODEL) -> str:
     return next((p.name for p in family if p.scale >= outscale), family[-1].name)
 
 
+def denoise_pair(name: str) -> tuple[str, str] | None:
+    """(clean model, photo model) of one architecture and scale that `--denoise` blends, for
+    either member's name; None when `name` has no installed partner."""
+    preset = PRESETS.get(name)
+    if preset is None:
+        return None
+    partners = {p.degradation: p.name for p in PRESETS.values()
+                if p.variant == preset.variant and is_installed(p.name) and p.degradation in ("bicubic", "real")}
+    return (partners["bicubic"], partners["real"]) if len(partners) == 2 else None
+
+
 def upscale_choice(model: str | None, scale: int | None, outscale: float | None) -> tuple[str, float | None]:
     """What `drn upscale` runs, as (model, outscale or None). A named model runs as it is. Without
     one, the default's family (photos) answers --scale as it answers --outscale: its model of that

@@ -24,6 +24,7 @@ function submit(file) {
   form.append("image", file);
   form.append("model", $("#model").value);
   if ($("#scale").value) form.append("scale", $("#scale").value);
+  if ($("#denoise").value) form.append("denoise", $("#denoise").value);
   if ($("#tta").checked) form.append("tta", "1");
   fetch("/api/jobs", { method: "POST", body: form })
     .then(async (response) => {
@@ -62,8 +63,9 @@ function show(card, job) {
   before.src = `/api/jobs/${job.id}/input`;
   before.style.width = `${job.size_out[0]}px`;
   $(".download", card).href = after.src;
+  const cleaning = job.denoise === null ? "" : `, denoise ${job.denoise}`;
   $(".info", card).textContent =
-    `${job.model}: ${job.size_in[0]}x${job.size_in[1]} -> ${job.size_out[0]}x${job.size_out[1]}`;
+    `${job.model}${cleaning}: ${job.size_in[0]}x${job.size_in[1]} -> ${job.size_out[0]}x${job.size_out[1]}`;
   const toggle = $(".show-confidence", card);
   if (job.confidence) confidence.src = `/api/jobs/${job.id}/confidence`;
   else toggle.disabled = true;

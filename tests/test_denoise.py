@@ -1,0 +1,78 @@
+"""--denoise S: the clean and the photo model's outputs blended (models.blend). Tiny real models
+stand in for drn-s-x4 and drn-s-x4-real (conftest.shipped_tiny)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import photo
+from images import write_photo
+from PIL import Image
+from typer.testing import CliRunner
+
+from drn_cli import upscale
+from drn_cli.cli import app
+from drn_cli.errors import UsageError
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def out_of(tmp_path, *options) -> np.ndarray:
+    out = tmp_path / ("o" + "_".join(str(o) for o in options) + ".png")
+    result = run("upscale", tmp_path / "a.png", "-o", out, "--device", "cpu", "--precision", "fp32", *options)
+    assert result.exit_code == 0, result.output
+    return np.asarray(Image.open(out)).astype(int)
+
+
+def test_zero_and_one_are_the_two_models_and_between_is_their_blend(tmp_path, shipped_tiny):
+    write_photo(tmp_path / "a.png", 20, 24)
+    clean, photo_model = out_of(tmp_path, "--model", "drn-s-x4"), out_of(tmp_path, "--model", "drn-s-x4-real")
+    assert np.array_equal(out_of(tmp_path, "--denoise", "0"), clean)
+    assert np.array_equal(out_of(tmp_path, "--denoise", "1"), photo_model)
+    half = out_of(tmp_path, "--denoise", "0.5")
+    assert not np.array_equal(half, clean) and not np.array_equal(half, photo_model)
+    assert np.abs(half - (clean + photo_model) / 2).max() <= 1  # the blend, up to rounding
+
+
+def test_json_names_the_model_and_the_strength(tmp_path, shipped_tiny):
+    write_photo(tmp_path / "a.png", 8, 8)
+    result = run("upscale", tmp_path / "a.png", "--denoise", "0.25", "--json", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["model"] == "drn-s-x4+drn-s-x4-real" and record["denoise"] == 0.25
+
+
+@pytest.mark.parametrize("value", ["1.5", "foo", "-0.1"])
+def test_a_bad_strength_is_one_line_and_exit_2_before_any_model_loads(tmp_path, value):
+    write_photo(tmp_path / "a.png", 8, 8)
+    code = ("import sys; from drn_cli.cli import app; sys.argv = ['drn'] + sys.argv[1:];\n"
+            "try:\n    app()\nexcept SystemExit as e:\n    print('torch' in sys.modules, e.code)")
+    out = subprocess.run([sys.executable, "-c", code, "upscale", str(tmp_path / "a.png"), "--denoise", value],
+                         capture_output=True, text=True, check=False)
+    assert out.stdout.split() == ["False", "2"], out.stdout + out.stderr
+    assert "--denoise" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_the_api_and_eval_take_the_strength_and_refuse_a_model_without_a_partner(tmp_path, shipped_tiny):
+    image = photo(12, 16)
+    assert np.array_equal(upscale(image, denoise=0, precision="fp32"), upscale(image, model="drn-s-x4", precision="fp32"))
+    with pytest.raises(UsageError, match="--denoise must be between 0 and 1, got 2"):
+        upscale(image, denoise=2)
+    model = tmp_path / "other.safetensors"
+    model.write_bytes((shipped_tiny / "drn-s-x4.safetensors").read_bytes())
+    with pytest.raises(UsageError, match="has no partner"):
+        upscale(image, model=str(model), denoise=0.5)
+    folder = tmp_path / "Tiny" / "HR"
+    folder.mkdir(parents=True)
+    Image.fromarray(photo(48, 48)).save(folder / "a.png")
+    result = run("eval", "--dataset", folder, "--denoise", "0.5", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert "drn-s-x4+drn-s-x4-real denoise 0.5" in result.stdout
