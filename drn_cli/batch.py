@@ -31,7 +31,7 @@ from .request import (
     VideoOptions,
 )
 from .tiling import tile_count, tile_pixels
-from .video import probe, upscale_video
+from .video import first_frame, probe, upscale_video
 
 
 def _stops_at_existing(job: Job, out: OutputOptions, result: Result) -> bool:
@@ -129,6 +129,15 @@ def _upscale_video(job: Job, upscaler: Upscaler, run: RunOptions, spec: OutputSp
     return _finish(result, tic)
 
 
+def _choose_for_video(choose: Callable[[Picture], Upscaler], job: Job, fallback: Upscaler) -> Upscaler:
+    """The upscaler `choose` gives a video's first frame (`fallback` when none can be read: the
+    run then says why)."""
+    try:
+        return choose(Picture(first_frame(job.input), None, "PNG"))
+    except DrnError:
+        return fallback
+
+
 def _write(job: Job, upscaled: Picture, out: OutputOptions, result: Result, seconds_so_far: float) -> Result:
     """Encode and write one job's output atomically; the finished Result, its seconds the job's
     decode and model time (`seconds_so_far`) plus this write's."""
@@ -169,10 +178,11 @@ def _write_extras(upscaled: Upscaled, paths: list[Path], out: OutputOptions, res
 def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: OutputSpec = PLAIN_OUTPUT,
              out: OutputOptions = PLAIN_WRITE, on_tile: Callable[[Job, int, int], None] | None = None,
              io_threads: int = 2, video: VideoOptions = PLAIN_VIDEO,
-             choose: Callable[[int, int], Upscaler] | None = None) -> Iterator[Result]:
+             choose: Callable[[Picture], Upscaler] | None = None) -> Iterator[Result]:
     """Results for the planned failures first, then each job's, in job order; `on_tile(job, done,
-    total)` reports tiles within the image being upscaled. `choose(width, height)`, when given,
-    picks the upscaler of each picture (--width/--height without --model); else `upscaler` runs.
+    total)` reports tiles within the image being upscaled. `choose(picture)`, when given, picks
+    the upscaler of each picture (inference.upscaler_for_picture: its model and --denoise
+    strength; a video's from its first frame); else `upscaler` runs.
 
     The model works on one image while `io_threads` threads decode the next input and encode
     finished outputs (Pillow and OpenCV release the GIL), so a fast device is not left waiting
@@ -193,10 +203,10 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: 
                 next_read = pool.submit(_read, jobs[k + 1], out)
             progress = None if on_tile is None else functools.partial(on_tile, job)
             if job.kind == "video" and result.status == "ok":  # frames are pipelined inside
-                chosen = upscaler if choose is None else choose(*probe(job.input)[:2])
+                chosen = upscaler if choose is None else _choose_for_video(choose, job, upscaler)
                 writes.append(_done(_upscale_video(job, chosen, run, spec, video, result, progress, tic)))
             else:
-                chosen = upscaler if choose is None or picture is None else choose(*picture.size)
+                chosen = upscaler if choose is None or picture is None else choose(picture)
                 upscaled = None if picture is None else _upscale(job, picture, chosen, run, spec, out, result, progress, tic)
                 writes.append(_done(result) if upscaled is None else
                               pool.submit(_write, job, upscaled, out, result, time.perf_counter() - tic))

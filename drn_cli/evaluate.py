@@ -113,14 +113,15 @@ class EvalRequest:
     tile: int | None = None
     device: str = "auto"
     precision: str = "auto"
-    denoise: float | None = None   # blend the clean and the photo model of the scale (models.blend)
+    denoise: float | None = None   # S: blend the clean and the photo model of the scale (models.blend)
 
     def __post_init__(self) -> None:
         from .degradations import parse_degradation
         from .device import check_options
-        from .request import check_denoise, check_scale
+        from .request import check_denoise, check_scale, parse_denoise
 
-        check_denoise(self.denoise, None if self.model == "bicubic" else self.model)
+        object.__setattr__(self, "denoise", parse_denoise(self.denoise))
+        check_denoise(self.denoise, None if self.model == "bicubic" else self.model or "drn-s-x4")
         try:
             parse_degradation(self.degradation)
         except ValueError as exc:
@@ -139,8 +140,9 @@ class EvalRequest:
 
 
 def sr_function(request: EvalRequest) -> tuple[SrFunction, int, str]:
-    """(sr_fn, scale, name) of what `request` scores: bicubic, a model, or its output resized to
-    `outscale` as `drn upscale` makes it; averaged over the 8 flips and rotations when asked."""
+    """(sr_fn, scale, name) of what `request` scores: bicubic, a model (or the --denoise blend of
+    its pair), or its output resized to `outscale` as `drn upscale` makes it; averaged over the
+    8 flips and rotations when asked."""
     if request.model == "bicubic":
         return bicubic_sr(request.scale), request.scale, "bicubic"
     from .inference import self_ensemble, upscaler_for
@@ -149,18 +151,23 @@ def sr_function(request: EvalRequest) -> tuple[SrFunction, int, str]:
     from .request import OutputSpec, RunOptions
 
     name = request.model if request.model is not None else preset_for_scale(request.scale, PAPER_MODEL)
-    upscaler = upscaler_for(name, request.denoise, request.device, request.precision)
-    name = name if request.denoise is None else f"{'+'.join(denoise_pair(name))} denoise {request.denoise:g}"
+    denoise = request.denoise
+
+    upscaler = upscaler_for(name, denoise, request.device, request.precision)
     if request.scale is not None and request.scale != upscaler.scale:
         raise UsageError(f"--model {name} is a x{upscaler.scale} model, but --scale {request.scale} was given")
+    label = name if denoise is None else f"{'+'.join(denoise_pair(name))} denoise {denoise:g}"
     scale, fn = upscaler.scale, functools.partial(upscaler.upscale_uint8, tile=request.tile)
     if request.outscale is not None and request.outscale != upscaler.scale:
-        scale, name, run, spec = request.outscale, f"{name} resized to x{request.outscale}", \
+        scale, label, run, spec = request.outscale, f"{label} resized to x{request.outscale}", \
             RunOptions(tile=request.tile), OutputSpec(outscale=request.outscale)
-        fn = lambda lr: upscale_picture(Picture(lr, None, "PNG"), upscaler, run, spec).final.pixels
+
+        def fn(lr: np.ndarray) -> np.ndarray:
+            return upscale_picture(Picture(lr, None, "PNG"), upscaler, run, spec).final.pixels
+
     if request.self_ensemble:
-        return functools.partial(self_ensemble, fn), scale, name
-    return fn, scale, name
+        return functools.partial(self_ensemble, fn), scale, label
+    return fn, scale, label
 
 
 def image_saver(save_lr: Path | None, save_dir: Path | None, scale: int):

@@ -22,7 +22,7 @@ from .models.blend import BlendedModel
 from .models.loaded import LoadedModel, build, load
 from .models.presets import UPSCALE_MODEL, denoise_pair
 from .models.weights import Weights
-from .request import DEFAULT_OVERLAP
+from .request import DEFAULT_OVERLAP, UpscaleRequest
 from .tiling import tile_count, tile_extent, upscale_tiled
 
 MAX_CPU_TILE = 1024         # LR pixels: one tile up to this side where memory allows (docs/performance.md)
@@ -200,6 +200,14 @@ def upscaler_for(name: str, denoise: float | None = None, device: str = "auto", 
         raise DrnError(f"--denoise: {name} has no installed clean and photo pair to blend")
     clean, photo = (load(spec, device, precision, compile) for spec in pair)
     return Upscaler(BlendedModel(clean, photo, denoise))
+
+
+def upscaler_for_picture(request: UpscaleRequest, pixels: np.ndarray, device: str | None = None,
+                         compile: bool = False) -> Upscaler:
+    """The Upscaler for one picture of `request`: its model (request.model_for its size: the
+    photo model of its factor for --width/--height) with its --denoise strength."""
+    name = request.model_for(pixels.shape[1], pixels.shape[0])
+    return upscaler_for(name, request.strength_for(name), device or request.device, request.precision, compile)
 
 
 def self_ensemble(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> np.ndarray:

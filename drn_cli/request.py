@@ -138,8 +138,18 @@ PLAIN_WRITE = OutputOptions()  # the input's format, quality 95, existing output
 PLAIN_VIDEO = VideoOptions()  # h264, CRF 18, yuv420p
 
 
+def parse_denoise(text: str | float | None) -> float | None:
+    """--denoise's value: a strength S in [0, 1]; UsageError otherwise."""
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"--denoise takes a number from 0 to 1, got {text!r}") from None
+
+
 def check_denoise(denoise: float | None, model: str | None) -> None:
-    """--denoise S: a strength in [0, 1] that blends the clean and the photo model of the scale."""
+    """--denoise: a strength in [0, 1] that blends the clean and the photo model of the scale."""
     if denoise is None:
         return
     if not 0 <= denoise <= 1:
@@ -177,6 +187,7 @@ class UpscaleRequest:
 
     def __post_init__(self) -> None:
         sized = self.width is not None or self.height is not None
+        object.__setattr__(self, "denoise", parse_denoise(self.denoise))
         check_denoise(self.denoise, self.model)
         if self.tile is not None and self.tile < 0:
             raise UsageError("--tile must be 0 (whole image) or a positive size")
@@ -238,6 +249,11 @@ class UpscaleRequest:
         except DrnError:  # too large a factor: the job fails on it, naming the input
             return self.model_name
         return model_for_outscale(max(w / width, h / height))
+
+    def strength_for(self, name: str) -> float | None:
+        """The --denoise strength for model `name`: None when nothing is blended (none asked, or
+        no clean/photo pair of `name` installed: the x2 photo model before its clean partner)."""
+        return None if self.denoise is None or denoise_pair(name) is None else self.denoise
 
     def check_model(self, scale: int, has_dual: bool) -> None:
         """The rules that need the loaded model: its `scale` and whether it has dual blocks."""

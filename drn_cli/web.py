@@ -30,7 +30,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import DrnError, UsageError
-from .inference import upscaler_for
+from .inference import upscaler_for_picture
 from .io import Picture, encode_image, image_size, read_image
 from .levels import loop_map_picture
 from .models.presets import PRESETS, UPSCALE_MODEL, is_installed
@@ -54,11 +54,12 @@ class Job:
     size_in: tuple[int, int] | None = None
     size_out: tuple[int, int] | None = None
     files: dict[str, Path] = field(default_factory=dict)  # result, input, confidence
+    strength: float | None = None  # the --denoise strength the job ran with
 
     def to_dict(self) -> dict:
         progress = self.done / self.total if self.total else (1.0 if self.status == "done" else 0.0)
         return {"id": self.id, "name": self.name, "status": self.status, "progress": round(progress, 3),
-                "error": self.error, "model": self.request.model_name, "denoise": self.request.denoise,
+                "error": self.error, "model": self.request.model_name, "denoise": self.strength,
                 "size_in": self.size_in,
                 "size_out": self.size_out, "confidence": "confidence" in self.files}
 
@@ -109,9 +110,10 @@ class Jobs:
 
     def _run(self, job: Job) -> None:
         request = job.request
-        upscaler = upscaler_for(request.model_name, request.denoise, request.device, request.precision)
-        request.check_model(upscaler.scale, upscaler.model.has_dual)
         picture = read_image(job.source)
+        upscaler = upscaler_for_picture(request, picture.pixels)
+        request.check_model(upscaler.scale, upscaler.model.has_dual)
+        job.strength = getattr(upscaler.model, "strength", None)
 
         def progress(done: int, total: int) -> None:
             job.done, job.total = done, total
@@ -184,7 +186,7 @@ def create_app(device: str = "auto", precision: str = "auto", max_upload_bytes: 
         name = Path(upload.filename or "upload").name[:120]
         try:
             scale = int(form["scale"]) if form.get("scale") else None
-            denoise = float(form["denoise"]) if form.get("denoise") else None
+            denoise = form.get("denoise") or None
             job = state["jobs"].submit(data, name, form.get("model") or None, scale,
                                        form.get("tta") in ("1", "true", "on"), denoise)
         except ValueError:

@@ -50,7 +50,7 @@ def test_json_names_the_model_and_the_strength(tmp_path, shipped_tiny):
     assert record["model"] == "drn-s-x4+drn-s-x4-real" and record["denoise"] == 0.25
 
 
-@pytest.mark.parametrize("value", ["1.5", "foo", "-0.1"])
+@pytest.mark.parametrize("value", ["1.5", "foo", "-0.1", "auto"])
 def test_a_bad_strength_is_one_line_and_exit_2_before_any_model_loads(tmp_path, value):
     write_photo(tmp_path / "a.png", 8, 8)
     code = ("import sys; from drn_cli.cli import app; sys.argv = ['drn'] + sys.argv[1:];\n"
@@ -76,3 +76,27 @@ def test_the_api_and_eval_take_the_strength_and_refuse_a_model_without_a_partner
     result = run("eval", "--dataset", folder, "--denoise", "0.5", "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert "drn-s-x4+drn-s-x4-real denoise 0.5" in result.stdout
+
+
+def _clean_and_damaged(tmp_path):
+    """A clean bicubic LR saved losslessly, and the same LR with noise, saved as a q30 JPEG."""
+    from drn_cli.degradations import degrade
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:256, 0:256]
+    hr = np.stack([127 + 60 * np.sin(xx / (3 + c) + yy / 7) + 40 * np.cos(yy / (2 + c)) for c in range(3)], axis=2)
+    hr = np.clip(hr + rng.normal(0, 3, hr.shape), 0, 255).astype(np.uint8)
+    lr = degrade(hr, 4, "bicubic")
+    Image.fromarray(lr).save(tmp_path / "clean.png")
+    noisy = np.clip(lr + rng.normal(0, 10, lr.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(noisy).save(tmp_path / "damaged.jpg", quality=30)
+    return tmp_path / "clean.png", tmp_path / "damaged.jpg"
+
+
+def test_the_damage_features_tell_a_clean_image_from_a_noisy_q30_jpeg(tmp_path):
+    from drn_cli.degradations.estimate import damage
+    from drn_cli.io import read_rgb
+
+    clean, damaged = _clean_and_damaged(tmp_path)
+    calm, hurt = damage(read_rgb(clean)), damage(read_rgb(damaged))
+    assert hurt.blockiness > calm.blockiness + 0.1  # the JPEG grid shows (its noise is mostly wiped out by it)

@@ -41,7 +41,7 @@ def upscale(
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders, keeping the tree under -o.")] = False,
     skip_existing: Annotated[bool, typer.Option("--skip-existing", help="Skip inputs whose output exists.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
-    denoise: Annotated[float | None, typer.Option(metavar="S", min=0, max=1, help="How much to clean, 0 to 1: the clean model's output (0, drn-s-x4: keeps texture, sharpens noise and JPEG blocks) blended with the photo model's (1, drn-s-x4-real: removes them, smooths texture); between them both run (2x the time).")] = None,
+    denoise: Annotated[float | None, typer.Option(metavar="S", min=0, max=1, help="How much to clean, 0 to 1: the clean model's output (0, drn-s-x4: keeps texture, sharpens noise and JPEG blocks) blended with the photo model's (1, drn-s-x4-real: removes them, smooths texture); between them both run (2x the time). Default: the photo model alone.")] = None,
     tta: Annotated[bool, typer.Option("--tta", help="Average the 8 flips and rotations (8x the time; slightly sharper, cleaner results).")] = False,
     all_levels: Annotated[bool, typer.Option("--all-levels", help="Also write every intermediate scale from the same pass ({stem}_x2 of a x4 model).")] = False,
     confidence: Annotated[bool, typer.Option("--confidence", help="Also write {stem}_x4.loop.png, where the output fails to explain the input (|D(SR) - LR| from DRN's dual blocks); --json gains loop_error.")] = False,
@@ -83,7 +83,7 @@ def upscale(
 
     from .. import distributed  # torch loads from here on
     from ..device import set_threads
-    from ..inference import upscaler_for
+    from ..inference import upscaler_for, upscaler_for_picture
     from ..io import image_pixels
     from ..plan import shard
     from ..video import video_pixels
@@ -91,7 +91,8 @@ def upscale(
     # under torchrun (not for a dry run): this rank's GPU or share of the cores
     rank, dev = (distributed.from_env(), device) if dry_run else distributed.init(device)
     set_threads(threads)
-    upscaler = upscaler_for(request.model_name, denoise, str(dev), precision, compile_model and not dry_run)
+    upscaler = upscaler_for(request.model_name, request.strength_for(request.model_name), str(dev), precision,
+                            compile_model and not dry_run)
     request.check_model(upscaler.scale, upscaler.model.has_dual)
     plan = plan or planned(upscaler.scale)
     if rank.is_main:
@@ -101,10 +102,9 @@ def upscale(
     total = len(plan.jobs) + len(plan.failures)
     videos = {job.input for job in plan.jobs if job.kind == "video"}
     mine = shard(plan, rank.rank, rank.world, lambda path: video_pixels(path) if path in videos else image_pixels(path))
-    choose = None  # --width/--height without --model: the photo model of each picture's own factor
-    if request.model is None and request.output.sized:
-        def choose(width: int, height: int):
-            return upscaler_for(request.model_for(width, height), denoise, str(dev), precision, compile_model)
+    def choose(picture):  # each picture's model (its factor, for --width/--height) and strength (auto)
+        return upscaler_for_picture(request, picture.pixels, str(dev), compile_model)
+
     failed = _run_plan(mine, upscaler, request, written, video, as_json, rank.is_main, total, choose)
     if rank.world > 1:
         counts = distributed.failures_everywhere(failed)
@@ -198,6 +198,7 @@ def _run_plan(plan, upscaler, request, written, video, as_json: bool, show: bool
                 bar.console.print(f"[dim]skipped {escape(result.input)}: {escape(result.output)} exists[/dim]")
             else:
                 extra = f"  loop error {result.loop_error:.2f}" if result.loop_error is not None else ""
+                extra += f"  denoise {result.denoise:g}" if result.denoise is not None else ""
                 extra += f"  {result.frames} frames, {result.frames / max(result.seconds, 1e-3):.2f} frames/s" if result.frames else ""
                 bar.console.print(f"{escape(result.sizes(with_extras=True))}  {result.seconds:.1f} s{extra}")
             if as_json:

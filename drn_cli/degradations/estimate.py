@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -141,3 +142,44 @@ def self_pair_degradation(photos: list[np.ndarray], paths: list[Path]) -> tuple[
         f"+jpeg{quality}" if quality is not None and quality < 90 else "")
     return name, {"kernel": kernel, "noise_sigma": round(sigma, 2), "jpeg_quality": quality,
                   "jpeg_files": len(qualities), "photos": len(photos)}
+
+
+def blockiness(image: np.ndarray, block: int = 8) -> float:
+    """How much JPEG's 8x8 grid shows in an (H, W[, C]) 0..255 image, from its pixels alone: the
+    mean absolute luminance step across block boundaries over the mean step elsewhere, along both
+    axes. About 1 for images that were never JPEG-compressed; above it as blocks appear (1.3 and
+    more at quality 30)."""
+    y = image.astype(np.float64)
+    y = y @ np.array([0.299, 0.587, 0.114]) if y.ndim == 3 else y
+    steps = []
+    for diff in (np.abs(np.diff(y, axis=1)), np.abs(np.diff(y, axis=0)).T):
+        if diff.shape[1] < 2 * block:
+            continue
+        at_edge = (np.arange(diff.shape[1]) % block) == block - 1
+        steps.append((diff[:, at_edge].mean() + 1e-3) / (diff[:, ~at_edge].mean() + 1e-3))
+    return float(np.mean(steps)) if steps else 1.0
+
+
+def sharpness(image: np.ndarray) -> float:
+    """Log power of the highest of six radial frequency bands over the middle ones (radial_log_spectrum):
+    lower for blurred images."""
+    bands = radial_log_spectrum(image)
+    return float(bands[-1] - bands[2:4].mean())
+
+
+@dataclass(frozen=True)
+class Damage:
+    """What an LR image's pixels say of its damage (experiments/denoise_fit.py measures how well
+    they predict the best --denoise strength: not well enough yet for an automatic choice)."""
+
+    blockiness: float   # JPEG grid, ~1 for none (blockiness)
+    noise: float        # noise sigma on the 0..255 scale, in flat regions (noise_sigma)
+    sharpness: float    # high over middle frequencies, log power (sharpness)
+
+
+def damage(image: np.ndarray, crop: int = 512) -> Damage:
+    """The Damage of an (H, W, 3) uint8 LR image, read from its centre `crop` x `crop` (block-aligned)."""
+    h, w = image.shape[:2]
+    y, x = max(0, (h - crop) // 2) // 8 * 8, max(0, (w - crop) // 2) // 8 * 8
+    centre = image[y: y + crop, x: x + crop]
+    return Damage(blockiness(centre), noise_sigma(centre), sharpness(centre))
