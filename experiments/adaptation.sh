@@ -23,7 +23,7 @@ if [ ! -f "$work/base_scores" ]; then
     if (( i < half )); then ln -sf "$(realpath "$bench/B100/HR/${names[$i]}")" "$work/adapt/HR/"
     else ln -sf "$(realpath "$bench/B100/HR/${names[$i]}")" "$work/heldout/HR/"; fi
   done
-  python3 "$(dirname "$0")/make_lr.py" "$work/adapt/HR" "$work/adapt_lr" "$deg" > /dev/null
+  python3 "$(dirname "$0")/../scripts/make_lr.py" "$work/adapt/HR" "$work/adapt_lr" "$deg" > /dev/null
   score "$model" > "$work/base_scores"
 fi
 rm -rf "$work/$name"
