@@ -55,13 +55,13 @@ class Job:
     size_out: tuple[int, int] | None = None
     files: dict[str, Path] = field(default_factory=dict)  # result, input, confidence
     strength: float | None = None  # the --denoise strength the job ran with
+    model: str | None = None       # the model that ran (the blend's pair with a strength)
 
     def to_dict(self) -> dict:
         progress = self.done / self.total if self.total else (1.0 if self.status == "done" else 0.0)
         return {"id": self.id, "name": self.name, "status": self.status, "progress": round(progress, 3),
-                "error": self.error, "model": self.request.model_name, "denoise": self.strength,
-                "size_in": self.size_in,
-                "size_out": self.size_out, "confidence": "confidence" in self.files}
+                "error": self.error, "model": self.model or self.request.model_name, "denoise": self.strength,
+                "size_in": self.size_in, "size_out": self.size_out, "confidence": "confidence" in self.files}
 
 
 class Jobs:
@@ -113,7 +113,7 @@ class Jobs:
         picture = read_image(job.source)
         upscaler = upscaler_for_picture(request, picture.pixels)
         request.check_model(upscaler.scale, upscaler.model.has_dual)
-        job.strength = getattr(upscaler.model, "strength", None)
+        job.model, job.strength = upscaler.model.name, getattr(upscaler.model, "strength", None)
 
         def progress(done: int, total: int) -> None:
             job.done, job.total = done, total

@@ -212,3 +212,11 @@ def test_the_page_in_a_real_browser(shipped_tiny, tmp_path):
         browser.quit()
         server.send_signal(signal.SIGTERM)
         server.communicate(timeout=30)
+
+
+def test_a_job_with_a_strength_runs_the_blend_and_says_so(client):
+    job = client.post("/api/jobs", files={"image": ("a.png", png(), "image/png")}, data={"denoise": "0.5"}).json()
+    done = wait(client, job["id"])
+    assert done["status"] == "done" and done["denoise"] == 0.5 and done["model"] == "drn-s-x4+drn-s-x4-real"
+    bad = client.post("/api/jobs", files={"image": ("a.png", png(), "image/png")}, data={"denoise": "2"})
+    assert bad.status_code == 400 and "--denoise must be between 0 and 1, got 2" in bad.json()["error"]
