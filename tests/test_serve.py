@@ -70,6 +70,11 @@ def test_jobs_wait_their_turn_and_a_failed_job_does_not_stop_the_server(client):
                         data={"model": "drn-s-x4", "scale": "2"}).json()  # refused when it runs: x4 model
     quick = client.post("/api/jobs", files={"image": ("b.png", png(), "image/png")}).json()
     assert client.get(f"/api/jobs/{quick['id']}").json()["status"] == "queued"
+    deadline = time.monotonic() + 30
+    while client.get(f"/api/jobs/{slow['id']}").json()["status"] != "running" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    running = client.get(f"/api/jobs/{slow['id']}").json()
+    assert running["status"] in ("running", "done") and 0 <= running["progress"] <= 1
     assert wait(client, slow["id"])["status"] == "done"
     failed = wait(client, wrong["id"])
     assert failed["status"] == "failed" and "--model drn-s-x4 is a x4 model, but --scale 2 was given" in failed["error"]
@@ -201,6 +206,9 @@ def test_the_page_in_a_real_browser(shipped_tiny, tmp_path):
         assert not card.find_element(By.CSS_SELECTOR, ".confidence").is_displayed()
         toggle.click()
         WebDriverWait(browser, 10).until(lambda b: card.find_element(By.CSS_SELECTOR, ".confidence").is_displayed())
+        browser.set_window_size(390, 844)  # a phone: nothing wider than the screen
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
+        browser.set_window_size(1100, 1000)
         card.find_element(By.CSS_SELECTOR, ".download").click()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not list(downloads.glob("*.png")):
