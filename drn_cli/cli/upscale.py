@@ -102,7 +102,8 @@ def upscale(
     total = len(plan.jobs) + len(plan.failures)
     videos = {job.input for job in plan.jobs if job.kind == "video"}
     mine = shard(plan, rank.rank, rank.world, lambda path: video_pixels(path) if path in videos else image_pixels(path))
-    def choose(picture):  # each picture's model (its factor, for --width/--height) and strength (auto)
+
+    def choose(picture):  # each picture's model: the photo model of its own factor for --width/--height
         return upscaler_for_picture(request, picture.pixels, str(dev), compile_model)
 
     failed = _run_plan(mine, upscaler, request, written, video, as_json, rank.is_main, total, choose)
