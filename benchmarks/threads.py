@@ -1,5 +1,6 @@
 """Threads under contention: the model's time per image with 1 and 2 threads, OpenMP's waiting
-threads spinning (GOMP's default) or passive, on an idle machine and beside one busy process.
+threads spinning (GOMP's default), passive, or spinning briefly then sleeping (GOMP_SPINCOUNT),
+on an idle machine and beside one busy process.
 
 Each arm is a fresh process (OpenMP reads its settings once) that times `drn upscale`'s picture
 path on one --size image after a warm-up (median of --repeats); the busy process is a pure-Python
@@ -36,15 +37,18 @@ for _ in range(repeats):
 print(json.dumps(statistics.median(times)))
 """
 
-ARMS = {  # name: environment
-    "2 threads, spinning (OpenMP default)": {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": "ACTIVE"},
-    "2 threads, passive (drn's default)": {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": "PASSIVE"},
-    "1 thread": {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"},
+ARMS = {  # name: environment (None: removed)
+    "2 threads, spinning (OpenMP default)": {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": None},
+    "2 threads, passive": {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": None},
+    "2 threads, spinning 10k then sleeping": {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": "10000"},
+    "2 threads, spinning 100k then sleeping": {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": "100000"},
+    "1 thread": {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": None},
 }
 
 
 def run_arm(env: dict, size: int, repeats: int) -> float:
-    out = subprocess.run([sys.executable, "-c", ARM, str(size), str(repeats)], env={**os.environ, **env},
+    merged = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+    out = subprocess.run([sys.executable, "-c", ARM, str(size), str(repeats)], env=merged,
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 

@@ -1,5 +1,5 @@
-"""Time per output pixel across image sizes: 256 px CPU tiles (the old default) against the
-fewest even tiles that fit in memory (the default now: one tile up to MAX_CPU_TILE), one run.
+"""Time per output pixel across image sizes: 256 px CPU tiles against one tile for the whole
+image (what a larger default would do, memory allowing), one run.
 
     python3 -m benchmarks.tiles --sizes 200,288,400,512,700
 """
@@ -23,11 +23,11 @@ def main() -> None:
     parser.add_argument("--model", default="drn-s-x4-real")
     args = parser.parse_args()
     upscaler = load_upscaler(args.model, "cpu")
-    now = upscaler.default_tile()
+    now = 1024  # one tile for every size measured
     upscaler.upscale_array(np.zeros((64, 64, 3), np.float32), 0)  # warm-up
     print(f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads; {args.model}; "
-          f"default tile now {now} px; microseconds per output pixel")
-    print("| LR size | tiles of 256 (before) | us/px | default tiles (now) | us/px | speed-up |")
+          f"microseconds per output pixel")
+    print("| LR size | tiles of 256 | us/px | one tile | us/px | one tile's speed-up |")
     print("|---|---|---|---|---|---|")
     for side in (int(v) for v in args.sizes.split(",")):
         image = np.random.default_rng(side).random((side, side, 3), dtype=np.float32)

@@ -25,17 +25,18 @@ from .models.weights import Weights
 from .request import DEFAULT_OVERLAP, UpscaleRequest
 from .tiling import tile_count, tile_extent, upscale_tiled
 
-MAX_CPU_TILE = 1024         # LR pixels: one tile up to this side where memory allows (docs/performance.md)
+MAX_CPU_TILE = 256          # LR pixels: larger CPU tiles cost more per pixel (docs/performance.md, benchmarks/tiles.py)
 MIN_TILE = 16
 CPU_BYTES_PER_LR_PIXEL = 8_000   # DRN-S x4: ~0.8 GB peak RSS for a 256x256 tile (docs/performance.md)
 CUDA_BYTES_PER_LR_PIXEL = 12_000  # DRN-S x4, bf16: 7,892 measured at LR 512 on an H100 (docs/performance.md), 1.5x margin
 
 
 def default_tile(device: torch.device) -> int:
-    """Tile side in LR pixels from free memory, the GPU's or the CPU's (at most MAX_CPU_TILE), so
-    that an image is covered by the fewest tiles that fit (tiling.plan_axis makes them even):
-    with the allocator fix (device.keep_freed_cpu_memory) a larger CPU tile costs no more per
-    pixel, and small tiles cost more (their overlaps, and each pass's fixed costs)."""
+    """Tile side in LR pixels from free memory, the GPU's or the CPU's (at most MAX_CPU_TILE);
+    tiling.plan_axis then covers an image with the fewest even tiles of at most that side. On the
+    CPU the time per pixel is flat up to 256 px tiles and rises above (a 700 px image in one tile
+    took 2.7x as long per pixel as in nine: its activations outgrow the heap kept by
+    device.keep_freed_cpu_memory), so larger tiles are not used there."""
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return max(MIN_TILE, int((0.6 * free / CUDA_BYTES_PER_LR_PIXEL) ** 0.5) // 8 * 8)

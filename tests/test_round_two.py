@@ -224,17 +224,3 @@ def test_threads_option_and_passive_waiting_threads_by_default(tmp_path, tiny_mo
     mine = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False,
                           env={**env, "OMP_WAIT_POLICY": "ACTIVE"})
     assert mine.stdout.split()[0] == "ACTIVE"
-
-
-def test_a_288_pixel_photo_is_one_tile_where_memory_allows(tmp_path, tiny_model_file):
-    """CPU tiles are the fewest that fit in memory (up to MAX_CPU_TILE), not at most 256 px: a
-    288x288 photo was four 152 px tiles and took 2.5x as long as a 256x256 one in one tile."""
-    from drn_cli.inference import load_upscaler
-
-    upscaler = load_upscaler(str(tiny_model_file), "cpu", "fp32")
-    if upscaler.default_tile() < 288:
-        pytest.skip(f"this machine's free memory allows {upscaler.default_tile()} px tiles")
-    Image.fromarray(photo(288, 288)).save(tmp_path / "p.png")
-    result = run("upscale", tmp_path / "p.png", "--model", tiny_model_file, "--dry-run", "--device", "cpu")
-    assert result.exit_code == 0, result.output
-    assert "  1 tile, " in result.stderr
