@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("degradation")
     parser.add_argument("--scale", type=int, default=4)
     args = parser.parse_args()
-    quality = parse_degradation(args.degradation)[2]
+    quality = getattr(parse_degradation(args.degradation), "quality", None)  # a JPEG stage's
     args.out_dir.mkdir(parents=True, exist_ok=True)
     for path in find_images(args.hr_dir):
         hr = modcrop(read_rgb(path), args.scale)
