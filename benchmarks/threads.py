@@ -40,7 +40,7 @@ print(json.dumps(statistics.median(times)))
 ARMS = {  # name: environment (None: removed)
     "2 threads, spinning (OpenMP default)": {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": None},
     "2 threads, passive": {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": None},
-    "2 threads, spinning 10k then sleeping": {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": "10000"},
+    "2 threads, spinning 10k then sleeping (drn's default)": {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": "10000"},
     "2 threads, spinning 100k then sleeping": {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": "100000"},
     "1 thread": {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": None},
 }

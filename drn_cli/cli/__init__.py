@@ -13,12 +13,14 @@ from typing import Annotated
 
 import typer
 
-# OpenMP threads that finish early wait for the others. GOMP's default spins for them, which is
-# fastest on an idle machine but, with one other busy program, made the default two threads up
-# to 14x slower than one (they spin on a core the other program needs). Passive waiting keeps two
-# threads as fast as one there (docs/performance.md, benchmarks/threads.py). Set before torch
-# loads; a user's own OMP_WAIT_POLICY wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP threads that finish early wait for the others. GOMP's default spins for a long time
+# before sleeping: fastest on an idle machine, but beside one busy program two threads ran 2.7x
+# to 17x slower than alone (they spin on the core the other program needs). Spinning 10,000
+# rounds, then sleeping, kept the idle speed (1.02x) and made that 2.8x; passive waiting would
+# make it 2.0x but cost 34% on an idle machine (docs/performance.md, benchmarks/threads.py).
+# Set before torch loads; a user's own OpenMP settings win.
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 # Typer (0.2x) prints a type label such as <bool> or <list[str]> beside every flag and argument,
 # and ignores an argument's metavar there. Flags take no value and our arguments' names say what
