@@ -7,7 +7,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from .inference import upscaler_for_picture
+from .inference import upscaler_for_size
 from .io import Picture, read_image
 from .picture import upscale_picture
 from .request import UpscaleRequest
@@ -36,7 +36,7 @@ def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = N
     request = UpscaleRequest(model, scale, outscale, width, height, tta=tta, tile=tile, device=device,
                              precision=precision, denoise=denoise)
     picture, kind = _to_picture(image)
-    upscaler = upscaler_for_picture(request, picture.pixels)
+    upscaler = upscaler_for_size(request, *picture.size)
     request.check_model(upscaler.scale, upscaler.model.has_dual)
     out = upscale_picture(picture, upscaler, request.run, request.output).final
     upscaler.return_freed_memory()

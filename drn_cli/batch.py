@@ -18,7 +18,7 @@ from .errors import DrnError, OutputError
 from .inference import TileProgress, Upscaler
 from .io import FORMATS, Picture, image_size, read_image, write_image
 from .levels import loop_map_picture
-from .picture import Upscaled, final_size, upscale_picture
+from .picture import Upscaled, upscale_picture
 from .plan import Job, Plan, Result, level_path, loop_path
 from .request import (
     PLAIN_OUTPUT,
@@ -31,7 +31,7 @@ from .request import (
     VideoOptions,
 )
 from .tiling import tile_count, tile_pixels
-from .video import first_frame, probe, upscale_video
+from .video import probe, upscale_video
 
 
 def _stops_at_existing(job: Job, out: OutputOptions, result: Result) -> bool:
@@ -65,7 +65,7 @@ def _check_extras_free(paths: list[Path], out: OutputOptions) -> None:
 def _check_final_size(job: Job, spec: OutputSpec, size: tuple[int, int], scale: int) -> tuple[int, int]:
     """final_size of `job`'s (width, height) input; its DrnError names the input."""
     try:
-        return final_size(spec, *size, scale)
+        return spec.final_size(*size, scale)
     except DrnError as exc:
         raise DrnError(f"{job.input}: {exc}") from None
 
@@ -98,8 +98,7 @@ def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, sp
         if on_tile:
             on_tile(done, total)
 
-    result.model, result.denoise = upscaler.model.name, getattr(upscaler.model, "strength", None)
-
+    _record_model(result, upscaler)
     try:
         _check_final_size(job, spec, picture.size, upscaler.scale)
         paths = _extra_paths(job, upscaler.scale, spec)
@@ -119,7 +118,7 @@ def _upscale_video(job: Job, upscaler: Upscaler, run: RunOptions, spec: OutputSp
                    result: Result, on_frame: TileProgress | None, tic: float) -> Result:
     """The whole of one video job (video.upscale_video); its finished Result. `on_frame(done,
     total)` counts frames (total: the container's count, 0 where it does not say)."""
-    result.model, result.denoise = upscaler.model.name, getattr(upscaler.model, "strength", None)
+    _record_model(result, upscaler)
     try:
         make_folder(job.output.parent)
         result.size_in, result.size_out, result.frames = upscale_video(
@@ -129,13 +128,19 @@ def _upscale_video(job: Job, upscaler: Upscaler, run: RunOptions, spec: OutputSp
     return _finish(result, tic)
 
 
-def _choose_for_video(choose: Callable[[Picture], Upscaler], job: Job, fallback: Upscaler) -> Upscaler:
-    """The upscaler `choose` gives a video's first frame (`fallback` when none can be read: the
-    run then says why)."""
+def _record_model(result: Result, upscaler: Upscaler) -> None:
+    """The model that runs a job, and its --denoise strength (None: not a blend), in its Result."""
+    result.model, result.denoise = upscaler.model.name, upscaler.model.strength
+
+
+def _choose_for_video(choose: Callable[[int, int], Upscaler], job: Job, fallback: Upscaler) -> Upscaler:
+    """The upscaler `choose` gives a video's frame size (`fallback` when the container cannot be
+    read: the run then says why)."""
     try:
-        return choose(Picture(first_frame(job.input), None, "PNG"))
+        info = probe(job.input)
     except DrnError:
         return fallback
+    return choose(info.width, info.height)
 
 
 def _write(job: Job, upscaled: Picture, out: OutputOptions, result: Result, seconds_so_far: float) -> Result:
@@ -178,11 +183,11 @@ def _write_extras(upscaled: Upscaled, paths: list[Path], out: OutputOptions, res
 def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: OutputSpec = PLAIN_OUTPUT,
              out: OutputOptions = PLAIN_WRITE, on_tile: Callable[[Job, int, int], None] | None = None,
              io_threads: int = 2, video: VideoOptions = PLAIN_VIDEO,
-             choose: Callable[[Picture], Upscaler] | None = None) -> Iterator[Result]:
+             choose: Callable[[int, int], Upscaler] | None = None) -> Iterator[Result]:
     """Results for the planned failures first, then each job's, in job order; `on_tile(job, done,
-    total)` reports tiles within the image being upscaled. `choose(picture)`, when given, picks
-    the upscaler of each picture (inference.upscaler_for_picture: its model and --denoise
-    strength; a video's from its first frame); else `upscaler` runs.
+    total)` reports tiles within the image being upscaled. `choose(width, height)`, when given,
+    picks the upscaler of each picture or video by its size (inference.upscaler_for_size: its
+    model and --denoise strength); else `upscaler` runs.
 
     The model works on one image while `io_threads` threads decode the next input and encode
     finished outputs (Pillow and OpenCV release the GIL), so a fast device is not left waiting
@@ -206,7 +211,7 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: 
                 chosen = upscaler if choose is None else _choose_for_video(choose, job, upscaler)
                 writes.append(_done(_upscale_video(job, chosen, run, spec, video, result, progress, tic)))
             else:
-                chosen = upscaler if choose is None or picture is None else choose(picture)
+                chosen = upscaler if choose is None or picture is None else choose(*picture.size)
                 upscaled = None if picture is None else _upscale(job, picture, chosen, run, spec, out, result, progress, tic)
                 writes.append(_done(result) if upscaled is None else
                               pool.submit(_write, job, upscaled, out, result, time.perf_counter() - tic))

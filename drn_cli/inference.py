@@ -203,11 +203,11 @@ def upscaler_for(name: str, denoise: float | None = None, device: str = "auto", 
     return Upscaler(BlendedModel(clean, photo, denoise))
 
 
-def upscaler_for_picture(request: UpscaleRequest, pixels: np.ndarray, device: str | None = None,
-                         compile: bool = False) -> Upscaler:
-    """The Upscaler for one picture of `request`: its model (request.model_for its size: the
-    photo model of its factor for --width/--height) with its --denoise strength."""
-    name = request.model_for(pixels.shape[1], pixels.shape[0])
+def upscaler_for_size(request: UpscaleRequest, width: int, height: int, device: str | None = None,
+                      compile: bool = False) -> Upscaler:
+    """The Upscaler for a `width` x `height` picture of `request`: its model (request.model_for:
+    the photo model of its factor for --width/--height) with its --denoise strength."""
+    name = request.model_for(width, height)
     return upscaler_for(name, request.strength_for(name), device or request.device, request.precision, compile)
 
 

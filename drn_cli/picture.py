@@ -35,11 +35,6 @@ class Upscaled:
     loop: np.ndarray | None = None
 
 
-def final_size(output: OutputSpec, width: int, height: int, scale: int) -> tuple[int, int]:
-    """The output's (width, height): OutputSpec.final_size."""
-    return output.final_size(width, height, scale)
-
-
 def prepare(picture: Picture) -> np.ndarray:
     """(H, W, 1 or 3) integers -> (H, W, 3) float32 in [0, 1]; grey replicated to RGB."""
     pixels = picture.pixels
@@ -112,7 +107,7 @@ def upscale_picture(picture: Picture, upscaler: Upscaler, run: RunOptions = PLAI
     """Upscale a picture as `run` and `output` say; `on_tile(done, total)` after each model pass
     over a tile. The final size is checked before any work."""
     h, w, channels = picture.pixels.shape
-    size = final_size(output, w, h, upscaler.scale)
+    size = output.final_size(w, h, upscaler.scale)
     image = prepare(picture)
     if not (output.all_levels or output.confidence):
         final = _finish(picture, _run_final(picture, image, upscaler, run, on_tile), upscaler.scale)
@@ -142,5 +137,5 @@ def upscale_batch(pictures: list[Picture], upscaler: Upscaler, run: RunOptions =
         if not is_out_of_memory(exc):
             raise
         return [upscale_picture(p, upscaler, run, output).final for p in pictures]
-    to_host, size = integer_rows(channels, pictures[0].bits), final_size(output, w, h, upscaler.scale)
+    to_host, size = integer_rows(channels, pictures[0].bits), output.final_size(w, h, upscaler.scale)
     return [resize_picture(_finish(p, to_host(rows), upscaler.scale), size) for p, rows in zip(pictures, sr)]

@@ -64,18 +64,6 @@ def probe(path: Path) -> VideoInfo:
         raise InputImageError(f"{path}: not a readable video ({reason_of(exc)})") from None
 
 
-def first_frame(path: Path) -> np.ndarray:
-    """The first frame of a video as (H, W, 3) uint8 RGB; InputImageError when there is none."""
-    av = _av()
-    try:
-        with av.open(str(path)) as container:
-            for frame in container.decode(video=0):
-                return frame.to_ndarray(format="rgb24")
-    except av.FFmpegError as exc:
-        raise InputImageError(f"{path}: not a readable video ({reason_of(exc)})") from None
-    raise InputImageError(f"{path}: no frame could be decoded")
-
-
 def _even(pixels: np.ndarray) -> np.ndarray:
     """Crop a row or column so both sides are even: 4:2:0 chroma needs it."""
     h, w = pixels.shape[:2]

@@ -83,7 +83,7 @@ def upscale(
 
     from .. import distributed  # torch loads from here on
     from ..device import set_threads
-    from ..inference import upscaler_for, upscaler_for_picture
+    from ..inference import upscaler_for, upscaler_for_size
     from ..io import image_pixels
     from ..plan import shard
     from ..video import video_pixels
@@ -103,8 +103,8 @@ def upscale(
     videos = {job.input for job in plan.jobs if job.kind == "video"}
     mine = shard(plan, rank.rank, rank.world, lambda path: video_pixels(path) if path in videos else image_pixels(path))
 
-    def choose(picture):  # each picture's model: the photo model of its own factor for --width/--height
-        return upscaler_for_picture(request, picture.pixels, str(dev), compile_model)
+    def choose(width: int, height: int):  # each picture's model: the photo model of its own factor for --width/--height
+        return upscaler_for_size(request, width, height, str(dev), compile_model)
 
     failed = _run_plan(mine, upscaler, request, written, video, as_json, rank.is_main, total, choose)
     if rank.world > 1:

@@ -36,6 +36,7 @@ class LoadedModel:
     device: torch.device
     dtype: torch.dtype
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    strength = None  # a --denoise strength: not a blend (models.blend.BlendedModel has one)
 
     @property
     def arch(self) -> Architecture:
