@@ -7,8 +7,8 @@ import os
 import numpy as np
 from PIL import Image
 
-from .inference import upscaler_for_size
-from .io import Picture, read_image
+from .inference import upscaler_for_picture
+from .io import Picture, jpeg_quality_of, read_image
 from .picture import upscale_picture
 from .request import UpscaleRequest
 
@@ -18,7 +18,7 @@ ImageLike = Image.Image | np.ndarray | str | os.PathLike
 def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = None,
             outscale: float | None = None, width: int | None = None, height: int | None = None,
             tta: bool = False, device: str = "auto", precision: str = "auto",
-            tile: int | None = None, denoise: float | None = None) -> np.ndarray | Image.Image:
+            tile: int | None = None, denoise: float | str | None = None) -> np.ndarray | Image.Image:
     """Upscale one image and return it in the same kind it came in.
 
     `image` is a Pillow image, an integer array (H, W) / (H, W, 3) / (H, W, 4) of uint8 or
@@ -29,14 +29,16 @@ def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = N
     (models.presets.upscale_choice). `width` and/or `height` ask for a final size instead (pixels, aspect
     ratio kept; both: the largest size that fits inside them), reached by resizing the model's output.
     `tta` averages the 8 flips and rotations (8x the time). `denoise` S in [0, 1] blends the
-    clean model's output (0) with the photo model's (1), as `drn upscale --denoise S`. Stateless and thread-safe: loaded
+    clean model's output (0) with the photo model's (1), as `drn upscale --denoise S`; "auto", the
+    default without `model`, picks one of them from the image's damage (a JPEG file's quality,
+    noise, blur; request.AUTO). Stateless and thread-safe: loaded
     models are cached read-only and shared. Options are checked as the CLI checks them
     (request.UpscaleRequest), with the same words: a UsageError names the CLI's option.
     """
     request = UpscaleRequest(model, scale, outscale, width, height, tta=tta, tile=tile, device=device,
                              precision=precision, denoise=denoise)
     picture, kind = _to_picture(image)
-    upscaler = upscaler_for_size(request, *picture.size)
+    upscaler = upscaler_for_picture(request, picture.size, picture)
     request.check_model(upscaler.scale, upscaler.model.has_dual)
     out = upscale_picture(picture, upscaler, request.run, request.output).final
     upscaler.return_freed_memory()
@@ -66,4 +68,5 @@ def _to_picture(image: ImageLike) -> tuple[Picture, str]:
     if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
         raise TypeError(f"upscale expects (H, W), (H, W, 3) or (H, W, 4) pixels, got shape {array.shape}")
     alpha = array[:, :, 3] if array.shape[2] == 4 else None
-    return Picture(np.ascontiguousarray(array[:, :, :3]), alpha, "PNG"), kind
+    quality = jpeg_quality_of(image) if kind == "pil" else None  # an opened JPEG file keeps its tables
+    return Picture(np.ascontiguousarray(array[:, :, :3]), alpha, "PNG", jpeg_quality=quality), kind

@@ -133,14 +133,17 @@ def _record_model(result: Result, upscaler: Upscaler) -> None:
     result.model, result.denoise = upscaler.model.name, upscaler.model.strength
 
 
-def _choose_for_video(choose: Callable[[int, int], Upscaler], job: Job, fallback: Upscaler) -> Upscaler:
+Chooser = Callable[[tuple[int, int], Picture | None], Upscaler]  # (size, picture or None for a video)
+
+
+def _choose_for_video(choose: Chooser, job: Job, fallback: Upscaler) -> Upscaler:
     """The upscaler `choose` gives a video's frame size (`fallback` when the container cannot be
     read: the run then says why)."""
     try:
         info = probe(job.input)
     except DrnError:
         return fallback
-    return choose(info.width, info.height)
+    return choose((info.width, info.height), None)
 
 
 def _write(job: Job, upscaled: Picture, out: OutputOptions, result: Result, seconds_so_far: float) -> Result:
@@ -183,11 +186,11 @@ def _write_extras(upscaled: Upscaled, paths: list[Path], out: OutputOptions, res
 def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: OutputSpec = PLAIN_OUTPUT,
              out: OutputOptions = PLAIN_WRITE, on_tile: Callable[[Job, int, int], None] | None = None,
              io_threads: int = 2, video: VideoOptions = PLAIN_VIDEO,
-             choose: Callable[[int, int], Upscaler] | None = None) -> Iterator[Result]:
+             choose: Chooser | None = None) -> Iterator[Result]:
     """Results for the planned failures first, then each job's, in job order; `on_tile(job, done,
-    total)` reports tiles within the image being upscaled. `choose(width, height)`, when given,
-    picks the upscaler of each picture or video by its size (inference.upscaler_for_size: its
-    model and --denoise strength); else `upscaler` runs.
+    total)` reports tiles within the image being upscaled. `choose(size, picture)`, when given,
+    picks the upscaler of each picture, or video (picture None), by its size and damage
+    (inference.upscaler_for_picture: its model and --denoise strength); else `upscaler` runs.
 
     The model works on one image while `io_threads` threads decode the next input and encode
     finished outputs (Pillow and OpenCV release the GIL), so a fast device is not left waiting
@@ -211,7 +214,7 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: 
                 chosen = upscaler if choose is None else _choose_for_video(choose, job, upscaler)
                 writes.append(_done(_upscale_video(job, chosen, run, spec, video, result, progress, tic)))
             else:
-                chosen = upscaler if choose is None or picture is None else choose(*picture.size)
+                chosen = upscaler if choose is None or picture is None else choose(picture.size, picture)
                 upscaled = None if picture is None else _upscale(job, picture, chosen, run, spec, out, result, progress, tic)
                 writes.append(_done(result) if upscaled is None else
                               pool.submit(_write, job, upscaled, out, result, time.perf_counter() - tic))

@@ -8,14 +8,13 @@ with a border of `scale` pixels shaved; per image, then the mean over the set.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .degradations import degrade, imresize, modcrop, quantize_uint8
+from .degradations import imresize, modcrop, parse_degradation, quantize_uint8
 from .degradations.real import seed_for_name
 from .errors import UsageError
 from .io import Picture, read_rgb
@@ -32,7 +31,8 @@ def convention(degradation: str = "bicubic") -> str:
 
 CONVENTION = convention()
 
-SrFunction = Callable[[np.ndarray], np.ndarray]  # (h, w, 3) uint8 LR -> (H, W, 3) 0..255 SR
+# (h, w, 3) uint8 LR and the JPEG quality of its file (None: lossless) -> (H, W, 3) 0..255 SR
+SrFunction = Callable[[np.ndarray, int | None], np.ndarray]
 
 
 @dataclass
@@ -66,13 +66,19 @@ class EvalReport:
 
 def bicubic_sr(scale: int) -> SrFunction:
     """The MATLAB-bicubic upscaler: the paper's 'Bicubic' baseline row."""
-    return lambda lr: imresize(lr.astype(np.float64), scale)
+    return lambda lr, _quality=None: imresize(lr.astype(np.float64), scale)
 
 
 def make_lr(hr: np.ndarray, scale: int, degradation: str = "bicubic", name: str = "") -> np.ndarray:
     """(h, w, 3) uint8 LR of a modcropped HR image with the named degradation. Under "real" the
     draw is seeded from the image's `name`, so every run and machine makes the same LR."""
-    return degrade(hr, scale, degradation, seed_for_name(name))
+    return saved_lr(hr, scale, degradation, name)[0]
+
+
+def saved_lr(hr: np.ndarray, scale: int, degradation: str = "bicubic", name: str = "") -> tuple[np.ndarray, int | None]:
+    """make_lr's LR and the JPEG quality of the file it would be saved as (Degradation.saved):
+    the quality of its last JPEG stage, None for a lossless file."""
+    return parse_degradation(degradation).saved(hr, scale, seed_for_name(name))
 
 
 def score_image(sr: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float]:
@@ -90,8 +96,8 @@ def iter_scores(sr_fn: SrFunction, hr_paths: Sequence[Path], scale: int,
     """Score `sr_fn` on each HR image; `on_images(path, lr, sr)` sees the uint8 LR and SR."""
     for path in hr_paths:
         hr = modcrop(read_rgb(path), scale)
-        lr = make_lr(hr, scale, degradation, path.stem)
-        sr = sr_fn(lr)
+        lr, quality = saved_lr(hr, scale, degradation, path.stem)
+        sr = sr_fn(lr, quality)
         if on_images is not None:
             on_images(path, lr, quantize_uint8(np.asarray(sr, dtype=np.float64)))
         psnr, ssim = score_image(sr, hr, scale)
@@ -113,7 +119,7 @@ class EvalRequest:
     tile: int | None = None
     device: str = "auto"
     precision: str = "auto"
-    denoise: float | None = None   # S: blend the clean and the photo model of the scale (models.blend)
+    denoise: float | str | None = None  # S: blend the clean and the photo model of the scale; "auto": per image
 
     def __post_init__(self) -> None:
         from .degradations import parse_degradation
@@ -141,32 +147,41 @@ class EvalRequest:
 
 def sr_function(request: EvalRequest) -> tuple[SrFunction, int, str]:
     """(sr_fn, scale, name) of what `request` scores: bicubic, a model (or the --denoise blend of
-    its pair), or its output resized to `outscale` as `drn upscale` makes it; averaged over the
-    8 flips and rotations when asked."""
+    its pair; under auto, the strength each LR's damage says, as drn upscale reads it), or its
+    output resized to `outscale` as `drn upscale` makes it; averaged over the 8 flips and
+    rotations when asked."""
     if request.model == "bicubic":
         return bicubic_sr(request.scale), request.scale, "bicubic"
+    from .degradations.estimate import denoise_strength
     from .inference import self_ensemble, upscaler_for
     from .models.presets import PAPER_MODEL, denoise_pair, preset_for_scale
     from .picture import upscale_picture
-    from .request import OutputSpec, RunOptions
+    from .request import AUTO, OutputSpec, RunOptions
 
     name = request.model if request.model is not None else preset_for_scale(request.scale, PAPER_MODEL)
-    denoise = request.denoise
+    denoise, auto = request.denoise, request.denoise == AUTO
 
-    upscaler = upscaler_for(name, denoise, request.device, request.precision)
+    def upscaler_of(lr: np.ndarray, quality: int | None):  # loads are cached: a choice per image is cheap
+        return upscaler_for(name, denoise_strength(lr, quality) if auto else denoise, request.device, request.precision)
+
+    upscaler = upscaler_for(name, 1.0 if auto else denoise, request.device, request.precision)  # its scale, label
     if request.scale is not None and request.scale != upscaler.scale:
         raise UsageError(f"--model {name} is a x{upscaler.scale} model, but --scale {request.scale} was given")
-    label = name if denoise is None else f"{'+'.join(denoise_pair(name))} denoise {denoise:g}"
-    scale, fn = upscaler.scale, functools.partial(upscaler.upscale_uint8, tile=request.tile)
+    label = name if denoise is None else f"{'+'.join(denoise_pair(name))} denoise {denoise if auto else f'{denoise:g}'}"
+    scale, run, spec = upscaler.scale, RunOptions(tile=request.tile), OutputSpec(outscale=request.outscale)
     if request.outscale is not None and request.outscale != upscaler.scale:
-        scale, label, run, spec = request.outscale, f"{label} resized to x{request.outscale}", \
-            RunOptions(tile=request.tile), OutputSpec(outscale=request.outscale)
+        scale, label = request.outscale, f"{label} resized to x{request.outscale}"
 
-        def fn(lr: np.ndarray) -> np.ndarray:
-            return upscale_picture(Picture(lr, None, "PNG"), upscaler, run, spec).final.pixels
+    def fn(lr: np.ndarray, quality: int | None) -> np.ndarray:
+        chosen = upscaler_of(lr, quality)
 
-    if request.self_ensemble:
-        return functools.partial(self_ensemble, fn), scale, label
+        def once(image: np.ndarray) -> np.ndarray:
+            if scale == chosen.scale:
+                return chosen.upscale_uint8(image, tile=request.tile)
+            return upscale_picture(Picture(image, None, "PNG"), chosen, run, spec).final.pixels
+
+        return self_ensemble(once, lr) if request.self_ensemble else once(lr)
+
     return fn, scale, label
 
 

@@ -16,13 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .degradations.estimate import denoise_strength
 from .device import return_freed_cpu_memory
 from .errors import DrnError
+from .io import Picture
 from .models.blend import BlendedModel
 from .models.loaded import LoadedModel, build, load
 from .models.presets import UPSCALE_MODEL, denoise_pair
 from .models.weights import Weights
-from .request import DEFAULT_OVERLAP, UpscaleRequest
+from .request import AUTO, DEFAULT_OVERLAP, UpscaleRequest
 from .tiling import tile_count, tile_extent, upscale_tiled
 
 MAX_CPU_TILE = 256          # LR pixels: larger CPU tiles cost more per pixel (docs/performance.md, benchmarks/tiles.py)
@@ -203,12 +205,19 @@ def upscaler_for(name: str, denoise: float | None = None, device: str = "auto", 
     return Upscaler(BlendedModel(clean, photo, denoise))
 
 
-def upscaler_for_size(request: UpscaleRequest, width: int, height: int, device: str | None = None,
-                      compile: bool = False) -> Upscaler:
-    """The Upscaler for a `width` x `height` picture of `request`: its model (request.model_for:
-    the photo model of its factor for --width/--height) with its --denoise strength."""
-    name = request.model_for(width, height)
-    return upscaler_for(name, request.strength_for(name), device or request.device, request.precision, compile)
+def upscaler_for_picture(request: UpscaleRequest, size: tuple[int, int] | None = None,
+                         picture: Picture | None = None, device: str | None = None,
+                         compile: bool = False) -> Upscaler:
+    """The Upscaler for a picture of (width, height) `size` under `request`: its model
+    (request.model_for: the photo model of its factor for --width/--height; model_name without a
+    size) with its --denoise strength. Under --denoise auto, S is read from `picture`
+    (estimate.denoise_strength: its file's JPEG quality, its noise and blur); without one (a
+    video, or before any picture is read) S = 1, the photo model."""
+    name = request.model_name if size is None else request.model_for(*size)
+    strength = request.strength_for(name)
+    if strength == AUTO:
+        strength = 1.0 if picture is None else denoise_strength(picture.pixels, picture.jpeg_quality)
+    return upscaler_for(name, strength, device or request.device, request.precision, compile)
 
 
 def self_ensemble(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> np.ndarray:

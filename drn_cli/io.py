@@ -136,6 +136,7 @@ class Picture:
     icc: bytes | None = None
     exif: bytes | None = None
     text: dict[str, str] | None = None  # PNG text chunks to write (e.g. what a colour map means)
+    jpeg_quality: int | None = None  # a JPEG file's quality read from its tables (None: not JPEG)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -251,6 +252,7 @@ def read_image(path: str | os.PathLike) -> Picture:
             exif = img.getexif()
             orientation = exif.get(_EXIF_ORIENTATION, 1)
             fmt = img.format or "PNG"
+            quality = jpeg_quality_of(img)
             if _is_16bit_colour(img, path):
                 pixels, alpha = _decode_16bit_colour(path, orientation)
             else:
@@ -262,7 +264,17 @@ def read_image(path: str | os.PathLike) -> Picture:
         raise _unreadable(path, exc) from None
     if exif and _EXIF_ORIENTATION in exif:
         del exif[_EXIF_ORIENTATION]
-    return Picture(pixels, alpha, fmt, icc, exif.tobytes() if exif else None)
+    return Picture(pixels, alpha, fmt, icc, exif.tobytes() if exif else None, jpeg_quality=quality)
+
+
+def jpeg_quality_of(img: Image.Image) -> int | None:
+    """The libjpeg quality of an open JPEG file's own quantization tables; None for other formats."""
+    tables = getattr(img, "quantization", None) if img.format == "JPEG" else None
+    if not tables:
+        return None
+    from .degradations.estimate import quality_of_tables  # numpy only, but its package loads OpenCV
+
+    return quality_of_tables(tables)
 
 
 def to_integers(data: np.ndarray, bits: int) -> np.ndarray:

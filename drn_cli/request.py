@@ -138,23 +138,27 @@ PLAIN_WRITE = OutputOptions()  # the input's format, quality 95, existing output
 PLAIN_VIDEO = VideoOptions()  # h264, CRF 18, yuv420p
 
 
-def parse_denoise(text: str | float | None) -> float | None:
-    """--denoise's value: a strength S in [0, 1]; UsageError otherwise."""
-    if text is None:
-        return None
+AUTO = "auto"  # --denoise auto: each picture's strength read from its damage (degradations.estimate)
+
+Strength = float | str | None  # S in [0, 1], AUTO, or None (nothing blended)
+
+
+def parse_denoise(text: str | float | None) -> Strength:
+    """--denoise's value: a strength S in [0, 1], or AUTO; UsageError otherwise."""
+    if text is None or text == AUTO:
+        return text
     try:
-        return float(text)
+        strength = float(text)
     except ValueError:
-        raise UsageError(f"--denoise takes a number from 0 to 1, got {text!r}") from None
+        raise UsageError(f"--denoise takes auto or a number from 0 to 1, got {text!r}") from None
+    if not 0 <= strength <= 1:
+        raise UsageError(f"--denoise must be auto or between 0 and 1, got {strength:g}")
+    return strength
 
 
-def check_denoise(denoise: float | None, model: str | None) -> None:
-    """--denoise: a strength in [0, 1] that blends the clean and the photo model of the scale."""
-    if denoise is None:
-        return
-    if not 0 <= denoise <= 1:
-        raise UsageError(f"--denoise must be between 0 and 1, got {denoise:g}")
-    if model is not None and denoise_pair(model) is None:
+def check_denoise(denoise: Strength, model: str | None) -> None:
+    """--denoise blends the clean and the photo model of the scale: `model` must have a partner."""
+    if denoise is not None and model is not None and denoise_pair(model) is None:
         raise UsageError(f"--denoise blends a clean and a photo model of one scale; {model} has no partner "
                          "(use it without --model, or with drn-s-x4 or drn-s-x4-real)")
 
@@ -169,7 +173,8 @@ class UpscaleRequest:
     """Everything a caller may ask of one upscale; invalid combinations raise UsageError here.
 
     model: a preset name or weights file, None = the default photo model answering scale or
-    outscale (presets.upscale_choice)."""
+    outscale (presets.upscale_choice). denoise: S in [0, 1] blends the clean (0) and the photo
+    (1) model's outputs; AUTO (the default without a model) reads S from each picture."""
 
     model: str | None = None
     scale: int | None = None
@@ -183,11 +188,12 @@ class UpscaleRequest:
     overlap: int = DEFAULT_OVERLAP
     device: str = "auto"
     precision: str = "auto"
-    denoise: float | None = None  # --denoise S: blend the clean (0) and the photo (1) model's outputs
+    denoise: Strength = None
 
     def __post_init__(self) -> None:
         sized = self.width is not None or self.height is not None
-        object.__setattr__(self, "denoise", parse_denoise(self.denoise))
+        denoise = parse_denoise(self.denoise)
+        object.__setattr__(self, "denoise", AUTO if denoise is None and self.model is None else denoise)
         check_denoise(self.denoise, self.model)
         if self.tile is not None and self.tile < 0:
             raise UsageError("--tile must be 0 (whole image) or a positive size")
@@ -250,9 +256,9 @@ class UpscaleRequest:
             return self.model_name
         return model_for_outscale(max(w / width, h / height))
 
-    def strength_for(self, name: str) -> float | None:
-        """The --denoise strength for model `name`: None when nothing is blended (none asked, or
-        no clean/photo pair of `name` installed: the x2 photo model before its clean partner)."""
+    def strength_for(self, name: str) -> Strength:
+        """The --denoise strength for model `name` (AUTO: the picture's own); None when nothing is
+        blended (none asked, or no clean/photo pair of `name` installed, as at x8)."""
         return None if self.denoise is None or denoise_pair(name) is None else self.denoise
 
     def check_model(self, scale: int, has_dual: bool) -> None:

@@ -30,7 +30,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import DrnError, UsageError
-from .inference import upscaler_for_size
+from .inference import upscaler_for_picture
 from .io import Picture, encode_image, image_size, read_image
 from .levels import loop_map_picture
 from .models.presets import PRESETS, UPSCALE_MODEL, is_installed
@@ -111,7 +111,7 @@ class Jobs:
     def _run(self, job: Job) -> None:
         request = job.request
         picture = read_image(job.source)
-        upscaler = upscaler_for_size(request, *picture.size)
+        upscaler = upscaler_for_picture(request, picture.size, picture)
         request.check_model(upscaler.scale, upscaler.model.has_dual)
         job.model, job.strength = upscaler.model.name, upscaler.model.strength
 

@@ -4,8 +4,8 @@
         --crop 48 --out docs/images/real_photos.png
 
 For each photo (a row): a centre crop of the LR, then one column per model, left to right
-("bicubic" is MATLAB bicubic; "nearest" the LR pixel-replicated; a model not of --scale is resized
-to it, as `drn upscale --outscale` does). Prints the mean absolute
+("bicubic" is MATLAB bicubic; "nearest" the LR pixel-replicated; "S=0.5" the --denoise 0.5 blend;
+a model not of --scale is resized to it, as `drn upscale --outscale` does). Prints the mean absolute
 difference (0..255) between neighbouring columns, so "how much did it change" has a number.
 """
 
@@ -33,13 +33,15 @@ def upscale(model: str, lr: np.ndarray, scale: int) -> np.ndarray:
         return np.kron(lr, np.ones((scale, scale, 1), np.uint8))
     if model == "bicubic":
         return quantize_uint8(imresize(lr.astype(np.float64), scale))
+    if model.startswith("S="):  # a --denoise strength of the default models' blend
+        return drn_upscale(lr, denoise=float(model[2:]), outscale=scale)
     return drn_upscale(lr, model=model, outscale=scale)  # resized where the model is not x{scale}, as upscale does
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photos", nargs="+", type=Path)
-    parser.add_argument("--models", required=True, help="comma-separated: nearest, bicubic, presets or files")
+    parser.add_argument("--models", required=True, help="comma-separated: nearest, bicubic, S=0.5 (a --denoise strength), presets or files")
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--crop", type=int, default=48, help="LR crop side in pixels")
     parser.add_argument("--scale", type=int, default=4)

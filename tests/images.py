@@ -42,3 +42,20 @@ def write_truncated_png(path: Path) -> None:
 
 def write_photo(path: Path, h: int = 20, w: int = 26) -> None:
     Image.fromarray(photo(h, w)).save(path)
+
+
+def scene(side: int, seed: int = 0) -> np.ndarray:
+    """(side, side, 3) uint8: random flat-coloured discs and bars on a flat ground, the flat
+    regions and sharp edges of a picture (unlike `photo`, which has neither), so that the damage
+    estimators read it as a clean image would read."""
+    from PIL import ImageDraw
+
+    rng = np.random.default_rng(seed)
+    img = Image.new("RGB", (side, side), tuple(int(v) for v in rng.integers(0, 255, 3)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(40):
+        x, y = rng.integers(0, side, 2)
+        r = int(rng.integers(side // 20, side // 4))
+        box = (x - r, y - r, x + r, y + r) if rng.random() < 0.5 else (x - r, y - r // 3, x + r, y + r // 3)
+        draw.ellipse(box, fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
+    return np.asarray(img)

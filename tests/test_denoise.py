@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import photo
-from images import write_photo
+from images import scene, write_photo
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -50,7 +51,7 @@ def test_json_names_the_model_and_the_strength(tmp_path, shipped_tiny):
     assert record["model"] == "drn-s-x4+drn-s-x4-real" and record["denoise"] == 0.25
 
 
-@pytest.mark.parametrize("value", ["1.5", "foo", "-0.1", "auto"])
+@pytest.mark.parametrize("value", ["1.5", "foo", "-0.1", "nan", "Auto"])
 def test_a_bad_strength_is_one_line_and_exit_2_before_any_model_loads(tmp_path, value):
     write_photo(tmp_path / "a.png", 8, 8)
     code = ("import sys; from drn_cli.cli import app; sys.argv = ['drn'] + sys.argv[1:];\n"
@@ -64,7 +65,7 @@ def test_a_bad_strength_is_one_line_and_exit_2_before_any_model_loads(tmp_path, 
 def test_the_api_and_eval_take_the_strength_and_refuse_a_model_without_a_partner(tmp_path, shipped_tiny):
     image = photo(12, 16)
     assert np.array_equal(upscale(image, denoise=0, precision="fp32"), upscale(image, model="drn-s-x4", precision="fp32"))
-    with pytest.raises(UsageError, match="--denoise must be between 0 and 1, got 2"):
+    with pytest.raises(UsageError, match="--denoise must be auto or between 0 and 1, got 2"):
         upscale(image, denoise=2)
     model = tmp_path / "other.safetensors"
     model.write_bytes((shipped_tiny / "drn-s-x4.safetensors").read_bytes())
@@ -79,24 +80,59 @@ def test_the_api_and_eval_take_the_strength_and_refuse_a_model_without_a_partner
 
 
 def _clean_and_damaged(tmp_path):
-    """A clean bicubic LR saved losslessly, and the same LR with noise, saved as a q30 JPEG."""
+    """A clean bicubic LR (64x64) saved losslessly, and the same LR with noise, saved as a q30 JPEG."""
     from drn_cli.degradations import degrade
 
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:256, 0:256]
-    hr = np.stack([127 + 60 * np.sin(xx / (3 + c) + yy / 7) + 40 * np.cos(yy / (2 + c)) for c in range(3)], axis=2)
-    hr = np.clip(hr + rng.normal(0, 3, hr.shape), 0, 255).astype(np.uint8)
-    lr = degrade(hr, 4, "bicubic")
+    lr = degrade(scene(256), 4, "bicubic")
     Image.fromarray(lr).save(tmp_path / "clean.png")
-    noisy = np.clip(lr + rng.normal(0, 10, lr.shape), 0, 255).astype(np.uint8)
+    noisy = np.clip(lr + np.random.default_rng(0).normal(0, 10, lr.shape), 0, 255).astype(np.uint8)
     Image.fromarray(noisy).save(tmp_path / "damaged.jpg", quality=30)
     return tmp_path / "clean.png", tmp_path / "damaged.jpg"
 
 
-def test_the_damage_features_tell_a_clean_image_from_a_noisy_q30_jpeg(tmp_path):
-    from drn_cli.degradations.estimate import damage
-    from drn_cli.io import read_rgb
+def test_auto_says_clean_for_a_lossless_image_and_damaged_for_a_noisy_q30_jpeg(tmp_path):
+    from drn_cli.degradations.estimate import denoise_strength
+    from drn_cli.io import read_image
 
+    clean, damaged = (read_image(path) for path in _clean_and_damaged(tmp_path))
+    assert clean.jpeg_quality is None and damaged.jpeg_quality == 30  # read from the file's own tables
+    assert denoise_strength(clean.pixels, clean.jpeg_quality) == 0
+    assert denoise_strength(damaged.pixels, damaged.jpeg_quality) == 1
+    noisy = np.clip(clean.pixels + np.random.default_rng(1).normal(0, 8, clean.pixels.shape), 0, 255).astype(np.uint8)
+    assert denoise_strength(noisy, None) == 1  # noise alone, in a lossless file
+    lossless_q98 = tmp_path / "fine.jpg"
+    Image.fromarray(clean.pixels).save(lossless_q98, quality=98)
+    fine = read_image(lossless_q98)
+    assert fine.jpeg_quality == 98 and denoise_strength(fine.pixels, fine.jpeg_quality) == 0
+
+
+def test_without_options_each_picture_gets_the_model_its_damage_asks_for(tmp_path, shipped_tiny):
     clean, damaged = _clean_and_damaged(tmp_path)
-    calm, hurt = damage(read_rgb(clean)), damage(read_rgb(damaged))
-    assert hurt.blockiness > calm.blockiness + 0.1  # the JPEG grid shows (its noise is mostly wiped out by it)
+    result = run("upscale", clean, damaged, "-o", tmp_path / "out", "--json", "--device", "cpu", "--precision", "fp32")
+    assert result.exit_code == 0, result.output
+    records = {Path(r["input"]).name: r for r in map(json.loads, result.stdout.splitlines())}
+    assert (records["clean.png"]["model"], records["clean.png"]["denoise"]) == ("drn-s-x4", 0)
+    assert (records["damaged.jpg"]["model"], records["damaged.jpg"]["denoise"]) == ("drn-s-x4-real", 1)
+    assert "denoise 0" in result.stderr and "denoise 1" in result.stderr  # the progress lines show S
+    alone = run("upscale", damaged, "-o", tmp_path / "alone.jpg", "--model", "drn-s-x4-real", "--device", "cpu",
+                "--precision", "fp32")
+    assert alone.exit_code == 0, alone.output
+    assert (tmp_path / "out" / "damaged_x4.jpg").read_bytes() == (tmp_path / "alone.jpg").read_bytes()
+    assert upscale(str(clean), precision="fp32").size == (256, 256)
+
+
+def test_eval_auto_scores_each_lr_with_the_model_its_damage_asks_for(tmp_path, shipped_tiny):
+    folder = tmp_path / "Tiny" / "HR"
+    folder.mkdir(parents=True)
+    for k in range(2):
+        Image.fromarray(scene(128, seed=k)).save(folder / f"{k}.png")
+
+    def mean_psnr(*options) -> float:
+        result = run("eval", "--dataset", folder, "--device", "cpu", "--precision", "fp32", "--json", *options)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["psnr"]
+
+    for degradation, model in (("bicubic+jpeg30", "drn-s-x4-real"), ("bicubic", "drn-s-x4")):
+        auto = mean_psnr("--degradation", degradation, "--denoise", "auto")
+        assert auto == mean_psnr("--degradation", degradation, "--model", model), degradation
+    assert mean_psnr("--degradation", "bicubic", "--model", "drn-s-x4") != mean_psnr("--degradation", "bicubic", "--model", "drn-s-x4-real")

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 from conftest import photo
-from images import write_photo
+from images import scene, write_photo
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -16,7 +16,7 @@ from drn_cli import __version__, upscale
 from drn_cli.batch import OutputOptions, run_jobs
 from drn_cli.cli import app
 from drn_cli.inference import make_upscaler, self_ensemble
-from drn_cli.io import read_image
+from drn_cli.io import read_image, write_image
 from drn_cli.models.weights import resolve_model
 from drn_cli.picture import resize_picture, upscale_picture
 from drn_cli.plan import plan_jobs
@@ -193,6 +193,10 @@ def test_models_lists_every_preset_with_what_is_installed(shipped_tiny):
     text = run("models").stdout  # a block per model, whole lines at any terminal width
     assert "drn-s-x4  x4, 4.80 M params, trained on bicubic LR, installed" in text
     assert "drn-s-x8  x8, 5.40 M params, trained on bicubic LR, not installed: convert the official checkpoint" in text
+    # which models --denoise takes: the installed clean/photo pairs (x2's photo model is not installed here)
+    assert rows["drn-s-x4"]["denoise_pair"] == rows["drn-s-x4-real"]["denoise_pair"] == ["drn-s-x4", "drn-s-x4-real"]
+    assert rows["drn-s-x2"]["denoise_pair"] is None and rows["drn-s-x8"]["denoise_pair"] is None
+    assert text.count("--denoise: drn-s-x4 (0) + drn-s-x4-real (1)") == 2
 
 
 # ---------------------------------------------------------------------------- new options
@@ -215,7 +219,7 @@ def test_outscale_resizes_the_models_output(tmp_path, shipped_tiny, outscale, na
 ])
 def test_width_and_height_resize_the_models_output_keeping_the_aspect(tmp_path, shipped_tiny, options, name, size):
     write_photo(tmp_path / "a.png", 20, 26)
-    result = run("upscale", tmp_path / "a.png", *options, "--json")
+    result = run("upscale", tmp_path / "a.png", *options, "--denoise", "1", "--json")
     assert result.exit_code == 0, result.output
     assert Image.open(tmp_path / name).size == size
     record = json.loads(result.stdout)
@@ -264,14 +268,19 @@ def test_tta_is_the_average_of_the_eight_flips_and_rotations(tmp_path, tiny_mode
     assert run("upscale", tmp_path / "a.png", "--tta", "--model", tiny_model_file).exit_code == 0
 
 
-def test_upscale_defaults_to_the_real_photo_model_and_eval_to_the_paper_model(tmp_path, shipped_tiny):
-    write_photo(tmp_path / "a.png", 20, 26)
-    assert run("upscale", tmp_path / "a.png").exit_code == 0
-    got = np.asarray(Image.open(tmp_path / "a_x4.png"))
-    picture = read_image(tmp_path / "a.png")
-    for name, same in (("drn-s-x4-real", True), ("drn-s-x4", False)):
-        upscaler = make_upscaler(resolve_model(shipped_tiny / f"{name}.safetensors"), "auto", "auto")
-        assert np.array_equal(upscale_picture(picture, upscaler).final.pixels, got) == same, name
+def test_upscale_defaults_to_the_model_each_picture_needs_and_eval_to_the_paper_model(tmp_path, shipped_tiny):
+    """Without --model: the photo model for a compressed JPEG, the clean one for a clean PNG."""
+    Image.fromarray(scene(104)).save(tmp_path / "a.png")
+    Image.fromarray(scene(104)).save(tmp_path / "b.jpg", quality=50)
+    assert run("upscale", tmp_path / "a.png", tmp_path / "b.jpg").exit_code == 0
+    for stem, ext, model in (("a", "png", "drn-s-x4"), ("b", "jpg", "drn-s-x4-real")):
+        picture = read_image(tmp_path / f"{stem}.{ext}")
+        upscaler = make_upscaler(resolve_model(shipped_tiny / f"{model}.safetensors"), "auto", "auto")
+        alone = upscale_picture(picture, upscaler).final
+        written = tmp_path / f"{stem}_x4.{ext}"
+        expected = tmp_path / f"expected.{ext}"
+        write_image(expected, alone, "PNG" if ext == "png" else "JPEG", 95, overwrite=True)
+        assert written.read_bytes() == expected.read_bytes(), model
     folder = tmp_path / "HR"
     folder.mkdir()
     Image.fromarray(photo(32, 32)).save(folder / "x.png")
@@ -287,7 +296,7 @@ def test_upscale_scale_2_and_8_of_photos_resize_the_photo_model(tmp_path, shippe
     picture = read_image(tmp_path / "a.png")
     real = make_upscaler(resolve_model(shipped_tiny / "drn-s-x4-real.safetensors"), "auto", "auto")
     for scale in (2, 8):
-        result = run("upscale", tmp_path / "a.png", "--scale", scale)
+        result = run("upscale", tmp_path / "a.png", "--scale", scale, "--denoise", "1")
         assert result.exit_code == 0, result.output
         image = np.asarray(Image.open(tmp_path / f"a_x{scale}.png"))
         assert image.shape == (20 * scale, 26 * scale, 3)

@@ -52,7 +52,8 @@ def test_a_job_goes_through_and_gives_result_input_confidence_and_a_zip(client):
     created = client.post("/api/jobs", files={"image": ("face.png", png(), "image/png")})
     assert created.status_code == 201, created.text
     job = wait(client, created.json()["id"])
-    assert job["status"] == "done" and job["model"] == "drn-s-x4-real" and job["confidence"], job
+    assert job["status"] == "done" and job["confidence"], job
+    assert (job["model"], job["denoise"]) == ("drn-s-x4", 0), job  # auto: a clean lossless upload
     assert job["size_in"] == [20, 24] and job["size_out"] == [80, 96] and job["progress"] == 1
     result = client.get(f"/api/jobs/{job['id']}/result")
     assert result.headers["content-type"] == "image/png" and "face_upscaled.png" in result.headers["content-disposition"]
@@ -62,6 +63,10 @@ def test_a_job_goes_through_and_gives_result_input_confidence_and_a_zip(client):
     archive = zipfile.ZipFile(io.BytesIO(client.get(f"/api/results.zip?ids={job['id']}").content))
     assert archive.namelist() == ["01_face_upscaled.png"]
     assert client.get("/api/models").json()[0]["name"] == "drn-s-x4-real"
+    buffer = io.BytesIO()
+    Image.fromarray(photo(24, 20)).save(buffer, format="JPEG", quality=30)
+    compressed = wait(client, client.post("/api/jobs", files={"image": ("web.jpg", buffer.getvalue(), "image/jpeg")}).json()["id"])
+    assert (compressed["model"], compressed["denoise"]) == ("drn-s-x4-real", 1), compressed  # auto: its tables say q30
 
 
 def test_jobs_wait_their_turn_and_a_failed_job_does_not_stop_the_server(client):
@@ -227,4 +232,4 @@ def test_a_job_with_a_strength_runs_the_blend_and_says_so(client):
     done = wait(client, job["id"])
     assert done["status"] == "done" and done["denoise"] == 0.5 and done["model"] == "drn-s-x4+drn-s-x4-real"
     bad = client.post("/api/jobs", files={"image": ("a.png", png(), "image/png")}, data={"denoise": "2"})
-    assert bad.status_code == 400 and "--denoise must be between 0 and 1, got 2" in bad.json()["error"]
+    assert bad.status_code == 400 and "--denoise must be auto or between 0 and 1, got 2" in bad.json()["error"]

@@ -25,7 +25,7 @@ def evaluate_cmd(
     degradation: Annotated[str, typer.Option(metavar="NAME", help=f"How the LR is made from HR: {describe()}; random draws are seeded by each image's name.")] = "bicubic",
     outscale: Annotated[int | None, typer.Option(metavar="N", help="2, 4 or 8: score the model's output resized to this scale, as `drn upscale --outscale N` makes it (the LR is made at this scale).")] = None,
     self_ensemble: Annotated[bool, typer.Option(help="Average over the 8 flips/rotations.")] = False,
-    denoise: Annotated[float | None, typer.Option(metavar="S", min=0, max=1, help="Score the blend of the clean (0) and the photo (1) model of the scale, as drn upscale --denoise S.")] = None,
+    denoise: Annotated[str | None, typer.Option(metavar="S", help="Score the blend of the clean (0) and the photo (1) model of the scale, or auto (each LR's choice, read from the JPEG quality of the file it would be saved as, its noise and blur), as drn upscale --denoise.")] = None,
     save_lr: Annotated[Path | None, typer.Option(metavar="DIR", help="Write the LR images made to this folder.")] = None,
     save_dir: Annotated[Path | None, typer.Option(metavar="DIR", help="Write the SR images to this folder.")] = None,
     per_image: Annotated[bool, typer.Option(help="Show a row per image.")] = False,

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import UsageError
-from ..models.presets import PAPER_MODEL, UPSCALE_MODEL
+from ..models.presets import PAPER_MODEL
 from . import app, ui
 from .ui import JsonOpt, handle_errors
 
@@ -39,13 +39,15 @@ def models(as_json: JsonOpt = False) -> None:
     if _rows_as_json(rows := catalogue(), as_json):
         return
     # A block per model, not a table: seven columns of prose are unreadable in 80 columns.
-    ui.out.print(f"models (drn upscale uses {UPSCALE_MODEL}; drn eval uses {PAPER_MODEL})")
+    ui.out.print(f"models (drn upscale without --model: per picture the clean or the photo model of a --denoise "
+                 f"pair; drn eval: {PAPER_MODEL})")
     for r in rows:
         installed = "installed" if r["installed"] else (
             "not installed: convert the official checkpoint with drn convert" if r["official"] else "not installed")
         scores = ", ".join(f"{k} {v[0]:.2f}" for k, v in (r["scores"] or {}).items())
+        pair = f"\n  --denoise: {' (0) + '.join(r['denoise_pair'])} (1)" if r["denoise_pair"] else ""
         ui.out.print(f"\n[bold]{r['name']}[/bold]  x{r['scale']}, {r['params'] / 1e6:.2f} M params, trained on "
-                     f"{r['trained_on']} LR, {installed}\n  {r['use']}" + (f"\n  Y-PSNR: {scores}" if scores else ""))
+                     f"{r['trained_on']} LR, {installed}\n  {r['use']}" + (f"\n  Y-PSNR: {scores}" if scores else "") + pair)
 
 
 @app.command()

@@ -41,7 +41,7 @@ def upscale(
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders, keeping the tree under -o.")] = False,
     skip_existing: Annotated[bool, typer.Option("--skip-existing", help="Skip inputs whose output exists.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
-    denoise: Annotated[float | None, typer.Option(metavar="S", min=0, max=1, help="How much to clean, 0 to 1: the clean model's output (0, drn-s-x4: keeps texture, sharpens noise and JPEG blocks) blended with the photo model's (1, drn-s-x4-real: removes them, smooths texture); between them both run (2x the time). Default: the photo model alone.")] = None,
+    denoise: Annotated[str | None, typer.Option(metavar="S", help="How much to clean: auto (the default without --model: per image, the photo model, drn-s-x4-real, for JPEG files of quality 94 or lower and noisy or blurred pictures, else the clean model, drn-s-x4), or 0 (clean model: keeps texture, sharpens noise and JPEG blocks) to 1 (photo model: removes them, smooths texture); between them both run and blend (2x the time).")] = None,
     tta: Annotated[bool, typer.Option("--tta", help="Average the 8 flips and rotations (8x the time; slightly sharper, cleaner results).")] = False,
     all_levels: Annotated[bool, typer.Option("--all-levels", help="Also write every intermediate scale from the same pass ({stem}_x2 of a x4 model).")] = False,
     confidence: Annotated[bool, typer.Option("--confidence", help="Also write {stem}_x4.loop.png, where the output fails to explain the input (|D(SR) - LR| from DRN's dual blocks); --json gains loop_error.")] = False,
@@ -58,9 +58,8 @@ def upscale(
 ) -> None:
     """Upscale images with DRN. Writes {stem}_x{scale}.{ext}; never overwrites inputs.
 
-    The default model, drn-s-x4-real, is for real photos (blur, noise, JPEG), at every --scale;
-    use --model drn-s-x4 (or drn-s-x2, drn-s-x8) for clean images (renders, screenshots,
-    bicubic-made LR).
+    Without --model each picture gets the model its damage asks for (--denoise auto): the photo
+    model for compressed, noisy or blurred photos, the clean one for clean images.
     """
     from ..plan import output_tag, plan_jobs
     from ..request import OutputOptions, UpscaleRequest, VideoOptions
@@ -83,7 +82,7 @@ def upscale(
 
     from .. import distributed  # torch loads from here on
     from ..device import set_threads
-    from ..inference import upscaler_for, upscaler_for_size
+    from ..inference import upscaler_for_picture
     from ..io import image_pixels
     from ..plan import shard
     from ..video import video_pixels
@@ -91,8 +90,7 @@ def upscale(
     # under torchrun (not for a dry run): this rank's GPU or share of the cores
     rank, dev = (distributed.from_env(), device) if dry_run else distributed.init(device)
     set_threads(threads)
-    upscaler = upscaler_for(request.model_name, request.strength_for(request.model_name), str(dev), precision,
-                            compile_model and not dry_run)
+    upscaler = upscaler_for_picture(request, device=str(dev), compile=compile_model and not dry_run)
     request.check_model(upscaler.scale, upscaler.model.has_dual)
     plan = plan or planned(upscaler.scale)
     if rank.is_main:
@@ -103,8 +101,8 @@ def upscale(
     videos = {job.input for job in plan.jobs if job.kind == "video"}
     mine = shard(plan, rank.rank, rank.world, lambda path: video_pixels(path) if path in videos else image_pixels(path))
 
-    def choose(width: int, height: int):  # each picture's model: the photo model of its own factor for --width/--height
-        return upscaler_for_size(request, width, height, str(dev), compile_model)
+    def choose(size, picture):  # each picture's model (--width/--height) and strength (--denoise auto)
+        return upscaler_for_picture(request, size, picture, str(dev), compile_model)
 
     failed = _run_plan(mine, upscaler, request, written, video, as_json, rank.is_main, total, choose)
     if rank.world > 1:

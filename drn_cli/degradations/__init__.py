@@ -34,7 +34,8 @@ class Degradation:
     """A parsed degradation name. `kernel`: the deterministic kernel whose pyramid is the clean
     target in training and self-pairs ("bicubic" for the realistic family); `flip_first`: a
     training patch is flipped before it is degraded (a kernel such as nearest has a phase to
-    keep), else the degraded patch is flipped with its pyramid."""
+    keep), else the degraded patch is flipped with its pyramid. A subclass defines `lr` or
+    `saved` (each is the other's default)."""
 
     name: str
     kernel: str
@@ -43,7 +44,13 @@ class Degradation:
 
     def lr(self, hr: Image, scale: int, seed: int = 0) -> Image:
         """(H/s, W/s, 3) uint8 LR of a modcropped HR image; `seed` picks the random draws."""
-        raise NotImplementedError
+        return self.saved(hr, scale, seed)[0]
+
+    def saved(self, hr: Image, scale: int, seed: int = 0) -> tuple[Image, int | None]:
+        """The LR of `lr` and the JPEG quality of the file it would be saved as: the quality of
+        its last JPEG stage, None where it has none (a lossless file, such as PNG). What
+        `--denoise auto` reads from a real file's quantization tables."""
+        return self.lr(hr, scale, seed), None
 
     def pair(self, hr: Image, scale: int, rng: np.random.Generator) -> tuple[Image, Image]:
         """(network input, innermost dual target) of an HR training patch, both uint8 LR."""
@@ -92,6 +99,9 @@ class Staged(Degradation):
         lr = quantize_uint8(lr)
         return lr if self.quality is None else jpeg(lr, self.quality, subsampling=True)
 
+    def saved(self, hr: Image, scale: int, seed: int = 0) -> tuple[Image, int | None]:
+        return self.lr(hr, scale, seed), self.quality
+
     def pair(self, hr: Image, scale: int, rng: np.random.Generator) -> tuple[Image, Image]:
         """The staged LR (noise drawn per sample) and its kernel's clean LR: noise and JPEG cannot
         be predicted from HR, so the dual block learns the deterministic part."""
@@ -109,7 +119,7 @@ class Real(Degradation):
     family: bool = True
     help: str = "random blur, resize, noise and JPEG (docs/training.md)"
 
-    def lr(self, hr: Image, scale: int, seed: int = 0) -> Image:
+    def saved(self, hr: Image, scale: int, seed: int = 0) -> tuple[Image, int | None]:
         return degrade_real(hr, scale, seed)
 
     def pair(self, hr: Image, scale: int, rng: np.random.Generator) -> tuple[Image, Image]:

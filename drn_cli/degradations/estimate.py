@@ -1,4 +1,5 @@
-"""Estimators that read how LR photos were made, for `finetune-unpaired --self-pairs auto`."""
+"""Estimators that read how LR photos were made: for `finetune-unpaired --self-pairs auto` and
+`drn upscale --denoise auto` (denoise_strength)."""
 
 from __future__ import annotations
 
@@ -83,24 +84,30 @@ def libjpeg_luma_table(quality: int) -> np.ndarray:
     return np.clip((_STANDARD_LUMA * scale + 50) // 100, 1, 255)
 
 
-def jpeg_quality(path: str | Path) -> int | None:
-    """The libjpeg quality (1..100) whose luminance table is closest to the one `path` was saved
-    with, read from the file's own quantization tables; None for files that are not JPEG.
+_TABLE_SUMS = np.array([libjpeg_luma_table(q).sum() for q in range(1, 101)])
 
-    Tables compare by their sum, which the IJG scaling makes monotonic in quality and which does
-    not depend on the order the file stores them in. Encoders with their own tables (some phones)
-    get the libjpeg quality of the same overall coarseness.
-    """
+
+def jpeg_quality(path: str | Path) -> int | None:
+    """The libjpeg quality (1..100) `path` was saved with, read from the file's own quantization
+    tables (quality_of_tables); None for files that are not JPEG."""
     try:
         with Image.open(path) as img:
             tables = getattr(img, "quantization", None) if img.format == "JPEG" else None
     except (OSError, ValueError):
         return None
-    if not tables:
-        return None
+    return quality_of_tables(tables) if tables else None
+
+
+def quality_of_tables(tables: dict[int, list[int]]) -> int:
+    """The libjpeg quality (1..100) whose luminance table is closest to a JPEG file's own
+    (Pillow's `Image.quantization`: table id -> 64 quantizers; the lowest id is luminance).
+
+    Tables compare by their sum, which the IJG scaling makes monotonic in quality and which does
+    not depend on the order the file stores them in. Encoders with their own tables (some phones)
+    get the libjpeg quality of the same overall coarseness.
+    """
     total = float(np.sum(tables[min(tables)]))
-    sums = np.array([libjpeg_luma_table(q).sum() for q in range(1, 101)])
-    return int(np.argmin(np.abs(sums - total))) + 1
+    return int(np.argmin(np.abs(_TABLE_SUMS - total))) + 1
 
 
 def noise_sigma(image: np.ndarray, block: int = 8, percentile: float = 5) -> float:
@@ -150,7 +157,7 @@ def blockiness(image: np.ndarray, block: int = 8) -> float:
     axes. About 1 for images that were never JPEG-compressed; above it as blocks appear (1.3 and
     more at quality 30)."""
     y = image.astype(np.float64)
-    y = y @ np.array([0.299, 0.587, 0.114]) if y.ndim == 3 else y
+    y = y @ np.array([0.299, 0.587, 0.114]) if y.ndim == 3 and y.shape[2] == 3 else y.reshape(y.shape[:2])
     steps = []
     for diff in (np.abs(np.diff(y, axis=1)), np.abs(np.diff(y, axis=0)).T):
         if diff.shape[1] < 2 * block:
@@ -169,8 +176,7 @@ def sharpness(image: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class Damage:
-    """What an LR image's pixels say of its damage (experiments/denoise_fit.py measures how well
-    they predict the best --denoise strength: not well enough yet for an automatic choice)."""
+    """What an LR image's pixels say of its damage."""
 
     blockiness: float   # JPEG grid, ~1 for none (blockiness)
     noise: float        # noise sigma on the 0..255 scale, in flat regions (noise_sigma)
@@ -178,8 +184,34 @@ class Damage:
 
 
 def damage(image: np.ndarray, crop: int = 512) -> Damage:
-    """The Damage of an (H, W, 3) uint8 LR image, read from its centre `crop` x `crop` (block-aligned)."""
+    """The Damage of an (H, W[, C]) 0..255 image (C = 1 or 3), read from its centre `crop` x `crop`."""
+    centre = _centre(image, crop)
+    return Damage(blockiness(centre), noise_sigma(centre), sharpness(centre))
+
+
+def _centre(image: np.ndarray, crop: int) -> np.ndarray:
+    """The centre `crop` x `crop` of an image, its corner on JPEG's 8-pixel grid."""
     h, w = image.shape[:2]
     y, x = max(0, (h - crop) // 2) // 8 * 8, max(0, (w - crop) // 2) // 8 * 8
-    centre = image[y: y + crop, x: x + crop]
-    return Damage(blockiness(centre), noise_sigma(centre), sharpness(centre))
+    return image[y: y + crop, x: x + crop]
+
+
+# --denoise auto's thresholds, fitted on training images with known damage (Kodak24 and BSD200
+# crops as clean, JPEG-saved and realistic LR; never the benchmarks): experiments/denoise_fit.py,
+# docs/real-photos.md.
+AUTO_MAX_QUALITY = 94     # a JPEG file saved at this quality or lower has blocks worth cleaning
+AUTO_NOISE_SIGMA = 5.0    # noise sigma (0..255) in flat regions from which noise is worth cleaning
+AUTO_SHARPNESS = -3.5     # sharpness below which the picture is blurred
+
+
+def denoise_strength(pixels: np.ndarray, jpeg_quality: int | None) -> float:
+    """--denoise auto's S for a picture: 1 (the photo model) when its file is a JPEG of quality
+    AUTO_MAX_QUALITY or lower, or its (H, W, C) pixels (C = 1 or 3; uint8 or uint16) show noise
+    or blur (read from the centre 512 x 512);
+    0 (the clean model) otherwise. A choice, not a blend: one model runs (intermediate S moved
+    the fitted scores by at most 0.04 dB and would run both)."""
+    if jpeg_quality is not None and jpeg_quality <= AUTO_MAX_QUALITY:
+        return 1.0
+    centre = _centre(pixels, 512)
+    centre = centre / 257.0 if centre.dtype == np.uint16 else centre
+    return 1.0 if noise_sigma(centre) >= AUTO_NOISE_SIGMA or sharpness(centre) < AUTO_SHARPNESS else 0.0

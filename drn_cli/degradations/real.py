@@ -131,25 +131,35 @@ def jpeg(image: np.ndarray, quality: int, subsampling: bool) -> np.ndarray:
         return np.asarray(img.convert("RGB"))
 
 
-def random_jpeg(image: np.ndarray, rng: np.random.Generator, spec: RealDegradation) -> np.ndarray:
+def random_jpeg(image: np.ndarray, rng: np.random.Generator, spec: RealDegradation) -> tuple[np.ndarray, int | None]:
+    """The image through JPEG with probability spec.jpeg_prob, and the quality it was saved at
+    (None: left uncompressed, as a lossless file would keep it)."""
     if rng.random() >= spec.jpeg_prob:
-        return image
-    quality = rng.integers(spec.jpeg_quality[0], spec.jpeg_quality[1] + 1)
-    return jpeg(image, quality, rng.random() < spec.chroma_subsampling_prob)
+        return image, None
+    quality = int(rng.integers(spec.jpeg_quality[0], spec.jpeg_quality[1] + 1))
+    return jpeg(image, quality, rng.random() < spec.chroma_subsampling_prob), quality
 
 
-def degrade_real_pair(hr: np.ndarray, scale: int, rng: np.random.Generator,
-                      spec: RealDegradation = DEFAULT) -> tuple[np.ndarray, np.ndarray]:
-    """(H, W, 3) uint8 HR, H and W multiples of `scale` -> (LR, LR_det), both (H/s, W/s, 3)
-    uint8: the degraded LR and its deterministic part (blur + resize, before noise and JPEG)."""
+def degrade_real_saved(hr: np.ndarray, scale: int, rng: np.random.Generator,
+                       spec: RealDegradation = DEFAULT) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """(H, W, 3) uint8 HR, H and W multiples of `scale` -> (LR, LR_det, quality): the degraded
+    LR, its deterministic part (blur + resize, before noise and JPEG), both (H/s, W/s, 3) uint8,
+    and the JPEG quality of the LR's file (None: lossless)."""
     if hr.shape[0] % scale or hr.shape[1] % scale:
         raise ValueError(f"HR shape {hr.shape} is not a multiple of the scale {scale}; modcrop it")
     if spec.clean_prob and rng.random() < spec.clean_prob:  # no draw at 0: evaluation LR stays as it was
         clean = quantize_uint8(imresize(hr, 1 / scale, out_shape=(hr.shape[0] // scale, hr.shape[1] // scale)))
-        return clean, clean
+        return clean, clean, None
     det = random_resize(random_blur(hr.astype(np.float32), rng, scale, spec), rng, scale, spec)
-    lr = quantize_uint8(random_noise(det, rng, spec))
-    return random_jpeg(lr, rng, spec), quantize_uint8(det)
+    lr, quality = random_jpeg(quantize_uint8(random_noise(det, rng, spec)), rng, spec)
+    return lr, quantize_uint8(det), quality
+
+
+def degrade_real_pair(hr: np.ndarray, scale: int, rng: np.random.Generator,
+                      spec: RealDegradation = DEFAULT) -> tuple[np.ndarray, np.ndarray]:
+    """(LR, LR_det) of degrade_real_saved: a training pair."""
+    lr, det, _ = degrade_real_saved(hr, scale, rng, spec)
+    return lr, det
 
 
 def seed_for_name(name: str) -> int:
@@ -157,6 +167,8 @@ def seed_for_name(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
 
 
-def degrade_real(hr: np.ndarray, scale: int, seed: int) -> np.ndarray:
-    """The degraded LR of `hr` for one seeded draw of the default family (see module doc)."""
-    return degrade_real_pair(hr, scale, np.random.default_rng(seed))[0]
+def degrade_real(hr: np.ndarray, scale: int, seed: int) -> tuple[np.ndarray, int | None]:
+    """The degraded LR of `hr` for one seeded draw of the default family (see module doc), and
+    the JPEG quality its file carries (None: lossless)."""
+    lr, _, quality = degrade_real_saved(hr, scale, np.random.default_rng(seed))
+    return lr, quality

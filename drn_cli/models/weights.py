@@ -22,7 +22,7 @@ from safetensors.torch import load_file, safe_open, save
 
 from ..atomic import write_bytes_atomic
 from ..errors import UsageError, WeightsError, reason_of
-from .presets import PRESETS, model_file, shipped_file
+from .presets import PRESETS, denoise_pair, model_file, shipped_file
 from .registry import architecture, count_parameters, detect
 
 FORMAT_NAME = "drn-cli"
@@ -273,7 +273,8 @@ def read_provenance(path: str | os.PathLike) -> dict:
 
 def catalogue() -> list[dict]:
     """Every preset: scale, primal parameters, what it was trained on and is for, whether its
-    weights are installed (and where), its recorded scores and recipe, the official checkpoint."""
+    weights are installed (and where), its recorded scores and recipe, the official checkpoint,
+    and the (clean, photo) pair that --denoise chooses from or blends, where it has one."""
     rows = []
     for preset in PRESETS.values():
         arch = architecture(preset.architecture)
@@ -283,5 +284,6 @@ def catalogue() -> list[dict]:
         rows.append({"name": preset.name, "scale": preset.scale, "params": params,
                      "trained_on": preset.degradation, "use": preset.use, "installed": path.is_file(),
                      "file": str(path), "steps": provenance.get("steps"), "scores": provenance.get("scores"),
-                     "recipe": provenance.get("recipe"), "official": preset.official})
+                     "recipe": provenance.get("recipe"), "official": preset.official,
+                     "denoise_pair": denoise_pair(preset.name)})
     return rows

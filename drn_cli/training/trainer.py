@@ -257,8 +257,9 @@ class Trainer:
         paths = [Path(p) for p in self.config.val]
         model = LoadedModel("validation", Weights(self.config.drn, {}), self.net.primal.eval(), None,
                             self.device, self.dtype)
-        fn = functools.partial(Upscaler(model).upscale_uint8, tile=0)
-        scores = list(iter_scores(fn, paths, self.config.drn.scale, self.config.degradation))
+        upscaler = Upscaler(model)
+        scores = list(iter_scores(lambda lr, _quality: upscaler.upscale_uint8(lr, tile=0), paths,
+                                  self.config.drn.scale, self.config.degradation))
         self.net.primal.train()
         return float(np.mean([s.psnr for s in scores]))
 
