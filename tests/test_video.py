@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -163,3 +164,12 @@ def test_frames_batched_in_one_pass_match_frames_one_by_one(tmp_path, tiny_model
     one, batched = frames_of(tmp_path / "b1.mkv"), frames_of(tmp_path / "b4.mkv")
     assert len(one) == len(batched) == 6
     assert all(np.abs(a.astype(int) - b.astype(int)).max() <= 1 for a, b in zip(one, batched))
+
+
+def test_without_a_model_a_video_gets_the_photo_model(tmp_path, shipped_tiny):
+    """--denoise auto reads no JPEG tables in a video; its codec's blocks are the photo model's work."""
+    make_clip(tmp_path / "clip.mp4", frames=3, audio=False)
+    result = runner.invoke(app, ["upscale", str(tmp_path / "clip.mp4"), "--device", "cpu", "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert (record["model"], record["denoise"], record["frames"]) == ("drn-s-x4-real", 1, 3)
