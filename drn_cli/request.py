@@ -256,6 +256,18 @@ class UpscaleRequest:
             return self.model_name
         return model_for_outscale(max(w / width, h / height))
 
+    @property
+    def model_words(self) -> str:
+        """What runs, for a person: "drn-s-x4", or "drn-s-x4 or drn-s-x4-real, per picture
+        (--denoise auto)", or "drn-s-x4 + drn-s-x4-real, --denoise 0.5"."""
+        name = self.model_name
+        strength, pair = self.strength_for(name), denoise_pair(name)
+        if strength is None or pair is None:
+            return name
+        if strength == AUTO:
+            return f"{pair[0]} or {pair[1]}, per picture (--denoise auto)"
+        return f"{pair[0]} + {pair[1]}, --denoise {strength:g}"
+
     def strength_for(self, name: str) -> Strength:
         """The --denoise strength for model `name` (AUTO: the picture's own); None when nothing is
         blended (none asked, or no clean/photo pair of `name` installed, as at x8)."""

@@ -136,3 +136,12 @@ def test_eval_auto_scores_each_lr_with_the_model_its_damage_asks_for(tmp_path, s
         auto = mean_psnr("--degradation", degradation, "--denoise", "auto")
         assert auto == mean_psnr("--degradation", degradation, "--model", model), degradation
     assert mean_psnr("--degradation", "bicubic", "--model", "drn-s-x4") != mean_psnr("--degradation", "bicubic", "--model", "drn-s-x4-real")
+
+
+def test_the_dry_run_names_what_will_run(tmp_path, shipped_tiny):
+    write_photo(tmp_path / "a.png", 8, 8)
+    for options, words in (((), "drn-s-x4 or drn-s-x4-real, per picture (--denoise auto):"),
+                           (("--denoise", "0.5"), "drn-s-x4 + drn-s-x4-real, --denoise 0.5:"),
+                           (("--model", "drn-s-x4"), "drn-s-x4:")):
+        result = run("upscale", tmp_path / "a.png", "--dry-run", "--device", "cpu", *options)
+        assert result.exit_code == 0 and f"dry run with {words}" in result.stderr, result.output

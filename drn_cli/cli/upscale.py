@@ -153,7 +153,7 @@ def _dry_run(plan, request, upscaler, written, as_json: bool) -> int:
             err.print(f"{escape(result.sizes(with_extras=True))}  {frames}{result.tiles} tile{'s' if result.tiles > 1 else ''}, {duration(result.seconds)}")
         if as_json:
             json_line(result.to_dict())
-    err.print(f"dry run with {request.model_name}: {counts['planned']} to upscale ({pixels_out / 1e6:.1f} MP out), "
+    err.print(f"dry run with {request.model_words}: {counts['planned']} to upscale ({pixels_out / 1e6:.1f} MP out), "
               f"{counts['skipped']} to skip, {counts['error']} failed; nothing written")
     if side:
         seconds = sum(result.seconds for result in results if result.status == "planned")
