@@ -33,6 +33,8 @@ from .request import (
 from .tiling import tile_count, tile_pixels
 from .video import probe, upscale_video
 
+Chooser = Callable[[tuple[int, int], Picture | None], Upscaler]  # (size, picture or None for a video)
+
 
 def _stops_at_existing(job: Job, out: OutputOptions, result: Result) -> bool:
     """True when `job`'s output exists and may not be replaced; `result` then says so (skipped,
@@ -70,21 +72,24 @@ def _check_final_size(job: Job, spec: OutputSpec, size: tuple[int, int], scale: 
         raise DrnError(f"{job.input}: {exc}") from None
 
 
-def _read(job: Job, out: OutputOptions) -> tuple[Result, Picture | None, float]:
-    """The existence check and the decode of one job: its Result so far, the picture (None when
-    the job ends here: skipped, or an error, its Result finished) and the seconds they took."""
+def _read(job: Job, out: OutputOptions, choose: Chooser | None) -> tuple[Result, Picture | None, Upscaler | None, float]:
+    """The existence check, the decode and the choice of upscaler of one job (in an I/O thread,
+    ahead of the model: reading a picture's damage under --denoise auto takes a moment): its
+    Result so far, the picture (None when the job ends here: skipped, or an error, its Result
+    finished), `choose`'s upscaler for it (None without `choose`) and the seconds they took."""
     tic = time.perf_counter()
     result = Result(str(job.input), str(job.output), "ok")
     if _stops_at_existing(job, out, result):
-        return _finish(result, tic), None, result.seconds
+        return _finish(result, tic), None, None, result.seconds
     if job.kind == "video":  # decoded frame by frame in video.upscale_video
-        return result, None, 0.0
+        return result, None, None, 0.0
     try:
         picture = read_image(job.input)
     except (DrnError, OSError) as exc:
-        return _finish(_failed(result, job, exc), tic), None, result.seconds
+        return _finish(_failed(result, job, exc), tic), None, None, result.seconds
     result.size_in = picture.size
-    return result, picture, time.perf_counter() - tic
+    chosen = None if choose is None else choose(picture.size, picture)
+    return result, picture, chosen, time.perf_counter() - tic
 
 
 def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, spec: OutputSpec,
@@ -131,9 +136,6 @@ def _upscale_video(job: Job, upscaler: Upscaler, run: RunOptions, spec: OutputSp
 def _record_model(result: Result, upscaler: Upscaler) -> None:
     """The model that runs a job, and its --denoise strength (None: not a blend), in its Result."""
     result.model, result.denoise = upscaler.model.name, upscaler.model.strength
-
-
-Chooser = Callable[[tuple[int, int], Picture | None], Upscaler]  # (size, picture or None for a video)
 
 
 def _choose_for_video(choose: Chooser, job: Job, fallback: Upscaler) -> Upscaler:
@@ -200,22 +202,22 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: 
     if not jobs:
         return
     with ThreadPoolExecutor(io_threads, thread_name_prefix="drn-io") as pool:
-        next_read = pool.submit(_read, jobs[0], out)
+        next_read = pool.submit(_read, jobs[0], out, choose)
         writes: deque[Future[Result]] = deque()
         for k, job in enumerate(jobs):
-            result, picture, read_seconds = next_read.result()
+            result, picture, chosen, read_seconds = next_read.result()
             # A job's seconds are its own decode, model and write: the decode ran ahead while the
             # model worked on the job before, and the write runs beside the job after.
             tic = time.perf_counter() - read_seconds
             if k + 1 < len(jobs):
-                next_read = pool.submit(_read, jobs[k + 1], out)
+                next_read = pool.submit(_read, jobs[k + 1], out, choose)
             progress = None if on_tile is None else functools.partial(on_tile, job)
             if job.kind == "video" and result.status == "ok":  # frames are pipelined inside
                 chosen = upscaler if choose is None else _choose_for_video(choose, job, upscaler)
                 writes.append(_done(_upscale_video(job, chosen, run, spec, video, result, progress, tic)))
             else:
-                chosen = upscaler if choose is None or picture is None else choose(picture.size, picture)
-                upscaled = None if picture is None else _upscale(job, picture, chosen, run, spec, out, result, progress, tic)
+                upscaled = None if picture is None else _upscale(job, picture, chosen or upscaler, run, spec, out, result,
+                                                                 progress, tic)
                 writes.append(_done(result) if upscaled is None else
                               pool.submit(_write, job, upscaled, out, result, time.perf_counter() - tic))
             upscaler.return_freed_memory()

@@ -75,7 +75,7 @@ class Jobs:
         self.worker.start()
 
     def submit(self, data: bytes, name: str, model: str | None, scale: int | None, tta: bool,
-               denoise: float | None = None) -> Job:
+               denoise: float | str | None = None) -> Job:
         """A queued job for an upload; UsageError for options the CLI would refuse, DrnError for
         a file that is no image (both before it is queued)."""
         request = UpscaleRequest(model, scale, tta=tta, confidence=not tta, device=self.device,
@@ -190,7 +190,7 @@ def create_app(device: str = "auto", precision: str = "auto", max_upload_bytes: 
             job = state["jobs"].submit(data, name, form.get("model") or None, scale,
                                        form.get("tta") in ("1", "true", "on"), denoise)
         except ValueError:
-            return error(400, f"scale must be 2, 4 or 8 and denoise a number from 0 to 1, got "
+            return error(400, f"scale must be 2, 4 or 8 and denoise auto or a number from 0 to 1, got "
                               f"{form.get('scale')!r} and {form.get('denoise')!r}")
         except TooLarge as exc:
             return error(413, str(exc))

@@ -23,7 +23,7 @@ import os
 import numpy as np
 
 from drn_cli.degradations import modcrop, parse_degradation
-from drn_cli.degradations.estimate import damage
+from drn_cli.degradations.estimate import AUTO_GHOST_RISE, damage, ghost_quality
 from drn_cli.inference import load_upscaler
 from drn_cli.io import find_images, read_rgb
 
@@ -35,13 +35,12 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * np.log10(255 ** 2 / max(np.mean((np.clip(np.round(a), 0, 255) - b) ** 2), 1e-9)))
 
 
-def collect(args) -> dict[str, np.ndarray]:
-    clean, photo = load_upscaler("drn-s-x4"), load_upscaler("drn-s-x4-real")
+def training_lrs(args):
+    """(image index, kind, HR, LR, quality of the LR's file or None) for every crop and kind, the
+    same on every run (seeded)."""
     paths = [p for folder in args.data for p in find_images(folder)]
     paths = [paths[i] for i in np.linspace(0, len(paths) - 1, args.images).astype(int)]
     rng = np.random.default_rng(args.seed)
-    rows: dict[str, list] = {"image": [], "kind": [], "quality": [], "noise": [], "blockiness": [],
-                             "sharpness": [], "curve": []}
     for k, path in enumerate(paths):
         img = read_rgb(path)
         h, w = img.shape[:2]
@@ -49,15 +48,32 @@ def collect(args) -> dict[str, np.ndarray]:
         hr = modcrop(img[y: y + args.crop, x: x + args.crop], 4)
         for j, kind in enumerate(KINDS):
             name = f"bicubic+jpeg{rng.integers(60, 96)}" if kind == "bicubic+jpeg" else kind
-            lr, quality = parse_degradation(name).saved(hr, 4, seed=4 * k + j)
-            a, b = clean.upscale_uint8(lr).astype(np.float64), photo.upscale_uint8(lr).astype(np.float64)
-            d = damage(lr)
-            for key, value in (("image", k), ("kind", kind), ("quality", quality or 0), ("noise", d.noise),
-                               ("blockiness", d.blockiness), ("sharpness", d.sharpness),
-                               ("curve", [psnr((1 - s) * a + s * b, hr) for s in GRID])):
-                rows[key].append(value)
-        print(f"{k + 1}/{len(paths)}", flush=True)
+            yield (k, kind, hr, *parse_degradation(name).saved(hr, 4, seed=4 * k + j))
+
+
+def collect(args) -> dict[str, np.ndarray]:
+    clean, photo = load_upscaler("drn-s-x4"), load_upscaler("drn-s-x4-real")
+    rows: dict[str, list] = {"image": [], "kind": [], "quality": [], "noise": [], "blockiness": [],
+                             "sharpness": [], "curve": []}
+    for k, kind, hr, lr, quality in training_lrs(args):
+        a, b = clean.upscale_uint8(lr).astype(np.float64), photo.upscale_uint8(lr).astype(np.float64)
+        d = damage(lr)
+        for key, value in (("image", k), ("kind", kind), ("quality", quality or 0), ("noise", d.noise),
+                           ("blockiness", d.blockiness), ("sharpness", d.sharpness),
+                           ("curve", [psnr((1 - s) * a + s * b, hr) for s in GRID])):
+            rows[key].append(value)
+        print(f"{k + 1}/{args.images} {kind}", flush=True)
     return {key: np.array(value) for key, value in rows.items()}
+
+
+def add_ghosts(data: dict, args) -> None:
+    """The JPEG ghost of every LR (estimate.ghost_quality), computed again from the seeded LR
+    where the cache was made without it: what auto reads when a JPEG lost its tables."""
+    if "ghost_quality" in data:
+        return
+    ghosts = [ghost_quality(lr) for _, _, _, lr, _ in training_lrs(args)]
+    data["ghost_quality"] = np.array([q for q, _ in ghosts])
+    data["ghost_rise"] = np.array([r for _, r in ghosts])
 
 
 def rule(data, max_quality: int, noise: float, sharpness: float) -> np.ndarray:
@@ -111,6 +127,26 @@ def report(data, params) -> None:
                   f"{curve.max(axis=1).mean():.3f} | {scores(data, s, sel):.3f} ({s[sel].mean():.2f}) |")
 
 
+def report_lost_tables(data, params) -> None:
+    """Every LR as if saved losslessly (a JPEG saved again as PNG): the rule on the pixels alone,
+    then with the quality the JPEG ghost reads (rise >= AUTO_GHOST_RISE)."""
+    lossless = {**data, "quality": np.zeros_like(data["quality"])}
+    ghost = np.where(data["ghost_rise"] >= AUTO_GHOST_RISE, data["ghost_quality"], 0)
+    with_ghost = {**data, "quality": ghost}
+    print("\nevery LR saved losslessly (tables lost), all images")
+    print("| LR | S = 0 | S = 1 | rule on pixels | with the ghost (share read as JPEG) |")
+    print("|---|---|---|---|---|")
+    for kind in ("bicubic", "bicubic+jpeg", "real"):
+        sel = data["kind"] == kind
+        curve = data["curve"][sel]
+        print(f"| {kind} ({sel.sum()}) | {curve[:, 0].mean():.3f} | {curve[:, -1].mean():.3f} | "
+              f"{scores(data, rule(lossless, *params), sel):.3f} | {scores(data, rule(with_ghost, *params), sel):.3f} "
+              f"({(ghost[sel] > 0).mean():.2f}) |")
+    for kind in ("bicubic", "bicubic+jpeg", "real"):
+        sel = data["kind"] == kind
+        print(kind, "ghost rise 5/50/95/100th percentile:", np.percentile(data["ghost_rise"][sel], [5, 50, 95, 100]).round(2).tolist())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="+", default=["../shared/data/train/Kodak24", "../shared/data/train/BSD200"])
@@ -123,9 +159,12 @@ def main() -> None:
         data = dict(np.load(args.cache))
     else:
         data = collect(args)
-        if args.cache:
-            np.savez(args.cache, **data)
-    report(data, fit(data))
+    add_ghosts(data, args)
+    if args.cache:
+        np.savez(args.cache, **data)
+    params = fit(data)
+    report(data, params)
+    report_lost_tables(data, params)
 
 
 if __name__ == "__main__":

@@ -106,6 +106,23 @@ def test_auto_says_clean_for_a_lossless_image_and_damaged_for_a_noisy_q30_jpeg(t
     assert fine.jpeg_quality == 98 and denoise_strength(fine.pixels, fine.jpeg_quality) == 0
 
 
+def test_a_jpeg_saved_again_as_png_is_read_by_its_ghost(tmp_path):
+    """The tables are gone, but compressing again at the old quality barely changes it."""
+    from drn_cli.degradations.estimate import denoise_strength, ghost_quality
+    from drn_cli.io import read_image
+
+    clean, _ = _clean_and_damaged(tmp_path)
+    pixels = read_image(clean).pixels
+    Image.fromarray(pixels).save(tmp_path / "web.jpg", quality=50)
+    Image.open(tmp_path / "web.jpg").save(tmp_path / "resaved.png")
+    resaved = read_image(tmp_path / "resaved.png")
+    assert resaved.jpeg_quality is None
+    quality, rise = ghost_quality(resaved.pixels)
+    assert abs(quality - 50) <= 1 and rise > 2
+    assert ghost_quality(pixels)[1] < 1.3  # never compressed: no ghost
+    assert denoise_strength(resaved.pixels, None) == 1 and denoise_strength(pixels, None) == 0
+
+
 def test_without_options_each_picture_gets_the_model_its_damage_asks_for(tmp_path, shipped_tiny):
     clean, damaged = _clean_and_damaged(tmp_path)
     result = run("upscale", clean, damaged, "-o", tmp_path / "out", "--json", "--device", "cpu", "--precision", "fp32")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,22 +197,57 @@ def _centre(image: np.ndarray, crop: int) -> np.ndarray:
     return image[y: y + crop, x: x + crop]
 
 
+def ghost_quality(image: np.ndarray, crop: int = 512, qualities: range = range(30, 99)) -> tuple[int, float]:
+    """(quality, rise): the JPEG quality an (H, W[, C]) uint8 picture was most likely compressed at
+    before it was saved losslessly, and how sure: the "JPEG ghost" (Farid, 2009).
+
+    Its luminance (centre `crop`, on the 8-pixel grid) is compressed again at each quality and
+    the mean absolute change d(q) measured. A never-compressed picture changes less the higher
+    the quality, smoothly; one that went through JPEG at q0 barely changes at q0 (its DCT
+    coefficients already sit on q0's quantiser) and more just above it. `rise` is the largest
+    d(q + 1) / d(q): about 1 for clean pictures (at most 1.26 over 120 clean training crops,
+    1.04 over the clean benchmark LR), 2 to 25 for compressed ones; `quality` is that q. A
+    picture cropped or resized after compression shows no ghost.
+    """
+    grey = _centre(image, crop)
+    grey = grey[:, :, 0] if grey.ndim == 3 and grey.shape[2] == 1 else grey
+    luma = Image.fromarray(grey).convert("L") if grey.ndim == 3 else Image.fromarray(grey)
+    if min(luma.size) < 16:
+        return qualities[-1], 1.0
+    pixels = np.asarray(luma, dtype=np.float64)
+    changes = []
+    for quality in qualities:
+        buffer = io.BytesIO()
+        luma.save(buffer, format="JPEG", quality=quality)
+        with Image.open(buffer) as again:
+            changes.append(np.abs(np.asarray(again, dtype=np.float64) - pixels).mean())
+    changes = np.array(changes)
+    rises = changes[1:] / np.maximum(changes[:-1], 0.05)  # 0.05: a flat picture's tiny changes are not a ghost
+    k = int(np.argmax(rises))
+    return qualities[k], float(rises[k])
+
+
 # --denoise auto's thresholds, fitted on training images with known damage (Kodak24 and BSD200
 # crops as clean, JPEG-saved and realistic LR; never the benchmarks): experiments/denoise_fit.py,
 # docs/real-photos.md.
 AUTO_MAX_QUALITY = 94     # a JPEG file saved at this quality or lower has blocks worth cleaning
 AUTO_NOISE_SIGMA = 5.0    # noise sigma (0..255) in flat regions from which noise is worth cleaning
 AUTO_SHARPNESS = -3.5     # sharpness below which the picture is blurred
+AUTO_GHOST_RISE = 1.5     # ghost_quality's rise from which a lossless picture was once a JPEG
 
 
 def denoise_strength(pixels: np.ndarray, jpeg_quality: int | None) -> float:
-    """--denoise auto's S for a picture: 1 (the photo model) when its file is a JPEG of quality
-    AUTO_MAX_QUALITY or lower, or its (H, W, C) pixels (C = 1 or 3; uint8 or uint16) show noise
-    or blur (read from the centre 512 x 512);
-    0 (the clean model) otherwise. A choice, not a blend: one model runs (intermediate S moved
-    the fitted scores by at most 0.04 dB and would run both)."""
+    """--denoise auto's S for a picture: 1 (the photo model) when it is a JPEG of quality
+    AUTO_MAX_QUALITY or lower (its file's own `jpeg_quality`, or for a lossless file the quality
+    its JPEG ghost shows: a JPEG saved again as PNG), or its (H, W, C) pixels (C = 1 or 3; uint8
+    or uint16) show noise or blur (read from the centre 512 x 512); 0 (the clean model)
+    otherwise. A choice, not a blend: one model runs (intermediate S moved the fitted scores by
+    at most 0.04 dB and would run both)."""
+    centre = _centre(pixels, 512)
+    centre = (centre // 257).astype(np.uint8) if centre.dtype == np.uint16 else centre
+    if jpeg_quality is None:
+        quality, rise = ghost_quality(centre)
+        jpeg_quality = quality if rise >= AUTO_GHOST_RISE else None
     if jpeg_quality is not None and jpeg_quality <= AUTO_MAX_QUALITY:
         return 1.0
-    centre = _centre(pixels, 512)
-    centre = centre / 257.0 if centre.dtype == np.uint16 else centre
     return 1.0 if noise_sigma(centre) >= AUTO_NOISE_SIGMA or sharpness(centre) < AUTO_SHARPNESS else 0.0
