@@ -216,7 +216,7 @@ def upscaler_for_picture(request: UpscaleRequest, size: tuple[int, int] | None =
     name = request.model_name if size is None else request.model_for(*size)
     strength = request.strength_for(name)
     if strength == AUTO:
-        strength = 1.0 if picture is None else denoise_strength(picture.pixels, picture.jpeg_quality)
+        strength = 1.0 if picture is None else denoise_strength(picture.pixels, picture.jpeg_quality, picture.lossy)
     return upscaler_for(name, strength, device or request.device, request.precision, compile)
 
 

@@ -137,6 +137,7 @@ class Picture:
     exif: bytes | None = None
     text: dict[str, str] | None = None  # PNG text chunks to write (e.g. what a colour map means)
     jpeg_quality: int | None = None  # a JPEG file's quality read from its tables (None: not JPEG)
+    lossy: bool = False  # its file's format compressed with loss: JPEG, lossy WebP, AVIF, HEIC
 
     @property
     def size(self) -> tuple[int, int]:
@@ -253,6 +254,7 @@ def read_image(path: str | os.PathLike) -> Picture:
             orientation = exif.get(_EXIF_ORIENTATION, 1)
             fmt = img.format or "PNG"
             quality = jpeg_quality_of(img)
+            lossy = fmt in ("JPEG", "AVIF", "HEIF") or (fmt == "WEBP" and _webp_is_lossy(path))
             if _is_16bit_colour(img, path):
                 pixels, alpha = _decode_16bit_colour(path, orientation)
             else:
@@ -264,7 +266,21 @@ def read_image(path: str | os.PathLike) -> Picture:
         raise _unreadable(path, exc) from None
     if exif and _EXIF_ORIENTATION in exif:
         del exif[_EXIF_ORIENTATION]
-    return Picture(pixels, alpha, fmt, icc, exif.tobytes() if exif else None, jpeg_quality=quality)
+    return Picture(pixels, alpha, fmt, icc, exif.tobytes() if exif else None, jpeg_quality=quality, lossy=lossy)
+
+
+def _webp_is_lossy(path: Path) -> bool:
+    """True when a WebP file's image is VP8 (lossy), False for VP8L (lossless) or an animation:
+    the first of those chunks in its RIFF container decides."""
+    with open(path, "rb") as f:
+        data = f.read(1 << 16)
+    at = 12  # past "RIFF", the size and "WEBP"
+    while at + 8 <= len(data):
+        kind, size = data[at: at + 4], int.from_bytes(data[at + 4: at + 8], "little")
+        if kind in (b"VP8 ", b"VP8L", b"ANIM"):
+            return kind == b"VP8 "
+        at += 8 + size + (size & 1)
+    return False
 
 
 def jpeg_quality_of(img: Image.Image) -> int | None:

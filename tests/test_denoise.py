@@ -123,6 +123,21 @@ def test_a_jpeg_saved_again_as_png_is_read_by_its_ghost(tmp_path):
     assert denoise_strength(resaved.pixels, None) == 1 and denoise_strength(pixels, None) == 0
 
 
+def test_a_lossy_webp_counts_as_compressed_and_a_lossless_one_does_not(tmp_path):
+    """WebP carries no quality to read: its lossy kind (a VP8 chunk) is treated as a JPEG would be."""
+    from drn_cli.degradations.estimate import denoise_strength
+    from drn_cli.io import read_image
+
+    clean, _ = _clean_and_damaged(tmp_path)
+    pixels = read_image(clean).pixels
+    Image.fromarray(pixels).save(tmp_path / "lossy.webp", quality=90)
+    Image.fromarray(pixels).save(tmp_path / "lossless.webp", lossless=True)
+    lossy, lossless = read_image(tmp_path / "lossy.webp"), read_image(tmp_path / "lossless.webp")
+    assert (lossy.lossy, lossless.lossy, read_image(clean).lossy) == (True, False, False)
+    assert denoise_strength(lossy.pixels, lossy.jpeg_quality, lossy.lossy) == 1
+    assert denoise_strength(lossless.pixels, lossless.jpeg_quality, lossless.lossy) == 0
+
+
 def test_without_options_each_picture_gets_the_model_its_damage_asks_for(tmp_path, shipped_tiny):
     clean, damaged = _clean_and_damaged(tmp_path)
     result = run("upscale", clean, damaged, "-o", tmp_path / "out", "--json", "--device", "cpu", "--precision", "fp32")

@@ -236,13 +236,16 @@ AUTO_SHARPNESS = -3.5     # sharpness below which the picture is blurred
 AUTO_GHOST_RISE = 1.5     # ghost_quality's rise from which a lossless picture was once a JPEG
 
 
-def denoise_strength(pixels: np.ndarray, jpeg_quality: int | None) -> float:
+def denoise_strength(pixels: np.ndarray, jpeg_quality: int | None, lossy: bool = False) -> float:
     """--denoise auto's S for a picture: 1 (the photo model) when it is a JPEG of quality
     AUTO_MAX_QUALITY or lower (its file's own `jpeg_quality`, or for a lossless file the quality
-    its JPEG ghost shows: a JPEG saved again as PNG), or its (H, W, C) pixels (C = 1 or 3; uint8
-    or uint16) show noise or blur (read from the centre 512 x 512); 0 (the clean model)
-    otherwise. A choice, not a blend: one model runs (intermediate S moved the fitted scores by
-    at most 0.04 dB and would run both)."""
+    its JPEG ghost shows: a JPEG saved again as PNG), a `lossy` file whose quality cannot be read
+    (lossy WebP, AVIF, HEIC: treated as the JPEGs of quality 60-95 in the fit, for which the photo
+    model won), or its (H, W, C) pixels (C = 1 or 3; uint8 or uint16) show noise or blur (read
+    from the centre 512 x 512); 0 (the clean model) otherwise. A choice, not a blend: one model
+    runs (intermediate S moved the fitted scores by at most 0.04 dB and would run both)."""
+    if lossy and jpeg_quality is None:
+        return 1.0
     centre = _centre(pixels, 512)
     centre = (centre // 257).astype(np.uint8) if centre.dtype == np.uint16 else centre
     if jpeg_quality is None:
