@@ -140,10 +140,10 @@ class TooLarge(DrnError):
 
 
 def models() -> list[dict]:
-    """The installed models the page offers, the default first."""
+    """The installed models the page offers, the photo model first (a job without a model gets
+    the clean or the photo model per picture, --denoise auto)."""
     names = [UPSCALE_MODEL] + [n for n in PRESETS if n != UPSCALE_MODEL]
-    return [{"name": n, "scale": PRESETS[n].scale, "use": PRESETS[n].use, "default": n == UPSCALE_MODEL}
-            for n in names if is_installed(n)]
+    return [{"name": n, "scale": PRESETS[n].scale, "use": PRESETS[n].use} for n in names if is_installed(n)]
 
 
 def create_app(device: str = "auto", precision: str = "auto", max_upload_bytes: int = MAX_UPLOAD_BYTES):

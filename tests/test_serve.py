@@ -191,10 +191,12 @@ def test_the_page_in_a_real_browser(shipped_tiny, tmp_path):
     browser = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver_path))
     try:
         browser.get(f"http://127.0.0.1:{port}/")
-        WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#model option"))
+        WebDriverWait(browser, 20).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#model option")) > 1)
+        assert browser.find_element(By.ID, "model").get_attribute("value") == ""  # auto, as drn upscale without --model
         browser.find_element(By.ID, "files").send_keys(str(tmp_path / "photo.png"))
         WebDriverWait(browser, 60).until(lambda b: b.find_element(By.CSS_SELECTOR, ".job .status").text == "done")
         card = browser.find_element(By.CSS_SELECTOR, ".job")
+        assert card.find_element(By.CSS_SELECTOR, ".info").text.startswith("drn-s-x4, denoise 0:")  # a clean PNG
         assert card.find_element(By.CSS_SELECTOR, ".result").is_displayed()
         WebDriverWait(browser, 20).until(lambda b: b.execute_script(
             "return document.querySelector('.after').naturalWidth") == 500)

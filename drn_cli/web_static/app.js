@@ -8,8 +8,11 @@ const finished = [];
 async function loadModels() {
   const models = await (await fetch("/api/models")).json();
   const select = $("#model");
+  const auto = new Option("auto: per picture (default)", "");
+  auto.title = "the clean or the photo model of the scale, as each picture's damage asks (drn upscale without --model)";
+  select.add(auto);
   for (const m of models) {
-    const option = new Option(`${m.name} (x${m.scale})${m.default ? " — default" : ""}`, m.name);
+    const option = new Option(`${m.name} (x${m.scale})`, m.name);
     option.title = m.use;
     select.add(option);
   }
@@ -22,7 +25,7 @@ function submit(file) {
   $("#queue").prepend(card);
   const form = new FormData();
   form.append("image", file);
-  form.append("model", $("#model").value);
+  if ($("#model").value) form.append("model", $("#model").value);
   if ($("#scale").value) form.append("scale", $("#scale").value);
   if ($("#denoise").value) form.append("denoise", $("#denoise").value);
   if ($("#tta").checked) form.append("tta", "1");
