@@ -134,8 +134,8 @@ def _upscale_video(job: Job, upscaler: Upscaler, run: RunOptions, spec: OutputSp
 
 
 def _record_model(result: Result, upscaler: Upscaler) -> None:
-    """The model that runs a job, and its --denoise strength (None: not a blend), in its Result."""
-    result.model, result.denoise = upscaler.model.name, upscaler.model.strength
+    """The model that runs a job, and its --denoise strength (None: not a blend) and why, in its Result."""
+    result.model, result.denoise, result.denoise_reason = upscaler.model.name, upscaler.model.strength, upscaler.model.reason
 
 
 def _choose_for_video(choose: Chooser, job: Job, fallback: Upscaler) -> Upscaler:

@@ -152,7 +152,7 @@ def sr_function(request: EvalRequest) -> tuple[SrFunction, int, str]:
     rotations when asked."""
     if request.model == "bicubic":
         return bicubic_sr(request.scale), request.scale, "bicubic"
-    from .degradations.estimate import denoise_strength
+    from .degradations.estimate import read_damage
     from .inference import self_ensemble, upscaler_for
     from .models.presets import PAPER_MODEL, denoise_pair, preset_for_scale
     from .picture import upscale_picture
@@ -162,7 +162,7 @@ def sr_function(request: EvalRequest) -> tuple[SrFunction, int, str]:
     denoise, auto = request.denoise, request.denoise == AUTO
 
     def upscaler_of(lr: np.ndarray, quality: int | None):  # loads are cached: a choice per image is cheap
-        return upscaler_for(name, denoise_strength(lr, quality) if auto else denoise, request.device, request.precision)
+        return upscaler_for(name, read_damage(lr, quality).strength if auto else denoise, request.device, request.precision)
 
     upscaler = upscaler_for(name, 1.0 if auto else denoise, request.device, request.precision)  # its scale, label
     if request.scale is not None and request.scale != upscaler.scale:

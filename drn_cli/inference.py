@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .degradations.estimate import denoise_strength
+from .degradations.estimate import read_damage
 from .device import return_freed_cpu_memory
 from .errors import DrnError
 from .io import Picture
@@ -193,16 +193,16 @@ def load_upscaler(model: str = UPSCALE_MODEL, device: str = "auto", precision: s
 
 
 def upscaler_for(name: str, denoise: float | None = None, device: str = "auto", precision: str = "auto",
-                 compile: bool = False) -> Upscaler:
+                 compile: bool = False, reason: str | None = None) -> Upscaler:
     """The Upscaler of model `name`, or with `denoise` S the blend of its clean and photo pair
-    (models.blend; S = 0 and 1 run one model alone)."""
+    (models.blend; S = 0 and 1 run one model alone); `reason` says why S, under --denoise auto."""
     if denoise is None:
         return load_upscaler(name, device, precision, compile)
     pair = denoise_pair(name)
     if pair is None:
         raise DrnError(f"--denoise: {name} has no installed clean and photo pair to blend")
     clean, photo = (load(spec, device, precision, compile) for spec in pair)
-    return Upscaler(BlendedModel(clean, photo, denoise))
+    return Upscaler(BlendedModel(clean, photo, denoise, reason))
 
 
 def upscaler_for_picture(request: UpscaleRequest, size: tuple[int, int] | None = None,
@@ -211,13 +211,16 @@ def upscaler_for_picture(request: UpscaleRequest, size: tuple[int, int] | None =
     """The Upscaler for a picture of (width, height) `size` under `request`: its model
     (request.model_for: the photo model of its factor for --width/--height; model_name without a
     size) with its --denoise strength. Under --denoise auto, S is read from `picture`
-    (estimate.denoise_strength: its file's JPEG quality, its noise and blur); without one (a
+    (estimate.read_damage: its JPEG quality, lossy format, noise and blur); without one (a
     video, or before any picture is read) S = 1, the photo model."""
     name = request.model_name if size is None else request.model_for(*size)
-    strength = request.strength_for(name)
-    if strength == AUTO:
-        strength = 1.0 if picture is None else denoise_strength(picture.pixels, picture.jpeg_quality, picture.lossy)
-    return upscaler_for(name, strength, device or request.device, request.precision, compile)
+    strength, reason = request.strength_for(name), None
+    if strength == AUTO and picture is None:
+        strength, reason = 1.0, "a video" if size is not None else None
+    elif strength == AUTO:
+        reading = read_damage(picture.pixels, picture.jpeg_quality, picture.lossy)
+        strength, reason = reading.strength, reading.reason
+    return upscaler_for(name, strength, device or request.device, request.precision, compile, reason)
 
 
 def self_ensemble(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> np.ndarray:

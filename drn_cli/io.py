@@ -137,7 +137,7 @@ class Picture:
     exif: bytes | None = None
     text: dict[str, str] | None = None  # PNG text chunks to write (e.g. what a colour map means)
     jpeg_quality: int | None = None  # a JPEG file's quality read from its tables (None: not JPEG)
-    lossy: bool = False  # its file's format compressed with loss: JPEG, lossy WebP, AVIF, HEIC
+    lossy: str | None = None  # the format's name where its file was compressed with loss: JPEG, lossy WEBP, AVIF, HEIF
 
     @property
     def size(self) -> tuple[int, int]:
@@ -254,7 +254,7 @@ def read_image(path: str | os.PathLike) -> Picture:
             orientation = exif.get(_EXIF_ORIENTATION, 1)
             fmt = img.format or "PNG"
             quality = jpeg_quality_of(img)
-            lossy = fmt in ("JPEG", "AVIF", "HEIF") or (fmt == "WEBP" and _webp_is_lossy(path))
+            lossy = fmt if fmt in ("JPEG", "AVIF", "HEIF") or (fmt == "WEBP" and _webp_is_lossy(path)) else None
             if _is_16bit_colour(img, path):
                 pixels, alpha = _decode_16bit_colour(path, orientation)
             else:

@@ -54,6 +54,7 @@ class Result:
     frames: int | None = None         # a video's frames: done, or with --dry-run to do
     model: str | None = None          # the model that ran (or, with --dry-run, will run)
     denoise: float | None = None      # --denoise: the strength S the blend used
+    denoise_reason: str | None = None  # why that S, under --denoise auto ("JPEG quality 75", "clean")
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)

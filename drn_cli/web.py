@@ -55,12 +55,14 @@ class Job:
     size_out: tuple[int, int] | None = None
     files: dict[str, Path] = field(default_factory=dict)  # result, input, confidence
     strength: float | None = None  # the --denoise strength the job ran with
+    reason: str | None = None      # why that strength, under --denoise auto
     model: str | None = None       # the model that ran (the blend's pair with a strength)
 
     def to_dict(self) -> dict:
         progress = self.done / self.total if self.total else (1.0 if self.status == "done" else 0.0)
         return {"id": self.id, "name": self.name, "status": self.status, "progress": round(progress, 3),
                 "error": self.error, "model": self.model or self.request.model_name, "denoise": self.strength,
+                "denoise_reason": self.reason,
                 "size_in": self.size_in, "size_out": self.size_out, "confidence": "confidence" in self.files}
 
 
@@ -113,7 +115,7 @@ class Jobs:
         picture = read_image(job.source)
         upscaler = upscaler_for_picture(request, picture.size, picture)
         request.check_model(upscaler.scale, upscaler.model.has_dual)
-        job.model, job.strength = upscaler.model.name, upscaler.model.strength
+        job.model, job.strength, job.reason = upscaler.model.name, upscaler.model.strength, upscaler.model.reason
 
         def progress(done: int, total: int) -> None:
             job.done, job.total = done, total

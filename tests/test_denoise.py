@@ -91,24 +91,25 @@ def _clean_and_damaged(tmp_path):
 
 
 def test_auto_says_clean_for_a_lossless_image_and_damaged_for_a_noisy_q30_jpeg(tmp_path):
-    from drn_cli.degradations.estimate import denoise_strength
+    from drn_cli.degradations.estimate import Reading, read_damage
     from drn_cli.io import read_image
 
     clean, damaged = (read_image(path) for path in _clean_and_damaged(tmp_path))
     assert clean.jpeg_quality is None and damaged.jpeg_quality == 30  # read from the file's own tables
-    assert denoise_strength(clean.pixels, clean.jpeg_quality) == 0
-    assert denoise_strength(damaged.pixels, damaged.jpeg_quality) == 1
+    assert read_damage(clean.pixels, clean.jpeg_quality) == Reading(0, "clean")
+    assert read_damage(damaged.pixels, damaged.jpeg_quality) == Reading(1, "JPEG quality 30")
     noisy = np.clip(clean.pixels + np.random.default_rng(1).normal(0, 8, clean.pixels.shape), 0, 255).astype(np.uint8)
-    assert denoise_strength(noisy, None) == 1  # noise alone, in a lossless file
+    assert read_damage(noisy, None).reason.startswith("noise ")  # noise alone, in a lossless file: S = 1
+    assert read_damage(noisy, None).strength == 1
     lossless_q98 = tmp_path / "fine.jpg"
     Image.fromarray(clean.pixels).save(lossless_q98, quality=98)
     fine = read_image(lossless_q98)
-    assert fine.jpeg_quality == 98 and denoise_strength(fine.pixels, fine.jpeg_quality) == 0
+    assert fine.jpeg_quality == 98 and read_damage(fine.pixels, fine.jpeg_quality) == Reading(0, "clean, JPEG quality 98")
 
 
 def test_a_jpeg_saved_again_as_png_is_read_by_its_ghost(tmp_path):
     """The tables are gone, but compressing again at the old quality barely changes it."""
-    from drn_cli.degradations.estimate import denoise_strength, ghost_quality
+    from drn_cli.degradations.estimate import Reading, ghost_quality, read_damage
     from drn_cli.io import read_image
 
     clean, _ = _clean_and_damaged(tmp_path)
@@ -120,12 +121,13 @@ def test_a_jpeg_saved_again_as_png_is_read_by_its_ghost(tmp_path):
     quality, rise = ghost_quality(resaved.pixels)
     assert abs(quality - 50) <= 1 and rise > 2
     assert ghost_quality(pixels)[1] < 1.3  # never compressed: no ghost
-    assert denoise_strength(resaved.pixels, None) == 1 and denoise_strength(pixels, None) == 0
+    assert read_damage(resaved.pixels, None) == Reading(1, f"JPEG quality {quality}, from its ghost")
+    assert read_damage(pixels, None) == Reading(0, "clean")
 
 
 def test_a_lossy_webp_counts_as_compressed_and_a_lossless_one_does_not(tmp_path):
     """WebP carries no quality to read: its lossy kind (a VP8 chunk) is treated as a JPEG would be."""
-    from drn_cli.degradations.estimate import denoise_strength
+    from drn_cli.degradations.estimate import Reading, read_damage
     from drn_cli.io import read_image
 
     clean, _ = _clean_and_damaged(tmp_path)
@@ -133,9 +135,9 @@ def test_a_lossy_webp_counts_as_compressed_and_a_lossless_one_does_not(tmp_path)
     Image.fromarray(pixels).save(tmp_path / "lossy.webp", quality=90)
     Image.fromarray(pixels).save(tmp_path / "lossless.webp", lossless=True)
     lossy, lossless = read_image(tmp_path / "lossy.webp"), read_image(tmp_path / "lossless.webp")
-    assert (lossy.lossy, lossless.lossy, read_image(clean).lossy) == (True, False, False)
-    assert denoise_strength(lossy.pixels, lossy.jpeg_quality, lossy.lossy) == 1
-    assert denoise_strength(lossless.pixels, lossless.jpeg_quality, lossless.lossy) == 0
+    assert (lossy.lossy, lossless.lossy, read_image(clean).lossy) == ("WEBP", None, None)
+    assert read_damage(lossy.pixels, lossy.jpeg_quality, lossy.lossy) == Reading(1, "lossy WEBP")
+    assert read_damage(lossless.pixels, lossless.jpeg_quality, lossless.lossy).strength == 0
 
 
 def test_without_options_each_picture_gets_the_model_its_damage_asks_for(tmp_path, shipped_tiny):
@@ -143,9 +145,12 @@ def test_without_options_each_picture_gets_the_model_its_damage_asks_for(tmp_pat
     result = run("upscale", clean, damaged, "-o", tmp_path / "out", "--json", "--device", "cpu", "--precision", "fp32")
     assert result.exit_code == 0, result.output
     records = {Path(r["input"]).name: r for r in map(json.loads, result.stdout.splitlines())}
-    assert (records["clean.png"]["model"], records["clean.png"]["denoise"]) == ("drn-s-x4", 0)
-    assert (records["damaged.jpg"]["model"], records["damaged.jpg"]["denoise"]) == ("drn-s-x4-real", 1)
-    assert "denoise 0" in result.stderr and "denoise 1" in result.stderr  # the progress lines show S
+    clean_record, damaged_record = records["clean.png"], records["damaged.jpg"]
+    assert (clean_record["model"], clean_record["denoise"], clean_record["denoise_reason"]) == ("drn-s-x4", 0, "clean")
+    assert (damaged_record["model"], damaged_record["denoise"], damaged_record["denoise_reason"]) == (
+        "drn-s-x4-real", 1, "JPEG quality 30")
+    assert "drn-s-x4 (denoise 0: clean)" in result.stderr  # the progress lines show S and why
+    assert "drn-s-x4-real (denoise 1: JPEG quality 30)" in result.stderr
     alone = run("upscale", damaged, "-o", tmp_path / "alone.jpg", "--model", "drn-s-x4-real", "--device", "cpu",
                 "--precision", "fp32")
     assert alone.exit_code == 0, alone.output

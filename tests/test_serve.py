@@ -66,7 +66,8 @@ def test_a_job_goes_through_and_gives_result_input_confidence_and_a_zip(client):
     buffer = io.BytesIO()
     Image.fromarray(photo(24, 20)).save(buffer, format="JPEG", quality=30)
     compressed = wait(client, client.post("/api/jobs", files={"image": ("web.jpg", buffer.getvalue(), "image/jpeg")}).json()["id"])
-    assert (compressed["model"], compressed["denoise"]) == ("drn-s-x4-real", 1), compressed  # auto: its tables say q30
+    assert (compressed["model"], compressed["denoise"], compressed["denoise_reason"]) == (
+        "drn-s-x4-real", 1, "JPEG quality 30"), compressed  # auto: its tables say q30
 
 
 def test_jobs_wait_their_turn_and_a_failed_job_does_not_stop_the_server(client):
@@ -196,7 +197,7 @@ def test_the_page_in_a_real_browser(shipped_tiny, tmp_path):
         browser.find_element(By.ID, "files").send_keys(str(tmp_path / "photo.png"))
         WebDriverWait(browser, 60).until(lambda b: b.find_element(By.CSS_SELECTOR, ".job .status").text == "done")
         card = browser.find_element(By.CSS_SELECTOR, ".job")
-        assert card.find_element(By.CSS_SELECTOR, ".info").text.startswith("drn-s-x4, denoise 0:")  # a clean PNG
+        assert card.find_element(By.CSS_SELECTOR, ".info").text.startswith("drn-s-x4, denoise 0 (clean):")  # a clean PNG
         assert card.find_element(By.CSS_SELECTOR, ".result").is_displayed()
         WebDriverWait(browser, 20).until(lambda b: b.execute_script(
             "return document.querySelector('.after').naturalWidth") == 500)

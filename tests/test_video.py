@@ -172,4 +172,4 @@ def test_without_a_model_a_video_gets_the_photo_model(tmp_path, shipped_tiny):
     result = runner.invoke(app, ["upscale", str(tmp_path / "clip.mp4"), "--device", "cpu", "--json"])
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
-    assert (record["model"], record["denoise"], record["frames"]) == ("drn-s-x4-real", 1, 3)
+    assert (record["model"], record["denoise"], record["denoise_reason"], record["frames"]) == ("drn-s-x4-real", 1, "a video", 3)

@@ -197,7 +197,8 @@ def _run_plan(plan, upscaler, request, written, video, as_json: bool, show: bool
                 bar.console.print(f"[dim]skipped {escape(result.input)}: {escape(result.output)} exists[/dim]")
             else:
                 extra = f"  loop error {result.loop_error:.2f}" if result.loop_error is not None else ""
-                extra += f"  {result.model} (denoise {result.denoise:g})" if result.denoise is not None else ""
+                why = f": {result.denoise_reason}" if result.denoise_reason else ""
+                extra += f"  {result.model} (denoise {result.denoise:g}{why})" if result.denoise is not None else ""
                 extra += f"  {result.frames} frames, {result.frames / max(result.seconds, 1e-3):.2f} frames/s" if result.frames else ""
                 bar.console.print(f"{escape(result.sizes(with_extras=True))}  {result.seconds:.1f} s{extra}")
             if as_json:

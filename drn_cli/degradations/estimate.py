@@ -1,5 +1,5 @@
 """Estimators that read how LR photos were made: for `finetune-unpaired --self-pairs auto` and
-`drn upscale --denoise auto` (denoise_strength)."""
+`drn upscale --denoise auto` (read_damage)."""
 
 from __future__ import annotations
 
@@ -236,21 +236,36 @@ AUTO_SHARPNESS = -3.5     # sharpness below which the picture is blurred
 AUTO_GHOST_RISE = 1.5     # ghost_quality's rise from which a lossless picture was once a JPEG
 
 
-def denoise_strength(pixels: np.ndarray, jpeg_quality: int | None, lossy: bool = False) -> float:
-    """--denoise auto's S for a picture: 1 (the photo model) when it is a JPEG of quality
+@dataclass(frozen=True)
+class Reading:
+    """What --denoise auto read of one picture: its strength S and why, in words."""
+
+    strength: float   # 1: the photo model, 0: the clean model
+    reason: str       # "JPEG quality 75", "JPEG quality 80, from its ghost", "lossy WEBP", "noise 6.2", "blurred", "clean"
+
+
+def read_damage(pixels: np.ndarray, jpeg_quality: int | None, lossy: str | None = None) -> Reading:
+    """--denoise auto's reading of a picture: S = 1 (the photo model) when it is a JPEG of quality
     AUTO_MAX_QUALITY or lower (its file's own `jpeg_quality`, or for a lossless file the quality
-    its JPEG ghost shows: a JPEG saved again as PNG), a `lossy` file whose quality cannot be read
-    (lossy WebP, AVIF, HEIC: treated as the JPEGs of quality 60-95 in the fit, for which the photo
-    model won), or its (H, W, C) pixels (C = 1 or 3; uint8 or uint16) show noise or blur (read
-    from the centre 512 x 512); 0 (the clean model) otherwise. A choice, not a blend: one model
-    runs (intermediate S moved the fitted scores by at most 0.04 dB and would run both)."""
+    its JPEG ghost shows: a JPEG saved again as PNG), a `lossy` file (its format's name) whose
+    quality cannot be read (lossy WebP, AVIF, HEIC: treated as the JPEGs of quality 60-95 in the
+    fit, for which the photo model won), or when its (H, W, C) pixels (C = 1 or 3; uint8 or
+    uint16) show noise or blur (read from the centre 512 x 512); S = 0 (the clean model)
+    otherwise. A choice, not a blend: one model runs (intermediate S moved the fitted scores by at
+    most 0.04 dB and would run both)."""
     if lossy and jpeg_quality is None:
-        return 1.0
+        return Reading(1.0, f"lossy {lossy}")
     centre = _centre(pixels, 512)
     centre = (centre // 257).astype(np.uint8) if centre.dtype == np.uint16 else centre
+    source = ""
     if jpeg_quality is None:
         quality, rise = ghost_quality(centre)
-        jpeg_quality = quality if rise >= AUTO_GHOST_RISE else None
+        jpeg_quality, source = (quality, ", from its ghost") if rise >= AUTO_GHOST_RISE else (None, "")
     if jpeg_quality is not None and jpeg_quality <= AUTO_MAX_QUALITY:
-        return 1.0
-    return 1.0 if noise_sigma(centre) >= AUTO_NOISE_SIGMA or sharpness(centre) < AUTO_SHARPNESS else 0.0
+        return Reading(1.0, f"JPEG quality {jpeg_quality}{source}")
+    noise = noise_sigma(centre)
+    if noise >= AUTO_NOISE_SIGMA:
+        return Reading(1.0, f"noise {noise:.1f}")
+    if sharpness(centre) < AUTO_SHARPNESS:
+        return Reading(1.0, "blurred")
+    return Reading(0.0, "clean" + (f", JPEG quality {jpeg_quality}{source}" if jpeg_quality is not None else ""))

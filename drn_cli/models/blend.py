@@ -24,6 +24,7 @@ class BlendedModel:
     clean: LoadedModel
     photo: LoadedModel
     strength: float   # S in [0, 1]: 0 = the clean model, 1 = the photo model
+    reason: str | None = None  # why this S, where --denoise auto chose it (estimate.Reading)
 
     def __post_init__(self) -> None:
         if self.clean.scale != self.photo.scale:

@@ -36,7 +36,7 @@ class LoadedModel:
     device: torch.device
     dtype: torch.dtype
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    strength = None  # a --denoise strength: not a blend (models.blend.BlendedModel has one)
+    strength = reason = None  # a --denoise strength and why: not a blend (models.blend.BlendedModel has them)
 
     @property
     def arch(self) -> Architecture:

@@ -66,7 +66,7 @@ function show(card, job) {
   before.src = `/api/jobs/${job.id}/input`;
   before.style.width = `${job.size_out[0]}px`;
   $(".download", card).href = after.src;
-  const cleaning = job.denoise === null ? "" : `, denoise ${job.denoise}`;
+  const cleaning = job.denoise === null ? "" : `, denoise ${job.denoise}${job.denoise_reason ? ` (${job.denoise_reason})` : ""}`;
   $(".info", card).textContent =
     `${job.model}${cleaning}: ${job.size_in[0]}x${job.size_in[1]} -> ${job.size_out[0]}x${job.size_out[1]}`;
   const toggle = $(".show-confidence", card);
