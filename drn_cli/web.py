@@ -7,11 +7,12 @@ in a queue. Uploads are limited in bytes and pixels, stored under names the serv
 private temporary folder (never the uploaded names), and removed when the server stops.
 
 API (all JSON unless said):
-    POST /api/jobs                 multipart: image, and optional model, scale, tta, denoise -> {"id"}
+    POST /api/jobs                 multipart: image, and optional model, scale, tta, denoise, compare -> {"id"}
     GET  /api/jobs/{id}            {"status": queued|running|done|failed, "progress", "error", ...}
     GET  /api/jobs/{id}/result     the upscaled image (PNG)
     GET  /api/jobs/{id}/input      the uploaded image as decoded (PNG)
     GET  /api/jobs/{id}/confidence the closed-loop map (PNG; not with tta)
+    GET  /api/jobs/{id}/clean      with compare: the clean model's output (PNG); /photo the photo model's
     GET  /api/results.zip?ids=a,b  the results of several jobs
     GET  /api/models               the models the page offers
 """
@@ -30,10 +31,10 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import DrnError, UsageError
-from .inference import upscaler_for_picture
+from .inference import upscaler_for, upscaler_for_picture
 from .io import Picture, encode_image, image_size, read_image
 from .levels import loop_map_picture
-from .models.presets import PRESETS, UPSCALE_MODEL, is_installed
+from .models.presets import PRESETS, UPSCALE_MODEL, denoise_pair, is_installed
 from .picture import upscale_picture
 from .request import UpscaleRequest
 
@@ -53,7 +54,8 @@ class Job:
     error: str | None = None
     size_in: tuple[int, int] | None = None
     size_out: tuple[int, int] | None = None
-    files: dict[str, Path] = field(default_factory=dict)  # result, input, confidence
+    files: dict[str, Path] = field(default_factory=dict)  # result, input, confidence; clean, photo
+    compare: bool = False          # also keep both models' outputs, for the page's cleaning slider
     strength: float | None = None  # the --denoise strength the job ran with
     reason: str | None = None      # why that strength, under --denoise auto
     model: str | None = None       # the model that ran (the blend's pair with a strength)
@@ -63,7 +65,8 @@ class Job:
         return {"id": self.id, "name": self.name, "status": self.status, "progress": round(progress, 3),
                 "error": self.error, "model": self.model or self.request.model_name, "denoise": self.strength,
                 "denoise_reason": self.reason,
-                "size_in": self.size_in, "size_out": self.size_out, "confidence": "confidence" in self.files}
+                "size_in": self.size_in, "size_out": self.size_out, "confidence": "confidence" in self.files,
+                "compare": "clean" in self.files}
 
 
 class Jobs:
@@ -77,11 +80,15 @@ class Jobs:
         self.worker.start()
 
     def submit(self, data: bytes, name: str, model: str | None, scale: int | None, tta: bool,
-               denoise: float | str | None = None) -> Job:
-        """A queued job for an upload; UsageError for options the CLI would refuse, DrnError for
-        a file that is no image (both before it is queued)."""
+               denoise: float | str | None = None, compare: bool = False) -> Job:
+        """A queued job for an upload; UsageError for options the CLI would refuse (and for
+        `compare` without a clean and photo pair), DrnError for a file that is no image (both
+        before it is queued)."""
         request = UpscaleRequest(model, scale, tta=tta, confidence=not tta, device=self.device,
                                  precision=self.precision, denoise=denoise)
+        if compare and denoise_pair(request.model_name) is None:
+            raise UsageError(f"compare shows a clean and a photo model of one scale; {request.model_name} has no "
+                             "partner (choose auto, or a model with a partner)")
         job_id = uuid.uuid4().hex[:16]
         source = self.folder / f"{job_id}.upload"
         source.write_bytes(data)
@@ -94,7 +101,7 @@ class Jobs:
         except DrnError as exc:
             source.unlink(missing_ok=True)
             raise type(exc)(str(exc).replace(str(source), name)) from None
-        job = Job(job_id, name, request, source, size_in=(w, h))
+        job = Job(job_id, name, request, source, size_in=(w, h), compare=compare)
         self.table[job_id] = job
         self.waiting.put(job)
         return job
@@ -127,6 +134,12 @@ class Jobs:
         job.files["input"] = self._save(job, "input", Picture(picture.pixels, picture.alpha, "PNG"))
         if out.loop is not None:
             job.files["confidence"] = self._save(job, "confidence", loop_map_picture(out.loop, out.final.size))
+        if job.compare:  # both ends of the blend, the one that ran not run again
+            name = request.model_for(*picture.size)
+            for what, strength in (("clean", 0.0), ("photo", 1.0)):
+                end = out if job.strength == strength else upscale_picture(
+                    picture, upscaler_for(name, strength, request.device, request.precision), request.run, request.output)
+                job.files[what] = self._save(job, what, end.final)
 
     def _save(self, job: Job, what: str, picture: Picture) -> Path:
         path = self.folder / f"{job.id}.{what}.png"
@@ -189,8 +202,8 @@ def create_app(device: str = "auto", precision: str = "auto", max_upload_bytes: 
         try:
             scale = int(form["scale"]) if form.get("scale") else None
             denoise = form.get("denoise") or None
-            job = state["jobs"].submit(data, name, form.get("model") or None, scale,
-                                       form.get("tta") in ("1", "true", "on"), denoise)
+            job = state["jobs"].submit(data, name, form.get("model") or None, scale, form.get("tta") in ("1", "true", "on"),
+                                       denoise, form.get("compare") in ("1", "true", "on"))
         except ValueError:
             return error(400, f"scale must be 2, 4 or 8 and denoise auto or a number from 0 to 1, got "
                               f"{form.get('scale')!r} and {form.get('denoise')!r}")
@@ -247,6 +260,8 @@ def create_app(device: str = "auto", precision: str = "auto", max_upload_bytes: 
         Route("/api/jobs/{job_id}/result", file_of("result")),
         Route("/api/jobs/{job_id}/input", file_of("input")),
         Route("/api/jobs/{job_id}/confidence", file_of("confidence")),
+        Route("/api/jobs/{job_id}/clean", file_of("clean")),
+        Route("/api/jobs/{job_id}/photo", file_of("photo")),
         Route("/api/results.zip", results_zip),
         Mount("/static", StaticFiles(directory=str(static)), name="static"),
     ]

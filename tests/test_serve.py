@@ -16,13 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import photo
+from conftest import photo, tiny_weights
 from PIL import Image
 
 pytest.importorskip("starlette", reason="drn serve needs the web extra: pip install 'drn-cli[web]'")
 pytest.importorskip("httpx", reason="the API tests use Starlette's TestClient, which needs httpx")
 from starlette.testclient import TestClient
 
+from drn_cli.models.weights import save_weights
 from drn_cli.web import create_app
 
 
@@ -236,3 +237,70 @@ def test_a_job_with_a_strength_runs_the_blend_and_says_so(client):
     assert done["status"] == "done" and done["denoise"] == 0.5 and done["model"] == "drn-s-x4+drn-s-x4-real"
     bad = client.post("/api/jobs", files={"image": ("a.png", png(), "image/png")}, data={"denoise": "2"})
     assert bad.status_code == 400 and "--denoise must be auto or between 0 and 1, got 2" in bad.json()["error"]
+
+
+def test_compare_keeps_both_models_outputs_and_needs_a_pair(client, tmp_path, tiny_model_file):
+    job = wait(client, client.post("/api/jobs", files={"image": ("a.png", png(), "image/png")}, data={"compare": "1"}).json()["id"])
+    assert job["status"] == "done" and job["compare"] and job["denoise"] == 0, job
+    clean, photo, result = (client.get(f"/api/jobs/{job['id']}/{what}").content for what in ("clean", "photo", "result"))
+    assert result == clean != photo  # auto chose the clean model; the photo model ran besides
+    named = str(tiny_model_file)  # a weights file: no clean and photo pair
+    refused = client.post("/api/jobs", files={"image": ("a.png", png(), "image/png")}, data={"compare": "1", "model": named})
+    assert refused.status_code == 400 and "compare shows a clean and a photo model" in refused.json()["error"]
+
+
+def test_the_cleaning_slider_blends_the_two_models_in_the_browser(tmp_path):
+    """Compare cleaning: the page blends the clean and the photo output at the slider's S, as
+    drn upscale --denoise S does (up to the canvas's rounding), and downloads that blend. The
+    photo model is left untrained, so that the two outputs are far apart."""
+    import base64
+    import urllib.request
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    save_weights(weights / "drn-s-x4.safetensors", tiny_weights())
+    save_weights(weights / "drn-s-x4-real.safetensors", tiny_weights(seed=1, bicubic=False))
+
+    webdriver, binary, driver_path = chromium()
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    shutil.copy(Path(__file__).resolve().parents[1] / "docs" / "images" / "sample.png", tmp_path / "photo.png")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,1000"):
+        options.add_argument(flag)
+    port = free_port()
+    server = start_server(weights, port)
+    browser = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver_path))
+    try:
+        browser.get(f"http://127.0.0.1:{port}/")
+        WebDriverWait(browser, 20).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#model option")) > 1)
+        browser.find_element(By.ID, "compare").click()
+        browser.find_element(By.ID, "files").send_keys(str(tmp_path / "photo.png"))
+        WebDriverWait(browser, 60).until(lambda b: b.find_element(By.CSS_SELECTOR, ".job .status").text == "done")
+        card = browser.find_element(By.CSS_SELECTOR, ".job")
+        WebDriverWait(browser, 20).until(lambda b: card.find_element(By.CSS_SELECTOR, ".cleaning").is_displayed())
+        job_id = card.get_attribute("data-id")
+        browser.execute_script("const s = document.querySelector('.strength'); s.value = 50;"
+                               "s.dispatchEvent(new Event('input'));")
+        WebDriverWait(browser, 20).until(lambda b: b.execute_script(
+            "return document.querySelector('.after').src.startsWith('blob:')"))
+        assert card.find_element(By.CSS_SELECTOR, ".strength-value").text == "0.50"
+        assert card.find_element(By.CSS_SELECTOR, ".download").get_attribute("download") == "photo_upscaled_denoise0.50.png"
+        shown = browser.execute_async_script(
+            "const done = arguments[0]; fetch(document.querySelector('.after').src).then((r) => r.blob())"
+            ".then((b) => { const f = new FileReader(); f.onload = () => done(f.result); f.readAsDataURL(b); });")
+        blended = np.asarray(Image.open(io.BytesIO(base64.b64decode(shown.split(",", 1)[1]))).convert("RGB")).astype(int)
+
+        def fetched(what: str) -> np.ndarray:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/jobs/{job_id}/{what}") as response:
+                return np.asarray(Image.open(io.BytesIO(response.read())).convert("RGB")).astype(int)
+
+        clean, photo = fetched("clean"), fetched("photo")
+        assert np.abs(clean - photo).mean() > 20  # two different models
+        assert np.abs(blended - (clean + photo) / 2).max() <= 2
+    finally:
+        browser.quit()
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)

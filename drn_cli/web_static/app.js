@@ -29,6 +29,7 @@ function submit(file) {
   if ($("#scale").value) form.append("scale", $("#scale").value);
   if ($("#denoise").value) form.append("denoise", $("#denoise").value);
   if ($("#tta").checked) form.append("tta", "1");
+  if ($("#compare").checked) form.append("compare", "1");
   fetch("/api/jobs", { method: "POST", body: form })
     .then(async (response) => {
       const body = await response.json();
@@ -73,11 +74,50 @@ function show(card, job) {
   if (job.confidence) confidence.src = `/api/jobs/${job.id}/confidence`;
   else toggle.disabled = true;
   toggle.addEventListener("change", () => { confidence.hidden = !toggle.checked; });
+  if (job.compare) cleaningSlider(card, job, after);
   result.hidden = false;
   viewer(card, job);
   finished.push(job.id);
   $("#zip").href = `/api/results.zip?ids=${finished.join(",")}`;
   $("#all").hidden = false;
+}
+
+// The cleaning slider of a compare job: (1 - S) x the clean model's output + S x the photo
+// model's, blended on a canvas (what drn upscale --denoise S makes, up to rounding); the shown
+// result and its download follow the slider.
+function cleaningSlider(card, job, after) {
+  const label = $(".cleaning", card), range = $(".strength", card), value = $(".strength-value", card);
+  const download = $(".download", card);
+  const [clean, photo] = [new Image(), new Image()];
+  clean.src = `/api/jobs/${job.id}/clean`;
+  photo.src = `/api/jobs/${job.id}/photo`;
+  const canvas = document.createElement("canvas");
+  [canvas.width, canvas.height] = job.size_out;
+  const context = canvas.getContext("2d");
+  const stem = job.name.replace(/\.[^.]*$/, "");
+  let url = null;
+  range.value = Math.round(job.denoise * 100);
+  value.textContent = (range.value / 100).toFixed(2);
+  const blend = () => {
+    const strength = range.value / 100;
+    value.textContent = strength.toFixed(2);
+    context.clearRect(0, 0, canvas.width, canvas.height);
+    context.globalAlpha = 1;
+    context.drawImage(clean, 0, 0);
+    context.globalAlpha = strength;
+    context.drawImage(photo, 0, 0);
+    canvas.toBlob((blob) => {
+      if (url) URL.revokeObjectURL(url);
+      url = URL.createObjectURL(blob);
+      after.src = url;
+      download.href = url;
+      download.download = `${stem}_upscaled_denoise${strength.toFixed(2)}.png`;
+    }, "image/png");
+  };
+  Promise.all([clean.decode(), photo.decode()]).then(() => {
+    range.addEventListener("input", blend);
+    label.hidden = false;
+  });
 }
 
 // One transform for the whole stage: the two images, the slider's clip and the map zoom and
