@@ -182,3 +182,17 @@ def test_the_dry_run_names_what_will_run(tmp_path, shipped_tiny):
                            (("--model", "drn-s-x4"), "drn-s-x4:")):
         result = run("upscale", tmp_path / "a.png", "--dry-run", "--device", "cpu", *options)
         assert result.exit_code == 0 and f"dry run with {words}" in result.stderr, result.output
+
+
+def test_auto_reads_grey_16_bit_rgba_and_tiny_pictures(tmp_path, shipped_tiny):
+    from images import write_grey16_png, write_rgba_png
+
+    write_grey16_png(tmp_path / "grey16.png")
+    write_rgba_png(tmp_path / "rgba.png")
+    Image.fromarray(scene(64)).convert("L").save(tmp_path / "grey.jpg", quality=40)
+    Image.new("RGB", (1, 1), (200, 10, 10)).save(tmp_path / "dot.png")
+    result = run("upscale", tmp_path, "-o", tmp_path / "out", "--json", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    reasons = {Path(r["input"]).name: r["denoise_reason"] for r in map(json.loads, result.stdout.splitlines())}
+    assert reasons["grey.jpg"] == "JPEG quality 40" and set(reasons) == {"grey16.png", "rgba.png", "grey.jpg", "dot.png"}
+    assert all(reasons.values())
