@@ -85,10 +85,10 @@ def _read(job: Job, out: OutputOptions, choose: Chooser | None) -> tuple[Result,
         return result, None, None, 0.0
     try:
         picture = read_image(job.input)
+        result.size_in = picture.size
+        chosen = None if choose is None else choose(picture.size, picture)
     except (DrnError, OSError) as exc:
         return _finish(_failed(result, job, exc), tic), None, None, result.seconds
-    result.size_in = picture.size
-    chosen = None if choose is None else choose(picture.size, picture)
     return result, picture, chosen, time.perf_counter() - tic
 
 
