@@ -34,7 +34,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("drn-s-x2-real", "drn-s-x2", 2, "real", "real photos at x2 (blur, noise, JPEG), a quarter of the x4 photo model's work",
            root="drn-s-x2"),
     Preset("drn-s-x2", "drn-s-x2", 2, "bicubic", "clean inputs at x2"),
-    Preset("drn-s-x8", "drn-s-x8", 8, "bicubic", "clean inputs at x8", _OFFICIAL + "DRNS8x.pt"),
+    Preset("drn-s-x8", "drn-s-x8", 8, "bicubic", "clean inputs at x8 when named; drn-s-x4 resized to x8 scores higher (docs/models.md)", _OFFICIAL + "DRNS8x.pt"),
     Preset("drn-l-x2", "drn-l-x2", 2, "bicubic", "the paper's larger model at x2"),
     Preset("drn-l-x4", "drn-l-x4", 4, "bicubic", "the paper's larger model at x4", _OFFICIAL + "DRNL4x.pt"),
     Preset("drn-l-x8", "drn-l-x8", 8, "bicubic", "the paper's larger model at x8", _OFFICIAL + "DRNL8x.pt"),
