@@ -7,6 +7,7 @@ runs over NCCL on GPUs and gloo on CPUs. Without torchrun everything here is a n
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 
@@ -49,6 +50,7 @@ def init(device_spec: str) -> tuple[Dist, torch.device]:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // info.local_world))
     if info.world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        atexit.register(finish)  # on every way out (errors too): a rank that exits with gloo up can abort
     return info, device
 
 
@@ -76,7 +78,8 @@ def barrier() -> None:
 
 
 def finish() -> None:
-    """Leave the group (a process that exits with gloo still up can abort at exit)."""
+    """Leave the group (a process that exits with gloo still up can abort at exit: SIGABRT,
+    "terminate called without an active exception"); `init` registers it to run at exit."""
     if dist.is_initialized():
         dist.destroy_process_group()
 

@@ -80,15 +80,6 @@ def train(
 def _run(trainer, display: TrainDisplay) -> None:
     """The one runner of `train` and `finetune-unpaired` (either kind of run folder): a header
     line, the run under the display, and the closing line."""
-    from .. import distributed  # torch is loaded by now (the trainer)
-
-    try:
-        _report_run(trainer, display)
-    finally:
-        distributed.finish()  # a rank that exits with gloo still up can abort at exit (SIGABRT)
-
-
-def _report_run(trainer, display: TrainDisplay) -> None:
     c, main = trainer.config, trainer.dist.is_main
     before = trainer.task.measure() if c.kind == "adapt" else None
     if main:

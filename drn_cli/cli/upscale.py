@@ -111,7 +111,6 @@ def upscale(
             per_rank = ", ".join(f"rank {r}: {n}" for r, n in enumerate(counts))
             err.print(f"all {len(counts)} ranks: {total - sum(counts)} done, {sum(counts)} failed ({per_rank})")
         failed = sum(counts)
-        distributed.finish()
     if failed:
         raise typer.Exit(EXIT_FAILED)
 
