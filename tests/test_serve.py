@@ -3,6 +3,7 @@ a real headless Chromium (Debian's package, driven by Selenium). Tiny real model
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -161,20 +162,42 @@ def test_the_command_serves_the_page_and_stops_cleanly(shipped_tiny, stop):
     assert f"http://127.0.0.1:{port}/" in err and "Traceback" not in err
 
 
-def chromium():
-    """A Selenium Chrome driver on Debian's chromium, or skip with the reason."""
+@contextlib.contextmanager
+def page_in_chromium(weights_dir: Path, downloads: Path | None = None):
+    """(browser, port): headless Chromium (Debian's, driven by Selenium) on the page of a `drn serve`
+    started with `weights_dir`, the model choices loaded; skips with the reason where there is no
+    Chromium. The browser and the server are stopped afterwards."""
     webdriver = pytest.importorskip("selenium.webdriver", reason="the browser test needs selenium (the test extra)")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
     if not binary or not driver:
         pytest.skip("no Chromium here: apt-get install chromium chromium-driver (.ci/run does)")
-    return webdriver, binary, driver
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,1000"):
+        options.add_argument(flag)
+    if downloads is not None:
+        options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                                  "download.prompt_for_download": False})
+    port = free_port()
+    server = start_server(weights_dir, port)
+    browser = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver))
+    try:
+        browser.get(f"http://127.0.0.1:{port}/")
+        WebDriverWait(browser, 20).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#model option")) > 1)
+        yield browser, port
+    finally:
+        browser.quit()
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
 
 
 def test_the_page_in_a_real_browser(shipped_tiny, tmp_path):
     """Open the page, upload an image, wait for the result, move the slider, show the confidence
     map, download the result and check the file."""
-    webdriver, binary, driver_path = chromium()
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -182,18 +205,7 @@ def test_the_page_in_a_real_browser(shipped_tiny, tmp_path):
     downloads.mkdir()
     sample = Path(__file__).resolve().parents[1] / "docs" / "images" / "sample.png"  # a Kodak crop, 125x125
     shutil.copy(sample, tmp_path / "photo.png")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,1000"):
-        options.add_argument(flag)
-    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                              "download.prompt_for_download": False})
-    port = free_port()
-    server = start_server(shipped_tiny, port)
-    browser = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver_path))
-    try:
-        browser.get(f"http://127.0.0.1:{port}/")
-        WebDriverWait(browser, 20).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#model option")) > 1)
+    with page_in_chromium(shipped_tiny, downloads) as (browser, _):
         assert browser.find_element(By.ID, "model").get_attribute("value") == ""  # auto, as drn upscale without --model
         browser.find_element(By.ID, "files").send_keys(str(tmp_path / "photo.png"))
         WebDriverWait(browser, 60).until(lambda b: b.find_element(By.CSS_SELECTOR, ".job .status").text == "done")
@@ -225,10 +237,6 @@ def test_the_page_in_a_real_browser(shipped_tiny, tmp_path):
         [saved] = list(downloads.glob("*.png"))
         assert saved.name == "photo_upscaled.png" and Image.open(saved).size == (500, 500)
         assert np.asarray(Image.open(saved)).std() > 0
-    finally:
-        browser.quit()
-        server.send_signal(signal.SIGTERM)
-        server.communicate(timeout=30)
 
 
 def test_a_job_with_a_strength_runs_the_blend_and_says_so(client):
@@ -261,21 +269,11 @@ def test_the_cleaning_slider_blends_the_two_models_in_the_browser(tmp_path):
     save_weights(weights / "drn-s-x4.safetensors", tiny_weights())
     save_weights(weights / "drn-s-x4-real.safetensors", tiny_weights(seed=1, bicubic=False))
 
-    webdriver, binary, driver_path = chromium()
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     shutil.copy(Path(__file__).resolve().parents[1] / "docs" / "images" / "sample.png", tmp_path / "photo.png")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,1000"):
-        options.add_argument(flag)
-    port = free_port()
-    server = start_server(weights, port)
-    browser = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver_path))
-    try:
-        browser.get(f"http://127.0.0.1:{port}/")
-        WebDriverWait(browser, 20).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#model option")) > 1)
+    with page_in_chromium(weights) as (browser, port):
         browser.find_element(By.ID, "compare").click()
         browser.find_element(By.ID, "files").send_keys(str(tmp_path / "photo.png"))
         WebDriverWait(browser, 60).until(lambda b: b.find_element(By.CSS_SELECTOR, ".job .status").text == "done")
@@ -300,7 +298,3 @@ def test_the_cleaning_slider_blends_the_two_models_in_the_browser(tmp_path):
         clean, photo = fetched("clean"), fetched("photo")
         assert np.abs(clean - photo).mean() > 20  # two different models
         assert np.abs(blended - (clean + photo) / 2).max() <= 2
-    finally:
-        browser.quit()
-        server.send_signal(signal.SIGTERM)
-        server.communicate(timeout=30)
