@@ -128,9 +128,10 @@ def denoise_pair(name: str) -> tuple[str, str] | None:
 def upscale_choice(model: str | None, scale: int | None, outscale: float | None) -> tuple[str, float | None]:
     """What `drn upscale` runs, as (model, outscale or None). A named model runs as it is. Without
     one, the default's family (photos) answers --scale as it answers --outscale: its model of that
-    scale, else the nearest larger (or the largest), resized. On real photos that beats the
-    bicubic-trained x2 and x8, which sharpen noise and JPEG blocks (docs/real-photos.md); they
-    stay one --model away for clean inputs."""
+    scale, else the nearest larger (or the largest), resized. Under --denoise auto (the default
+    without a model) each picture then gets that model or its clean partner (denoise_pair): at
+    x8, drn-s-x4 or drn-s-x4-real resized, both above drn-s-x8 on their kind of input
+    (docs/models.md, docs/real-photos.md)."""
     if model is not None:
         return model, outscale
     if outscale is not None:
