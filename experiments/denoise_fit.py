@@ -23,7 +23,7 @@ import os
 import numpy as np
 
 from drn_cli.degradations import modcrop, parse_degradation
-from drn_cli.degradations.estimate import AUTO_GHOST_RISE, damage, ghost_quality
+from drn_cli.degradations.estimate import AUTO_GHOST_RISE, damage, ghost_quality, grid_offset
 from drn_cli.inference import load_upscaler
 from drn_cli.io import find_images, read_rgb
 
@@ -67,13 +67,26 @@ def collect(args) -> dict[str, np.ndarray]:
 
 
 def add_ghosts(data: dict, args) -> None:
-    """The JPEG ghost of every LR (estimate.ghost_quality), computed again from the seeded LR
-    where the cache was made without it: what auto reads when a JPEG lost its tables."""
-    if "ghost_quality" in data:
+    """The JPEG ghost of every LR as auto reads it (at estimate.grid_offset's offset), computed
+    again from the seeded LR where the cache was made without it: what auto reads when a JPEG
+    lost its tables. Also whether it still finds a compressed LR cut at a random offset after
+    compression (a crop of a JPEG saved as PNG)."""
+    if "ghost_cropped" in data:
         return
-    ghosts = [ghost_quality(lr) for _, _, _, lr, _ in training_lrs(args)]
-    data["ghost_quality"] = np.array([q for q, _ in ghosts])
-    data["ghost_rise"] = np.array([r for _, r in ghosts])
+    rng = np.random.default_rng(args.seed + 1)
+    quality, rise, cropped = [], [], []
+    for _, _, _, lr, file_quality in training_lrs(args):
+        q, r = ghost_at_grid(lr)
+        quality.append(q)
+        rise.append(r)
+        dy, dx = rng.integers(1, 8, 2)
+        cropped.append(bool(file_quality) and ghost_at_grid(lr[dy:, dx:])[1] >= AUTO_GHOST_RISE)
+    data["ghost_quality"], data["ghost_rise"], data["ghost_cropped"] = np.array(quality), np.array(rise), np.array(cropped)
+
+
+def ghost_at_grid(lr: np.ndarray) -> tuple[int, float]:
+    dy, dx = grid_offset(lr)
+    return ghost_quality(lr[dy:, dx:])
 
 
 def rule(data, max_quality: int, noise: float, sharpness: float) -> np.ndarray:
@@ -145,6 +158,13 @@ def report_lost_tables(data, params) -> None:
     for kind in ("bicubic", "bicubic+jpeg", "real"):
         sel = data["kind"] == kind
         print(kind, "ghost rise 5/50/95/100th percentile:", np.percentile(data["ghost_rise"][sel], [5, 50, 95, 100]).round(2).tolist())
+    compressed = data["quality"] > 0
+    found = (data["ghost_rise"] >= AUTO_GHOST_RISE) & compressed
+    exact = np.abs(data["ghost_quality"] - data["quality"])[found]
+    print(f"compressed LR found by the ghost: {found.sum()} of {compressed.sum()} (quality exact for "
+          f"{(exact == 0).mean():.0%}, within {exact.max()}); cut at a random offset after compression: "
+          f"{data['ghost_cropped'][compressed].sum()} of {compressed.sum()}; clean LR read as compressed: "
+          f"{((data['ghost_rise'] >= AUTO_GHOST_RISE) & (data['kind'] == 'bicubic')).sum()}")
 
 
 def main() -> None:

@@ -109,7 +109,7 @@ def test_auto_says_clean_for_a_lossless_image_and_damaged_for_a_noisy_q30_jpeg(t
 
 def test_a_jpeg_saved_again_as_png_is_read_by_its_ghost(tmp_path):
     """The tables are gone, but compressing again at the old quality barely changes it."""
-    from drn_cli.degradations.estimate import Reading, ghost_quality, read_damage
+    from drn_cli.degradations.estimate import Reading, ghost_quality, grid_offset, read_damage
     from drn_cli.io import read_image
 
     clean, _ = _clean_and_damaged(tmp_path)
@@ -123,6 +123,10 @@ def test_a_jpeg_saved_again_as_png_is_read_by_its_ghost(tmp_path):
     assert ghost_quality(pixels)[1] < 1.3  # never compressed: no ghost
     assert read_damage(resaved.pixels, None) == Reading(1, f"JPEG quality {quality}, from its ghost")
     assert read_damage(pixels, None) == Reading(0, "clean")
+    cropped = resaved.pixels[3:, 5:]  # cut off JPEG's 8-pixel grid after compression
+    assert grid_offset(cropped) == (5, 3) and ghost_quality(cropped)[1] < 1.3  # the ghost needs the blocks in place
+    assert read_damage(cropped, None).reason.endswith("from its ghost")  # auto puts them back first
+    assert grid_offset(resaved.pixels) == (0, 0)
 
 
 def test_a_lossy_webp_counts_as_compressed_and_a_lossless_one_does_not(tmp_path):
