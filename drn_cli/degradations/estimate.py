@@ -197,7 +197,7 @@ def _centre(image: np.ndarray, crop: int) -> np.ndarray:
     return image[y: y + crop, x: x + crop]
 
 
-def ghost_quality(image: np.ndarray, crop: int = 512, qualities: range = range(30, 99)) -> tuple[int, float]:
+def ghost_quality(image: np.ndarray, crop: int = 256, qualities: range = range(30, 99)) -> tuple[int, float]:
     """(quality, rise): the JPEG quality an (H, W[, C]) uint8 picture was most likely compressed at
     before it was saved losslessly, and how sure: the "JPEG ghost" (Farid, 2009).
 
@@ -281,12 +281,12 @@ class Reading:
 def read_damage(pixels: np.ndarray, jpeg_quality: int | None, lossy: str | None = None) -> Reading:
     """--denoise auto's reading of a picture: S = 1 (the photo model) when it is a JPEG of quality
     AUTO_MAX_QUALITY or lower (its file's own `jpeg_quality`, or for a lossless file the quality
-    its JPEG ghost shows: a JPEG saved again as PNG), a `lossy` file (its format's name) whose
-    quality cannot be read (lossy WebP, AVIF, HEIC: treated as the JPEGs of quality 60-95 in the
-    fit, for which the photo model won), or when its (H, W, C) pixels (C = 1 or 3; uint8 or
-    uint16) show noise or blur (read from the centre 512 x 512); S = 0 (the clean model)
-    otherwise. A choice, not a blend: one model runs (intermediate S moved the fitted scores by at
-    most 0.04 dB and would run both)."""
+    its JPEG ghost shows: a JPEG saved again as PNG, put back on its grid if cropped since), a
+    `lossy` file (its format's name) whose quality cannot be read (lossy WebP, AVIF, HEIC:
+    treated as the JPEGs of quality 60-95 in the fit, for which the photo model won), or when its
+    (H, W, C) pixels (C = 1 or 3; uint8 or uint16) show noise or blur (read from the centre
+    512 x 512); S = 0 (the clean model) otherwise. A choice, not a blend: one model runs
+    (intermediate S moved the fitted scores by at most 0.04 dB and would run both)."""
     if lossy and jpeg_quality is None:
         return Reading(1.0, f"lossy {lossy}")
     centre = _centre(pixels, 512)
