@@ -123,9 +123,11 @@ class Jobs:
         upscaler = upscaler_for_picture(request, picture.size, picture)
         request.check_model(upscaler.scale, upscaler.model.has_dual)
         job.model, job.strength, job.reason = upscaler.model.name, upscaler.model.strength, upscaler.model.reason
+        ends = [(what, s) for what, s in (("clean", 0.0), ("photo", 1.0)) if job.compare and s != job.strength]
+        passes, finished = 1 + len(ends), 0  # compare's extra passes count in the job's progress
 
         def progress(done: int, total: int) -> None:
-            job.done, job.total = done, total
+            job.done, job.total = finished * total + done, passes * total
 
         out = upscale_picture(picture, upscaler, request.run, request.output, progress)
         upscaler.return_freed_memory()
@@ -134,11 +136,14 @@ class Jobs:
         job.files["input"] = self._save(job, "input", Picture(picture.pixels, picture.alpha, "PNG"))
         if out.loop is not None:
             job.files["confidence"] = self._save(job, "confidence", loop_map_picture(out.loop, out.final.size))
-        if job.compare:  # both ends of the blend, the one that ran not run again
+        if job.compare:  # both ends of the blend: the one that ran is kept, the other runs now
+            if job.strength in (0, 1):
+                job.files["clean" if job.strength == 0 else "photo"] = job.files["result"]
             name = request.model_for(*picture.size)
-            for what, strength in (("clean", 0.0), ("photo", 1.0)):
-                end = out if job.strength == strength else upscale_picture(
-                    picture, upscaler_for(name, strength, request.device, request.precision), request.run, request.output)
+            for what, strength in ends:
+                finished += 1
+                end = upscale_picture(picture, upscaler_for(name, strength, request.device, request.precision),
+                                      request.run, request.output, progress)
                 job.files[what] = self._save(job, what, end.final)
 
     def _save(self, job: Job, what: str, picture: Picture) -> Path:

@@ -252,6 +252,11 @@ def test_compare_keeps_both_models_outputs_and_needs_a_pair(client, tmp_path, ti
     assert job["status"] == "done" and job["compare"] and job["denoise"] == 0, job
     clean, photo, result = (client.get(f"/api/jobs/{job['id']}/{what}").content for what in ("clean", "photo", "result"))
     assert result == clean != photo  # auto chose the clean model; the photo model ran besides
+    assert job["progress"] == 1.0
+    blend = wait(client, client.post("/api/jobs", files={"image": ("a.png", png(), "image/png")},
+                                     data={"compare": "1", "denoise": "0.5"}).json()["id"])
+    ends = [client.get(f"/api/jobs/{blend['id']}/{what}").content for what in ("clean", "photo")]
+    assert ends == [clean, photo] and blend["progress"] == 1.0  # at S = 0.5 both ends ran again
     named = str(tiny_model_file)  # a weights file: no clean and photo pair
     refused = client.post("/api/jobs", files={"image": ("a.png", png(), "image/png")}, data={"compare": "1", "model": named})
     assert refused.status_code == 400 and "compare shows a clean and a photo model" in refused.json()["error"]
