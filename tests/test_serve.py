@@ -303,3 +303,5 @@ def test_the_cleaning_slider_blends_the_two_models_in_the_browser(tmp_path):
         clean, photo = fetched("clean"), fetched("photo")
         assert np.abs(clean - photo).mean() > 20  # two different models
         assert np.abs(blended - (clean + photo) / 2).max() <= 2
+        browser.set_window_size(390, 844)  # a phone: the cleaning slider fits too
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
