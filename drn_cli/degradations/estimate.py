@@ -197,6 +197,12 @@ def _centre(image: np.ndarray, crop: int) -> np.ndarray:
     return image[y: y + crop, x: x + crop]
 
 
+def _luma(image: np.ndarray) -> Image.Image:
+    """The 8-bit luminance of an (H, W[, C]) uint8 picture (C = 1 or 3), as JPEG computes it."""
+    grey = image[:, :, 0] if image.ndim == 3 and image.shape[2] == 1 else image
+    return Image.fromarray(grey).convert("L") if grey.ndim == 3 else Image.fromarray(grey)
+
+
 def ghost_quality(image: np.ndarray, crop: int = 256, qualities: range = range(30, 99)) -> tuple[int, float]:
     """(quality, rise): the JPEG quality an (H, W[, C]) uint8 picture was most likely compressed at
     before it was saved losslessly, and how sure: the "JPEG ghost" (Farid, 2009).
@@ -210,9 +216,7 @@ def ghost_quality(image: np.ndarray, crop: int = 256, qualities: range = range(3
     blocks must sit where JPEG put them (grid_offset finds them after a crop); a picture resized
     after compression shows no ghost.
     """
-    grey = _centre(image, crop)
-    grey = grey[:, :, 0] if grey.ndim == 3 and grey.shape[2] == 1 else grey
-    luma = Image.fromarray(grey).convert("L") if grey.ndim == 3 else Image.fromarray(grey)
+    luma = _luma(_centre(image, crop))
     if min(luma.size) < 16:
         return qualities[-1], 1.0
     pixels = np.asarray(luma, dtype=np.float64)
@@ -241,11 +245,10 @@ def grid_offset(image: np.ndarray, side: int = 256) -> tuple[int, int]:
     JPEG rounds each block's high-frequency DCT coefficients to coarse steps, most of them to 0;
     cut on the blocks JPEG used they stay small, cut anywhere else a block straddles four and
     its edges show as high frequencies. So the offset is the one of the 64 whose 8x8 blocks (of
-    the centre `side` x `side` luminance) carry the least high-frequency energy. On the fit's
-    training LR it found (0, 0) for 252 of 254 compressed ones and the shift of 248 of 254 cut
-    at a random offset after compression (experiments/denoise_fit.py)."""
-    grey = image[:, :, 0] if image.ndim == 3 and image.shape[2] == 1 else image
-    luma = np.asarray(Image.fromarray(grey).convert("L") if grey.ndim == 3 else Image.fromarray(grey), dtype=np.float64)
+    the centre `side` x `side` luminance) carry the least high-frequency energy. With it the
+    ghost finds 248 of the fit's 254 compressed training LR cut at a random offset after
+    compression (experiments/denoise_fit.py)."""
+    luma = np.asarray(_luma(image), dtype=np.float64)
     h, w = luma.shape
     side = min(side, (h - 8) // 8 * 8, (w - 8) // 8 * 8)
     if side < 16:
