@@ -31,7 +31,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import DrnError, UsageError
-from .inference import upscaler_for, upscaler_for_picture
+from .inference import load_upscaler, upscaler_for_picture
 from .io import Picture, encode_image, image_size, read_image
 from .levels import loop_map_picture
 from .models.presets import PRESETS, UPSCALE_MODEL, denoise_pair, is_installed
@@ -123,8 +123,11 @@ class Jobs:
         upscaler = upscaler_for_picture(request, picture.size, picture)
         request.check_model(upscaler.scale, upscaler.model.has_dual)
         job.model, job.strength, job.reason = upscaler.model.name, upscaler.model.strength, upscaler.model.reason
-        ends = [(what, s) for what, s in (("clean", 0.0), ("photo", 1.0)) if job.compare and s != job.strength]
-        passes, finished = 1 + len(ends), 0  # compare's extra passes count in the job's progress
+        # compare: the clean and the photo model by name; the one that just ran (auto's choice, or
+        # the named model) is kept, the other runs after it, and its passes count in the progress
+        ends = dict(zip(("clean", "photo"), denoise_pair(request.model_for(*picture.size)))) if job.compare else {}
+        missing = [what for what, name in ends.items() if name != job.model]
+        passes, finished = 1 + len(missing), 0
 
         def progress(done: int, total: int) -> None:
             job.done, job.total = finished * total + done, passes * total
@@ -136,15 +139,15 @@ class Jobs:
         job.files["input"] = self._save(job, "input", Picture(picture.pixels, picture.alpha, "PNG"))
         if out.loop is not None:
             job.files["confidence"] = self._save(job, "confidence", loop_map_picture(out.loop, out.final.size))
-        if job.compare:  # both ends of the blend: the one that ran is kept, the other runs now
-            if job.strength in (0, 1):
-                job.files["clean" if job.strength == 0 else "photo"] = job.files["result"]
-            name = request.model_for(*picture.size)
-            for what, strength in ends:
-                finished += 1
-                end = upscale_picture(picture, upscaler_for(name, strength, request.device, request.precision),
-                                      request.run, request.output, progress)
-                job.files[what] = self._save(job, what, end.final)
+        for what, name in ends.items():
+            if name == job.model:
+                job.files[what] = job.files["result"]
+                job.strength = 0.0 if what == "clean" else 1.0  # the slider's start, also for a named model
+        for what in missing:
+            finished += 1
+            end = upscale_picture(picture, load_upscaler(ends[what], request.device, request.precision),
+                                  request.run, request.output, progress)
+            job.files[what] = self._save(job, what, end.final)
 
     def _save(self, job: Job, what: str, picture: Picture) -> Path:
         path = self.folder / f"{job.id}.{what}.png"

@@ -257,6 +257,12 @@ def test_compare_keeps_both_models_outputs_and_needs_a_pair(client, tmp_path, ti
                                      data={"compare": "1", "denoise": "0.5"}).json()["id"])
     ends = [client.get(f"/api/jobs/{blend['id']}/{what}").content for what in ("clean", "photo")]
     assert ends == [clean, photo] and blend["progress"] == 1.0  # at S = 0.5 both ends ran again
+    named = wait(client, client.post("/api/jobs", files={"image": ("a.png", png(), "image/png")},
+                                     data={"compare": "1", "model": "drn-s-x4-real"}).json()["id"])
+    result = client.get(f"/api/jobs/{named['id']}/result").content
+    assert (named["model"], named["denoise"]) == ("drn-s-x4-real", 1)  # the named model is the photo end
+    assert result == photo == client.get(f"/api/jobs/{named['id']}/photo").content
+    assert client.get(f"/api/jobs/{named['id']}/clean").content == clean
     named = str(tiny_model_file)  # a weights file: no clean and photo pair
     refused = client.post("/api/jobs", files={"image": ("a.png", png(), "image/png")}, data={"compare": "1", "model": named})
     assert refused.status_code == 400 and "compare shows a clean and a photo model" in refused.json()["error"]
