@@ -7,8 +7,9 @@ import os
 import numpy as np
 from PIL import Image
 
+from .degradations.estimate import image_jpeg_quality
 from .inference import upscaler_for_picture
-from .io import Picture, jpeg_quality_of, read_image
+from .io import Picture, read_image
 from .picture import upscale_picture
 from .request import UpscaleRequest
 
@@ -68,5 +69,5 @@ def _to_picture(image: ImageLike) -> tuple[Picture, str]:
     if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
         raise TypeError(f"upscale expects (H, W), (H, W, 3) or (H, W, 4) pixels, got shape {array.shape}")
     alpha = array[:, :, 3] if array.shape[2] == 4 else None
-    quality = jpeg_quality_of(image) if kind == "pil" else None  # an opened JPEG file keeps its tables
+    quality = image_jpeg_quality(image) if kind == "pil" else None  # an opened JPEG file keeps its tables
     return Picture(np.ascontiguousarray(array[:, :, :3]), alpha, "PNG", jpeg_quality=quality), kind

@@ -242,6 +242,8 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
 
 def read_image(path: str | os.PathLike) -> Picture:
     """Decode an image file with EXIF orientation applied; raise InputImageError if unusable."""
+    from .degradations.estimate import image_jpeg_quality  # its package loads OpenCV: not at import
+
     path = Path(path)
     _check_file(path)
     try:
@@ -253,7 +255,7 @@ def read_image(path: str | os.PathLike) -> Picture:
             exif = img.getexif()
             orientation = exif.get(_EXIF_ORIENTATION, 1)
             fmt = img.format or "PNG"
-            quality = jpeg_quality_of(img)
+            quality = image_jpeg_quality(img)
             lossy = fmt if fmt in ("JPEG", "AVIF", "HEIF") or (fmt == "WEBP" and _webp_is_lossy(path)) else None
             if _is_16bit_colour(img, path):
                 pixels, alpha = _decode_16bit_colour(path, orientation)
@@ -281,16 +283,6 @@ def _webp_is_lossy(path: Path) -> bool:
             return kind == b"VP8 "
         at += 8 + size + (size & 1)
     return False
-
-
-def jpeg_quality_of(img: Image.Image) -> int | None:
-    """The libjpeg quality of an open JPEG file's own quantization tables; None for other formats."""
-    tables = getattr(img, "quantization", None) if img.format == "JPEG" else None
-    if not tables:
-        return None
-    from .degradations.estimate import quality_of_tables  # numpy only, but its package loads OpenCV
-
-    return quality_of_tables(tables)
 
 
 def to_integers(data: np.ndarray, bits: int) -> np.ndarray:

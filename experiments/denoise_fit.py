@@ -6,7 +6,7 @@ as a JPEG of quality 60-95 (a clean picture from the web), and two draws of the 
 (degradations/real.py: a JPEG file when the draw compressed, else lossless). Each LR goes through
 the clean and the photo model once; the blend is linear in S, so its PSNR at every S on a 0.05
 grid comes from those two outputs. The features are what `drn upscale` can read of any input: the
-file's JPEG quality (estimate.quality_of_tables) and the pixels' noise in flat regions and
+file's JPEG quality (estimate.image_jpeg_quality) and the pixels' noise in flat regions and
 high-frequency power (estimate.damage). The rule is a choice between the two models (S = 0 or 1:
 one model pass; a graded ramp over the JPEG quality moved each kind by at most 0.04 dB and would run
 both). Images with an even index fit the thresholds, the others check them. --cache keeps the

@@ -90,12 +90,18 @@ _TABLE_SUMS = np.array([libjpeg_luma_table(q).sum() for q in range(1, 101)])
 
 def jpeg_quality(path: str | Path) -> int | None:
     """The libjpeg quality (1..100) `path` was saved with, read from the file's own quantization
-    tables (quality_of_tables); None for files that are not JPEG."""
+    tables (image_jpeg_quality); None for files that are not JPEG."""
     try:
         with Image.open(path) as img:
-            tables = getattr(img, "quantization", None) if img.format == "JPEG" else None
+            return image_jpeg_quality(img)
     except (OSError, ValueError):
         return None
+
+
+def image_jpeg_quality(img: Image.Image) -> int | None:
+    """The libjpeg quality of an opened Pillow image's JPEG file, from its own quantization tables
+    (quality_of_tables); None for other formats."""
+    tables = getattr(img, "quantization", None) if img.format == "JPEG" else None
     return quality_of_tables(tables) if tables else None
 
 
