@@ -7,7 +7,7 @@ import os
 import uuid
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import OutputError, UsageError
 
 
 def make_folder(folder: str | os.PathLike) -> None:
@@ -19,6 +19,12 @@ def make_folder(folder: str | os.PathLike) -> None:
         blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
         reason = f"{blocker} is a file" if blocker else exc.strerror
         raise OutputError(f"{folder}: cannot create this folder ({reason})") from None
+
+
+def check_new(path: str | os.PathLike) -> None:
+    """Refuse, before any work, to replace an existing file named by -o (commands that make one file)."""
+    if Path(path).exists():
+        raise UsageError(f"{path}: exists; choose another -o")
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> None:

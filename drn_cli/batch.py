@@ -257,23 +257,6 @@ def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions = PLAIN_RUN,
         yield result
 
 
-LARGE_OUTPUT = 100_000_000  # pixels: a 12 MP photo at x4 is 171 MP, about 44 minutes on two CPU cores
-
-
-def large_outputs(plan: Plan, scale: int, spec: OutputSpec, limit: int = LARGE_OUTPUT) -> list[tuple[Path, tuple[int, int]]]:
-    """(input, final (width, height)) of the jobs whose output would exceed `limit` pixels, read
-    from the image headers before any work; unreadable headers are left to the run."""
-    found = []
-    for job in plan.jobs:
-        try:
-            w, h = spec.final_size(*image_size(job.input), scale)
-        except DrnError:
-            continue
-        if w * h > limit:
-            found.append((job.input, (w, h)))
-    return found
-
-
 def dry_run(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: OutputSpec = PLAIN_OUTPUT,
             out: OutputOptions = PLAIN_WRITE) -> tuple[list[Result], int]:
     """`drn upscale --dry-run`: preview_jobs' Results, each planned one with its estimated model

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .atomic import check_new
 from .errors import DrnError, OutputError, UsageError
 from .models.loaded import LoadedModel
 
@@ -29,8 +30,7 @@ def check_export(path: str | os.PathLike) -> None:
     path = Path(path)
     if path.suffix.lower() != ".onnx":
         raise UsageError(f"-o {path}: an ONNX file is written; name it *.onnx")
-    if path.exists():
-        raise UsageError(f"{path}: exists; choose another -o")
+    check_new(path)
     if not path.parent.is_dir():
         raise OutputError(f"{path}: cannot write: the folder {path.parent} does not exist")
     try:

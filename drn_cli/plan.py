@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import DrnError, UsageError
 from .io import (
     FORMAT_NAMES,
     FORMATS,
@@ -22,9 +22,10 @@ from .io import (
     PHOTO_ONLY_SUFFIXES,
     VIDEO_SUFFIXES,
     image_pixels,
+    image_size,
     looks_like_video,
 )
-from .request import PLAIN_VIDEO, VideoOptions
+from .request import PLAIN_VIDEO, OutputSpec, VideoOptions
 
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "TIFF": "tif", "BMP": "bmp"}
 
@@ -203,6 +204,23 @@ def plan_jobs(inputs: list[str], tag: str | float | Callable[[Path], str], outpu
         claimed[key] = src
         plan.jobs.append(Job(src, dst, kind))
     return plan
+
+
+LARGE_OUTPUT = 100_000_000  # pixels: a 12 MP photo at x4 is 171 MP, about 44 minutes on two CPU cores
+
+
+def large_outputs(plan: Plan, scale: int, spec: OutputSpec, limit: int = LARGE_OUTPUT) -> list[tuple[Path, tuple[int, int]]]:
+    """(input, final (width, height)) of the jobs whose output would exceed `limit` pixels, read
+    from the image headers before any work; unreadable headers are left to the run."""
+    found = []
+    for job in plan.jobs:
+        try:
+            w, h = spec.final_size(*image_size(job.input), scale)
+        except DrnError:
+            continue
+        if w * h > limit:
+            found.append((job.input, (w, h)))
+    return found
 
 
 def shard(plan: Plan, rank: int, world: int, pixels: Callable[[Path], int]) -> Plan:

@@ -299,6 +299,23 @@ def test_a_run_that_loses_on_held_out_pairs_keeps_its_start_unless_told(tmp_path
     assert torch.equal(saved.primal["head.weight"], start.primal["head.weight"]) != keep_last
 
 
+def test_the_library_run_keeps_its_start_as_the_cli_does(tmp_path, tiny_model_file):
+    """Trainer.train() is the whole run, not only the CLI's: the held-out verdict and the
+    starting weights kept come with it, said in events."""
+    events = []
+    run = start_run(AdaptConfig(data=[], out=str(tmp_path / "run"), model=DRNConfig(4, 1, 8).to_dict(), steps=3,
+                                batch_size=4, patch_size=32, precision="fp32", device="cpu", lr=0.5,
+                                init=str(tiny_model_file), lr_dir=str(_many_photos(tmp_path)), self_pairs="bicubic"),
+                    events.append)
+    run.train()
+    said = [(e["type"], e["message"]) for e in events if e["type"] in ("info", "warning")]
+    assert any(kind == "info" and text.startswith("held out: closed-loop L1") for kind, text in said), said
+    assert any(kind == "warning" and "the held-out pairs lost" in text for kind, text in said), said
+    assert said[-1] == ("info", f"done: {tmp_path / 'run' / 'model.safetensors'} (step 3)")
+    saved, start = resolve_model(tmp_path / "run" / "model.safetensors"), resolve_model(tiny_model_file)
+    assert torch.equal(saved.primal["head.weight"], start.primal["head.weight"])
+
+
 def test_split_holdout_spreads_the_held_images_and_keeps_small_sets_whole():
     from drn_cli.training.adapt import split_holdout
 

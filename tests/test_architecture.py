@@ -17,7 +17,7 @@ LAYERS = {
     "models": 2, "io": 2, "distributed": 2,
     "request": 3, "datasets": 3, "export": 3,
     "inference": 4, "plan": 4,
-    "levels": 5,
+    "levels": 5, "report": 5,
     "picture": 6,
     "evaluate": 7, "api": 7, "video": 7,
     "batch": 8, "training": 8, "web": 8,

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -46,6 +47,7 @@ def test_train_writes_run_folder_and_loadable_weights(hr_folder, tmp_path):
                                       "--val-every", "2", *TINY])
     assert result.exit_code == 0, result.output
     assert "skipped 1 image" in result.stderr
+    assert re.search(r"^step 2/4  loss [\d.]+ .* ETA \d+ min$", result.stderr, re.MULTILINE), result.stderr  # a log, no bar
     config = json.loads((out / "config.json").read_text())
     assert config["steps"] == 4 and config["model"] == {"scale": 4, "n_blocks": 1, "n_feats": 8}
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
@@ -157,6 +159,16 @@ def test_ema_is_what_is_validated_and_saved(hr_folder, tmp_path):
         trainer.ema.values = {k: torch.zeros_like(v) for k, v in trainer.ema.values.items()}
         trainer.ema.update(step)
         torch.testing.assert_close(trainer.ema.values[weight], moved * raw[weight])
+
+
+def test_a_logged_step_says_its_eta_from_the_step_time_or_the_minutes_left():
+    from drn_cli.training.events import step_line
+
+    event = {"type": "step", "step": 10, "steps": 100, "loss": 1.0, "loss_primal": 0.9, "loss_dual": 1.0,
+             "lr": 1e-4, "patches_per_s": 3.0, "skipped": 0, "seconds_per_step": 6.0}
+    assert step_line(event).endswith("ETA 9 min") and step_line(event).startswith("step 10/100  loss 1.000")
+    assert step_line({**event, "minutes_left": 2.0}).endswith("ETA 2 min")
+    assert "ETA" not in step_line({k: v for k, v in event.items() if k != "seconds_per_step"})
 
 
 def test_ema_decay_must_be_below_one():

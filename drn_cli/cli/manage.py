@@ -9,18 +9,12 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ..errors import UsageError
 from ..models.presets import PAPER_MODEL
 from . import app, ui
 from .ui import JsonOpt, handle_errors
 
 OutFile = Annotated[Path, typer.Option("--output", "-o", metavar="PATH", help="Output .safetensors file.")]
 Half = Annotated[bool, typer.Option(help="Store fp16 tensors.")]
-
-
-def _new(output: Path) -> None:
-    if output.exists():
-        raise UsageError(f"{output}: exists; choose another -o")
 
 
 def _rows_as_json(rows: list[dict], as_json: bool) -> bool:
@@ -78,9 +72,10 @@ def convert(
     half: Half = False,
 ) -> None:
     """Convert an official DRN .pt checkpoint into a self-describing .safetensors file."""
+    from ..atomic import check_new
     from ..models.weights import load_official, save_weights
 
-    _new(output)
+    check_new(output)
     weights = load_official(checkpoint, dual)
     save_weights(output, weights, half=half)
     ui.err.print(f"wrote {escape(str(output))} (DRN {weights.config.describe()})")
@@ -95,15 +90,11 @@ def average(
     force: Annotated[bool, typer.Option("--force", help="Average models that do not share an ancestor.")] = False,
 ) -> None:
     """Average models fine-tuned from one ancestor into one (a model soup; docs/training.md)."""
-    from ..models.weights import average_weights, check_related, resolve_model, save_weights
+    from ..atomic import check_new
+    from ..models.weights import average_models, save_weights
 
-    if len(models) < 2:
-        raise UsageError("average needs two or more models")
-    _new(output)
-    ingredients = [resolve_model(m) for m in models]
-    if not force:
-        check_related(ingredients, models)
-    weights = average_weights(ingredients)
+    check_new(output)
+    weights = average_models(models, force)
     save_weights(output, weights, half=half)
     ui.err.print(f"wrote {escape(str(output))}: the average of {len(models)} models (DRN {weights.config.describe()})")
 

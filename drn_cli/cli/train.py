@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import os
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from ..degradations import describe
 from ..errors import UsageError
 from ..models.presets import UPSCALE_MODEL
-from ..training.events import event_line, step_stats
+from ..training.events import event_line, step_line, step_stats
 from . import app, ui
 from .ui import DeviceOpt, PrecisionOpt, ScaleOpt, handle_errors
 
@@ -78,24 +75,9 @@ def train(
 
 
 def _run(trainer, display: TrainDisplay) -> None:
-    """The one runner of `train` and `finetune-unpaired` (either kind of run folder): a header
-    line, the run under the display, and the closing line."""
-    c, main = trainer.config, trainer.dist.is_main
-    before = trainer.task.measure() if c.kind == "adapt" else None
-    if main:
-        *notes, what = trainer.describe(before)
-        budget = f" or {c.minutes:g} minutes of training" if c.minutes is not None else ""
-        for line in [*notes, f"{what} on {trainer.device} ({trainer.precision}) from step {trainer.step} to {c.steps}{budget}"]:
-            ui.err.print(line, markup=False)
+    """Run either kind of run folder to its end under the display."""
     with display:
-        trainer.run()
-    if c.kind == "adapt" and main:
-        after = trainer.task.measure()
-        ui.err.print(f"held out: {before.text()} -> {after.text()}", markup=False)
-        for line in trainer.task.finish(before, after):
-            ui.err.print(f"[yellow]warning:[/yellow] {escape(line)}")
-    if main:
-        ui.err.print(f"done: {escape(str(Path(c.out) / 'model.safetensors'))} (step {trainer.step})")
+        trainer.train()
 
 
 class TrainDisplay:
@@ -105,7 +87,7 @@ class TrainDisplay:
     def __init__(self) -> None:
         self.quiet = os.environ.get("RANK", "0") != "0"
         self.progress = ui.progress("step", stats=True) if ui.err.is_terminal and not self.quiet else None
-        self.task, self.val, self.last = None, None, None
+        self.task, self.val = None, None
 
     def __enter__(self) -> TrainDisplay:  # noqa: PYI034 (Self needs Python 3.11)
         if self.progress is not None:
@@ -117,24 +99,18 @@ class TrainDisplay:
             self.progress.stop()
 
     def __call__(self, event: dict) -> None:
-        line = None if self.quiet else event_line(event)
-        self.val = event.get("val_psnr", self.val)
+        if self.quiet:
+            return
+        self.val, line = event.get("val_psnr", self.val), event_line(event)
         if line is not None:
-            ui.err.print(f"[yellow]warning:[/yellow] {escape(line)}" if event["type"] == "warning"
-                         else f"[yellow]{escape(line)}[/yellow]" if event["type"] == "skip" else escape(line))
-        elif event["type"] == "step" and not self.quiet:
-            self._step(event, step_stats(event, self.val))
-
-    def _step(self, event: dict, stats: str) -> None:
-        if self.progress is not None:
-            self.task = self.task if self.task is not None else self.progress.add_task("train", total=event["steps"], stats=stats)
-            return self.progress.update(self.task, completed=event["step"], stats=stats)
-        now, eta = time.monotonic(), ""
-        if self.last is not None and event["step"] > self.last[1]:
-            per_step = (now - self.last[0]) / (event["step"] - self.last[1])
-            eta = f"  ETA {min((event['steps'] - event['step']) * per_step / 60, event.get('minutes_left', math.inf)):.0f} min"
-        self.last = (now, event["step"])
-        ui.err.print(f"step {event['step']}/{event['steps']}  {stats}{eta}")
+            ui.say(*line)
+        elif event["type"] == "step" and self.progress is None:
+            ui.say("info", step_line(event, self.val))
+        elif event["type"] == "step":
+            stats = step_stats(event, self.val)
+            if self.task is None:
+                self.task = self.progress.add_task("train", total=event["steps"], stats=stats)
+            self.progress.update(self.task, completed=event["step"], stats=stats)
 
 
 @app.command("finetune-unpaired")

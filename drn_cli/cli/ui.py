@@ -27,6 +27,15 @@ ThreadsOpt = Annotated[int | None, typer.Option("--threads", metavar="N", min=1,
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 
 
+STYLES = {"info": "{}", "note": "[dim]{}[/dim]", "alert": "[yellow]{}[/yellow]",
+          "warning": "[yellow]warning:[/yellow] {}", "error": "[red]error:[/red] {}"}
+
+
+def say(level: str, text: str, console: Console | None = None) -> None:
+    """One line of the library's words (report.py, training/events.py) in its level's style."""
+    (console or err).print(STYLES[level].format(escape(text)))
+
+
 def handle_errors(fn):
     """Turn DrnError into one red line on stderr and exit 1 (2 for usage errors), unless DRN_DEBUG is set."""
 
@@ -37,10 +46,10 @@ def handle_errors(fn):
         except DrnError as exc:
             if os.environ.get("DRN_DEBUG"):
                 raise
-            err.print(f"[red]error:[/red] {escape(str(exc))}")
+            say("error", str(exc))
             raise typer.Exit(EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED) from None
         except KeyboardInterrupt:
-            err.print("[yellow]interrupted[/yellow]")
+            say("alert", "interrupted")
             raise typer.Exit(130) from None
 
     return wrapper
@@ -59,14 +68,3 @@ def json_line(record: dict) -> None:
     """One JSON record on stdout, written whole (ranks under torchrun write beside each other)."""
     sys.stdout.write(json.dumps(record) + "\n")
     sys.stdout.flush()
-
-
-def duration(seconds: float) -> str:
-    """"about 12 s", "about 4 min", "about 2.5 h", "under 1 s": the resolution an estimate deserves."""
-    if seconds < 1:
-        return "under 1 s"
-    if seconds < 90:
-        return f"about {seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"about {seconds / 60:.0f} min"
-    return f"about {seconds / 3600:.1f} h"

@@ -9,21 +9,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from . import app
-from .ui import (
-    EXIT_FAILED,
-    DeviceOpt,
-    JsonOpt,
-    ModelOpt,
-    PrecisionOpt,
-    ThreadsOpt,
-    TileOpt,
-    duration,
-    err,
-    handle_errors,
-    json_line,
-    progress,
-)
+from . import app, ui
+from .ui import EXIT_FAILED, DeviceOpt, JsonOpt, ModelOpt, PrecisionOpt, ThreadsOpt, TileOpt, handle_errors
 
 
 @app.command()
@@ -74,17 +61,14 @@ def upscale(
 
     plan = planned(request.known_scale) if request.known_scale else None  # before torch: a typo costs nothing
     if plan is not None and not plan.jobs and plan.failures:  # nothing can run: say so without loading torch
-        for result in plan.failures:
-            err.print(f"[red]error:[/red] {escape(result.error)}")
-        if len(plan.failures) > 1:
-            err.print(f"0 done, {len(plan.failures)} failed")
-        raise typer.Exit(EXIT_FAILED)
+        raise typer.Exit(EXIT_FAILED if _run_plan(plan, None, request, written, video, as_json) else 0)
 
     from .. import distributed  # torch loads from here on
     from ..device import set_threads
     from ..inference import upscaler_for_picture
     from ..io import image_pixels
     from ..plan import shard
+    from ..report import large_output_warnings, ranks_summary
     from ..video import video_pixels
 
     # under torchrun (not for a dry run): this rank's GPU or share of the cores
@@ -93,8 +77,8 @@ def upscale(
     upscaler = upscaler_for_picture(request, device=str(dev), compile=compile_model and not dry_run)
     request.check_model(upscaler.scale, upscaler.model.has_dual)
     plan = plan or planned(upscaler.scale)
-    if rank.is_main:
-        _warn_large(plan, upscaler.scale, request)
+    for line in large_output_warnings(plan, upscaler.scale, request.output) if rank.is_main else []:
+        ui.say(*line)
     if dry_run:  # the model is timed on one tile; nothing is upscaled or written
         raise typer.Exit(EXIT_FAILED if _dry_run(plan, request, upscaler, written, as_json) else 0)
     total = len(plan.jobs) + len(plan.failures)
@@ -104,109 +88,69 @@ def upscale(
     def choose(size, picture):  # each picture's model (--width/--height) and strength (--denoise auto)
         return upscaler_for_picture(request, size, picture, str(dev), compile_model)
 
-    failed = _run_plan(mine, upscaler, request, written, video, as_json, rank.is_main, total, choose)
+    failed = _run_plan(mine, upscaler, request, written, video, as_json, rank.is_main, total, choose,
+                       lambda: distributed.add_to_counter("drn_upscale_done", 1))
     if rank.world > 1:
         counts = distributed.failures_everywhere(failed)
         if rank.is_main:
-            per_rank = ", ".join(f"rank {r}: {n}" for r, n in enumerate(counts))
-            err.print(f"all {len(counts)} ranks: {total - sum(counts)} done, {sum(counts)} failed ({per_rank})")
+            ui.say(*ranks_summary(counts, total))
         failed = sum(counts)
     if failed:
         raise typer.Exit(EXIT_FAILED)
 
 
-def _say_ignored(plan) -> None:
-    """Dim lines for what the plan left out: our own earlier outputs (plan.is_own_output),
-    subfolders without -r, inputs listed twice."""
-    if plan.ignored:
-        err.print(f"[dim]left out {len(plan.ignored)} earlier output(s) of these inputs, e.g. {escape(str(plan.ignored[0]))}[/dim]")
-    for note in plan.notes:
-        err.print(f"[dim]{escape(note)}[/dim]")
-
-
-def _warn_large(plan, scale: int, request) -> None:
-    """A warning per output over batch.LARGE_OUTPUT pixels, before any work."""
-    from ..batch import large_outputs
-
-    for path, (w, h) in large_outputs(plan, scale, request.output):
-        err.print(f"[yellow]warning:[/yellow] {escape(str(path))} -> {w}x{h}, {w * h / 1e6:.0f} megapixels: "
-                  "slow on a CPU; --width or --outscale make a smaller output")
-
-
 def _dry_run(plan, request, upscaler, written, as_json: bool) -> int:
-    """Render batch.dry_run: a line (or JSON record) per input and a summary; returns the failures."""
+    """Show batch.dry_run: a line (and JSON record) per input and a summary; returns the failures."""
     from ..batch import dry_run
+    from ..report import plan_notes, preview_line, preview_summary
 
     results, side = dry_run(plan, upscaler, request.run, request.output, written)
-    _say_ignored(plan)
-    counts, pixels_out = {"planned": 0, "skipped": 0, "error": 0}, 0
+    for line in plan_notes(plan):
+        ui.say(*line)
     for result in results:
-        counts[result.status] += 1
-        if result.status == "error":
-            err.print(f"[red]error:[/red] {escape(result.error)}")
-        elif result.status == "skipped":
-            err.print(f"[dim]would skip {escape(result.input)}: {escape(result.output)} exists[/dim]")
-        else:
-            pixels_out += result.size_out[0] * result.size_out[1]
-            frames = f"{result.frames} frames, " if result.frames else ""
-            err.print(f"{escape(result.sizes(with_extras=True))}  {frames}{result.tiles} tile{'s' if result.tiles > 1 else ''}, {duration(result.seconds)}")
+        ui.say(*preview_line(result))
         if as_json:
-            json_line(result.to_dict())
-    err.print(f"dry run with {request.model_words}: {counts['planned']} to upscale ({pixels_out / 1e6:.1f} MP out), "
-              f"{counts['skipped']} to skip, {counts['error']} failed; nothing written")
-    if side:
-        seconds = sum(result.seconds for result in results if result.status == "planned")
-        err.print(f"model time {duration(seconds)} on {upscaler.device} ({upscaler.model.precision}), "
-                  f"from one timed {side}px tile; decoding and encoding add to it")
-    return counts["error"]
+            ui.json_line(result.to_dict())
+    for line in preview_summary(results, side, request.model_words, str(upscaler.device), upscaler.model.precision):
+        ui.say(*line)
+    return sum(result.status == "error" for result in results)
 
 
 def _run_plan(plan, upscaler, request, written, video, as_json: bool, show: bool = True, total: int | None = None,
-              choose=None) -> int:
+              choose=None, count_all=None) -> int:
     """Run a plan under one progress bar (images, and tiles within the current image), a line per
     image above it, JSON lines on stdout; returns the number of failed inputs. Under torchrun only
-    rank 0 `show`s: its bar counts the images of all ranks (`total`), its lines are its own."""
-    from .. import distributed
-    from ..batch import run_jobs
+    rank 0 `show`s: its bar counts the images of all ranks (`total`, `count_all()` adding one),
+    its lines are its own; other ranks show their errors alone."""
+    from ..report import Tally, plan_notes, result_line
 
-    if show:
-        _say_ignored(plan)
-    failed, done, mine, skipped, exist = 0, 0, len(plan.jobs) + len(plan.failures), 0, []
+    for line in plan_notes(plan) if show else []:
+        ui.say(*line)
+    tally, mine = Tally(), len(plan.jobs) + len(plan.failures)
     total = mine if total is None else total
     live = show and (bool(plan.jobs) or total > mine)  # no bar when nothing can run (an empty folder, a typo)
-    with progress(console=err if live else Console(quiet=True)) as bar:
+    with ui.progress(console=ui.err if live else Console(quiet=True)) as bar:
         task = bar.add_task("images", total=total)
         tiles = bar.add_task("tiles", total=None, visible=False)
 
         def on_tile(job, done: int, count: int) -> None:  # tiles of an image, frames of a video
             bar.update(tiles, completed=done, total=count or None, visible=count != 1, description=f"  {escape(job.input.name[:30])}")
 
-        for result in run_jobs(plan, upscaler, request.run, request.output, written, on_tile, video=video, choose=choose):
+        if upscaler is None:  # nothing can run (only failures): torch is not loaded
+            results = plan.failures
+        else:
+            from ..batch import run_jobs
+
+            results = run_jobs(plan, upscaler, request.run, request.output, written, on_tile, video=video, choose=choose)
+        for result in results:
+            tally.add(result)
             bar.update(tiles, visible=False)
-            done += 1
-            everyone = distributed.add_to_counter("drn_upscale_done", 1)
-            bar.update(task, completed=everyone if everyone is not None else done)
-            failed += result.status == "error"
-            skipped += result.status == "skipped"
-            if result.exists:  # one summary for all of them, below
-                exist.append(result.output)
-            elif result.status == "error":
-                (bar.console if live else err).print(f"[red]error:[/red] {escape(result.error)}")
-            elif result.status == "skipped":
-                bar.console.print(f"[dim]skipped {escape(result.input)}: {escape(result.output)} exists[/dim]")
-            else:
-                extra = f"  loop error {result.loop_error:.2f}" if result.loop_error is not None else ""
-                why = f": {result.denoise_reason}" if result.denoise_reason else ""
-                extra += f"  {result.model} (denoise {result.denoise:g}{why})" if result.denoise is not None else ""
-                extra += f"  {result.frames} frames, {result.frames / max(result.seconds, 1e-3):.2f} frames/s" if result.frames else ""
-                bar.console.print(f"{escape(result.sizes(with_extras=True))}  {result.seconds:.1f} s{extra}")
+            bar.update(task, completed=(count_all and count_all()) or tally.count)
+            line = result_line(result)
+            if line is not None and (live or line[0] == "error"):
+                ui.say(*line)
             if as_json:
-                json_line(result.to_dict())
-    if total == mine and (plan.jobs or total > 1):
-        counts = f"{total - failed - skipped} done" + (f", {skipped} skipped (outputs exist)" if skipped else "")
-        why = (f": {len(exist)} outputs exist already (e.g. {escape(exist[0])}); --overwrite replaces them, "
-               "--skip-existing skips them" if exist else "")
-        err.print(f"{counts}, {failed} failed{why}")
-    elif exist:
-        err.print(f"[red]error:[/red] {escape(exist[0])} exists; --overwrite replaces it, --skip-existing skips it")
-    return failed
+                ui.json_line(result.to_dict())
+    for line in tally.summary(counts=total == mine and (bool(plan.jobs) or total > 1)):
+        ui.say(*line)
+    return tally.failed

@@ -127,6 +127,17 @@ def root_of(weights: Weights, spec: str | os.PathLike) -> str | None:
     return None if preset is None else preset.root or preset.name
 
 
+def average_models(specs: list[str], force: bool = False) -> Weights:
+    """`drn average`: the average (average_weights) of two or more presets or weights files,
+    refused with a UsageError for models that do not share an ancestor unless `force`."""
+    if len(specs) < 2:
+        raise UsageError("average needs two or more models")
+    ingredients = [resolve_model(spec) for spec in specs]
+    if not force:
+        check_related(ingredients, specs)
+    return average_weights(ingredients)
+
+
 def check_related(ingredients: list[Weights], specs: list[str]) -> None:
     """UsageError when two of the models to average come from different roots: averaging helps
     only models fine-tuned from one ancestor (average_weights)."""

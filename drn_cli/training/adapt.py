@@ -59,6 +59,10 @@ class AdaptConfig(TrainConfig):
     """A TrainConfig plus the unpaired photos and the adaptation choices."""
 
     lr_dir: str = ""
+    steps: int = 400               # the defaults of `drn finetune-unpaired`, for library callers too
+    batch_size: int = 8
+    lr: float = 1e-4
+    save_every: int = 50
     patch_size: int = 0            # HR pixels; 0: fit the photos (see fitted_patch)
     unpaired_ratio: float = 0.3
     freeze_dual: bool = False

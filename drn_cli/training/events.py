@@ -1,11 +1,13 @@
 """The words of a run's progress: each event of `Trainer.emit` as one line of text.
 
 Front ends (the CLI's display, a log file) draw these; the library itself never prints.
-Events are dicts with a "type": "step" (losses, lr, patches/s; with "val_psnr" on validation
-steps), "skip", "save", "info" and "warning" (a "message").
+Events are dicts with a "type": "step" (losses, lr, patches/s, seconds_per_step; with
+"val_psnr" on validation steps), "skip", "save", "info" and "warning" (a "message").
 """
 
 from __future__ import annotations
+
+import math
 
 
 def step_stats(event: dict, last_val: float | None = None) -> str:
@@ -15,13 +17,23 @@ def step_stats(event: dict, last_val: float | None = None) -> str:
             + (f"  val {last_val:.2f} dB" if last_val is not None else ""))
 
 
-def event_line(event: dict) -> str | None:
-    """The line of a non-step event, or of a validation step; None for plain steps and saves."""
+def step_line(event: dict, last_val: float | None = None) -> str:
+    """"step 10/100  loss ...  ETA 3 min": a logged step as one line, for logs without a live bar;
+    the ETA from the last interval's seconds per step, or the --minutes left where sooner."""
+    minutes = (event["steps"] - event["step"]) * event["seconds_per_step"] / 60 if "seconds_per_step" in event else math.inf
+    minutes = min(minutes, event.get("minutes_left", math.inf))
+    eta = f"  ETA {minutes:.0f} min" if minutes < math.inf else ""
+    return f"step {event['step']}/{event['steps']}  {step_stats(event, last_val)}{eta}"
+
+
+def event_line(event: dict) -> tuple[str, str] | None:
+    """(level, text) of a non-step event or a validation step, None for plain steps and saves.
+    The level says how a front end shows it: "info", "warning" or "alert" (a notice in colour)."""
     kind = event["type"]
     if kind in ("info", "warning"):
-        return event["message"]
+        return kind, event["message"]
     if kind == "skip":
-        return f"step {event['step']}: loss exploded, batch skipped"
+        return "alert", f"step {event['step']}: loss exploded, batch skipped"
     if kind == "step" and "val_psnr" in event:
-        return f"step {event['step']}: validation PSNR {event['val_psnr']:.3f} dB (best {event['best_psnr']:.3f})"
+        return "info", f"step {event['step']}: validation PSNR {event['val_psnr']:.3f} dB (best {event['best_psnr']:.3f})"
     return None

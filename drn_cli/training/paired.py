@@ -57,8 +57,14 @@ class PairedTask:
     def prepare(self) -> str:
         return f"{len(self.pyramids)} training images"
 
-    def describe(self, closed_loop_before: float | None = None) -> list[str]:
+    def describe(self, before: None = None) -> list[str]:
         return [f"training {self.trainer.model_label()} ({self.trainer.config.degradation} LR)"]
+
+    def measure(self) -> None:  # a paired run is judged by its validation PSNR (--val), as it goes
+        return None
+
+    def finish(self, before: None, after: None) -> list[str]:
+        return []
 
     def batches(self, start: int, until: int):
         """data.Sample batches of device tensors for steps [start, until). Bicubic pairs are cut

@@ -125,7 +125,9 @@ class Task(Protocol):
     def prepare(self) -> str: ...                                     # decode the data; one info line
     def batches(self, start: int, until: int): ...                    # one batch per step
     def loss(self, batch) -> tuple[torch.Tensor, torch.Tensor]: ...   # (primal, dual) terms
-    def describe(self, closed_loop_before: float | None) -> list[str]: ...
+    def describe(self, before) -> list[str]: ...                       # the opening lines, given measure()
+    def measure(self): ...                                            # what the run is judged by, or None
+    def finish(self, before, after) -> list[str]: ...                 # settle the run; its warnings
 
 
 class Trainer:
@@ -171,9 +173,27 @@ class Trainer:
         return (f"{start}: {self.arch.label} {self.arch.describe(self.config.drn)}, "
                 f"{count_parameters(self.arch, self.config.drn) / 1e6:.2f} M parameters")
 
-    def describe(self, closed_loop_before: float | None = None) -> list[str]:
-        """The lines that open the run's output, the last one what is trained on what."""
-        return self.task.describe(closed_loop_before)
+    def train(self) -> None:
+        """The whole run as `drn train` and `drn finetune-unpaired` make it: its opening lines,
+        `run()`, then the task's verdict (adaptation: the held-out images measured before and
+        after, and the starting weights kept where the run made them worse) and a closing line;
+        every line an "info" or "warning" event of rank 0."""
+        c, main = self.config, self.dist.is_main
+        before = self.task.measure()
+        if main:
+            *notes, what = self.task.describe(before)
+            budget = f" or {c.minutes:g} minutes of training" if c.minutes is not None else ""
+            for line in [*notes, f"{what} on {self.device} ({self.precision}) from step {self.step} to {c.steps}{budget}"]:
+                self.emit({"type": "info", "message": line})
+        self.run()
+        if not main:
+            return
+        after = self.task.measure()
+        if after is not None:
+            self.emit({"type": "info", "message": f"held out: {before.text()} -> {after.text()}"})
+        for line in self.task.finish(before, after):
+            self.emit({"type": "warning", "message": line})
+        self.emit({"type": "info", "message": f"done: {self.out / 'model.safetensors'} (step {self.step})"})
 
     def _load_init(self, spec: str) -> Weights:
         """Load the starting weights `spec` into the network; returns them."""
@@ -314,8 +334,9 @@ class Trainer:
             elif self.step % c.log_every == 0 or self.step == c.steps:
                 elapsed = time.perf_counter() - tic
                 record.update(step=self.step, patches_per_s=patches / elapsed, skipped=self.skipped)
+                per_step = elapsed * c.batch_size * self.dist.world / patches
                 tic, patches = time.perf_counter(), 0
-                self._log(metrics, record)
+                self._log(metrics, record, {"seconds_per_step": per_step})
             if c.val and (self.step % c.val_every == 0 or self.step == c.steps or self.out_of_time):
                 self._validate(metrics)
             if self.step % c.save_every == 0 or self.step in (c.steps, until):
@@ -326,13 +347,15 @@ class Trainer:
             metrics.close()
         distributed.barrier()
 
-    def _log(self, metrics, record: dict) -> None:
+    def _log(self, metrics, record: dict, timing: dict | None = None) -> None:
+        """Write `record` to metrics.jsonl and emit it as a "step" event, with the run's length,
+        `timing` (seconds_per_step) and the minutes left of a --minutes budget."""
         if metrics is not None:
             metrics.write(json.dumps(record) + "\n")
             metrics.flush()
         budget = self.config.minutes
         left = {} if budget is None else {"minutes_left": max(0.0, budget - self.elapsed / 60)}
-        self.emit({"type": "step", **record, "steps": self.config.steps, **left})
+        self.emit({"type": "step", **record, "steps": self.config.steps, **left, **(timing or {})})
 
     def _validate(self, metrics) -> None:
         if not self.dist.is_main:
