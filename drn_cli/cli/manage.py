@@ -72,13 +72,9 @@ def convert(
     half: Half = False,
 ) -> None:
     """Convert an official DRN .pt checkpoint into a self-describing .safetensors file."""
-    from ..atomic import check_new
-    from ..models.weights import load_official, save_weights
+    from ..models.weights import load_official
 
-    check_new(output)
-    weights = load_official(checkpoint, dual)
-    save_weights(output, weights, half=half)
-    ui.err.print(f"wrote {escape(str(output))} (DRN {weights.config.describe()})")
+    _write_new(output, lambda: load_official(checkpoint, dual), half)
 
 
 @app.command()
@@ -90,13 +86,20 @@ def average(
     force: Annotated[bool, typer.Option("--force", help="Average models that do not share an ancestor.")] = False,
 ) -> None:
     """Average models fine-tuned from one ancestor into one (a model soup; docs/training.md)."""
+    from ..models.weights import average_models
+
+    _write_new(output, lambda: average_models(models, force), half, f": the average of {len(models)} models")
+
+
+def _write_new(output: Path, make, half: bool, what: str = "") -> None:
+    """Save the weights `make()` returns as `output`, a new file (refused before any work if it exists)."""
     from ..atomic import check_new
-    from ..models.weights import average_models, save_weights
+    from ..models.weights import save_weights
 
     check_new(output)
-    weights = average_models(models, force)
+    weights = make()
     save_weights(output, weights, half=half)
-    ui.err.print(f"wrote {escape(str(output))}: the average of {len(models)} models (DRN {weights.config.describe()})")
+    ui.err.print(f"wrote {escape(str(output))}{escape(what)} (DRN {weights.config.describe()})")
 
 
 @app.command()

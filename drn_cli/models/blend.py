@@ -10,7 +10,7 @@ outputs exactly); between them both run, so a blend costs two passes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -25,36 +25,24 @@ class BlendedModel:
     photo: LoadedModel
     strength: float   # S in [0, 1]: 0 = the clean model, 1 = the photo model
     reason: str | None = None  # why this S, where --denoise auto chose it (estimate.Reading)
+    # the photo model's, as LoadedModel has them (the two share scale, device and precision)
+    scale: int = field(init=False)
+    device: torch.device = field(init=False)
+    dtype: torch.dtype = field(init=False)
+    precision: str = field(init=False)
+    has_dual: bool = field(init=False)
 
     def __post_init__(self) -> None:
         if self.clean.scale != self.photo.scale:
             raise ValueError(f"cannot blend a x{self.clean.scale} and a x{self.photo.scale} model")
+        p = self.photo
+        self.scale, self.device, self.dtype, self.precision, self.has_dual = p.scale, p.device, p.dtype, p.precision, p.has_dual
 
     @property
     def name(self) -> str:
         if self.strength in (0, 1):
             return (self.clean if self.strength == 0 else self.photo).name
         return f"{self.clean.name}+{self.photo.name}"
-
-    @property
-    def scale(self) -> int:
-        return self.photo.scale
-
-    @property
-    def device(self) -> torch.device:
-        return self.photo.device
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.photo.dtype
-
-    @property
-    def precision(self) -> str:
-        return self.photo.precision
-
-    @property
-    def has_dual(self) -> bool:
-        return self.photo.has_dual
 
     def levels(self, lr: torch.Tensor) -> list[torch.Tensor]:
         """Every level above the input, each the blend of the two models' (LoadedModel.levels)."""
