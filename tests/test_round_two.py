@@ -64,6 +64,15 @@ def test_a_missing_input_is_reported_before_torch_loads(tmp_path):
     assert "missing.png: no such file or folder" in out.stderr and out.stderr.count("\n") == 1
 
 
+def test_inputs_that_fail_before_torch_loads_still_get_their_json_records(tmp_path):
+    """--json gives a record per input whether it fails before the model loads or after."""
+    result = CliRunner().invoke(app, ["upscale", str(tmp_path / "missing.png"), str(tmp_path / "none*.png"), "--json"])
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(os.path.basename(r["input"]), r["status"]) for r in records] == [("missing.png", "error"), ("none*.png", "error")]
+    assert result.stderr.splitlines()[-1] == "0 done, 2 failed"
+
+
 def test_a_run_folder_and_a_training_checkpoint_are_models(tmp_path):
     """--model RUN_DIR takes its model.safetensors; --model RUN_DIR/checkpoint.pt its weights."""
     data = tmp_path / "hr"
