@@ -175,6 +175,7 @@ def create_app(device: str = "auto", precision: str = "auto", max_upload_bytes: 
     import contextlib
 
     from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
     from starlette.responses import FileResponse, JSONResponse, Response
     from starlette.routing import Mount, Route
@@ -210,8 +211,11 @@ def create_app(device: str = "auto", precision: str = "auto", max_upload_bytes: 
         try:
             scale = int(form["scale"]) if form.get("scale") else None
             denoise = form.get("denoise") or None
-            job = state["jobs"].submit(data, name, form.get("model") or None, scale, form.get("tta") in ("1", "true", "on"),
-                                       denoise, form.get("compare") in ("1", "true", "on"))
+            # in a thread: the upload is written and decoded (checked) there, and the page's
+            # progress polls for other jobs must not wait on that
+            job = await run_in_threadpool(state["jobs"].submit, data, name, form.get("model") or None, scale,
+                                          form.get("tta") in ("1", "true", "on"), denoise,
+                                          form.get("compare") in ("1", "true", "on"))
         except ValueError:
             return error(400, f"scale must be 2, 4 or 8 and denoise auto or a number from 0 to 1, got "
                               f"{form.get('scale')!r} and {form.get('denoise')!r}")
