@@ -79,12 +79,20 @@ class Tally:
     def summary(self, counts: bool = True) -> list[Line]:
         """The closing line; with `counts` False (a lone input that failed before any work, or one
         rank's share under torchrun) only the error of an output that exists, if one did."""
+        exist = self._exist_words()
         if not counts:
-            return [("error", f"{self.exist[0]} exists; --overwrite replaces it, --skip-existing skips it")] if self.exist else []
+            return [("error", exist)] if exist else []
         text = f"{self.done} done" + (f", {self.skipped} skipped (outputs exist)" if self.skipped else "")
-        why = (f": {len(self.exist)} outputs exist already (e.g. {self.exist[0]}); --overwrite replaces them, "
-               "--skip-existing skips them" if self.exist else "")
-        return [("info", f"{text}, {self.failed} failed{why}")]
+        return [("info", f"{text}, {self.failed} failed" + (f": {exist}" if exist else ""))]
+
+    def _exist_words(self) -> str:
+        """What to say of the outputs that exist, naming the two options; "" when none did."""
+        if len(self.exist) == 1:
+            return f"{self.exist[0]} exists; --overwrite replaces it, --skip-existing skips it"
+        if self.exist:
+            return (f"{len(self.exist)} outputs exist already (e.g. {self.exist[0]}); --overwrite replaces them, "
+                    "--skip-existing skips them")
+        return ""
 
 
 def ranks_summary(failures: list[int], total: int) -> Line:

@@ -118,6 +118,9 @@ def test_a_second_run_counts_skipped_outputs_apart_and_names_the_two_flags(tmp_p
     assert again.stderr.count("error") <= 1
     skipped = run("upscale", folder, "--model", tiny_model_file, "--skip-existing")
     assert skipped.exit_code == 0 and "0 done, 3 skipped (outputs exist)" in skipped.stderr
+    one = run("upscale", folder / "a.png", "--model", tiny_model_file)
+    assert one.exit_code == 1 and one.stderr.splitlines()[-1] == (
+        f"0 done, 1 failed: {folder / 'a_x4.png'} exists; --overwrite replaces it, --skip-existing skips it")
 
 
 def test_an_input_listed_twice_is_upscaled_once_and_said_so(tmp_path, tiny_model_file):
