@@ -293,7 +293,7 @@ def test_a_run_that_loses_on_held_out_pairs_keeps_its_start_unless_told(tmp_path
             "--self-pairs", "bicubic"] + (["--keep-last"] if keep_last else [])
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "held out to measure the run: 1 photos" in result.stderr and "pair PSNR" in result.stderr
+    assert "held out to measure the run: 1 photo (--holdout)" in result.stderr and "pair PSNR" in result.stderr
     assert "the held-out pairs lost" in result.stderr
     saved, start = resolve_model(out / "model.safetensors"), resolve_model(tiny_model_file)
     assert torch.equal(saved.primal["head.weight"], start.primal["head.weight"]) != keep_last

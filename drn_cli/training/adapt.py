@@ -218,8 +218,9 @@ class AdaptTask:
             read = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in c.inferred.items())
             lines.append(f"read from the photos: {read} -> pairs {c.self_pairs}")
         if self.held_photos or self.paired_hr[1]:
-            lines.append(f"held out to measure the run: {len(self.held_photos)} photos"
-                         + (f", {len(self.paired_hr[1])} HR images" if c.data else "") + " (--holdout)")
+            photos, images = len(self.held_photos), len(self.paired_hr[1])
+            lines.append(f"held out to measure the run: {photos} photo{'s' * (photos != 1)}"
+                         + (f", {images} HR image{'s' * (images != 1)}" if c.data else "") + " (--holdout)")
         what = (f"adapting {label} to {c.lr_dir} ({pairs}, {c.patch_size}px patches; "
                 f"before: {before.text()})")
         return [*lines, what]
