@@ -29,8 +29,6 @@ def convention(degradation: str = "bicubic") -> str:
     return f"Y-channel (BT.601) PSNR/SSIM, border shave = scale, HR modcropped, LR = {lr}, SR rounded to uint8"
 
 
-CONVENTION = convention()
-
 # (h, w, 3) uint8 LR and the JPEG quality of its file (None: lossless) -> (H, W, 3) 0..255 SR
 SrFunction = Callable[[np.ndarray, int | None], np.ndarray]
 

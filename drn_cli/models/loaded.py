@@ -10,7 +10,7 @@ outside this package touches a network's layers.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -35,7 +35,6 @@ class LoadedModel:
     duals: nn.ModuleList | None
     device: torch.device
     dtype: torch.dtype
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     strength = reason = None  # a --denoise strength and why: not a blend (models.blend.BlendedModel has them)
 
     @property
