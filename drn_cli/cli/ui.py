@@ -31,9 +31,9 @@ STYLES = {"info": "{}", "note": "[dim]{}[/dim]", "alert": "[yellow]{}[/yellow]",
           "warning": "[yellow]warning:[/yellow] {}", "error": "[red]error:[/red] {}"}
 
 
-def say(level: str, text: str, console: Console | None = None) -> None:
-    """One line of the library's words (report.py, training/events.py) in its level's style."""
-    (console or err).print(STYLES[level].format(escape(text)))
+def say(level: str, text: str) -> None:
+    """One line of the library's words (report.py, training/events.py) on stderr in its level's style."""
+    err.print(STYLES[level].format(escape(text)))
 
 
 def handle_errors(fn):
