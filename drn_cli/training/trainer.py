@@ -179,7 +179,7 @@ class Trainer:
         after, and the starting weights kept where the run made them worse) and a closing line;
         every line an "info" or "warning" event of rank 0."""
         c, main = self.config, self.dist.is_main
-        before = self.task.measure()
+        before = self.task.measure() if main else None  # rank 0 alone says and settles the run
         if main:
             *notes, what = self.task.describe(before)
             budget = f" or {c.minutes:g} minutes of training" if c.minutes is not None else ""
