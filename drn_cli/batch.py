@@ -86,6 +86,7 @@ def _read(job: Job, out: OutputOptions, choose: Chooser | None) -> tuple[Result,
     try:
         picture = read_image(job.input)
         result.size_in = picture.size
+        result.animated = picture.frames if picture.frames > 1 else None
         chosen = None if choose is None else choose(picture.size, picture)
     except (DrnError, OSError) as exc:
         return _finish(_failed(result, job, exc), tic), None, None, result.seconds

@@ -43,7 +43,7 @@ _ORIENT_OPS = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a:
 # serves AVIF (Pillow 11.3+ reads it). Neither is written: their outputs default to JPEG.
 HEIF_SUFFIXES = {".heic", ".heif"}
 PHOTO_ONLY_SUFFIXES = HEIF_SUFFIXES | {".avif"}  # read, never written
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"} | PHOTO_ONLY_SUFFIXES
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"} | PHOTO_ONLY_SUFFIXES
 IMAGE_KINDS = ", ".join(sorted(IMAGE_SUFFIXES))  # for messages that say what counts as an image
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v"}  # drn upscale's video inputs (video.py)
 
@@ -138,6 +138,7 @@ class Picture:
     text: dict[str, str] | None = None  # PNG text chunks to write (e.g. what a colour map means)
     jpeg_quality: int | None = None  # a JPEG file's quality read from its tables (None: not JPEG)
     lossy: str | None = None  # the format's name where its file was compressed with loss: JPEG, lossy WEBP, AVIF, HEIF
+    frames: int = 1  # an animated GIF or WebP's (or a multi-page TIFF's) frame count; the pixels are the first
 
     @property
     def size(self) -> tuple[int, int]:
@@ -249,7 +250,8 @@ def read_image(path: str | os.PathLike) -> Picture:
     try:
         with _open(path) as img:
             _check_size(path, *img.size)
-            if getattr(img, "n_frames", 1) > 1:
+            frames = getattr(img, "n_frames", 1)
+            if frames > 1:
                 img.seek(0)  # animated: the first frame
             icc = img.info.get("icc_profile")
             exif = img.getexif()
@@ -268,7 +270,8 @@ def read_image(path: str | os.PathLike) -> Picture:
         raise _unreadable(path, exc) from None
     if exif and _EXIF_ORIENTATION in exif:
         del exif[_EXIF_ORIENTATION]
-    return Picture(pixels, alpha, fmt, icc, exif.tobytes() if exif else None, jpeg_quality=quality, lossy=lossy)
+    return Picture(pixels, alpha, fmt, icc, exif.tobytes() if exif else None, jpeg_quality=quality, lossy=lossy,
+                   frames=frames)
 
 
 def _webp_is_lossy(path: Path) -> bool:

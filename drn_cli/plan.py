@@ -56,6 +56,7 @@ class Result:
     model: str | None = None          # the model that ran (or, with --dry-run, will run)
     denoise: float | None = None      # --denoise: the strength S the blend used
     denoise_reason: str | None = None  # why that S, under --denoise auto ("JPEG quality 75", "clean")
+    animated: int | None = None       # an animated image's frame count: only its first frame was upscaled
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)

@@ -53,7 +53,10 @@ def result_line(result: Result) -> Line | None:
     why = f": {result.denoise_reason}" if result.denoise_reason else ""
     extra += f"  {result.model} (denoise {result.denoise:g}{why})" if result.denoise is not None else ""
     extra += f"  {result.frames} frames, {result.frames / max(result.seconds, 1e-3):.2f} frames/s" if result.frames else ""
-    return "info", f"{result.sizes(with_extras=True)}  {result.seconds:.1f} s{extra}"
+    line = f"{result.sizes(with_extras=True)}  {result.seconds:.1f} s{extra}"
+    if result.animated:  # a still of an animation is worth a warning, with the way to get them all
+        return "warning", f"{line}; the first of its {result.animated} frames only (as a video file, every frame is upscaled)"
+    return "info", line
 
 
 @dataclass
