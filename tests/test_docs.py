@@ -1,4 +1,4 @@
-"""What the documentation cites exists: scripts, recipes, docs and images (read as text)."""
+"""What the documentation cites exists (scripts, recipes, docs and images, read as text), and what it lists is whole."""
 
 from __future__ import annotations
 
@@ -22,3 +22,15 @@ def test_every_cited_script_and_document_exists(doc):
     here = doc.parent
     missing = [p for p in sorted(paths) if not (ROOT / p).exists() and not (here / p).exists()]
     assert not missing, f"{doc.relative_to(ROOT)} cites {missing}"
+
+
+def test_the_json_record_table_names_every_field_of_a_result():
+    from dataclasses import fields
+
+    from drn_cli.plan import Result
+
+    text = (ROOT / "docs" / "cli.md").read_text()
+    table = text.split("## `drn upscale --json` records", 1)[1].split("\n## ", 1)[0]
+    documented = {name for row in table.splitlines() if row.startswith("| `")
+                  for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+    assert documented == {f.name for f in fields(Result)}
