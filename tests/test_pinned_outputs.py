@@ -7,6 +7,10 @@ AVX2, AVX-512 or AMX kernels; `auto` precision picks bf16 or fp32), so hashes ar
 CPU kind; a CPU kind with no record skips with the command that records it:
 
     DRN_RECORD_PINS=1 python3 -m pytest tests/test_pinned_outputs.py
+
+So that every machine checks something, each shipped model's fp32 output is also kept as an image
+(tests/data/reference/) and compared on any CPU kind within a level or two: fp32 kernels differ
+only in the order they add, which moves a rounded pixel by one level at most.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typer.testing import CliRunner
 from drn_cli.cli import app
 
 PINS = Path(__file__).parent / "data" / "pinned_outputs.json"
+REFERENCES = Path(__file__).parent / "data" / "reference"
 RECORD = os.environ.get("DRN_RECORD_PINS") == "1"
 
 # (case name, input kind, extra options); every case runs with --device cpu.
@@ -76,11 +81,16 @@ def make_input(folder: Path, kind: str) -> Path:
 
 def run_case(tmp_path: Path, kind: str, options: list[str]) -> dict[str, str]:
     """{written file name: SHA-256} of one `drn upscale` run."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in upscaled(tmp_path, kind, options)}
+
+
+def upscaled(tmp_path: Path, kind: str, options: list[str]) -> list[Path]:
+    """The files one `drn upscale` run of the fixed `kind` image writes, in name order."""
     source = make_input(tmp_path, kind)
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["upscale", str(source), "-o", str(out), "--device", "cpu", *options])
     assert result.exit_code == 0, result.output
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())}
+    return sorted(out.iterdir())
 
 
 @pytest.mark.parametrize(("name", "kind", "options"), CASES, ids=[c[0] for c in CASES])
@@ -97,3 +107,17 @@ def test_upscale_output_bytes_are_pinned(tmp_path, name, kind, options):
         pytest.skip(f"no pinned output for CPU kind {cpu_kind()}; record with DRN_RECORD_PINS=1 "
                     "python3 -m pytest tests/test_pinned_outputs.py on the code before a change")
     assert got == pins[key]
+
+
+@pytest.mark.parametrize("model", ["drn-s-x4", "drn-s-x4-real", "drn-s-x2", "drn-s-x2-real", "drn-s-x8"])
+def test_fp32_output_is_within_a_level_of_the_reference_on_any_cpu(tmp_path, model):
+    (path,) = upscaled(tmp_path, "rgb", ["--model", model, "--precision", "fp32"])
+    reference = REFERENCES / f"{model}.png"
+    if RECORD:
+        REFERENCES.mkdir(parents=True, exist_ok=True)
+        path.replace(reference)
+        return
+    got, want = (np.asarray(Image.open(p), dtype=np.int16) for p in (path, reference))
+    assert got.shape == want.shape
+    diff = np.abs(got - want)
+    assert diff.max() <= 2 and diff.mean() < 0.05, f"max {diff.max()}, mean {diff.mean():.4f} levels"
