@@ -9,8 +9,9 @@ CPU kind; a CPU kind with no record skips with the command that records it:
     DRN_RECORD_PINS=1 python3 -m pytest tests/test_pinned_outputs.py
 
 So that every machine checks something, each shipped model's fp32 output is also kept as an image
-(tests/data/reference/) and compared on any CPU kind within a level or two: fp32 kernels differ
-only in the order they add, which moves a rounded pixel by one level at most.
+(tests/data/reference/) and compared on any CPU kind within two levels, in fp32 and in the
+precision `auto` picks there: fp32 kernels differ only in the order they add, and bf16 (the body
+only) moved these pixels by one level at most (mean 0.02-0.06) on AMX and AVX-512 BF16 kernels.
 """
 
 from __future__ import annotations
@@ -109,15 +110,17 @@ def test_upscale_output_bytes_are_pinned(tmp_path, name, kind, options):
     assert got == pins[key]
 
 
+@pytest.mark.parametrize("precision", ["fp32", "auto"])
 @pytest.mark.parametrize("model", ["drn-s-x4", "drn-s-x4-real", "drn-s-x2", "drn-s-x2-real", "drn-s-x8"])
-def test_fp32_output_is_within_a_level_of_the_reference_on_any_cpu(tmp_path, model):
-    (path,) = upscaled(tmp_path, "rgb", ["--model", model, "--precision", "fp32"])
+def test_output_is_within_a_level_of_the_fp32_reference_on_any_cpu(tmp_path, model, precision):
+    (path,) = upscaled(tmp_path, "rgb", ["--model", model, "--precision", precision])
     reference = REFERENCES / f"{model}.png"
     if RECORD:
-        REFERENCES.mkdir(parents=True, exist_ok=True)
-        path.replace(reference)
+        if precision == "fp32":
+            REFERENCES.mkdir(parents=True, exist_ok=True)
+            path.replace(reference)
         return
     got, want = (np.asarray(Image.open(p), dtype=np.int16) for p in (path, reference))
     assert got.shape == want.shape
     diff = np.abs(got - want)
-    assert diff.max() <= 2 and diff.mean() < 0.05, f"max {diff.max()}, mean {diff.mean():.4f} levels"
+    assert diff.max() <= 2 and diff.mean() < 0.1, f"max {diff.max()}, mean {diff.mean():.4f} levels"
