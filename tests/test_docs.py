@@ -34,3 +34,16 @@ def test_the_json_record_table_names_every_field_of_a_result():
     documented = {name for row in table.splitlines() if row.startswith("| `")
                   for name in re.findall(r"`(\w+)`", row.split("|")[1])}
     assert documented == {f.name for f in fields(Result)}
+
+
+def test_no_help_text_has_a_bracketed_word_that_rich_would_eat_as_markup():
+    import typer
+
+    from drn_cli.cli import app
+
+    group = typer.main.get_command(app)
+    texts = [(f"drn {name}", param.name, getattr(param, "help", None) or "")
+             for name, command in group.commands.items() for param in command.params]
+    texts += [(f"drn {name}", "docstring", command.help or "") for name, command in group.commands.items()]
+    eaten = [t for t in texts if re.search(r"(?<!\\)\[[a-z][\w-]*\]", t[2])]  # "[video]" prints as ""
+    assert not eaten

@@ -37,7 +37,7 @@ def upscale(
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
     threads: ThreadsOpt = None,
-    codec: Annotated[str, typer.Option(metavar="CODEC", help="Videos: h264, h265, vp9 or av1 (the [video] extra; audio and subtitles are copied).")] = "h264",
+    codec: Annotated[str, typer.Option(metavar="CODEC", help="Videos: h264, h265, vp9 or av1 (the \\[video] extra; audio and subtitles are copied).")] = "h264",
     crf: Annotated[int | None, typer.Option(metavar="N", help="Videos: the encoder's constant quality (default 18 for h264, 20 h265, 31 vp9, 30 av1; 0 with h264: lossless).")] = None,
     compile_model: Annotated[bool, typer.Option("--compile", help="Compile the model first (torch.compile): about 30 s, and again for new image sizes, then each image about 2x faster on a GPU; for large folders (docs/performance.md).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be written (each output, its size and tiles; existing outputs; unreadable headers) and about how long the model will take (timed on one tile), then exit: nothing is upscaled or written. Exit code 1 if an input would fail.")] = False,
