@@ -59,13 +59,15 @@ class Job:
     strength: float | None = None  # the --denoise strength the job ran with
     reason: str | None = None      # why that strength, under --denoise auto
     model: str | None = None       # the model that ran (the blend's pair with a strength)
+    animated: int | None = None    # an animated upload's frame count: only its first frame was upscaled
 
     def to_dict(self) -> dict:
         progress = self.done / self.total if self.total else (1.0 if self.status == "done" else 0.0)
         return {"id": self.id, "name": self.name, "status": self.status, "progress": round(progress, 3),
                 "error": self.error, "model": self.model or self.request.model_name, "denoise": self.strength,
                 "denoise_reason": self.reason,
-                "size_in": self.size_in, "size_out": self.size_out, "confidence": "confidence" in self.files,
+                "size_in": self.size_in, "size_out": self.size_out, "animated": self.animated,
+                "confidence": "confidence" in self.files,
                 "compare": "clean" in self.files}
 
 
@@ -120,6 +122,7 @@ class Jobs:
     def _run(self, job: Job) -> None:
         request = job.request
         picture = read_image(job.source)
+        job.animated = picture.frames if picture.frames > 1 else None
         upscaler = upscaler_for_picture(request, picture.size, picture)
         request.check_model(upscaler.scale, upscaler.model.has_dual)
         job.model, job.strength, job.reason = upscaler.model.name, upscaler.model.strength, upscaler.model.reason

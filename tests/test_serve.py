@@ -70,6 +70,7 @@ def test_a_job_goes_through_and_gives_result_input_confidence_and_a_zip(client):
     compressed = wait(client, client.post("/api/jobs", files={"image": ("web.jpg", buffer.getvalue(), "image/jpeg")}).json()["id"])
     assert (compressed["model"], compressed["denoise"], compressed["denoise_reason"]) == (
         "drn-s-x4-real", 1, "JPEG quality 30"), compressed  # auto: its tables say q30
+    assert job["animated"] is None
 
 
 def test_jobs_wait_their_turn_and_a_failed_job_does_not_stop_the_server(client):
@@ -237,6 +238,12 @@ def test_the_page_in_a_real_browser(shipped_tiny, tmp_path):
         [saved] = list(downloads.glob("*.png"))
         assert saved.name == "photo_upscaled.png" and Image.open(saved).size == (500, 500)
         assert np.asarray(Image.open(saved)).std() > 0
+        frames = [Image.fromarray(photo(24, 20, seed=s)) for s in range(3)]  # an animation says it was cut to a still
+        frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+        browser.find_element(By.ID, "files").send_keys(str(tmp_path / "anim.gif"))
+        WebDriverWait(browser, 60).until(lambda b: [c.text for c in b.find_elements(By.CSS_SELECTOR, ".job .status")] == ["done", "done"])
+        info = browser.find_elements(By.CSS_SELECTOR, ".job .info")[0].text  # new cards go on top
+        assert info.endswith("; the first of its 3 frames only"), info
 
 
 def test_a_job_with_a_strength_runs_the_blend_and_says_so(client):
