@@ -4,6 +4,7 @@ a real headless Chromium (Debian's package, driven by Selenium). Tiny real model
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import os
 import shutil
@@ -21,7 +22,9 @@ from conftest import photo, tiny_weights
 from PIL import Image
 
 pytest.importorskip("starlette", reason="drn serve needs the web extra: pip install 'drn-cli[web]'")
-pytest.importorskip("httpx", reason="the API tests use Starlette's TestClient, which needs httpx")
+if importlib.util.find_spec("httpx2") is None and importlib.util.find_spec("httpx") is None:
+    pytest.skip("the API tests use Starlette's TestClient, which needs httpx2 (Starlette 1.x) or httpx",
+                allow_module_level=True)
 from starlette.testclient import TestClient
 
 from drn_cli.models.weights import save_weights
