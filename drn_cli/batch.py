@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from .animation import upscale_animation
 from .atomic import make_folder
 from .errors import DrnError, OutputError
 from .inference import TileProgress, Upscaler
-from .io import FORMATS, Picture, image_size, read_image, write_image
+from .io import FORMATS, Picture, frame_count, image_pixels, image_size, read_image, write_image
 from .levels import loop_map_picture
 from .picture import Upscaled, upscale_picture
 from .plan import Job, Plan, Result, level_path, loop_path
@@ -31,7 +32,7 @@ from .request import (
     VideoOptions,
 )
 from .tiling import tile_count, tile_pixels
-from .video import probe, upscale_video
+from .video import probe, upscale_video, video_pixels
 
 Chooser = Callable[[tuple[int, int], Picture | None], Upscaler]  # (size, picture or None for a video)
 
@@ -86,7 +87,7 @@ def _read(job: Job, out: OutputOptions, choose: Chooser | None) -> tuple[Result,
     try:
         picture = read_image(job.input)
         result.size_in = picture.size
-        result.animated = picture.frames if picture.frames > 1 else None
+        result.animated = picture.frames if picture.frames > 1 and job.kind == "image" else None  # a still of it
         chosen = None if choose is None else choose(picture.size, picture)
     except (DrnError, OSError) as exc:
         return _finish(_failed(result, job, exc), tic), None, None, result.seconds
@@ -120,18 +121,30 @@ def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, sp
     return upscaled
 
 
-def _upscale_video(job: Job, upscaler: Upscaler, run: RunOptions, spec: OutputSpec, video: VideoOptions,
-                   result: Result, on_frame: TileProgress | None, tic: float) -> Result:
-    """The whole of one video job (video.upscale_video); its finished Result. `on_frame(done,
-    total)` counts frames (total: the container's count, 0 where it does not say)."""
+def _upscale_frames(job: Job, upscaler: Upscaler, run: RunOptions, spec: OutputSpec, out: OutputOptions,
+                    video: VideoOptions, result: Result, on_frame: TileProgress | None, tic: float) -> Result:
+    """The whole of one video or animation job (video.upscale_video, animation.upscale_animation:
+    frames decoded, upscaled and encoded inside; the extra outputs are for images); its finished
+    Result. `on_frame(done, total)` counts frames (total 0 where a video's container does not say)."""
     _record_model(result, upscaler)
     try:
         make_folder(job.output.parent)
-        result.size_in, result.size_out, result.frames = upscale_video(
-            job.input, job.output, upscaler, run, spec, video, on_frame)
+        if job.kind == "video":
+            done = upscale_video(job.input, job.output, upscaler, run, spec.final_only(), video, on_frame)
+        else:
+            done = upscale_animation(job.input, job.output, upscaler, run, spec.final_only(), out.quality, on_frame)
+        result.size_in, result.size_out, result.frames = done
     except (DrnError, OSError) as exc:
         _failed(result, job, exc)
     return _finish(result, tic)
+
+
+def job_pixels(job: Job) -> int:
+    """The input pixels of a job, all frames of a video or animation, from headers (0 where they
+    cannot be read: the run says why): how torchrun ranks share a batch (plan.shard)."""
+    if job.kind == "video":
+        return video_pixels(job.input)
+    return image_pixels(job.input) * (frame_count(job.input) if job.kind == "animation" else 1)
 
 
 def _record_model(result: Result, upscaler: Upscaler) -> None:
@@ -213,9 +226,10 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: 
             if k + 1 < len(jobs):
                 next_read = pool.submit(_read, jobs[k + 1], out, choose)
             progress = None if on_tile is None else functools.partial(on_tile, job)
-            if job.kind == "video" and result.status == "ok":  # frames are pipelined inside
-                chosen = upscaler if choose is None else _choose_for_video(choose, job, upscaler)
-                writes.append(_done(_upscale_video(job, chosen, run, spec, video, result, progress, tic)))
+            if job.kind != "image" and result.status == "ok":  # a video's or animation's frames run inside
+                if job.kind == "video":  # an animation's model was chosen by its first frame
+                    chosen = upscaler if choose is None else _choose_for_video(choose, job, upscaler)
+                writes.append(_done(_upscale_frames(job, chosen or upscaler, run, spec, out, video, result, progress, tic)))
             else:
                 upscaled = None if picture is None else _upscale(job, picture, chosen or upscaler, run, spec, out, result,
                                                                  progress, tic)
@@ -240,7 +254,7 @@ def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions = PLAIN_RUN,
         if _stops_at_existing(job, out, result):
             yield result
             continue
-        extras = [] if job.kind == "video" else _extra_paths(job, scale, spec)
+        extras = _extra_paths(job, scale, spec) if job.kind == "image" else []
         result.extra_outputs = [str(path) for path in extras]
         try:
             _check_extras_free(extras, out)
@@ -249,6 +263,7 @@ def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions = PLAIN_RUN,
                 (w, h), result.frames = (info.width, info.height), info.frames
             else:
                 w, h = image_size(job.input)
+                result.frames = frame_count(job.input) if job.kind == "animation" else None
             result.size_in = (w, h)
             result.size_out = _check_final_size(job, spec, (w, h), scale)
         except DrnError as exc:

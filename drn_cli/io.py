@@ -117,13 +117,31 @@ def read_folders(folders: list[str | Path]) -> ReadImages:
     return read
 
 
+UNREADABLE = (OSError, ValueError, SyntaxError, Image.DecompressionBombError, EOFError)  # what Pillow raises for a bad file
+
+
 def image_pixels(path: str | os.PathLike) -> int:
     """Width x height from the file's header (nothing is decoded); 0 if it cannot be read."""
     try:
         with _open(path) as img:
             return img.size[0] * img.size[1]
-    except (InputImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except (InputImageError, *UNREADABLE):
         return 0
+
+
+ANIMATION_FORMATS = {".gif": "GIF", ".webp": "WEBP", ".png": "PNG"}  # suffix -> a format that holds an animation
+
+
+def frame_count(path: str | os.PathLike) -> int:
+    """Frames of a GIF, WebP or PNG file, from its header: more than 1 for an animation; 1 for a
+    still, another format, or a file that cannot be read (reading it says why)."""
+    if Path(path).suffix.lower() not in ANIMATION_FORMATS:
+        return 1
+    try:
+        with _open(path) as img:
+            return getattr(img, "n_frames", 1)
+    except (InputImageError, *UNREADABLE):
+        return 1
 
 
 @dataclass
@@ -206,9 +224,6 @@ def _decode_pillow(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     return _split(np.asarray(img), img.mode in ("LA", "RGBA"))
 
 
-_UNREADABLE = (OSError, ValueError, SyntaxError, Image.DecompressionBombError, EOFError)
-
-
 def _check_file(path: Path) -> None:
     if path.is_dir():
         raise InputImageError(f"{path}: is a folder, not an image")
@@ -235,7 +250,7 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
         with _open(path) as img:
             width, height = img.size
             orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
-    except _UNREADABLE as exc:
+    except UNREADABLE as exc:
         raise _unreadable(path, exc) from None
     _check_size(path, width, height)
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
@@ -266,12 +281,18 @@ def read_image(path: str | os.PathLike) -> Picture:
                 pixels, alpha = _decode_pillow(ImageOps.exif_transpose(img))
     except InputImageError:
         raise
-    except _UNREADABLE as exc:
+    except UNREADABLE as exc:
         raise _unreadable(path, exc) from None
     if exif and _EXIF_ORIENTATION in exif:
         del exif[_EXIF_ORIENTATION]
     return Picture(pixels, alpha, fmt, icc, exif.tobytes() if exif else None, jpeg_quality=quality, lossy=lossy,
                    frames=frames)
+
+
+def decode_frame(img: Image.Image) -> Picture:
+    """The frame an animated Pillow image is at (seek), whole, as a Picture."""
+    pixels, alpha = _decode_pillow(img)
+    return Picture(pixels, alpha, img.format or "PNG")
 
 
 def _webp_is_lossy(path: Path) -> bool:
@@ -299,8 +320,9 @@ def _to_8bit(data: np.ndarray) -> np.ndarray:
     return (data >> 8).astype(np.uint8) if data.dtype == np.uint16 else data
 
 
-def encode_image(picture: Picture, fmt: str, quality: int = 95) -> bytes:
-    """Encode `picture` as `fmt` (a FORMATS value); alpha is dropped (on white) for JPEG/BMP."""
+def _planes(picture: Picture, fmt: str) -> np.ndarray:
+    """(H, W, C) of what `fmt` stores: 8 bits but for PNG and TIFF, alpha appended, or dropped
+    (on white) for JPEG and BMP, 16-bit grey + alpha as RGBA."""
     pixels, alpha = picture.pixels, picture.alpha
     if fmt not in ("PNG", "TIFF"):
         pixels, alpha = _to_8bit(pixels), (None if alpha is None else _to_8bit(alpha))
@@ -308,8 +330,18 @@ def encode_image(picture: Picture, fmt: str, quality: int = 95) -> bytes:
         a = alpha[:, :, None].astype(np.float32) / 255.0
         pixels, alpha = to_integers(pixels / np.float32(255.0) * a + (1 - a), 8), None
     array = pixels if alpha is None else np.concatenate([pixels, alpha[:, :, None]], axis=2)
-    if array.dtype == np.uint16 and array.shape[2] == 2:
-        array = array[:, :, [0, 0, 0, 1]]  # 16-bit grey + alpha: encoded as RGBA
+    return array[:, :, [0, 0, 0, 1]] if array.dtype == np.uint16 and array.shape[2] == 2 else array
+
+
+def to_pillow(picture: Picture) -> Image.Image:
+    """An 8-bit picture (alpha included) as a Pillow image: L, LA, RGB or RGBA."""
+    array = _planes(picture, "GIF")
+    return Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+
+
+def encode_image(picture: Picture, fmt: str, quality: int = 95) -> bytes:
+    """Encode `picture` as `fmt` (a FORMATS value); alpha is dropped (on white) for JPEG/BMP."""
+    array = _planes(picture, fmt)
     if array.dtype == np.uint16 and array.shape[2] > 1:
         import cv2  # Pillow cannot encode 16-bit colour
 

@@ -15,12 +15,14 @@ from pathlib import Path
 
 from .errors import DrnError, UsageError
 from .io import (
+    ANIMATION_FORMATS,
     FORMAT_NAMES,
     FORMATS,
     IMAGE_KINDS,
     IMAGE_SUFFIXES,
     PHOTO_ONLY_SUFFIXES,
     VIDEO_SUFFIXES,
+    frame_count,
     image_pixels,
     image_size,
     looks_like_video,
@@ -34,7 +36,7 @@ EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "TIFF": "tif", "BMP":
 class Job:
     input: Path
     output: Path
-    kind: str = "image"  # or "video" (video.py)
+    kind: str = "image"  # or "video" (video.py), "animation" (animation.py)
 
 
 @dataclass
@@ -52,7 +54,7 @@ class Result:
     extra_outputs: list[str] = field(default_factory=list)  # --all-levels and --confidence files
     tiles: int | None = None          # tiles the model ran, or with --dry-run will run (all 8 passes with --tta)
     exists: bool = False              # not written because the output exists (neither --overwrite nor --skip-existing)
-    frames: int | None = None         # a video's frames: done, or with --dry-run to do
+    frames: int | None = None         # a video's or animation's frames: done, or with --dry-run to do
     model: str | None = None          # the model that ran (or, with --dry-run, will run)
     denoise: float | None = None      # --denoise: the strength S the blend used
     denoise_reason: str | None = None  # why that S, under --denoise auto ("JPEG quality 75", "clean")
@@ -141,16 +143,24 @@ def output_tag(scale: float, width: int | None = None, height: int | None = None
     return f"x{scale:g}"
 
 
-def kind_of(path: Path) -> str:
+def kind_of(path: Path, fmt: str | None = None) -> str:
     """"video" for a video suffix, or for a file of another suffix that Pillow cannot read and
-    FFmpeg reads as a video (recognised by content); "image" otherwise (an animated GIF is an
-    image: its first frame)."""
+    FFmpeg reads as a video (recognised by content); "animation" for an animated GIF, WebP or PNG
+    written in a format that holds one (animation_suffix); "image" otherwise (an animation
+    written as a still: its first frame)."""
     suffix = path.suffix.lower()
     if suffix in VIDEO_SUFFIXES:
         return "video"
     if suffix in IMAGE_SUFFIXES or image_pixels(path):
-        return "image"
+        return "animation" if animation_suffix(path, fmt) and frame_count(path) > 1 else "image"
     return "video" if looks_like_video(path) else "image"
+
+
+def animation_suffix(path: Path, fmt: str | None) -> str | None:
+    """The suffix an animation is written with: `fmt`'s where it holds one (png: APNG, webp),
+    else the input's (.gif, .webp, .png); None when `fmt` is a still format (jpg, tiff, bmp)."""
+    suffix = f".{EXTENSIONS[FORMATS[fmt]]}" if fmt else path.suffix.lower()
+    return suffix if suffix in ANIMATION_FORMATS else None
 
 
 def plan_jobs(inputs: list[str], tag: str | float | Callable[[Path], str], output: str | Path | None = None,
@@ -184,8 +194,11 @@ def plan_jobs(inputs: list[str], tag: str | float | Callable[[Path], str], outpu
         raise UsageError(f"-o {out}: is an existing file; -o must name a folder (or, for one input, an image file)")
     for src, base in found:
         size = tag(src) if callable(tag) else tag if isinstance(tag, str) else output_tag(tag)
-        kind = kind_of(src)
-        suffix = video.suffix(src) if kind == "video" else f".{output_extension(src, fmt)}"
+        kind = kind_of(src, out.suffix.lower().lstrip(".") if out_file else fmt)
+        if kind == "video":
+            suffix = video.suffix(src)
+        else:
+            suffix = animation_suffix(src, fmt) if kind == "animation" else f".{output_extension(src, fmt)}"
         name = f"{src.stem}_{size}{suffix}"
         if out_file:
             dst = out
@@ -224,14 +237,14 @@ def large_outputs(plan: Plan, scale: int, spec: OutputSpec, limit: int = LARGE_O
     return found
 
 
-def shard(plan: Plan, rank: int, world: int, pixels: Callable[[Path], int]) -> Plan:
+def shard(plan: Plan, rank: int, world: int, pixels: Callable[[Job], int]) -> Plan:
     """This rank's share of `plan` for `world` processes. Jobs are dealt by pixel count, largest
     first, each to the rank with the fewest pixels so far (ties to the lower rank): balanced by
     work, not by file count, and the same on every rank for the same inputs. The planned failures
     and the left-out files stay with rank 0, so that they are reported once."""
     if world == 1:
         return plan
-    weights = {job.input: max(1, pixels(job.input)) for job in plan.jobs}
+    weights = {job.input: max(1, pixels(job)) for job in plan.jobs}  # batch.job_pixels: frames x pixels
     loads, mine = [0] * world, []
     for job in sorted(plan.jobs, key=lambda j: (-weights[j.input], str(j.input))):
         target = loads.index(min(loads))

@@ -8,7 +8,9 @@ front end the same words (the CLI today).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from .io import ANIMATION_FORMATS
 from .plan import Plan, Result, large_outputs
 from .request import OutputSpec
 
@@ -54,8 +56,9 @@ def result_line(result: Result) -> Line | None:
     extra += f"  {result.model} (denoise {result.denoise:g}{why})" if result.denoise is not None else ""
     extra += f"  {result.frames} frames, {result.frames / max(result.seconds, 1e-3):.2f} frames/s" if result.frames else ""
     line = f"{result.sizes(with_extras=True)}  {result.seconds:.1f} s{extra}"
-    if result.animated:  # a still of an animation is worth a warning, with the way to get them all
-        return "warning", f"{line}; the first of its {result.animated} frames only (as a video file, every frame is upscaled)"
+    if result.animated:  # a still of an animation (written as JPEG, say) is worth a warning, and the way out
+        keep = " (-f png or -f webp keeps them all)" if Path(result.input).suffix.lower() in ANIMATION_FORMATS else ""
+        return "warning", f"{line}; the first of its {result.animated} frames only{keep}"
     return "info", line
 
 

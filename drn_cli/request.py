@@ -9,7 +9,7 @@ confidence map); `check_model` adds the rules that need the loaded model. Torch-
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .device import check_options
@@ -47,6 +47,11 @@ class OutputSpec:
     @property
     def sized(self) -> bool:
         return self.width is not None or self.height is not None
+
+    def final_only(self) -> OutputSpec:
+        """This spec without the extra outputs: what a video's or an animation's frames are made
+        with (the extras are for images; computing them per frame would be thrown away)."""
+        return replace(self, all_levels=False, confidence=False)
 
     def final_size(self, width: int, height: int, scale: int) -> tuple[int, int]:
         """(width, height) of the output for a `width` x `height` input and a x`scale` model: the

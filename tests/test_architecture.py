@@ -19,7 +19,7 @@ LAYERS = {
     "inference": 4, "plan": 4,
     "levels": 5, "report": 5,
     "picture": 6,
-    "evaluate": 7, "api": 7, "video": 7,
+    "evaluate": 7, "api": 7, "video": 7, "animation": 7,
     "batch": 8, "training": 8, "web": 8,
     "__init__": 9, "cli": 10, "__main__": 11,
 }

@@ -45,7 +45,7 @@ def folder(tmp_path):
 def test_shards_are_balanced_by_pixels_and_cover_every_job_once(tmp_path):
     sizes = {"a": 100, "b": 60, "c": 50, "d": 40, "e": 10}
     plan = Plan([Job(Path(n), Path(n + "_x4")) for n in sizes])
-    parts = [shard(plan, rank, 2, lambda p: sizes[str(p)]) for rank in range(2)]
+    parts = [shard(plan, rank, 2, lambda job: sizes[str(job.input)]) for rank in range(2)]
     names = [sorted(str(j.input) for j in part.jobs) for part in parts]
     assert sorted(names[0] + names[1]) == sorted(sizes)
     loads = [sum(sizes[n] for n in part) for part in names]

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from conftest import photo
@@ -63,20 +62,8 @@ def test_unusual_modes_and_sizes(tmp_path, tiny_model_file):
     assert Image.open(tmp_path / "cmyk_x4.jpg").mode == "RGB"
     assert Image.open(tmp_path / "palette_x4.png").mode == "RGBA"
     assert Image.open(tmp_path / "one_x4.png").size == (4, 4)
-    assert Image.open(tmp_path / "anim_x4.png").size == (40, 40)  # first frame, written as PNG
+    assert Image.open(tmp_path / "anim_x4.gif").n_frames == 3  # every frame (tests/test_animation.py)
     assert (tmp_path / "sp ace é" / "ünï cödé_x4.png").is_file()
-
-
-def test_an_animation_in_a_folder_is_upscaled_as_its_first_frame_with_a_warning(tmp_path, tiny_model_file):
-    frames = [Image.fromarray(photo(10, 10, seed=s)) for s in range(3)]
-    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
-    Image.fromarray(photo(10, 10)).save(tmp_path / "still.gif")
-    result = upscale(tmp_path, model=tiny_model_file)
-    assert result.exit_code == 0, result.output
-    by_name = {Path(r["input"]).name: r for r in records(result)}
-    assert by_name["anim.gif"]["animated"] == 3 and by_name["still.gif"]["animated"] is None
-    assert "the first of its 3 frames only" in result.stderr and result.stderr.count("frames only") == 1
-    assert Image.open(tmp_path / "anim_x4.png").size == (40, 40)
 
 
 def test_unsupported_format(tmp_path, tiny_model_file):

@@ -23,7 +23,7 @@ def upscale(
     outscale: Annotated[float | None, typer.Option(metavar="X", help="Final scale, any factor (1.5, 3, 6): the nearest shipped model at or above it, then an antialiased resize.")] = None,
     width: Annotated[int | None, typer.Option("--width", metavar="PX", min=1, help="Final width in pixels, aspect ratio kept: the model's output resized (--width 3840 for a 4K screen). Output {stem}_w3840.")] = None,
     height: Annotated[int | None, typer.Option("--height", metavar="PX", min=1, help="Final height in pixels, likewise; with --width, the largest size that fits inside both ({stem}_3840x2160).")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", metavar="FORMAT", help="png, jpg, webp, tiff or bmp (default: as the input; jpg for HEIC and AVIF photos).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", metavar="FORMAT", help="png, jpg, webp, tiff or bmp (default: as the input; jpg for HEIC and AVIF photos, png for still GIFs; animated GIF, WebP and PNG stay animations, every frame upscaled).")] = None,
     quality: Annotated[int, typer.Option(metavar="Q", help="JPEG/WebP quality.", min=1, max=100)] = 95,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders, keeping the tree under -o.")] = False,
     skip_existing: Annotated[bool, typer.Option("--skip-existing", help="Skip inputs whose output exists.")] = False,
@@ -64,12 +64,11 @@ def upscale(
         raise typer.Exit(EXIT_FAILED if _run_plan(plan, None, request, written, video, as_json) else 0)
 
     from .. import distributed  # torch loads from here on
+    from ..batch import job_pixels
     from ..device import set_threads
     from ..inference import upscaler_for_picture
-    from ..io import image_pixels
     from ..plan import shard
     from ..report import large_output_warnings, ranks_summary
-    from ..video import video_pixels
 
     # under torchrun (not for a dry run): this rank's GPU or share of the cores
     rank, dev = (distributed.from_env(), device) if dry_run else distributed.init(device)
@@ -82,8 +81,7 @@ def upscale(
     if dry_run:  # the model is timed on one tile; nothing is upscaled or written
         raise typer.Exit(EXIT_FAILED if _dry_run(plan, request, upscaler, written, as_json) else 0)
     total = len(plan.jobs) + len(plan.failures)
-    videos = {job.input for job in plan.jobs if job.kind == "video"}
-    mine = shard(plan, rank.rank, rank.world, lambda path: video_pixels(path) if path in videos else image_pixels(path))
+    mine = shard(plan, rank.rank, rank.world, job_pixels)
 
     def choose(size, picture):  # each picture's model (--width/--height) and strength (--denoise auto)
         return upscaler_for_picture(request, size, picture, str(dev), compile_model)

@@ -1,0 +1,81 @@
+"""Animated GIF, WebP and PNG: every frame through the picture path, written as an animation again.
+
+Pillow hands out each frame whole (earlier frames and transparency already composited), so a
+frame is an ordinary picture: tiles, TTA, --outscale and --width/--height behave as for images.
+The output keeps each frame's duration and the loop count. A GIF holds at most 256 colours per
+frame (each frame gets its own palette), WebP is written at --quality, PNG as APNG. Pillow's
+encoders take all frames at once, so the output's frames are held in memory (MAX_BYTES). Written to a
+hidden file beside the target and renamed when complete: a killed run leaves nothing under the
+final name.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .errors import InputImageError, OutputError, reason_of
+from .inference import TileProgress, Upscaler
+from .io import ANIMATION_FORMATS, UNREADABLE, decode_frame, to_pillow
+from .picture import upscale_picture
+from .request import OutputSpec, RunOptions
+
+MAX_BYTES = 6 << 30  # the output's frames, held for the encoder (RGBA); larger: convert to a video
+
+
+def upscale_animation(source: Path, target: Path, upscaler: Upscaler, run: RunOptions, spec: OutputSpec,
+                      quality: int = 95, on_frame: TileProgress | None = None) -> tuple[tuple[int, int], tuple[int, int], int]:
+    """Upscale every frame of the animation `source` into `target` (its suffix: GIF, WebP or PNG;
+    written whole or not at all): ((width, height) in, (width, height) out, frames).
+    `on_frame(done, total)` after each frame."""
+    part, fmt = target.with_name(f".{target.stem}.part{target.suffix}"), ANIMATION_FORMATS[target.suffix.lower()]
+    try:
+        with Image.open(source) as img:
+            total, size_in, loop = img.n_frames, img.size, img.info.get("loop")
+            size_out = spec.final_size(*size_in, upscaler.scale)
+            if (need := total * size_out[0] * size_out[1] * 4) > MAX_BYTES:
+                raise InputImageError(f"{source}: {total} frames of {size_out[0]}x{size_out[1]} need {need / 2**30:.0f} GiB "
+                                      f"to encode as one animation; convert it to a video (ffmpeg -i {source.name} "
+                                      f"{source.stem}.mp4) and upscale that, or ask for a smaller --outscale")
+            frames, durations = [], []
+            for k in range(total):
+                img.seek(k)
+                frame = to_pillow(upscale_picture(decode_frame(img), upscaler, run, spec).final)
+                frames.append(_gif_frame(frame) if fmt == "GIF" else frame)
+                durations.append(int(img.info.get("duration", 100)))  # ms, as the file says; known once loaded
+                if on_frame:
+                    on_frame(k + 1, total)
+            options = {"loop": loop} if loop is not None else {}
+            options |= {"disposal": 2} if fmt == "GIF" else {}  # each frame whole: none builds on the last
+            options |= {"quality": quality} if fmt == "WEBP" else {}
+            frames[0].save(part, format=fmt, save_all=True, append_images=frames[1:], duration=durations, **options)
+        os.replace(part, target)
+    except UNREADABLE as exc:
+        if isinstance(exc, OSError) and exc.filename is not None and Path(exc.filename) != source:
+            raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
+        raise InputImageError(f"{source}: the animation could not be read ({reason_of(exc)})") from None
+    finally:
+        part.unlink(missing_ok=True)
+    return size_in, size_out, total
+
+
+
+def _gif_frame(frame: Image.Image) -> Image.Image:
+    """An L, LA, RGB or RGBA frame as a GIF frame: its colours in a palette of its own (median
+    cut), and where it has pixels under half opacity, those on index 255, GIF's one transparent
+    colour. (Pillow's own RGBA conversion lost the transparency of some frames.)"""
+    alpha = np.asarray(frame.getchannel("A")) if frame.mode in ("LA", "RGBA") else None
+    clear = None if alpha is None else alpha < 128
+    if clear is None or not clear.any():
+        return frame.convert("RGB").quantize(256)
+    quantised = frame.convert("RGB").quantize(255)
+    indices = np.asarray(quantised).copy()
+    indices[clear] = 255
+    out = Image.fromarray(indices, "P")
+    palette = quantised.getpalette()[: 255 * 3]
+    out.putpalette(palette + [0] * (768 - len(palette)))
+    out.info["transparency"] = 255
+    return out
