@@ -2,11 +2,11 @@
 
 Pillow hands out each frame whole (earlier frames and transparency already composited), so a
 frame is an ordinary picture: tiles, TTA, --outscale and --width/--height behave as for images.
-The output keeps each frame's duration and the loop count. A GIF holds at most 256 colours per
-frame (each frame gets its own palette), WebP is written at --quality, PNG as APNG. Pillow's
-encoders take all frames at once, so the output's frames are held in memory (MAX_BYTES). Written to a
-hidden file beside the target and renamed when complete: a killed run leaves nothing under the
-final name.
+The output keeps each frame's duration, the loop count and the ICC profile (not in GIF, which
+has none). A GIF holds at most 256 colours per frame (each frame gets its own palette), WebP is
+written at --quality, PNG as APNG. Pillow's encoders take all frames at once, so the output's
+frames are held in memory (MAX_BYTES). Written to a hidden file beside the target and renamed
+when complete: a killed run leaves nothing under the final name.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def upscale_animation(source: Path, target: Path, upscaler: Upscaler, run: RunOp
     part, fmt = target.with_name(f".{target.stem}.part{target.suffix}"), ANIMATION_FORMATS[target.suffix.lower()]
     try:
         with Image.open(source) as img:
-            total, size_in, loop = img.n_frames, img.size, img.info.get("loop")
+            total, size_in, loop, icc = img.n_frames, img.size, img.info.get("loop"), img.info.get("icc_profile")
             size_out = spec.final_size(*size_in, upscaler.scale)
             if (need := total * size_out[0] * size_out[1] * 4) > MAX_BYTES:
                 raise InputImageError(f"{source}: {total} frames of {size_out[0]}x{size_out[1]} need {need / 2**30:.0f} GiB "
@@ -51,6 +51,7 @@ def upscale_animation(source: Path, target: Path, upscaler: Upscaler, run: RunOp
             options = {"loop": loop} if loop is not None else {}
             options |= {"disposal": 2} if fmt == "GIF" else {}  # each frame whole: none builds on the last
             options |= {"quality": quality} if fmt == "WEBP" else {}
+            options |= {"icc_profile": icc} if icc and fmt != "GIF" else {}  # colours as the input meant them
             frames[0].save(part, format=fmt, save_all=True, append_images=frames[1:], duration=durations, **options)
         os.replace(part, target)
     except UNREADABLE as exc:

@@ -47,11 +47,14 @@ def read_frames(path) -> tuple[list[np.ndarray], list[int], int | None]:
         return frames, durations, img.info.get("loop")
 
 
-def test_each_kind_of_animation_keeps_every_frame_its_timing_loop_and_holes(tmp_path, tiny_model_file):
+def test_each_kind_of_animation_keeps_every_frame_its_timing_loop_holes_and_profile(tmp_path, tiny_model_file):
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     frames = frames_with_a_hole()
     save_animation(tmp_path / "a.gif", frames, loop=0, disposal=2)
-    save_animation(tmp_path / "w.webp", frames, loop=2, lossless=True)
-    save_animation(tmp_path / "p.png", frames)  # APNG
+    save_animation(tmp_path / "w.webp", frames, loop=2, lossless=True, icc_profile=icc)
+    save_animation(tmp_path / "p.png", frames, icc_profile=icc)  # APNG
     result, records = upscale(tmp_path, "-o", tmp_path / "out", model=tiny_model_file)
     assert result.exit_code == 0, result.output
     assert "frames only" not in result.stderr
@@ -61,6 +64,7 @@ def test_each_kind_of_animation_keeps_every_frame_its_timing_loop_and_holes(tmp_
         out, durations, kept_loop = read_frames(tmp_path / "out" / name)
         assert len(out) == 3 and out[0].shape == (48, 64, 4), name
         assert durations == DURATIONS and kept_loop == loop, name
+        assert name.endswith(".gif") or Image.open(tmp_path / "out" / name).info.get("icc_profile") == icc, name
         for k, frame in enumerate(out):  # each frame's hole, moved as in the input, 4x larger
             hole = frame[18:30, 8 + 12 * k + 2: 8 + 12 * k + 14, 3]
             assert (hole == 0).all() and frame[:, :, 3].mean() > 200, (name, k)
