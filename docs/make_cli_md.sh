@@ -45,7 +45,7 @@ keeps them apart.
 | `extra_outputs` | the `--all-levels` and `--confidence` files written (or, with `--dry-run`, to be written) |
 | `loop_error` | `--confidence`: the mean closed-loop error \|D(SR) - LR\| on the 0..255 scale, else null |
 | `exists` | true when the output was not written because it exists (neither `--overwrite` nor `--skip-existing`) |
-| `frames` | a video's frames done (with `--dry-run`: to do), else null |
+| `frames` | a video's or animation's frames done (with `--dry-run`: to do), else null |
 | `model` | the model that ran (with `--dry-run`: will run) |
 | `denoise`, `denoise_reason` | the `--denoise` strength S the input got (null for a named model without a blend) and, under `--denoise auto`, why ("JPEG quality 75", "noise 6.2", "clean") |
 | `animated` | an animated GIF or WebP's (or multi-page TIFF's) frame count: only its first frame was upscaled; else null |
