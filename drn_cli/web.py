@@ -9,8 +9,8 @@ private temporary folder (never the uploaded names), and removed when the server
 API (all JSON unless said):
     POST /api/jobs                 multipart: image, and optional model, scale, tta, denoise, compare -> {"id"}
     GET  /api/jobs/{id}            {"status": queued|running|done|failed, "progress", "error", ...}
-    GET  /api/jobs/{id}/result     the upscaled image (PNG)
-    GET  /api/jobs/{id}/input      the uploaded image as decoded (PNG)
+    GET  /api/jobs/{id}/result     the upscaled image (PNG; an animated GIF, WebP or PNG upload: the same kind)
+    GET  /api/jobs/{id}/input      the uploaded image as decoded (PNG; an animation: the upload itself)
     GET  /api/jobs/{id}/confidence the closed-loop map (PNG; not with tta)
     GET  /api/jobs/{id}/clean      with compare: the clean model's output (PNG); /photo the photo model's
     GET  /api/results.zip?ids=a,b  the results of several jobs
@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from .animation import upscale_animation
 from .errors import DrnError, UsageError
 from .inference import load_upscaler, upscaler_for_picture
-from .io import Picture, encode_image, image_size, read_image
+from .io import ANIMATION_FORMATS, Picture, encode_image, image_size, read_image
 from .levels import loop_map_picture
 from .models.presets import PRESETS, UPSCALE_MODEL, denoise_pair, is_installed
 from .picture import upscale_picture
@@ -59,14 +60,15 @@ class Job:
     strength: float | None = None  # the --denoise strength the job ran with
     reason: str | None = None      # why that strength, under --denoise auto
     model: str | None = None       # the model that ran (the blend's pair with a strength)
-    animated: int | None = None    # an animated upload's frame count: only its first frame was upscaled
+    frames: int | None = None      # an animated GIF, WebP or PNG upload's frames, all upscaled into the result
+    animated: int | None = None    # another animated upload's (a multi-page TIFF's) frames: only the first upscaled
 
     def to_dict(self) -> dict:
         progress = self.done / self.total if self.total else (1.0 if self.status == "done" else 0.0)
         return {"id": self.id, "name": self.name, "status": self.status, "progress": round(progress, 3),
                 "error": self.error, "model": self.model or self.request.model_name, "denoise": self.strength,
                 "denoise_reason": self.reason,
-                "size_in": self.size_in, "size_out": self.size_out, "animated": self.animated,
+                "size_in": self.size_in, "size_out": self.size_out, "frames": self.frames, "animated": self.animated,
                 "confidence": "confidence" in self.files,
                 "compare": "clean" in self.files}
 
@@ -122,10 +124,13 @@ class Jobs:
     def _run(self, job: Job) -> None:
         request = job.request
         picture = read_image(job.source)
-        job.animated = picture.frames if picture.frames > 1 else None
-        upscaler = upscaler_for_picture(request, picture.size, picture)
+        upscaler = upscaler_for_picture(request, picture.size, picture)  # an animation's: by its first frame
         request.check_model(upscaler.scale, upscaler.model.has_dual)
         job.model, job.strength, job.reason = upscaler.model.name, upscaler.model.strength, upscaler.model.reason
+        suffix = {fmt: suffix for suffix, fmt in ANIMATION_FORMATS.items()}.get(picture.format)
+        if picture.frames > 1 and suffix:
+            return self._run_animation(job, upscaler, suffix)
+        job.animated = picture.frames if picture.frames > 1 else None  # a multi-page TIFF: its first page
         # compare: the clean and the photo model by name; the one that just ran (auto's choice, or
         # the named model) is kept, the other runs after it, and its passes count in the progress
         ends = dict(zip(("clean", "photo"), denoise_pair(request.model_for(*picture.size)))) if job.compare else {}
@@ -151,6 +156,19 @@ class Jobs:
             end = upscale_picture(picture, load_upscaler(ends[what], request.device, request.precision),
                                   request.run, request.output, progress)
             job.files[what] = self._save(job, what, end.final)
+
+    def _run_animation(self, job: Job, upscaler, suffix: str) -> None:
+        """An animated upload: every frame into the same kind of animation (animation.py); the
+        upload itself is its input; no confidence map or model comparison."""
+        def progress(done: int, total: int) -> None:
+            job.done, job.total = done, total
+
+        job.source = job.source.rename(self.folder / f"{job.id}.input{suffix}")
+        result = self.folder / f"{job.id}.result{suffix}"
+        _, job.size_out, job.frames = upscale_animation(job.source, result, upscaler, job.request.run,
+                                                        job.request.output.final_only(), on_frame=progress)
+        job.files.update(result=result, input=job.source)
+        job.compare = False
 
     def _save(self, job: Job, what: str, picture: Picture) -> Path:
         path = self.folder / f"{job.id}.{what}.png"
@@ -241,8 +259,9 @@ def create_app(device: str = "auto", precision: str = "auto", max_upload_bytes: 
                 waiting = job.status in ("queued", "running")
                 return error(409 if waiting else 404, f"no {what} for this job ({job.status}"
                              + (f": {job.error})" if job.error else ")"))
-            suffix = "upscaled" if what == "result" else what
-            return FileResponse(str(job.files[what]), media_type="image/png", filename=f"{Path(job.name).stem}_{suffix}.png")
+            path, suffix = job.files[what], "upscaled" if what == "result" else what
+            return FileResponse(str(path), media_type=f"image/{path.suffix.lstrip('.')}",
+                                filename=f"{Path(job.name).stem}_{suffix}{path.suffix}")
         return serve
 
     async def results_zip(request: Request) -> Response:
@@ -253,7 +272,8 @@ def create_app(device: str = "auto", precision: str = "auto", max_upload_bytes: 
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
             for k, job in enumerate(done):
-                archive.write(job.files["result"], f"{k + 1:02d}_{Path(job.name).stem}_upscaled.png")
+                result = job.files["result"]
+                archive.write(result, f"{k + 1:02d}_{Path(job.name).stem}_upscaled{result.suffix}")
         return Response(buffer.getvalue(), media_type="application/zip",
                         headers={"Content-Disposition": 'attachment; filename="drn-results.zip"'})
 

@@ -241,12 +241,32 @@ def test_the_page_in_a_real_browser(shipped_tiny, tmp_path):
         [saved] = list(downloads.glob("*.png"))
         assert saved.name == "photo_upscaled.png" and Image.open(saved).size == (500, 500)
         assert np.asarray(Image.open(saved)).std() > 0
-        frames = [Image.fromarray(photo(24, 20, seed=s)) for s in range(3)]  # an animation says it was cut to a still
+        frames = [Image.fromarray(photo(24, 20, seed=s)) for s in range(3)]  # an animation comes back animated
         frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
         browser.find_element(By.ID, "files").send_keys(str(tmp_path / "anim.gif"))
         WebDriverWait(browser, 60).until(lambda b: [c.text for c in b.find_elements(By.CSS_SELECTOR, ".job .status")] == ["done", "done"])
         info = browser.find_elements(By.CSS_SELECTOR, ".job .info")[0].text  # new cards go on top
-        assert info.endswith("; the first of its 3 frames only"), info
+        assert info.endswith(": 20x24 -> 80x96, 3 frames"), info
+        assert browser.execute_script("return document.querySelector('.after').src").endswith("/result")
+
+
+def test_an_animated_upload_comes_back_animated_and_a_multi_page_tiff_says_it_was_cut(client):
+    frames = [Image.fromarray(photo(24, 20, seed=s)) for s in range(3)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=[50, 100, 150], loop=0)
+    job = wait(client, client.post("/api/jobs", files={"image": ("clip.gif", buffer.getvalue(), "image/gif")}).json()["id"])
+    assert job["status"] == "done" and (job["frames"], job["animated"], job["compare"]) == (3, None, False), job
+    result = client.get(f"/api/jobs/{job['id']}/result")
+    assert result.headers["content-type"] == "image/gif" and "clip_upscaled.gif" in result.headers["content-disposition"]
+    with Image.open(io.BytesIO(result.content)) as gif:
+        assert (gif.n_frames, gif.size) == (3, (80, 96))
+    assert client.get(f"/api/jobs/{job['id']}/input").content == buffer.getvalue()  # the upload itself
+    archive = zipfile.ZipFile(io.BytesIO(client.get(f"/api/results.zip?ids={job['id']}").content))
+    assert archive.namelist() == ["01_clip_upscaled.gif"]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="TIFF", save_all=True, append_images=frames[1:])
+    job = wait(client, client.post("/api/jobs", files={"image": ("pages.tif", buffer.getvalue(), "image/tiff")}).json()["id"])
+    assert job["status"] == "done" and (job["frames"], job["animated"]) == (None, 3), job
 
 
 def test_a_job_with_a_strength_runs_the_blend_and_says_so(client):

@@ -70,7 +70,7 @@ function show(card, job) {
   const cleaning = job.denoise === null ? "" : `, denoise ${job.denoise}${job.denoise_reason ? ` (${job.denoise_reason})` : ""}`;
   $(".info", card).textContent =
     `${job.model}${cleaning}: ${job.size_in[0]}x${job.size_in[1]} -> ${job.size_out[0]}x${job.size_out[1]}` +
-    (job.animated ? `; the first of its ${job.animated} frames only` : "");
+    (job.frames ? `, ${job.frames} frames` : "") + (job.animated ? `; the first of its ${job.animated} frames only` : "");
   const toggle = $(".show-confidence", card);
   if (job.confidence) confidence.src = `/api/jobs/${job.id}/confidence`;
   else toggle.disabled = true;
