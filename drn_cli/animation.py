@@ -63,7 +63,6 @@ def upscale_animation(source: Path, target: Path, upscaler: Upscaler, run: RunOp
     return size_in, size_out, total
 
 
-
 def _gif_frame(frame: Image.Image) -> Image.Image:
     """An L, LA, RGB or RGBA frame as a GIF frame: its colours in a palette of its own (median
     cut), and where it has pixels under half opacity, those on index 255, GIF's one transparent

@@ -156,7 +156,7 @@ class Picture:
     text: dict[str, str] | None = None  # PNG text chunks to write (e.g. what a colour map means)
     jpeg_quality: int | None = None  # a JPEG file's quality read from its tables (None: not JPEG)
     lossy: str | None = None  # the format's name where its file was compressed with loss: JPEG, lossy WEBP, AVIF, HEIF
-    frames: int = 1  # an animated GIF or WebP's (or a multi-page TIFF's) frame count; the pixels are the first
+    frames: int = 1  # an animated GIF, WebP or PNG's (or a multi-page TIFF's) frame count; the pixels are the first
 
     @property
     def size(self) -> tuple[int, int]:
@@ -334,8 +334,8 @@ def _planes(picture: Picture, fmt: str) -> np.ndarray:
 
 
 def to_pillow(picture: Picture) -> Image.Image:
-    """An 8-bit picture (alpha included) as a Pillow image: L, LA, RGB or RGBA."""
-    array = _planes(picture, "GIF")
+    """A picture as an 8-bit Pillow image, alpha kept (L, LA, RGB or RGBA): an animation's frame."""
+    array = _planes(picture, "GIF")  # what GIF and WebP frames hold: 8 bits, alpha kept
     return Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from .animation import upscale_animation
 from .errors import DrnError, UsageError
-from .inference import load_upscaler, upscaler_for_picture
+from .inference import Upscaler, load_upscaler, upscaler_for_picture
 from .io import ANIMATION_FORMATS, Picture, encode_image, image_size, read_image
 from .levels import loop_map_picture
 from .models.presets import PRESETS, UPSCALE_MODEL, denoise_pair, is_installed
@@ -157,7 +157,7 @@ class Jobs:
                                   request.run, request.output, progress)
             job.files[what] = self._save(job, what, end.final)
 
-    def _run_animation(self, job: Job, upscaler, suffix: str) -> None:
+    def _run_animation(self, job: Job, upscaler: Upscaler, suffix: str) -> None:
         """An animated upload: every frame into the same kind of animation (animation.py); the
         upload itself is its input; no confidence map or model comparison."""
         def progress(done: int, total: int) -> None:
