@@ -24,7 +24,8 @@ def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = N
 
     `image` is a Pillow image, an integer array (H, W) / (H, W, 3) / (H, W, 4) of uint8 or
     uint16, or the path of an image file (EXIF orientation applied; returned as a Pillow image,
-    or as a uint16 array for 16-bit colour, which Pillow cannot hold). `model` is a preset name or
+    or as a uint16 array for 16-bit colour, which Pillow cannot hold; an animated file gives its
+    first frame: `drn upscale` makes every frame). `model` is a preset name or
     a weights file; without it, the default photo model (UPSCALE_MODEL) is used, resized to `scale`
     (2, 4, 8) or `outscale` (any factor) where no photo model has that scale
     (models.presets.upscale_choice). `width` and/or `height` ask for a final size instead (pixels, aspect
