@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io as _io
 import os
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -33,6 +34,14 @@ FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "tif": "
            "tiff": "TIFF", "bmp": "BMP"}
 FORMAT_NAMES = ("png", "jpg", "webp", "tiff", "bmp")  # what --format offers (jpeg and tif are aliases)
 _EXIF_ORIENTATION = 0x0112
+# The EXIF a picture carries to its output: IFD0's description of the photo (camera, date, author,
+# resolution; not the orientation: the pixels are turned) and its Exif and GPS sub-IFDs. A TIFF's getexif() is its whole IFD0, structural tags
+# (size, strips, compression) included: carried over, they describe the old file inside the new one,
+# and Pillow 13 refuses to write them ("codec configuration error").
+_EXIF_DESCRIPTIVE = {0x010E, 0x010F, 0x0110, 0x011A, 0x011B, 0x0128, 0x0131, 0x0132, 0x013B,
+                     0x0213, 0x8298, 0x9C9B, 0x9C9C, 0x9C9D, 0x9C9E, 0x9C9F}
+_EXIF_SUB_IFDS = (0x8769, 0x8825)  # Exif, GPS
+_EXIF_INTEROP = 0xA005  # an offset inside the Exif IFD into the old file: meaningless once rewritten
 # EXIF orientation -> numpy ops on (H, W, ...) arrays, for images decoded without Pillow.
 _ORIENT_OPS = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
                5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1),
@@ -283,9 +292,7 @@ def read_image(path: str | os.PathLike) -> Picture:
         raise
     except UNREADABLE as exc:
         raise _unreadable(path, exc) from None
-    if exif and _EXIF_ORIENTATION in exif:
-        del exif[_EXIF_ORIENTATION]
-    return Picture(pixels, alpha, fmt, icc, exif.tobytes() if exif else None, jpeg_quality=quality, lossy=lossy,
+    return Picture(pixels, alpha, fmt, icc, _carried_exif(exif), jpeg_quality=quality, lossy=lossy,
                    frames=frames)
 
 
@@ -293,6 +300,22 @@ def decode_frame(img: Image.Image) -> Picture:
     """The frame an animated Pillow image is at (seek), whole, as a Picture."""
     pixels, alpha = _decode_pillow(img)
     return Picture(pixels, alpha, img.format or "PNG")
+
+
+def _carried_exif(exif: Image.Exif) -> bytes | None:
+    """The EXIF block to write into the output (see _EXIF_DESCRIPTIVE); None when nothing is left.
+    A damaged EXIF block is dropped, not fatal: the pixels are what the user asked for."""
+    kept = Image.Exif()
+    try:
+        for tag in _EXIF_DESCRIPTIVE & set(exif):
+            kept[tag] = exif[tag]
+        for tag in _EXIF_SUB_IFDS:
+            ifd = {k: v for k, v in exif.get_ifd(tag).items() if k != _EXIF_INTEROP} if tag in exif else {}
+            if ifd:
+                kept[tag] = ifd
+        return kept.tobytes() if len(kept) else None
+    except (*UNREADABLE, KeyError, TypeError, struct.error):
+        return None
 
 
 def _webp_is_lossy(path: Path) -> bool:
