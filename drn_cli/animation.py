@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .errors import InputImageError, OutputError, reason_of
+from .errors import InputImageError, OutputError
 from .inference import TileProgress, Upscaler
-from .io import ANIMATION_FORMATS, UNREADABLE, decode_frame, to_pillow
+from .io import ANIMATION_FORMATS, animation_frames, animation_header, check_encodable, to_pillow
 from .picture import upscale_picture
 from .request import OutputSpec, RunOptions
 
@@ -32,35 +32,32 @@ def upscale_animation(source: Path, target: Path, upscaler: Upscaler, run: RunOp
     written whole or not at all): ((width, height) in, (width, height) out, frames).
     `on_frame(done, total)` after each frame."""
     part, fmt = target.with_name(f".{target.stem}.part{target.suffix}"), ANIMATION_FORMATS[target.suffix.lower()]
+    total, size_in, loop, icc = animation_header(source)
+    size_out = spec.final_size(*size_in, upscaler.scale)
+    check_encodable(fmt, *size_out, source)
+    if (need := total * size_out[0] * size_out[1] * 4) > MAX_BYTES:
+        raise InputImageError(f"{source}: {total} frames of {size_out[0]}x{size_out[1]} need {need / 2**30:.0f} GiB "
+                              f"to encode as one animation; convert it to a video (ffmpeg -i {source.name} "
+                              f"{source.stem}.mp4) and upscale that, or ask for a smaller --outscale")
+    frames, durations = [], []
+    for k, (picture, duration) in enumerate(animation_frames(source)):
+        frame = to_pillow(upscale_picture(picture, upscaler, run, spec).final)
+        frames.append(_gif_frame(frame) if fmt == "GIF" else frame)
+        durations.append(duration)  # ms, as the file says
+        if on_frame:
+            on_frame(k + 1, total)
+    options = {"loop": loop} if loop is not None else {}
+    options |= {"disposal": 2} if fmt == "GIF" else {}  # each frame whole: none builds on the last
+    options |= {"quality": quality} if fmt == "WEBP" else {}
+    options |= {"icc_profile": icc} if icc and fmt != "GIF" else {}  # colours as the input meant them
     try:
-        with Image.open(source) as img:
-            total, size_in, loop, icc = img.n_frames, img.size, img.info.get("loop"), img.info.get("icc_profile")
-            size_out = spec.final_size(*size_in, upscaler.scale)
-            if (need := total * size_out[0] * size_out[1] * 4) > MAX_BYTES:
-                raise InputImageError(f"{source}: {total} frames of {size_out[0]}x{size_out[1]} need {need / 2**30:.0f} GiB "
-                                      f"to encode as one animation; convert it to a video (ffmpeg -i {source.name} "
-                                      f"{source.stem}.mp4) and upscale that, or ask for a smaller --outscale")
-            frames, durations = [], []
-            for k in range(total):
-                img.seek(k)
-                frame = to_pillow(upscale_picture(decode_frame(img), upscaler, run, spec).final)
-                frames.append(_gif_frame(frame) if fmt == "GIF" else frame)
-                durations.append(int(img.info.get("duration", 100)))  # ms, as the file says; known once loaded
-                if on_frame:
-                    on_frame(k + 1, total)
-            options = {"loop": loop} if loop is not None else {}
-            options |= {"disposal": 2} if fmt == "GIF" else {}  # each frame whole: none builds on the last
-            options |= {"quality": quality} if fmt == "WEBP" else {}
-            options |= {"icc_profile": icc} if icc and fmt != "GIF" else {}  # colours as the input meant them
-            frames[0].save(part, format=fmt, save_all=True, append_images=frames[1:], duration=durations, **options)
+        frames[0].save(part, format=fmt, save_all=True, append_images=frames[1:], duration=durations, **options)
         os.replace(part, target)
-    except UNREADABLE as exc:
-        if isinstance(exc, OSError) and exc.filename is not None and Path(exc.filename) != source:
-            raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
-        raise InputImageError(f"{source}: the animation could not be read ({reason_of(exc)})") from None
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
     finally:
         part.unlink(missing_ok=True)
-    return size_in, size_out, total
+    return size_in, size_out, len(frames)
 
 
 def _gif_frame(frame: Image.Image) -> Image.Image:

@@ -9,6 +9,21 @@ from pathlib import Path
 
 from .errors import OutputError, UsageError
 
+NAME_MAX, PATH_MAX = 255, 4095  # bytes: Linux's limits for one file or folder name, and a whole path
+
+
+def name_problem(path: str | os.PathLike) -> str | None:
+    """Why the OS would refuse `path` as a name (a file or folder name over NAME_MAX bytes, a
+    path over PATH_MAX), before anything asks it: Python raises 'File name too long' from places
+    as plain as Path.exists(). None when it is fine."""
+    text = os.fsencode(path)
+    longest = max((len(part) for part in text.split(b"/")), default=0)
+    if longest > NAME_MAX:
+        return f"a name in it is {longest} bytes long; at most {NAME_MAX} per file or folder name"
+    if len(text) > PATH_MAX:
+        return f"the path is {len(text)} bytes long; at most {PATH_MAX}"
+    return None
+
 
 def make_folder(folder: str | os.PathLike) -> None:
     """Create `folder` and its parents if missing; OutputError naming what is in the way."""

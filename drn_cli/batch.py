@@ -17,7 +17,16 @@ from .animation import upscale_animation
 from .atomic import make_folder
 from .errors import DrnError, OutputError
 from .inference import TileProgress, Upscaler
-from .io import FORMATS, Picture, frame_count, image_pixels, image_size, read_image, write_image
+from .io import (
+    FORMATS,
+    Picture,
+    check_encodable,
+    frame_count,
+    image_pixels,
+    image_size,
+    read_image,
+    write_image,
+)
 from .levels import loop_map_picture
 from .picture import Upscaled, upscale_picture
 from .plan import Job, Plan, Result, level_path, loop_path
@@ -107,7 +116,8 @@ def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, sp
 
     _record_model(result, upscaler)
     try:
-        _check_final_size(job, spec, picture.size, upscaler.scale)
+        final = _check_final_size(job, spec, picture.size, upscaler.scale)
+        check_encodable(_format(out) or FORMATS.get(job.output.suffix.lower().lstrip("."), ""), *final, job.input)
         paths = _extra_paths(job, upscaler.scale, spec)
         _check_extras_free(paths, out)
         make_folder(job.output.parent)

@@ -13,6 +13,10 @@ class InputImageError(DrnError):
     """An input image could not be read (corrupt, truncated, not an image, too large)."""
 
 
+class ImageTooLarge(InputImageError):
+    """An input whose header says more pixels than the limit: refused before any pixel is decoded."""
+
+
 class OutputError(DrnError):
     """An output could not be written (exists, not writable, disk full)."""
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import io as _io
 import os
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -24,7 +26,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .atomic import write_bytes_atomic
-from .errors import InputImageError, OutputError, reason_of
+from .errors import ImageTooLarge, InputImageError, OutputError, reason_of
 
 DEFAULT_MAX_PIXELS = 100_000_000
 # Pillow's own bomb check would refuse big images with a vague message and ignore our limit;
@@ -57,17 +59,47 @@ IMAGE_KINDS = ", ".join(sorted(IMAGE_SUFFIXES))  # for messages that say what co
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v"}  # drn upscale's video inputs (video.py)
 
 
-def _open(path: str | os.PathLike) -> Image.Image:
-    """Image.open, with pillow-heif's opener registered first for .heic/.heif files; without it
-    an InputImageError that says how to get it."""
-    if Path(path).suffix.lower() in HEIF_SUFFIXES:
-        try:
-            import pillow_heif
-        except ImportError:
+# What Pillow and its plugins raise for a damaged or hostile file, found by fuzzing (fuzz/): besides
+# the usual OSError and SyntaxError, MemoryError and OverflowError from edited headers, IndexError
+# from a truncated GIF's frames, TypeError and KeyError from a TIFF without its size tags,
+# RuntimeError from the AVIF and HEIF decoders. Caught around decoder calls only.
+UNREADABLE = (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError, struct.error, MemoryError,
+              OverflowError, IndexError, KeyError, TypeError, RuntimeError, ZeroDivisionError)
+_HEIF_BRANDS = (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftypmsf1", b"ftypheim", b"ftyphevc")
+
+
+def _heif_opener(path: Path) -> None:
+    """Register pillow-heif's opener where it is installed, so HEIC is read by content whatever
+    the file's suffix; without it, a .heic file (or HEIC content) gets a line saying how to get it."""
+    try:
+        import pillow_heif
+    except ImportError:
+        with open(path, "rb") as f:
+            is_heif = f.read(12)[4:12] in _HEIF_BRANDS
+        if is_heif or path.suffix.lower() in HEIF_SUFFIXES:
             raise InputImageError(f"{path}: HEIC/HEIF photos need the pillow-heif package: "
                                   "pip install 'drn-cli[heif]' (or save the photo as JPEG)") from None
-        pillow_heif.register_heif_opener()  # idempotent
-    return Image.open(path)
+        return
+    pillow_heif.register_heif_opener()  # idempotent
+
+
+@contextmanager
+def open_image(path: str | os.PathLike) -> Iterator[Image.Image]:
+    """The one way an image file is opened: by content (HEIC too, where pillow-heif is installed),
+    the header's size checked against `max_pixels()` before any pixel is decoded, and whatever the
+    decoder raises inside the block, while opening or decoding, turned into one InputImageError
+    naming the file."""
+    path = Path(path)
+    _check_file(path)
+    try:
+        _heif_opener(path)
+        with Image.open(path) as img:
+            check_size(path, *img.size)
+            yield img
+    except InputImageError:
+        raise
+    except UNREADABLE as exc:
+        raise _unreadable(path, exc) from None
 
 
 def no_images(where: str | Path) -> str:
@@ -85,11 +117,8 @@ def find_images(folder: str | Path) -> list[Path]:
 
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
     """(H, W, 3) uint8 RGB of an image file (grey and palette images converted)."""
-    try:
-        with _open(path) as img:
-            return np.asarray(img.convert("RGB"))
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise InputImageError(f"{path}: cannot read image ({exc})") from None
+    with open_image(path) as img:
+        return np.asarray(img.convert("RGB"))
 
 
 class ReadImages(NamedTuple):
@@ -126,15 +155,13 @@ def read_folders(folders: list[str | Path]) -> ReadImages:
     return read
 
 
-UNREADABLE = (OSError, ValueError, SyntaxError, Image.DecompressionBombError, EOFError)  # what Pillow raises for a bad file
-
-
 def image_pixels(path: str | os.PathLike) -> int:
-    """Width x height from the file's header (nothing is decoded); 0 if it cannot be read."""
+    """Width x height from the file's header (nothing is decoded); 0 if it cannot be read or is
+    over the pixel limit."""
     try:
-        with _open(path) as img:
+        with open_image(path) as img:
             return img.size[0] * img.size[1]
-    except (InputImageError, *UNREADABLE):
+    except InputImageError:
         return 0
 
 
@@ -147,9 +174,9 @@ def frame_count(path: str | os.PathLike) -> int:
     if Path(path).suffix.lower() not in ANIMATION_FORMATS:
         return 1
     try:
-        with _open(path) as img:
+        with open_image(path) as img:
             return getattr(img, "n_frames", 1)
-    except (InputImageError, *UNREADABLE):
+    except InputImageError:
         return 1
 
 
@@ -238,11 +265,11 @@ def _check_file(path: Path) -> None:
         raise InputImageError(f"{path}: is a folder, not an image")
 
 
-def _check_size(path: Path, width: int, height: int) -> None:
+def check_size(path: Path, width: int, height: int) -> None:
     """The decompression-bomb check, from the header's size, before anything is decoded."""
     limit = max_pixels()
     if width * height > limit:
-        raise InputImageError(f"{path}: {width}x{height} is {width * height / 1e6:.0f} MP, above the "
+        raise ImageTooLarge(f"{path}: {width}x{height} is {width * height / 1e6:.0f} MP, above the "
                               f"{limit / 1e6:.0f} MP safety limit; set DRN_MAX_PIXELS to raise it")
 
 
@@ -250,18 +277,25 @@ def _unreadable(path: Path, exc: BaseException) -> InputImageError:
     return InputImageError(f"{path}: not a readable image ({reason_of(exc)})")
 
 
+def _orientation(img: Image.Image) -> int:
+    """The EXIF orientation (1..8) from what the header holds. A PNG's getexif() decodes the whole
+    image to look for an eXIf chunk after the pixels, so a PNG's comes from one before them (where
+    the PNG specification puts it)."""
+    if img.format == "PNG":
+        if "exif" not in img.info:
+            return 1
+        exif = Image.Exif()
+        exif.load(img.info["exif"])
+        return exif.get(_EXIF_ORIENTATION, 1)
+    return img.getexif().get(_EXIF_ORIENTATION, 1)
+
+
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
     """(width, height) as `read_image` will return it (EXIF orientation applied), from the header
     alone: the same checks but nothing decoded, so damage past the header is not seen."""
-    path = Path(path)
-    _check_file(path)
-    try:
-        with _open(path) as img:
-            width, height = img.size
-            orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
-    except UNREADABLE as exc:
-        raise _unreadable(path, exc) from None
-    _check_size(path, width, height)
+    with open_image(path) as img:
+        width, height = img.size
+        orientation = _orientation(img)
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
@@ -270,36 +304,52 @@ def read_image(path: str | os.PathLike) -> Picture:
     from .degradations.estimate import image_jpeg_quality  # its package loads OpenCV: not at import
 
     path = Path(path)
-    _check_file(path)
-    try:
-        with _open(path) as img:
-            _check_size(path, *img.size)
-            frames = getattr(img, "n_frames", 1)
-            if frames > 1:
-                img.seek(0)  # animated: the first frame
-            icc = img.info.get("icc_profile")
-            exif = img.getexif()
-            orientation = exif.get(_EXIF_ORIENTATION, 1)
-            fmt = img.format or "PNG"
-            quality = image_jpeg_quality(img)
-            lossy = fmt if fmt in ("JPEG", "AVIF", "HEIF") or (fmt == "WEBP" and _webp_is_lossy(path)) else None
-            if _is_16bit_colour(img, path):
-                pixels, alpha = _decode_16bit_colour(path, orientation)
-            else:
-                img.load()
-                pixels, alpha = _decode_pillow(ImageOps.exif_transpose(img))
-    except InputImageError:
-        raise
-    except UNREADABLE as exc:
-        raise _unreadable(path, exc) from None
+    with open_image(path) as img:
+        frames = getattr(img, "n_frames", 1)
+        if frames > 1:
+            img.seek(0)  # animated: the first frame
+        icc = img.info.get("icc_profile")
+        orientation = _orientation(img)
+        fmt = img.format or "PNG"
+        quality = image_jpeg_quality(img)
+        lossy = fmt if fmt in ("JPEG", "AVIF", "HEIF") or (fmt == "WEBP" and _webp_is_lossy(path)) else None
+        if _is_16bit_colour(img, path):
+            pixels, alpha = _decode_16bit_colour(path, orientation)
+        else:
+            img.load()
+            pixels, alpha = _decode_pillow(ImageOps.exif_transpose(img))
+        exif = img.getexif()  # after load: a PNG's is known now without a second decode
     return Picture(pixels, alpha, fmt, icc, _carried_exif(exif), jpeg_quality=quality, lossy=lossy,
                    frames=frames)
 
 
-def decode_frame(img: Image.Image) -> Picture:
-    """The frame an animated Pillow image is at (seek), whole, as a Picture."""
-    pixels, alpha = _decode_pillow(img)
-    return Picture(pixels, alpha, img.format or "PNG")
+class AnimationHeader(NamedTuple):
+    frames: int
+    size: tuple[int, int]  # (width, height)
+    loop: int | None       # the loop count the file asks for (None: not said)
+    icc: bytes | None
+
+
+def animation_header(path: str | os.PathLike) -> AnimationHeader:
+    """An animated GIF, WebP or PNG's frame count, size, loop count and ICC profile, checked as
+    every input is (open_image)."""
+    with open_image(path) as img:
+        return AnimationHeader(getattr(img, "n_frames", 1), img.size, img.info.get("loop"), img.info.get("icc_profile"))
+
+
+def animation_frames(path: str | os.PathLike) -> Iterator[tuple[Picture, int]]:
+    """Each frame of an animation, whole (Pillow composites earlier frames and transparency), as
+    a Picture with its duration in ms. A frame larger than the header's size (a GIF may say so)
+    is refused as a bomb would be; what the decoder raises is one InputImageError naming the file
+    (the consumer's own errors are its own: a generator is not run inside the loop's body)."""
+    path = Path(path)
+    with open_image(path) as img:
+        for k in range(getattr(img, "n_frames", 1)):
+            img.seek(k)
+            check_size(path, *img.size)
+            img.load()
+            pixels, alpha = _decode_pillow(img)
+            yield Picture(pixels, alpha, img.format or "PNG"), int(img.info.get("duration", 100))
 
 
 def _carried_exif(exif: Image.Exif) -> bytes | None:
@@ -362,8 +412,21 @@ def to_pillow(picture: Picture) -> Image.Image:
     return Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
 
 
+MAX_SIDE = {"WEBP": 16383, "JPEG": 65535, "GIF": 65535}  # pixels a side each format can hold
+
+
+def check_encodable(fmt: str, width: int, height: int, path: str | os.PathLike) -> None:
+    """OutputError naming `path` (the input) when a `fmt` file cannot hold its `width` x `height`
+    output: said before the model runs, not by the encoder after it."""
+    limit = MAX_SIDE.get(fmt)
+    if limit is not None and max(width, height) > limit:
+        raise OutputError(f"{path}: its output, {width}x{height}, is too large for {fmt} (at most {limit} pixels "
+                          "a side); use --format png or tif, or a smaller --outscale")
+
+
 def encode_image(picture: Picture, fmt: str, quality: int = 95) -> bytes:
     """Encode `picture` as `fmt` (a FORMATS value); alpha is dropped (on white) for JPEG/BMP."""
+    check_encodable(fmt, *picture.size, "a picture")
     array = _planes(picture, fmt)
     if array.dtype == np.uint16 and array.shape[2] > 1:
         import cv2  # Pillow cannot encode 16-bit colour

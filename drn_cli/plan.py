@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .atomic import name_problem
 from .errors import DrnError, UsageError
 from .io import (
     ANIMATION_FORMATS,
@@ -103,21 +104,39 @@ def is_own_output(path: Path) -> bool:
                                for suffix in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
 
 
+def _not_a_file(path: Path) -> str:
+    """What a path that exists (or is a link) but is neither a file nor a folder is, for a message."""
+    if path.is_symlink() and not path.exists():
+        return "a link to nothing"
+    return "not a regular file (a pipe, socket or device)"
+
+
 def _expand(arg: str, recursive: bool, notes: list[str]) -> tuple[list[tuple[Path, Path]], str | None]:
     """((file, base folder) pairs, or an error message) for one INPUT: a file, a folder or a glob.
-    Folders give their images (without `recursive`, a note counts the subfolders left out);
-    globs give the files they match, `**` matching any depth (folders they match are skipped)."""
+    Folders give their images (without `recursive`, a note counts the subfolders left out, and
+    another names entries with an image's suffix that are no files: pipes, devices, broken
+    links); globs give the files they match, `**` matching any depth (folders they match are
+    skipped)."""
+    if problem := name_problem(arg):
+        return [], f"{arg}: cannot be opened ({problem})"
     path = Path(arg)
     if path.is_file():
         return [(path, path.parent)], None
     if path.is_dir():
         pattern = "**/*" if recursive else "*"
-        found = [(p, path) for p in sorted(path.glob(pattern))
-                 if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES]
+        named = [p for p in sorted(path.glob(pattern)) if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES]
+        found = [(p, path) for p in named if p.is_file()]
+        odd = [p for p in named if not p.is_file() and not p.is_dir()]
+        if odd:
+            notes.append(f"left out {len(odd)} entr{'ies' if len(odd) > 1 else 'y'} of {arg} that "
+                         f"{'are' if len(odd) > 1 else 'is'} no file: "
+                         + ", ".join(f"{p.name} ({_not_a_file(p)})" for p in odd[:3]) + (", ..." if len(odd) > 3 else ""))
         subfolders = 0 if recursive else sum(1 for p in path.iterdir() if p.is_dir())
         if subfolders:
             notes.append(f"left out {subfolders} subfolder{'s' if subfolders > 1 else ''} of {arg}; -r includes them")
         return found, None if found else f"{arg}: no images in this folder ({IMAGE_KINDS})"
+    if path.exists() or path.is_symlink():
+        return [], f"{arg}: {_not_a_file(path)}; name an image, a video or a folder"
     found = [(Path(p), Path(p).parent) for p in sorted(glob.glob(arg, recursive=True)) if Path(p).is_file()]
     return found, None if found else f"{arg}: no such file or folder, and no file matches it as a glob"
 
@@ -175,6 +194,8 @@ def plan_jobs(inputs: list[str], tag: str | float | Callable[[Path], str], outpu
     """
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}; choose from {', '.join(FORMAT_NAMES)}")
+    if output is not None and (problem := name_problem(output)):
+        raise UsageError(f"-o {output}: cannot be used ({problem})")
     out = Path(output) if output is not None else None
     plan, claimed, found = Plan(), {}, []
     for arg in inputs:
@@ -206,6 +227,10 @@ def plan_jobs(inputs: list[str], tag: str | float | Callable[[Path], str], outpu
             dst = src.parent / name
         else:
             dst = out / (src.parent.relative_to(base) if recursive else Path()) / name
+        if problem := name_problem(dst):
+            plan.failures.append(Result(str(src), None, "error", f"{src}: its output name {dst.name[:40]}... is too "
+                                        f"long ({problem}); rename the input or name the output with -o FILE"))
+            continue
         key = dst.resolve()
         if key in claimed and claimed[key].resolve() == src.resolve():
             plan.notes.append(f"{src} is listed twice; upscaled once")

@@ -12,6 +12,7 @@ nothing under the final name.
 
 from __future__ import annotations
 
+import io
 import os
 import queue
 import threading
@@ -23,7 +24,7 @@ import numpy as np
 
 from .errors import DrnError, InputImageError, OutputError, reason_of
 from .inference import TileProgress, Upscaler
-from .io import Picture
+from .io import Picture, check_size
 from .picture import upscale_batch
 from .request import PLAIN_VIDEO, OutputSpec, RunOptions, VideoOptions
 
@@ -59,9 +60,24 @@ def probe(path: Path) -> VideoInfo:
             stream = container.streams.video[0]
             rate = float(stream.average_rate or stream.guessed_rate or 0)
             frames = stream.frames or (round(float(stream.duration * stream.time_base) * rate) if stream.duration else 0)
-            return VideoInfo(stream.codec_context.width, stream.codec_context.height, frames, rate)
-    except av.FFmpegError as exc:
+            width, height = stream.codec_context.width, stream.codec_context.height
+    except (av.FFmpegError, ValueError, OverflowError, ZeroDivisionError, TypeError, UnicodeDecodeError) as exc:
         raise InputImageError(f"{path}: not a readable video ({reason_of(exc)})") from None
+    check_size(path, width, height)  # before a frame is decoded, as for images
+    return VideoInfo(width, height, frames, rate)
+
+
+def _can_hold(av, container_format: str, stream) -> bool:
+    """Whether an output of `container_format` can carry a copy of `stream`. FFmpeg's codec tables
+    say yes to pairs that its muxer then refuses when the header is written (Opus in .mov), and
+    then the whole video would fail: so a header with that stream alone is written to memory."""
+    try:
+        with av.open(io.BytesIO(), "w", format=container_format) as trial:
+            trial.add_stream_from_template(stream)
+            trial.start_encoding()
+        return True
+    except (av.FFmpegError, ValueError):
+        return False
 
 
 def _even(pixels: np.ndarray) -> np.ndarray:
@@ -159,11 +175,8 @@ def upscale_video(source: Path, target: Path, upscaler: Upscaler, run: RunOption
             video_out.options = {"crf": str(options.quality)}
             copies = {}
             for stream in inp.streams:
-                if stream is not video_in:
-                    try:
-                        copies[stream.index] = out.add_stream_from_template(stream)
-                    except (av.FFmpegError, ValueError):
-                        continue  # a stream this container cannot hold is left out
+                if stream is not video_in and _can_hold(av, out.format.name, stream):
+                    copies[stream.index] = out.add_stream_from_template(stream)  # others are left out
             reading, writing = _Pipe(), _Pipe()
             reader = threading.Thread(target=_read, args=(inp, video_in, reading), daemon=True)
             writer = threading.Thread(target=_write, args=(out, video_out, copies, writing), daemon=True)

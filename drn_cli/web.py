@@ -31,7 +31,7 @@ from importlib import resources
 from pathlib import Path
 
 from .animation import upscale_animation
-from .errors import DrnError, UsageError
+from .errors import DrnError, ImageTooLarge, UsageError
 from .inference import Upscaler, load_upscaler, upscaler_for_picture
 from .io import ANIMATION_FORMATS, Picture, encode_image, image_size, read_image
 from .levels import loop_map_picture
@@ -80,6 +80,7 @@ class Jobs:
         self.folder, self.device, self.precision = folder, device, precision
         self.table: dict[str, Job] = {}
         self.waiting: queue.Queue[Job | None] = queue.Queue()
+        self.stopping = threading.Event()
         self.worker = threading.Thread(target=self._work, name="drn-serve-worker", daemon=True)
         self.worker.start()
 
@@ -88,6 +89,10 @@ class Jobs:
         """A queued job for an upload; UsageError for options the CLI would refuse (and for
         `compare` without a clean and photo pair), DrnError for a file that is no image (both
         before it is queued)."""
+        if model is not None and model not in PRESETS:
+            offered = ", ".join(m["name"] for m in models())
+            raise UsageError(f"model {model[:40]!r}: not a model this page offers; choose one of {offered} "
+                             "(weights files are for drn upscale --model)")
         request = UpscaleRequest(model, scale, tta=tta, confidence=not tta, device=self.device,
                                  precision=self.precision, denoise=denoise)
         if compare and denoise_pair(request.model_name) is None:
@@ -138,6 +143,7 @@ class Jobs:
         passes, finished = 1 + len(missing), 0
 
         def progress(done: int, total: int) -> None:
+            self._check_stopping()
             job.done, job.total = finished * total + done, passes * total
 
         out = upscale_picture(picture, upscaler, request.run, request.output, progress)
@@ -161,6 +167,7 @@ class Jobs:
         """An animated upload: every frame into the same kind of animation (animation.py); the
         upload itself is its input; no confidence map or model comparison."""
         def progress(done: int, total: int) -> None:
+            self._check_stopping()
             job.done, job.total = done, total
 
         job.source = job.source.rename(self.folder / f"{job.id}.input{suffix}")
@@ -175,12 +182,30 @@ class Jobs:
         path.write_bytes(encode_image(picture, "PNG"))
         return path
 
-    def stop(self) -> None:
+    def _check_stopping(self) -> None:
+        """Called between tiles and frames: a server that is stopping cancels the running job there."""
+        if self.stopping.is_set():
+            raise Cancelled("the server stopped before this job finished")
+
+    def stop(self, seconds: float = 30) -> None:
+        """Cancel the running job at its next tile, drop the queued ones and wait for the worker:
+        a process that exits while the worker is inside the model aborts (SIGABRT from C++)."""
+        self.stopping.set()
+        while True:
+            try:
+                self.waiting.get_nowait()
+            except queue.Empty:
+                break
         self.waiting.put(None)
+        self.worker.join(seconds)
 
 
 class TooLarge(DrnError):
     """An upload over the byte or pixel limit (HTTP 413)."""
+
+
+class Cancelled(DrnError):
+    """A job stopped because the server is stopping."""
 
 
 def models() -> list[dict]:
@@ -197,7 +222,7 @@ def create_app(device: str = "auto", precision: str = "auto", max_upload_bytes: 
 
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
-    from starlette.requests import Request
+    from starlette.requests import ClientDisconnect, Request
     from starlette.responses import FileResponse, JSONResponse, Response
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
@@ -218,14 +243,21 @@ def create_app(device: str = "auto", precision: str = "auto", max_upload_bytes: 
         return JSONResponse(models())
 
     async def create_job(request: Request) -> Response:
-        length = int(request.headers.get("content-length") or 0)
+        declared = request.headers.get("content-length", "")
+        length = int(declared) if declared.isdigit() else 0
         if length > max_upload_bytes:
             return error(413, f"the upload is {length / 2**20:.1f} MiB; at most {max_upload_bytes / 2**20:.0f} MiB")
-        form = await request.form(max_files=1, max_fields=8)
+        try:
+            form = await request.form(max_files=1, max_fields=8)
+        except ClientDisconnect:
+            return error(400, "the upload was cut off before its end")
         upload = form.get("image")
         if upload is None or isinstance(upload, str):
             return error(400, "send the image as the multipart field 'image'")
-        data = await upload.read(max_upload_bytes + 1)
+        try:
+            data = await upload.read(max_upload_bytes + 1)
+        except ClientDisconnect:
+            return error(400, "the upload was cut off before its end")
         if len(data) > max_upload_bytes:
             return error(413, f"the upload is larger than {max_upload_bytes / 2**20:.0f} MiB")
         name = Path(upload.filename or "upload").name[:120]
@@ -240,7 +272,7 @@ def create_app(device: str = "auto", precision: str = "auto", max_upload_bytes: 
         except ValueError:
             return error(400, f"scale must be 2, 4 or 8 and denoise auto or a number from 0 to 1, got "
                               f"{form.get('scale')!r} and {form.get('denoise')!r}")
-        except TooLarge as exc:
+        except (TooLarge, ImageTooLarge) as exc:
             return error(413, str(exc))
         except (UsageError, DrnError) as exc:
             return error(400, str(exc))

@@ -182,9 +182,10 @@ def test_dry_run_predicts_the_real_run_and_writes_nothing(mixed_folder, tmp_path
             assert planned[name]["size_in"] == record["size_in"]
             assert planned[name]["size_out"] == record["size_out"] == list(Image.open(record["output"]).size)
     assert planned["rotated.jpg"]["size_in"] == [16, 24]  # stored 24 wide, EXIF orientation 6 read from the header
-    assert {name: r["status"] for name, r in planned.items()} == {
-        name: "planned" if r["status"] == "ok" else r["status"] for name, r in real.items()}
-    assert planned["notes.png"]["status"] == "error" and planned["truncated.png"]["status"] == "error"
+    # damage past a header shows only in the real run (the dry run decodes nothing: docs/reliability.md)
+    assert {name: r["status"] for name, r in planned.items() if name != "truncated.png"} == {
+        name: "planned" if r["status"] == "ok" else r["status"] for name, r in real.items() if name != "truncated.png"}
+    assert planned["notes.png"]["status"] == "error" and real["truncated.png"]["status"] == "error"
 
 
 def test_dry_run_sees_existing_outputs_as_the_real_run_does(tmp_path, tiny_model_file):

@@ -49,4 +49,12 @@ def main(version: Annotated[bool, typer.Option("--version", "-V", callback=_vers
     """DRN super-resolution: upscale images, train, adapt and evaluate models."""
 
 
+def run() -> None:
+    """The `drn` command (and `python -m drn_cli`): the app, with the terminal kept for its own words."""
+    from .ui import keep_terminal_for_our_words
+
+    keep_terminal_for_our_words()
+    app(prog_name="drn")
+
+
 from . import evaluate, manage, serve, train, upscale  # noqa: F401 - each registers its commands on `app`

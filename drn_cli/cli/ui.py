@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import sys
+import warnings
 from typing import Annotated
 
 import typer
@@ -31,9 +32,40 @@ STYLES = {"info": "{}", "note": "[dim]{}[/dim]", "alert": "[yellow]{}[/yellow]",
           "warning": "[yellow]warning:[/yellow] {}", "error": "[red]error:[/red] {}"}
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+def printable(text: str) -> str:
+    """`text` with its control characters written as \\xNN: a file name can hold escape sequences
+    that would drive the terminal, or a newline that would split its line."""
+    return text.translate(_CONTROL)
+
+
 def say(level: str, text: str) -> None:
-    """One line of the library's words (report.py, training/events.py) on stderr in its level's style."""
-    err.print(STYLES[level].format(escape(text)))
+    """One line of the library's words (report.py, training/events.py) on stderr in its level's
+    style, control characters shown, not sent (printable)."""
+    err.print(STYLES[level].format(escape(printable(text))))
+
+
+def keep_terminal_for_our_words() -> None:
+    """Decoders talk on their own: Pillow as Python warnings ("Corrupt EXIF data"), libtiff, libpng
+    and OpenCV straight to file descriptor 2; one fuzz run put 184 such lines between ours. The
+    `drn` command (not the library, not a test's CliRunner) points descriptor 2 at /dev/null and
+    writes its own lines (sys.stderr, so Rich, tracebacks and logging too) to a copy of the
+    terminal's descriptor. DRN_DEBUG=1 keeps everything."""
+    if os.environ.get("DRN_DEBUG"):
+        return
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    try:
+        terminal = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except OSError:  # no descriptor 2 at all: nothing to keep clean
+        return
+    sys.stderr = os.fdopen(terminal, "w", buffering=1, encoding=sys.stderr.encoding or "utf-8",
+                           errors="backslashreplace")
 
 
 def handle_errors(fn):

@@ -132,7 +132,7 @@ def _run_plan(plan, upscaler, request, written, video, as_json: bool, show: bool
         tiles = bar.add_task("tiles", total=None, visible=False)
 
         def on_tile(job, done: int, count: int) -> None:  # tiles of an image, frames of a video
-            bar.update(tiles, completed=done, total=count or None, visible=count != 1, description=f"  {escape(job.input.name[:30])}")
+            bar.update(tiles, completed=done, total=count or None, visible=count != 1, description=f"  {escape(ui.printable(job.input.name[:30]))}")
 
         if upscaler is None:  # nothing can run (only failures): torch is not loaded
             results = plan.failures

@@ -78,9 +78,12 @@ def model_file(spec: str | os.PathLike) -> Path:
     """The weights file a preset name, a file or a run folder (its model.safetensors) names.
     Torch-free, so front doors check --model before anything loads: UsageError for a name that
     is none of these, WeightsError for a preset whose weights are not installed."""
+    from ..atomic import name_problem
     from ..errors import UsageError, WeightsError
 
     text = str(spec)
+    if problem := name_problem(text):
+        raise UsageError(f"--model {text[:60]}...: no such model file, run folder or preset ({problem})")
     if text in PRESETS:
         path = shipped_file(text)
         if not path.is_file():
