@@ -41,7 +41,7 @@ def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = N
                              precision=precision, denoise=denoise)
     picture, kind = _to_picture(image)
     upscaler = upscaler_for_picture(request, picture.size, picture)
-    request.check_model(upscaler.scale, upscaler.model.has_dual)
+    request.check_model(upscaler.model)
     out = upscale_picture(picture, upscaler, request.run, request.output).final
     upscaler.return_freed_memory()
     planes = out.pixels if out.alpha is None else np.concatenate([out.pixels, out.alpha[:, :, None]], 2)

@@ -59,10 +59,11 @@ def _stops_at_existing(job: Job, out: OutputOptions, result: Result) -> bool:
     return True
 
 
-def _extra_paths(job: Job, scale: int, spec: OutputSpec) -> list[Path]:
+def _extra_paths(job: Job, level_scales: tuple[int, ...], spec: OutputSpec) -> list[Path]:
     """The files `spec` adds beside `job`'s output: the --all-levels levels x2 ... x(scale/2), then
     the --confidence loop map."""
-    levels = [level_path(job.output, scale, 2 ** k) for k in range(1, scale.bit_length() - 1)] if spec.all_levels else []
+    scale = level_scales[-1]
+    levels = [level_path(job.output, scale, level) for level in level_scales[:-1]] if spec.all_levels else []
     return levels + ([loop_path(job.output)] if spec.confidence else [])
 
 
@@ -118,7 +119,7 @@ def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, sp
     try:
         final = _check_final_size(job, spec, picture.size, upscaler.scale)
         check_encodable(_format(out) or FORMATS.get(job.output.suffix.lower().lstrip("."), ""), *final, job.input)
-        paths = _extra_paths(job, upscaler.scale, spec)
+        paths = _extra_paths(job, upscaler.model.level_scales, spec)
         _check_extras_free(paths, out)
         make_folder(job.output.parent)
         upscaled = upscale_picture(picture, upscaler, run, spec, counted)
@@ -252,9 +253,10 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: 
             yield writes.popleft().result()
 
 
-def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions = PLAIN_RUN, spec: OutputSpec = PLAIN_OUTPUT,
-                 out: OutputOptions = PLAIN_WRITE) -> Iterator[Result]:
-    """What `run_jobs` would do with a x`scale` model, from names and image headers alone
+def preview_jobs(plan: Plan, level_scales: tuple[int, ...], tile: int, run: RunOptions = PLAIN_RUN,
+                 spec: OutputSpec = PLAIN_OUTPUT, out: OutputOptions = PLAIN_WRITE) -> Iterator[Result]:
+    """What `run_jobs` would do with a model of `level_scales` (LoadedModel.level_scales, its own
+    scale last), from names and image headers alone
     (`drn upscale --dry-run`): a Result per planned failure and per job, with status "planned",
     "skipped" or "error", the sizes, the extra outputs and the tiles of the model's passes at tile
     side `tile` (LR pixels, 0: whole image). Nothing is decoded, upscaled or written."""
@@ -264,7 +266,7 @@ def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions = PLAIN_RUN,
         if _stops_at_existing(job, out, result):
             yield result
             continue
-        extras = _extra_paths(job, scale, spec) if job.kind == "image" else []
+        extras = _extra_paths(job, level_scales, spec) if job.kind == "image" else []
         result.extra_outputs = [str(path) for path in extras]
         try:
             _check_extras_free(extras, out)
@@ -275,7 +277,7 @@ def preview_jobs(plan: Plan, scale: int, tile: int, run: RunOptions = PLAIN_RUN,
                 w, h = image_size(job.input)
                 result.frames = frame_count(job.input) if job.kind == "animation" else None
             result.size_in = (w, h)
-            result.size_out = _check_final_size(job, spec, (w, h), scale)
+            result.size_out = _check_final_size(job, spec, (w, h), level_scales[-1])
         except DrnError as exc:
             yield _failed(result, job, exc)
             continue
@@ -289,7 +291,7 @@ def dry_run(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: O
     seconds, and the tile side that was timed (0 when nothing is planned). The estimate times one
     tile as large as the run's largest (Upscaler.probe_side); nothing is upscaled or written."""
     tile = run.tile if run.tile is not None else upscaler.default_tile()
-    results = list(preview_jobs(plan, upscaler.scale, tile, run, spec, out))
+    results = list(preview_jobs(plan, upscaler.model.level_scales, tile, run, spec, out))
     planned = [result for result in results if result.status == "planned"]
     if not planned:
         return results, 0

@@ -13,28 +13,20 @@ cached. `--data-dir DIR` uses a local copy laid out as DIR/<Name>/HR/*.png inste
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import os
-import time
-import urllib.parse
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
-from .atomic import make_folder
-from .errors import DatasetError, reason_of
+from .download import ProgressFn, cache_root, fetch_verified
+from .errors import DatasetError
 from .io import find_images, no_images
 
-ProgressFn = Callable[[int], None]  # bytes just received (the total is DatasetInfo.bytes)
 RESEARCH = "research and education use only; cite the dataset's paper"
 TERMS = {
     "Set5": RESEARCH, "Set14": RESEARCH, "B100": RESEARCH + " (BSDS300, Berkeley)", "Urban100": RESEARCH,
     "Manga109": RESEARCH + "; any other use needs the permission of the copyright holders (manga109.org)",
 }
-RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
-CONNECT_TIMEOUT, READ_TIMEOUT = 5, 30  # seconds: an unreachable host is said at once
 
 
 @dataclass(frozen=True)
@@ -87,25 +79,12 @@ def registry() -> dict[str, DatasetInfo]:
 
 def cache_dir() -> Path:
     """Dataset cache: DRN_CACHE_DIR, else the platform's user cache folder for drn."""
-    override = os.environ.get("DRN_CACHE_DIR")
-    if override:
-        return Path(override) / "datasets"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("drn")) / "datasets"
+    return cache_root() / "datasets"
 
 
 def hr_folder(name: str) -> Path:
     """Where the cached HR images of dataset `name` live."""
     return cache_dir() / name / "HR"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def missing_files(info: DatasetInfo) -> list[RemoteFile]:
@@ -115,83 +94,15 @@ def missing_files(info: DatasetInfo) -> list[RemoteFile]:
     return [f for f in info.files if not ((folder / f.name).is_file() and (folder / f.name).stat().st_size == f.size)]
 
 
-def _get(url: str, dest: Path, progress: ProgressFn | None) -> None:
-    """Stream `url` into `dest`; requests' errors propagate."""
-    import requests
-
-    with requests.get(url, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)) as response:
-        response.raise_for_status()
-        with open(dest, "wb") as out:
-            for chunk in response.iter_content(1 << 16):
-                out.write(chunk)
-                if progress:
-                    progress(len(chunk))
-
-
-def _is_transient(exc: Exception) -> bool:
-    """A failure worth another try: a retryable HTTP status or a transfer cut short. A host that
-    cannot be reached at all (no network, a name that does not resolve, a refused or timed-out
-    connection) is not: the user is told at once."""
-    import requests
-
-    if isinstance(exc, requests.HTTPError):
-        return exc.response is not None and exc.response.status_code in RETRYABLE_STATUS
-    return isinstance(exc, (requests.ConnectionError, requests.Timeout)) and not _unreachable(exc)
-
-
-def _unreachable(exc: Exception) -> bool:
-    """True when no connection could be made: a timed-out or refused connection, an unknown host."""
-    import requests
-    from urllib3.exceptions import NewConnectionError  # NameResolutionError is one too
-
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(exc, requests.ConnectTimeout) or isinstance(reason, NewConnectionError)
-
-
 def download_file(remote: RemoteFile, folder: Path, progress: ProgressFn | None = None,
                   attempts: int = 4, backoff: float = 1.0) -> Path:
-    """Download one registry file into `folder`, verified, by atomic rename. Transient errors
-    (connection, timeout, 408/429/5xx) are retried up to `attempts` times, waiting backoff x 2^k
-    seconds; a size or SHA-256 mismatch deletes the file and raises DatasetError."""
-    import requests
-
-    target = folder / safe_file_name(remote.name, remote.dataset)
-    part = folder / f".{remote.name}.part"
-    make_folder(folder)
-    for attempt in range(attempts):
-        received = 0
-
-        def count(n: int) -> None:
-            nonlocal received
-            received += n
-            if progress:
-                progress(n)
-
-        try:
-            _get(remote.url, part, count)
-            break
-        except requests.RequestException as exc:
-            part.unlink(missing_ok=True)
-            if progress and received:
-                progress(-received)  # the bar goes back: those bytes come again
-            if _unreachable(exc) or not _is_transient(exc) or attempt + 1 == attempts:
-                _remove_if_empty(folder)
-            if _unreachable(exc):
-                host = urllib.parse.urlsplit(remote.url).netloc
-                raise DatasetError(f"{remote.dataset}: could not reach {host} to download it ({type(exc).__name__}); "
-                                   f"offline, put a copy in DIR/{remote.dataset}/HR/*.png and pass --data-dir DIR") from None
-            if not _is_transient(exc) or attempt + 1 == attempts:
-                raise DatasetError(f"{remote.dataset}/{remote.name}: download from {remote.url} failed "
-                                   f"({reason_of(exc, with_type=True)}); run the command again to resume") from None
-            time.sleep(backoff * 2 ** attempt)
-    size, digest = part.stat().st_size, sha256_file(part)
-    if size != remote.size or digest != remote.sha256:
-        part.unlink()
-        raise DatasetError(f"{remote.dataset}/{remote.name}: the download from {remote.url} is not the "
-                           f"pinned file (got {size} bytes, sha256 {digest[:12]}..., expected {remote.size} "
-                           f"bytes, {remote.sha256[:12]}...); it was deleted")
-    os.replace(part, target)
-    return target
+    """Download one registry file into `folder`, verified (download.fetch_verified): transient
+    errors retried, a size or SHA-256 mismatch deletes the file and raises DatasetError, and a
+    failed first download leaves no empty cache folder."""
+    return fetch_verified(remote.url, folder / safe_file_name(remote.name, remote.dataset), remote.sha256,
+                          remote.size, f"{remote.dataset}/{remote.name}",
+                          f"offline, put a copy in DIR/{remote.dataset}/HR/*.png and pass --data-dir DIR",
+                          DatasetError, progress, attempts, backoff, on_give_up=lambda: _remove_if_empty(folder))
 
 
 def _remove_if_empty(folder: Path) -> None:

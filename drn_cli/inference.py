@@ -25,25 +25,24 @@ from .models.loaded import LoadedModel, build, load
 from .models.presets import UPSCALE_MODEL, denoise_pair
 from .models.weights import Weights
 from .request import AUTO, DEFAULT_OVERLAP, UpscaleRequest
-from .tiling import tile_count, tile_extent, upscale_tiled
+from .tiling import effective_overlap, tile_count, tile_extent, upscale_tiled
 
 MAX_CPU_TILE = 256          # LR pixels: larger CPU tiles cost more per pixel (docs/performance.md, benchmarks/tiles.py)
 MIN_TILE = 16
-CPU_BYTES_PER_LR_PIXEL = 8_000   # DRN-S x4: ~0.8 GB peak RSS for a 256x256 tile (docs/performance.md)
-CUDA_BYTES_PER_LR_PIXEL = 12_000  # DRN-S x4, bf16: 7,892 measured at LR 512 on an H100 (docs/performance.md), 1.5x margin
 
 
-def default_tile(device: torch.device) -> int:
-    """Tile side in LR pixels from free memory, the GPU's or the CPU's (at most MAX_CPU_TILE);
-    tiling.plan_axis then covers an image with the fewest even tiles of at most that side. On the
-    CPU the time per pixel is flat up to 256 px tiles and rises above (a 700 px image in one tile
-    took 2.7x as long per pixel as in nine: its activations outgrow the heap kept by
-    device.keep_freed_cpu_memory), so larger tiles are not used there."""
+def default_tile(device: torch.device, bytes_per_lr_pixel: int) -> int:
+    """Tile side in LR pixels from free memory, the GPU's or the CPU's (at most MAX_CPU_TILE), for
+    a model that needs `bytes_per_lr_pixel` (its architecture's record says); tiling.plan_axis
+    then covers an image with the fewest even tiles of at most that side. On the CPU the time per
+    pixel is flat up to 256 px tiles and rises above (a 700 px image in one tile took 2.7x as long
+    per pixel as in nine: its activations outgrow the heap kept by device.keep_freed_cpu_memory),
+    so larger tiles are not used there."""
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
-        return max(MIN_TILE, int((0.6 * free / CUDA_BYTES_PER_LR_PIXEL) ** 0.5) // 8 * 8)
+        return max(MIN_TILE, int((0.6 * free / bytes_per_lr_pixel) ** 0.5) // 8 * 8)
     free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 1 << 34
-    return max(MIN_TILE, min(MAX_CPU_TILE, int((0.5 * free / CPU_BYTES_PER_LR_PIXEL) ** 0.5) // 8 * 8))
+    return max(MIN_TILE, min(MAX_CPU_TILE, int((0.5 * free / bytes_per_lr_pixel) ** 0.5) // 8 * 8))
 
 
 TileProgress = Callable[[int, int], None]  # (tiles done, tiles in all)
@@ -97,7 +96,7 @@ class Upscaler:
         return self.model.dtype
 
     def default_tile(self) -> int:
-        return default_tile(self.device)
+        return default_tile(self.device, self.model.bytes_per_lr_pixel(self.device.type))
 
     def upscale_tile(self, lr: torch.Tensor) -> torch.Tensor:
         """One (1, 3, h, w) tile in [0, 1] -> its final image (the model's call)."""
@@ -138,7 +137,9 @@ class Upscaler:
         lr = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))[None]
         h, w = image.shape[:2]
         side = tile_extent(self.default_tile() if tile is None else tile, h, w)
+        context = self.model.context
         while True:
+            overlap = effective_overlap(overlap, context, side)
             total, done = tile_count(h, w, side, overlap), 0
 
             def upscale_counted(t: torch.Tensor, total: int = total) -> torch.Tensor:
@@ -151,7 +152,7 @@ class Upscaler:
 
             try:
                 upscale_tiled(lr, upscale_counted, self.scale, side, overlap,
-                              lambda y, rows: emit(y, to_host(rows)), self.device)
+                              lambda y, rows: emit(y, to_host(rows)), self.device, context)
                 return
             except RuntimeError as exc:
                 if not is_out_of_memory(exc):

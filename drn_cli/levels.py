@@ -38,7 +38,7 @@ def upscale_extras(upscaler: Upscaler, image: np.ndarray, tile: int | None, over
     h, w = image.shape[:2]
     lr = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))[None]
     side = tile_extent(upscaler.default_tile() if tile is None else tile, h, w)
-    scales = [2 ** k for k in range(1, upscaler.scale.bit_length())] + ([1] if loop else [])
+    scales = [*upscaler.model.level_scales, *([1] if loop else [])]
     kept: list[list[torch.Tensor]] = []
     total = tile_count(h, w, side, overlap)
 

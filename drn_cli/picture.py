@@ -114,8 +114,8 @@ def upscale_picture(picture: Picture, upscaler: Upscaler, run: RunOptions = PLAI
         return Upscaled(resize_picture(final, size))
     outputs = upscale_extras(upscaler, image, run.tile, run.overlap, output.confidence, on_tile)
     loop = outputs.pop() if output.confidence else None
-    levels = [_finish(picture, to_pixels(level, channels, picture.bits), 2 ** k)
-              for k, level in enumerate(outputs, start=1)]
+    levels = [_finish(picture, to_pixels(level, channels, picture.bits), scale)
+              for scale, level in zip(upscaler.model.level_scales, outputs)]
     final = resize_picture(levels.pop(), size)
     return Upscaled(final, levels if output.all_levels else [], loop)
 

@@ -278,10 +278,16 @@ class UpscaleRequest:
         blended (none asked, or no clean/photo pair of `name` installed, as at x8)."""
         return None if self.denoise is None or denoise_pair(name) is None else self.denoise
 
-    def check_model(self, scale: int, has_dual: bool) -> None:
-        """The rules that need the loaded model: its `scale` and whether it has dual blocks."""
+    def check_model(self, model) -> None:
+        """The rules that need the loaded model (models.LoadedModel or BlendedModel): its scale,
+        whether it has dual blocks, and the outputs of its pass (LoadedModel.level_scales)."""
+        scale, name = model.scale, model.name
         if self.model is not None and self.scale is not None and self.scale != scale:
             raise UsageError(f"--model {self.model} is a x{scale} model, but --scale {self.scale} was given")
-        if self.confidence and not has_dual:
-            raise UsageError(f"--confidence needs a model with dual blocks; {self.model_name} has none "
-                             "(our .safetensors files have them; official primal-only checkpoints do not)")
+        if self.confidence and not model.has_dual:
+            raise UsageError(f"--confidence needs a model with dual blocks (the closed loop); {name} has none "
+                             "(our DRN .safetensors files have them; official primal-only checkpoints and "
+                             "other architectures do not)")
+        if self.all_levels and len(model.level_scales) < 2:
+            raise UsageError(f"--all-levels writes the pyramid levels a DRN makes in one pass; {name} makes "
+                             f"its x{scale} output alone")

@@ -49,41 +49,63 @@ def tile_pixels(h: int, w: int, tile: int, overlap: int) -> int:
     return sum(b - a for a, b in rows) * sum(b - a for a, b in cols)
 
 
-def _ramp(n: int, device: torch.device) -> torch.Tensor:
-    """Weights rising from ~0 to ~1 over n samples (the incoming tile's share of an overlap)."""
-    return (torch.arange(n, device=device, dtype=torch.float32) + 0.5) / n
+def effective_overlap(overlap: int, context: int, tile: int) -> int:
+    """The overlap a model with `context` LR pixels of receptive radius (0: unbounded, as DRN's
+    U-Net) is tiled with: `overlap`, raised to 2 * context + 1 where that costs at most a
+    quarter of the tile, so that every output pixel can come from a tile that saw all it depends
+    on (see _blend_weights)."""
+    wanted = 2 * context + 1
+    return max(overlap, wanted) if context and wanted <= tile // 4 else overlap
 
 
-def _blend_weights(spans: list[tuple[int, int]], index: int, scale: int) -> torch.Tensor:
-    """Per-output-pixel weight of tile `index` along one axis, (size * scale,)."""
+def _ramp(n: int, margin: int, device: torch.device) -> torch.Tensor:
+    """Weights rising from ~0 to ~1 over n samples (the incoming tile's share of an overlap),
+    0 over the first `margin` samples and 1 over the last: a tile's pixels within `margin` of its
+    edge, which its model saw without all their context, never count."""
+    w = torch.zeros(n, device=device)
+    w[n - margin:] = 1.0
+    w[margin: n - margin] = (torch.arange(n - 2 * margin, device=device, dtype=torch.float32) + 0.5) / (n - 2 * margin)
+    return w
+
+
+def _blend_weights(spans: list[tuple[int, int]], index: int, scale: int, context: int = 0) -> torch.Tensor:
+    """Per-output-pixel weight of tile `index` along one axis, (size * scale,). Where an overlap
+    is wider than 2 * `context` LR pixels, the ramp keeps `context` away from both tiles' edges:
+    the blend is then of exact values, and tiling changes nothing (SRVGGNetCompact's 18 pixels);
+    elsewhere (context 0: DRN) the ramp spans the whole overlap."""
     start, end = spans[index]
     w = torch.ones((end - start) * scale)
+
+    def margin(n: int) -> int:
+        return context * scale if n > 2 * context * scale else 0
+
     if index > 0:
         n = (spans[index - 1][1] - start) * scale
-        w[:n] = _ramp(n, w.device)
+        w[:n] = _ramp(n, margin(n), w.device)
     if index + 1 < len(spans):
         n = (end - spans[index + 1][0]) * scale
-        w[len(w) - n:] = 1 - _ramp(n, w.device)
+        w[len(w) - n:] = 1 - _ramp(n, margin(n), w.device)
     return w
 
 
 def upscale_tiled(image: torch.Tensor, upscale: TileFn, scale: int, tile: int, overlap: int,
-                  emit: EmitFn, device: torch.device | str = "cpu") -> None:
-    """Upscale (1, C, h, w) `image` tile by tile, emitting blended (C, rows, w*scale) rows.
+                  emit: EmitFn, device: torch.device | str = "cpu", context: int = 0) -> None:
+    """Upscale (1, C, h, w) `image` tile by tile, emitting blended (C, rows, w*scale) rows;
+    `context`: the model's receptive radius in LR pixels, 0 when unbounded (_blend_weights).
 
     Rows are emitted top to bottom, each exactly once; the union covers all h*scale rows.
     Blending happens on `device`, where the tiles come back, and so do the emitted rows.
     """
     _, channels, h, w = image.shape
     rows, cols = plan_axis(h, tile, overlap), plan_axis(w, tile, overlap)
-    col_weights = [_blend_weights(cols, j, scale).to(device) for j in range(len(cols))]
+    col_weights = [_blend_weights(cols, j, scale, context).to(device) for j in range(len(cols))]
     carry = None  # blended float rows of the previous band that the next band still overlaps
     for i, (y0, y1) in enumerate(rows):
         band = torch.zeros(channels, (y1 - y0) * scale, w * scale, device=device)
         for j, (x0, x1) in enumerate(cols):
             out = upscale(image[:, :, y0:y1, x0:x1])[0].float().to(device)
             band[:, :, x0 * scale: x1 * scale] += out * col_weights[j]
-        row_w = _blend_weights(rows, i, scale).to(device)[:, None]
+        row_w = _blend_weights(rows, i, scale, context).to(device)[:, None]
         band *= row_w
         if carry is not None:
             band[:, : carry.shape[1]] += carry

@@ -130,7 +130,7 @@ class Jobs:
         request = job.request
         picture = read_image(job.source)
         upscaler = upscaler_for_picture(request, picture.size, picture)  # an animation's: by its first frame
-        request.check_model(upscaler.scale, upscaler.model.has_dual)
+        request.check_model(upscaler.model)
         job.model, job.strength, job.reason = upscaler.model.name, upscaler.model.strength, upscaler.model.reason
         suffix = {fmt: suffix for suffix, fmt in ANIMATION_FORMATS.items()}.get(picture.format)
         if picture.frames > 1 and suffix:

@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "drn_cli"
 # modules of a lower layer, or from its own package.
 LAYERS = {
     "errors": 0,
-    "atomic": 1, "tiling": 1, "metrics": 1, "degradations": 1, "device": 1,
+    "atomic": 1, "tiling": 1, "metrics": 1, "degradations": 1, "device": 1, "download": 1,
     "models": 2, "io": 2, "distributed": 2,
     "request": 3, "datasets": 3, "export": 3,
     "inference": 4, "plan": 4,

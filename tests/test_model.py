@@ -4,7 +4,8 @@ import pytest
 import torch
 from conftest import shared_path
 
-from drn_cli.models.drn import DRN, VARIANTS, DRNConfig, count_parameters
+from drn_cli.models.architecture import count_parameters
+from drn_cli.models.drn import DRN, VARIANTS, DRNConfig
 from drn_cli.models.weights import load_official
 
 PAPER_PARAMS_M = {"drn-s-x4": 4.804, "drn-s-x8": 5.403, "drn-l-x4": 9.826, "drn-l-x8": 10.004}

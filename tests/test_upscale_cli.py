@@ -244,7 +244,7 @@ def test_dry_run_counts_the_tiles_the_model_runs(tmp_path, tiny_model_file):
     for options, spec, expected in ((RunOptions(tile=16, overlap=4), OutputSpec(), 12),
                                     (RunOptions(tile=16, overlap=4, tta=True), OutputSpec(), 96),
                                     (RunOptions(tile=0), OutputSpec(), 1), (RunOptions(tile=16, overlap=4), extras, 12)):
-        [preview] = preview_jobs(plan, 4, options.tile, options, spec)
+        [preview] = preview_jobs(plan, (2, 4), options.tile, options, spec)
         seen.clear()
         [result] = run_jobs(plan, upscaler, options, spec, on_tile=lambda job, done, total: seen.append((done, total)))
         assert result.status == "ok"

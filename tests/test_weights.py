@@ -98,7 +98,7 @@ def test_missing_preset_says_how_to_pass_a_model(tmp_path, monkeypatch):
 
 
 def test_infer_config_rejects_non_drn():
-    with pytest.raises(WeightsError, match="not a DRN"):
+    with pytest.raises(WeightsError, match="not a model this version knows"):
         infer_config({"conv.weight": torch.zeros(1)})
 
 

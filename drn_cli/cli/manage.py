@@ -36,8 +36,13 @@ def models(as_json: JsonOpt = False) -> None:
     ui.out.print(f"models (drn upscale without --model: per picture the clean or the photo model of a --denoise "
                  f"pair; drn eval: {PAPER_MODEL})")
     for r in rows:
-        installed = "installed" if r["installed"] else (
-            "not installed: convert the official checkpoint with drn convert" if r["official"] else "not installed")
+        if r["url"]:
+            size = f"{r['bytes'] / 1e6:.0f} MB, " if r["bytes"] else ""
+            installed = (f"{r['architecture']}, {'downloaded' if r['installed'] else 'downloads on first use'} "
+                         f"({size}{r['licence']})")
+        else:
+            installed = "installed" if r["installed"] else (
+                "not installed: convert the official checkpoint with drn convert" if r["official"] else "not installed")
         scores = ", ".join(f"{k} {v[0]:.2f}" for k, v in (r["scores"] or {}).items())
         pair = f"\n  --denoise: {' (0) + '.join(r['denoise_pair'])} (1)" if r["denoise_pair"] else ""
         ui.out.print(f"\n[bold]{r['name']}[/bold]  x{r['scale']}, {r['params'] / 1e6:.2f} M params, trained on "

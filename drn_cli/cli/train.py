@@ -65,8 +65,9 @@ def train(
         return _run(resume_run(resume, steps, display, minutes=minutes), display)
     if not data or out is None:
         raise UsageError("drn train needs --data DIR and --out RUN_DIR (or --resume RUN_DIR)")
+    arch_id, net = architecture(model, scale, n_blocks, n_feats)
     config = TrainConfig(
-        data=[str(d) for d in data], out=str(out), model=architecture(model, scale, n_blocks, n_feats).to_dict(),
+        data=[str(d) for d in data], out=str(out), architecture=arch_id, model=net.to_dict(),
         steps=steps or 10_000, minutes=minutes, batch_size=batch_size, patch_size=patch_size, lr=lr, warmup=warmup,
         dual_weight=dual_weight, loss=loss, val=[str(p) for p in dataset_paths(val, data_dir)[1]] if val else [],
         val_every=val_every, save_every=save_every, log_every=log_every, seed=seed, device=device,
@@ -150,8 +151,9 @@ def finetune_unpaired(
         raise UsageError("finetune-unpaired needs --out RUN_DIR (or --resume RUN_DIR)")
     if not lr_dir.is_dir():
         raise UsageError(f"{lr_dir}: not a folder of LR photos")
+    arch_id, net = initial_architecture(model)
     config = AdaptConfig(
-        data=[str(d) for d in paired_data or []], out=str(out), model=initial_architecture(model).to_dict(),
+        data=[str(d) for d in paired_data or []], out=str(out), architecture=arch_id, model=net,
         steps=steps or 400, batch_size=batch_size, patch_size=patch_size, lr=lr, dual_weight=dual_weight,
         save_every=save_every, log_every=log_every, seed=seed, device=device, precision=precision, init=model,
         lr_dir=str(lr_dir), unpaired_ratio=unpaired_ratio, freeze_dual=freeze_dual, loop=loop,

@@ -74,7 +74,7 @@ def upscale(
     rank, dev = (distributed.from_env(), device) if dry_run else distributed.init(device)
     set_threads(threads)
     upscaler = upscaler_for_picture(request, device=str(dev), compile=compile_model and not dry_run)
-    request.check_model(upscaler.scale, upscaler.model.has_dual)
+    request.check_model(upscaler.model)
     plan = plan or planned(upscaler.scale)
     for line in large_output_warnings(plan, upscaler.scale, request.output) if rank.is_main else []:
         ui.say(*line)

@@ -31,12 +31,18 @@ class BlendedModel:
     dtype: torch.dtype = field(init=False)
     precision: str = field(init=False)
     has_dual: bool = field(init=False)
+    level_scales: tuple[int, ...] = field(init=False)
+    context: int = field(init=False)
 
     def __post_init__(self) -> None:
         if self.clean.scale != self.photo.scale:
             raise ValueError(f"cannot blend a x{self.clean.scale} and a x{self.photo.scale} model")
         p = self.photo
         self.scale, self.device, self.dtype, self.precision, self.has_dual = p.scale, p.device, p.dtype, p.precision, p.has_dual
+        self.level_scales, self.context = p.level_scales, max(p.context, self.clean.context)
+
+    def bytes_per_lr_pixel(self, device_type: str) -> int:
+        return self.photo.bytes_per_lr_pixel(device_type)
 
     @property
     def name(self) -> str:

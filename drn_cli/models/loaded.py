@@ -18,7 +18,6 @@ from torch import nn
 
 from ..device import keep_freed_cpu_memory, precision_name, resolve_device, resolve_precision
 from ..errors import DrnError
-from .drn import RGB_RANGE, ImageGraph
 from .presets import UPSCALE_MODEL
 from .registry import Architecture, architecture, count_parameters
 from .weights import Weights, model_path, resolve_model
@@ -74,13 +73,27 @@ class LoadedModel:
         """"drn-s-x4-real: DRN x4, 30 blocks per level, 16 base features, 4.80 M parameters"."""
         return f"{self.name}: {self.arch.label} {self.arch.describe(self.config)}, {self.parameters / 1e6:.2f} M parameters"
 
+    @property
+    def level_scales(self) -> tuple[int, ...]:
+        """The scales of `levels`' outputs: (2, 4) for a x4 DRN, (4,) for a one-output network."""
+        return self.arch.level_scales(self.config)
+
+    @property
+    def context(self) -> int:
+        """The receptive radius in LR pixels (0: unbounded), for exact tiling (tiling.py)."""
+        return self.arch.context(self.config)
+
+    def bytes_per_lr_pixel(self, device_type: str) -> int:
+        """Peak memory per LR pixel of a tile on "cpu" or "cuda" (sizes the default tile)."""
+        return self.arch.bytes_per_lr_pixel(self.config, device_type)
+
     def _forward(self, lr: torch.Tensor, dtype: torch.dtype) -> list[torch.Tensor]:
-        return self.network.super_resolve(lr.to(self.device), dtype)[1:]
+        return self.arch.levels(self.network, lr.to(self.device), dtype)
 
     def levels(self, lr: torch.Tensor) -> list[torch.Tensor]:
-        """(B, 3, h, w) in [0, 1] -> every level above the input, x2 ... xS, each (B, 3, h*2^k,
-        w*2^k) float32 in [0, 1] on the device. A non-finite result in reduced precision is
-        redone in fp32."""
+        """(B, 3, h, w) in [0, 1] -> every output of one pass (the pyramid levels above the input,
+        x2 ... xS, for DRN; the one xS output elsewhere), each (B, 3, h*s_k, w*s_k) float32 in
+        [0, 1] on the device. A non-finite result in reduced precision is redone in fp32."""
         levels = self._forward(lr, self.dtype)
         if self.dtype != torch.float32 and not all(torch.isfinite(x).all() for x in levels):
             levels = self._forward(lr, torch.float32)
@@ -92,21 +105,16 @@ class LoadedModel:
 
     def loop_error(self, lr: torch.Tensor, sr: torch.Tensor) -> torch.Tensor:
         """(B, 3, h, w) LR and (B, 3, h*s, w*s) SR in [0, 1] -> (B, 1, h, w) |D(SR) - LR|, mean
-        over RGB, on the 0..255 scale: every dual block chained from the output down to the input
-        size (the closed loop of paper Sec. 3.2)."""
+        over RGB, on the 0..255 scale: the closed loop of paper Sec. 3.2 (the architecture's)."""
         if self.duals is None:
-            raise DrnError(f"{self.name} has no dual blocks, so it has no closed loop (our .safetensors "
-                           "files have them; official primal-only checkpoints do not)")
-        x = sr.float() * RGB_RANGE
-        with torch.inference_mode():
-            for block in reversed(self.duals):
-                x = block(x)
-        return (x - lr.to(x.device).float() * RGB_RANGE).abs().mean(dim=1, keepdim=True)
+            raise DrnError(f"{self.name} has no dual blocks, so it has no closed loop (our DRN .safetensors "
+                           "files have them; official primal-only checkpoints and other architectures do not)")
+        return self.arch.loop_error(self.duals, lr, sr)
 
     def graph(self, half: bool = False) -> nn.Module:
         """A fresh fp32 copy of the network as a traceable module in [0, 1] for export:
         (N, 3, H, W) -> (N, 3, H*s, W*s); `half` runs its body in fp16."""
-        return ImageGraph(self.weights.build()[0].eval(), half)
+        return self.arch.graph(self.weights.build()[0].eval(), half)
 
 
 def build(weights: Weights, name: str = "weights", device: str = "auto", precision: str = "auto",
@@ -120,7 +128,7 @@ def build(weights: Weights, name: str = "weights", device: str = "auto", precisi
     network, duals = weights.build(with_dual=True)
     network = network.to(dev, memory_format=torch.channels_last)
     if compile:
-        network.compile()  # in place: super_resolve's self(x) calls the compiled forward
+        network.compile()  # in place: the architecture's levels call the compiled forward
     return LoadedModel(name, weights, network, None if duals is None else duals.to(dev), dev,
                        resolve_precision(precision, dev))
 

@@ -22,6 +22,11 @@ class Preset:
     official: str | None = None  # the official DRN checkpoint of this architecture (`drn convert` reads it)
     architecture: str = "drn"    # registry id
     root: str | None = None      # the first model of its lineage (None: itself); `drn average` compares them
+    # a third-party model, downloaded (verified) into the user cache on first use, never shipped:
+    url: str | None = None       # its release file
+    sha256: str | None = None    # the release file's SHA-256
+    size: int | None = None      # its bytes, where known
+    licence: str | None = None
 
 
 _OFFICIAL = "https://github.com/guoyongcs/DRN/releases/download/v0.1/"
@@ -39,6 +44,27 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("drn-l-x4", "drn-l-x4", 4, "bicubic", "the paper's larger model at x4", _OFFICIAL + "DRNL4x.pt"),
     Preset("drn-l-x8", "drn-l-x8", 8, "bicubic", "the paper's larger model at x8", _OFFICIAL + "DRNL8x.pt"),
 )}
+
+_REAL_ESRGAN = "https://github.com/xinntao/Real-ESRGAN/releases/download/"
+_BSD = "BSD-3-Clause (Real-ESRGAN, Xintao Wang)"
+# What users of chaiNNer and Upscayl reach for (docs/models.md): Real-ESRGAN's GAN-trained models,
+# sharp on hair, fur and stone where our PSNR-trained ones look painted. SHA-256 and sizes as
+# several independent public projects pin them (the Real-ESRGAN project publishes none).
+THIRD_PARTY: dict[str, Preset] = {p.name: p for p in (
+    Preset("realesr-general-x4v3", "srvgg-x4", 4, "real", "photos, GAN-sharp, small and fast (Real-ESRGAN's general model)",
+           architecture="srvgg", url=_REAL_ESRGAN + "v0.2.5.0/realesr-general-x4v3.pth", size=4_885_111,
+           sha256="8dc7edb9ac80ccdc30c3a5dca6616509367f05fbc184ad95b731f05bece96292", licence=_BSD),
+    Preset("RealESRGAN_x4plus", "rrdb-x4", 4, "real", "photos, GAN-sharp: hair, fur, stone (23 RRDBs: slow on a CPU)",
+           architecture="rrdb", url=_REAL_ESRGAN + "v0.1.0/RealESRGAN_x4plus.pth", size=67_040_989,
+           sha256="4fa0d38905f75ac06eb49a7951b426670021be3018265fd191d2125df9d682f1", licence=_BSD),
+    Preset("RealESRGAN_x2plus", "rrdb-x2", 2, "real", "photos at x2, GAN-sharp",
+           architecture="rrdb", url=_REAL_ESRGAN + "v0.2.1/RealESRGAN_x2plus.pth", size=67_061_725,
+           sha256="49fafd45f8fd7aa8d31ab2a22d14d91b536c34494a5cfe31eb5d89c2fa266abb", licence=_BSD),
+    Preset("RealESRGAN_x4plus_anime_6B", "rrdb-anime-x4", 4, "real", "anime and illustrations (6 RRDBs)",
+           architecture="rrdb", url=_REAL_ESRGAN + "v0.2.2.4/RealESRGAN_x4plus_anime_6B.pth",
+           sha256="f872d837d3c90ed2e05227bed711af5671a6fd1c9f7d7e91c911a61f155e99da", licence=_BSD),
+)}
+PRESETS.update(THIRD_PARTY)
 
 PAPER_MODEL = "drn-s-x4"      # `drn eval` and `finetune-unpaired` start here (paper protocol)
 UPSCALE_MODEL = "drn-s-x4-real"  # what `drn upscale` uses when no --model or --scale is given
@@ -70,7 +96,13 @@ def shipped_weights_dir() -> Path:
 
 
 def shipped_file(name: str) -> Path:
-    """Where preset `name`'s weights are, whether or not they are there."""
+    """Where preset `name`'s weights are, whether or not they are there: the shipped folder, or
+    for a third-party model the user cache's models/ folder (DRN_CACHE_DIR overrides)."""
+    preset = PRESETS.get(name)
+    if preset is not None and preset.url:
+        from ..download import cache_root
+
+        return cache_root() / "models" / preset.url.rsplit("/", 1)[-1]
     return shipped_weights_dir() / f"{name}.safetensors"
 
 
@@ -86,7 +118,7 @@ def model_file(spec: str | os.PathLike) -> Path:
         raise UsageError(f"--model {text[:60]}...: no such model file, run folder or preset ({problem})")
     if text in PRESETS:
         path = shipped_file(text)
-        if not path.is_file():
+        if not path.is_file() and not PRESETS[text].url:  # a third-party file downloads when it loads
             raise WeightsError(f"no shipped weights for {text} (looked for {path}); pass "
                                "--model PATH with a .safetensors or official .pt file")
         return path

@@ -21,9 +21,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save
 
 from ..atomic import write_bytes_atomic
+from ..download import ProgressFn, fetch_verified
 from ..errors import UsageError, WeightsError, reason_of
 from .presets import PRESETS, denoise_pair, model_file, shipped_file
-from .registry import architecture, count_parameters, detect
+from .registry import ARCHITECTURES, architecture, count_parameters, detect, dual_blocks
 
 FORMAT_NAME = "drn-cli"
 StateDict = dict[str, torch.Tensor]
@@ -47,9 +48,9 @@ class Weights:
         _load_strict(model, self.primal, "primal network")
         duals = None
         if with_dual and self.dual is not None:
-            if len(self.dual) != len(net.dual):
+            if net.dual is None or len(self.dual) != len(net.dual):
                 raise WeightsError(f"{len(self.dual)} dual blocks given, the x{self.config.scale} "
-                                   f"model needs {len(net.dual)}")
+                                   f"{architecture(self.architecture).label} model has {len(net.dual or [])}")
             duals = net.dual
             for i, (block, state) in enumerate(zip(duals, self.dual)):
                 _load_strict(block, state, f"dual block {i}")
@@ -202,12 +203,15 @@ def _torch_load(path: Path) -> object:
 
 
 def _clean_state_dict(obj: object, path: Path) -> StateDict:
-    """Unwrap {'state_dict'|'model'|'params': ...} and strip DataParallel `module.` prefixes."""
-    for key in ("state_dict", "model", "params", "params_ema"):
+    """Unwrap {'state_dict'|'model'|'params_ema'|'params': ...} and strip DataParallel `module.`
+    prefixes. BasicSR files (Real-ESRGAN's) may hold both params_ema and params: the moving
+    average is the released model, as Real-ESRGAN's own inference takes it."""
+    for key in ("state_dict", "model", "params_ema", "params"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise WeightsError(f"{path}: expected a DRN state dict, found {type(obj).__name__}")
+            break
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise WeightsError(f"{path}: expected a state dict of tensors, found {type(obj).__name__}")
     return {re.sub(r"^module\.", "", k): v.float() for k, v in obj.items()}
 
 
@@ -216,8 +220,9 @@ def infer_config(state: StateDict, source: str = "weights") -> tuple[str, Any]:
     architecture's `detect` (registry.py)."""
     found = detect(state)
     if found is None:
-        raise WeightsError(f"{source}: not a DRN primal state dict, nor one of another known architecture "
-                           "(a DRN's keys include head.weight and up_blocks.0.0.body.0.weight)")
+        known = ", ".join(a.label for a in ARCHITECTURES.values())
+        raise WeightsError(f"{source}: not a model this version knows ({known}); its first keys are "
+                           f"{', '.join(list(state)[:3])}")
     return found[0].id, found[1]
 
 
@@ -243,6 +248,8 @@ def load_official(path: str | os.PathLike, dual_path: str | os.PathLike | None =
         return _from_training_checkpoint(obj, path)
     primal = _clean_state_dict(obj, path)
     arch_id, config = infer_config(primal, str(path))
+    arch = architecture(arch_id)
+    primal = arch.rename(primal)
     dual = None
     if dual_path is not None:
         dual_path = Path(dual_path)
@@ -251,18 +258,31 @@ def load_official(path: str | os.PathLike, dual_path: str | os.PathLike | None =
             raise WeightsError(f"{dual_path}: expected a list of dual state dicts, "
                                f"found {type(obj).__name__}")
         dual = [_clean_state_dict(s, dual_path) for s in obj]
-        needed = config.phases  # official checkpoints are DRNs: one dual block per 2x step
+        needed = dual_blocks(arch, config)
         if len(dual) != needed:
             raise WeightsError(f"{dual_path}: has {len(dual)} dual blocks, the x{config.scale} "
-                               f"model needs {needed}")
+                               f"{arch.label} model has {needed}")
     return Weights(config, primal, dual, {"source": f"official checkpoint {path.name}"}, arch_id)
 
 
 # ---------------------------------------------------------------------------- resolving names
 
-def model_path(spec: str | os.PathLike) -> Path:
-    """The weights file a preset name, file or run folder refers to (presets.model_file)."""
-    return model_file(spec)
+def model_path(spec: str | os.PathLike, progress: ProgressFn | None = None) -> Path:
+    """The weights file a preset name, file or run folder refers to (presets.model_file); a
+    third-party preset is downloaded first where it is not in the cache (download_preset)."""
+    path = model_file(spec)
+    preset = PRESETS.get(str(spec))
+    if preset is not None and preset.url and not path.is_file():
+        download_preset(preset.name, progress)
+    return path
+
+
+def download_preset(name: str, progress: ProgressFn | None = None) -> Path:
+    """Download third-party preset `name` into the user cache, verified against its pinned SHA-256
+    (and size); WeightsError naming what to do offline."""
+    preset, path = PRESETS[name], shipped_file(name)
+    offline = f"offline, download {preset.url} elsewhere and put it at {path}"
+    return fetch_verified(preset.url, path, preset.sha256, preset.size, name, offline, WeightsError, progress)
 
 
 def resolve_model(spec: str | os.PathLike, dual_path: str | os.PathLike | None = None) -> Weights:
@@ -285,16 +305,18 @@ def read_provenance(path: str | os.PathLike) -> dict:
 def catalogue() -> list[dict]:
     """Every preset: scale, primal parameters, what it was trained on and is for, whether its
     weights are installed (and where), its recorded scores and recipe, the official checkpoint,
-    and the (clean, photo) pair that --denoise chooses from or blends, where it has one."""
+    the (clean, photo) pair that --denoise chooses from or blends, where it has one, and for a
+    third-party model its architecture, release URL, SHA-256, size and licence."""
     rows = []
     for preset in PRESETS.values():
         arch = architecture(preset.architecture)
         params = count_parameters(arch, arch.variants[preset.variant])
         path = shipped_file(preset.name)
-        provenance = read_provenance(path) if path.is_file() else {}
+        provenance = read_provenance(path) if path.is_file() and path.suffix == ".safetensors" else {}
         rows.append({"name": preset.name, "scale": preset.scale, "params": params,
                      "trained_on": preset.degradation, "use": preset.use, "installed": path.is_file(),
                      "file": str(path), "steps": provenance.get("steps"), "scores": provenance.get("scores"),
                      "recipe": provenance.get("recipe"), "official": preset.official,
-                     "denoise_pair": denoise_pair(preset.name)})
+                     "denoise_pair": denoise_pair(preset.name), "architecture": arch.label,
+                     "url": preset.url, "sha256": preset.sha256, "bytes": preset.size, "licence": preset.licence})
     return rows

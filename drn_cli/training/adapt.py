@@ -106,9 +106,10 @@ class AdaptConfig(TrainConfig):
 
 
 
-def initial_architecture(model: str):
-    """The architecture config of the starting weights `model` (a preset or file)."""
-    return resolve_model(model).config
+def initial_architecture(model: str) -> tuple[str, dict]:
+    """(registry id, config as a dict) of the starting weights `model` (a preset or file)."""
+    weights = resolve_model(model)
+    return weights.architecture, weights.config.to_dict()
 
 
 def fitted_patch(photos: list[np.ndarray], scale: int, largest: int = 128) -> int:
@@ -204,7 +205,7 @@ class AdaptTask:
         HR folders are cut at 128, photos as they allow) and `--self-pairs auto`
         (degradations.estimate). A config whose choices are made comes back unchanged."""
         _, n_pairs = config.batch_split()
-        patch = config.patch_size or (128 if config.data else fitted_patch(read.images, config.drn.scale))
+        patch = config.patch_size or (128 if config.data else fitted_patch(read.images, config.net.scale))
         self_pairs, inferred = config.self_pairs, config.inferred
         if self_pairs == "auto":
             self_pairs, inferred = self_pair_degradation(read.images, read.paths) if n_pairs else ("bicubic", {})
@@ -234,7 +235,7 @@ class AdaptTask:
     @functools.cached_property
     def unpaired_sources(self) -> list[np.ndarray]:
         """The photos large enough for an LR patch (the closed loop's inputs)."""
-        lr_patch = self.config.patch_size // self.config.drn.scale
+        lr_patch = self.config.patch_size // self.config.net.scale
         return photos_at_least(self.photos, lr_patch, self.config.lr_dir)
 
     def prepare(self) -> str:
@@ -265,7 +266,7 @@ class AdaptTask:
         """Per step in [start, until): (unpaired LR patches, the pairs' HR patches), each
         (n, 3, p, p) 0..255, or None when its share of the batch is empty."""
         c, t = self.config, self.trainer
-        lr_patch = c.patch_size // c.drn.scale
+        lr_patch = c.patch_size // c.net.scale
         unpaired = PhotoPatches(self.unpaired_sources, lr_patch, c.seed, 1)
         pairs = PhotoPatches(self.pair_sources, c.patch_size, c.seed, 2) if self.n_pairs else None
         rank_offset = t.dist.rank * c.batch_size
@@ -287,7 +288,7 @@ class AdaptTask:
                 for block in reversed(self.trainer.net.dual):
                     pyramid.insert(0, block(pyramid[0]).float().round().clamp(0, 255))
             return pyramid[0], [self.trainer.to_device(level) for level in pyramid]
-        kind, scale = self.config.self_pairs, self.config.drn.scale
+        kind, scale = self.config.self_pairs, self.config.net.scale
         kernel = parse_degradation(kind).kernel
         pyramid = self._pyramid(hr, kernel)
         if kind == kernel:
@@ -298,7 +299,7 @@ class AdaptTask:
 
     def _pyramid(self, hr: torch.Tensor, kernel: str) -> list[torch.Tensor]:
         """(B, 3, p, p) HR patches 0..255 -> their pyramids [LR_0, ..., HR] by `kernel`."""
-        pyramids = [lr_pyramid(img, self.config.drn.scale, kernel) for img in _images(hr)]
+        pyramids = [lr_pyramid(img, self.config.net.scale, kernel) for img in _images(hr)]
         return [self.trainer.to_device(torch.from_numpy(np.stack(level)).permute(0, 3, 1, 2).float())
                 for level in zip(*pyramids)]
 
@@ -357,7 +358,7 @@ class AdaptTask:
         """Mean Y-PSNR of the primal network on centre crops (one patch) of `images` taken as HR,
         their LR made with the run's pair degradation, seeded per image."""
         t, c = self.trainer, self.config
-        scale, side = c.drn.scale, c.patch_size
+        scale, side = c.net.scale, c.patch_size
         scores = []
         t.net.eval()
         for i, img in enumerate(images):

@@ -36,7 +36,7 @@ class PairedTask:
     @property
     def spec(self) -> PatchSpec:
         c = self.trainer.config
-        return PatchSpec(c.drn.scale, c.patch_size, c.seed, c.degradation)
+        return PatchSpec(c.net.scale, c.patch_size, c.seed, c.degradation)
 
     @functools.cached_property
     def pyramids(self) -> list:

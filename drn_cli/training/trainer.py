@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -34,7 +34,6 @@ from ..device import precision_name, resolve_precision
 from ..errors import DrnError, UsageError
 from ..evaluate import iter_scores
 from ..inference import Upscaler
-from ..models.drn import DRNConfig
 from ..models.grow import copy_inner_levels, fit_stem
 from ..models.loaded import LoadedModel
 from ..models.presets import default_variant
@@ -54,7 +53,8 @@ class TrainConfig:
 
     data: list[str]
     out: str
-    model: dict = field(default_factory=lambda: DRNConfig().to_dict())
+    architecture: str = "drn"      # the network's registry id; its record must be `trainable`
+    model: dict = field(default_factory=lambda: config_for(default_variant(4))[1].to_dict())  # its config
     steps: int = 10_000
     minutes: float | None = None   # wall-clock budget of the training loop; None: steps alone
     batch_size: int = 16
@@ -84,6 +84,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         """Refuse values no run can use, with the option's name (UsageError, exit code 2)."""
         self.run_id = self.run_id or uuid.uuid4().hex
+        record = architecture_record(self.architecture)
+        if not record.trainable:
+            raise UsageError(f"{record.label} models cannot be trained or adapted here: dual regression "
+                             "training needs a network with dual blocks (DRN)")
         try:
             parse_degradation(self.degradation)
         except ValueError as exc:
@@ -100,23 +104,26 @@ class TrainConfig:
             raise UsageError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
 
     def check_patch_size(self) -> None:
-        scale = self.drn.scale
+        scale = self.net.scale
         if self.patch_size % scale or self.patch_size < 4 * scale:
             raise UsageError(f"--patch-size must be a multiple of {scale} and at least {4 * scale}, "
                              f"got {self.patch_size}")
 
     @property
-    def drn(self) -> DRNConfig:
-        return DRNConfig(**self.model)
+    def net(self) -> Any:
+        """The network's config, as its architecture's record reads `model`."""
+        return architecture_record(self.architecture).config(self.model)
 
 
 def architecture(model: str | None = None, scale: int | None = None, n_blocks: int | None = None,
-                 n_feats: int | None = None) -> DRNConfig:
-    """A named variant or preset (default: the DRN-S of `scale`, or of x4) with optional overrides."""
+                 n_feats: int | None = None) -> tuple[str, Any]:
+    """(registry id, config) of a named variant or preset (default: the DRN-S of `scale`, or of
+    x4) with `drn train`'s overrides where given."""
     try:
-        return config_for(model or default_variant(scale or 4), scale, n_blocks, n_feats)[1]
+        arch, config = config_for(model or default_variant(scale or 4), scale=scale, n_blocks=n_blocks, n_feats=n_feats)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    return arch.id, config
 
 
 class Task(Protocol):
@@ -141,8 +148,8 @@ class Trainer:
         self.dtype = resolve_precision(config.precision, self.device)
         self.out = Path(config.out)
         torch.manual_seed(config.seed + self.dist.rank)
-        self.arch = architecture_record("drn")
-        self.net = self.arch.build(config.drn)
+        self.arch = architecture_record(config.architecture)
+        self.net = self.arch.build(config.net)
         self.init_weights = self._load_init(config.init) if config.init else None
         if self.init_weights is None and config.bicubic_init and self.arch.warm_start is not None:
             self.arch.warm_start(self.net.primal)
@@ -170,8 +177,8 @@ class Trainer:
     def model_label(self) -> str:
         """"drn-s-x4-real: DRN x4, 30 blocks per level, 16 base features, 4.80 M parameters"."""
         start = self.config.init or "a fresh DRN"
-        return (f"{start}: {self.arch.label} {self.arch.describe(self.config.drn)}, "
-                f"{count_parameters(self.arch, self.config.drn) / 1e6:.2f} M parameters")
+        return (f"{start}: {self.arch.label} {self.arch.describe(self.config.net)}, "
+                f"{count_parameters(self.arch, self.config.net) / 1e6:.2f} M parameters")
 
     def train(self) -> None:
         """The whole run as `drn train` and `drn finetune-unpaired` make it: its opening lines,
@@ -198,8 +205,10 @@ class Trainer:
     def _load_init(self, spec: str) -> Weights:
         """Load the starting weights `spec` into the network; returns them."""
         weights = resolve_model(spec)
-        if weights.config != self.config.drn:
-            raise DrnError(f"--init {spec}: weights are DRN {weights.config.describe()}, the run needs DRN {self.config.drn.describe()}")
+        if (weights.architecture, weights.config) != (self.arch.id, self.config.net):
+            theirs = architecture_record(weights.architecture)
+            raise DrnError(f"--init {spec}: weights are {theirs.label} {theirs.describe(weights.config)}, the run needs "
+                           f"{self.arch.label} {self.arch.describe(self.config.net)}")
         self.net.load_state_dict(weights.trainable().state_dict())
         return weights
 
@@ -242,7 +251,7 @@ class Trainer:
 
     def weights(self) -> Weights:
         c = self.config
-        return Weights(c.drn, self.net.primal.state_dict(), [b.state_dict() for b in self.net.dual],
+        return Weights(c.net, self.net.primal.state_dict(), [b.state_dict() for b in self.net.dual],
                        {"trained_by": "drn train",
                         "steps": self.step,
                         "data": [Path(d).name for d in c.data],  # names: no paths of this machine
@@ -275,11 +284,11 @@ class Trainer:
     def validate(self) -> float:
         """Mean PSNR of the primal network on the validation images, degraded as in training."""
         paths = [Path(p) for p in self.config.val]
-        model = LoadedModel("validation", Weights(self.config.drn, {}), self.net.primal.eval(), None,
+        model = LoadedModel("validation", Weights(self.config.net, {}, architecture=self.arch.id), self.net.primal.eval(), None,
                             self.device, self.dtype)
         upscaler = Upscaler(model)
         scores = list(iter_scores(lambda lr, _quality: upscaler.upscale_uint8(lr, tile=0), paths,
-                                  self.config.drn.scale, self.config.degradation))
+                                  self.config.net.scale, self.config.degradation))
         self.net.primal.train()
         return float(np.mean([s.psnr for s in scores]))
 
