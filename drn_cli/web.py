@@ -89,10 +89,10 @@ class Jobs:
         """A queued job for an upload; UsageError for options the CLI would refuse (and for
         `compare` without a clean and photo pair), DrnError for a file that is no image (both
         before it is queued)."""
-        if model is not None and model not in PRESETS:
+        if model is not None and (model not in PRESETS or (PRESETS[model].url and not is_installed(model))):
             offered = ", ".join(m["name"] for m in models())
             raise UsageError(f"model {model[:40]!r}: not a model this page offers; choose one of {offered} "
-                             "(weights files are for drn upscale --model)")
+                             "(weights files, and third-party models not yet downloaded, are for drn upscale --model)")
         request = UpscaleRequest(model, scale, tta=tta, confidence=not tta, device=self.device,
                                  precision=self.precision, denoise=denoise)
         if compare and denoise_pair(request.model_name) is None:

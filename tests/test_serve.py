@@ -100,6 +100,7 @@ def test_jobs_wait_their_turn_and_a_failed_job_does_not_stop_the_server(client):
     (("a.png", png(), "image/png"), {"scale": "x"}, 400, "scale must be 2, 4 or 8"),
     (("a.png", png(), "image/png"), {"model": "nope"}, 400, "not a model this page offers"),
     (("a.png", png(), "image/png"), {"model": "/etc/passwd"}, 400, "not a model this page offers"),
+    (("a.png", png(), "image/png"), {"model": "RealESRGAN_x4plus"}, 400, "not yet downloaded"),  # no download for a visitor
     (("a.png", png(), "image/png"), {"model": "drn-s-x8"}, 400, "no shipped weights for drn-s-x8"),
     (("huge.bin", b"\0" * 300_000, "application/octet-stream"), {}, 413, "at most"),
 ])
