@@ -6,17 +6,17 @@ The output keeps each frame's duration, the loop count and the ICC profile (not 
 has none). A GIF holds at most 256 colours per frame (each frame gets its own palette), WebP is
 written at --quality, PNG as APNG. Pillow's encoders take all frames at once, so the output's
 frames are held in memory (MAX_BYTES). Written to a hidden file beside the target and renamed
-when complete: a killed run leaves nothing under the final name.
+when complete (atomic.writing): a killed run leaves nothing under the final name.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from .atomic import writing
 from .errors import InputImageError, OutputError
 from .inference import TileProgress, Upscaler
 from .io import ANIMATION_FORMATS, animation_frames, animation_header, check_encodable, to_pillow
@@ -31,7 +31,7 @@ def upscale_animation(source: Path, target: Path, upscaler: Upscaler, run: RunOp
     """Upscale every frame of the animation `source` into `target` (its suffix: GIF, WebP or PNG;
     written whole or not at all): ((width, height) in, (width, height) out, frames).
     `on_frame(done, total)` after each frame."""
-    part, fmt = target.with_name(f".{target.stem}.part{target.suffix}"), ANIMATION_FORMATS[target.suffix.lower()]
+    fmt = ANIMATION_FORMATS[target.suffix.lower()]
     total, size_in, loop, icc = animation_header(source)
     size_out = spec.final_size(*size_in, upscaler.scale)
     check_encodable(fmt, *size_out, source)
@@ -51,12 +51,10 @@ def upscale_animation(source: Path, target: Path, upscaler: Upscaler, run: RunOp
     options |= {"quality": quality} if fmt == "WEBP" else {}
     options |= {"icc_profile": icc} if icc and fmt != "GIF" else {}  # colours as the input meant them
     try:
-        frames[0].save(part, format=fmt, save_all=True, append_images=frames[1:], duration=durations, **options)
-        os.replace(part, target)
+        with writing(target) as part:
+            frames[0].save(part, format=fmt, save_all=True, append_images=frames[1:], duration=durations, **options)
     except OSError as exc:
         raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
-    finally:
-        part.unlink(missing_ok=True)
     return size_in, size_out, len(frames)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import glob
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import OutputError, UsageError
@@ -42,27 +44,38 @@ def check_new(path: str | os.PathLike) -> None:
         raise UsageError(f"{path}: exists; choose another -o")
 
 
+@contextmanager
+def writing(path: str | os.PathLike) -> Iterator[Path]:
+    """A hidden temporary path beside `path` for any writer (an encoder, a muxer, a download).
+    When the block ends without an error the file is synced to disk and renamed to `path` (readers
+    see the old file or the whole new one, never a part), then temporary files of `path` left by
+    a killed earlier write (SIGKILL, power loss) are removed; on any error it is removed and
+    `path` is untouched. Its name ends in `path`'s suffix (`.a.mp4.1f2e3d4c.part.mp4`), for
+    writers that choose the format by suffix. The one place in the package that renames a file
+    into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part{path.suffix}")
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        for stale in path.parent.glob(f".{glob.escape(path.name)}.*.part*"):
+            stale.unlink(missing_ok=True)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_bytes_atomic(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> None:
-    """Write `data` to `path` so that readers see the old file or the whole new one, never a
-    part; a failure (disk full, permissions) raises OutputError and leaves no temporary file.
-    Temporary files of `path` left by a killed earlier write (SIGKILL, power loss) are removed
-    once the new file is in place."""
+    """Write `data` to `path` through `writing`; a failure (disk full, permissions) raises
+    OutputError, and an existing `path` is refused unless `overwrite`."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputError(f"{path}: already exists; use --overwrite or --skip-existing")
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        for stale in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
-            stale.unlink(missing_ok=True)
+        with writing(path) as tmp:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -290,7 +290,7 @@ def dry_run(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: O
     """`drn upscale --dry-run`: preview_jobs' Results, each planned one with its estimated model
     seconds, and the tile side that was timed (0 when nothing is planned). The estimate times one
     tile as large as the run's largest (Upscaler.probe_side); nothing is upscaled or written."""
-    tile = run.tile if run.tile is not None else upscaler.default_tile()
+    tile = upscaler.tile_side(run.tile)
     results = list(preview_jobs(plan, upscaler.model.level_scales, tile, run, spec, out))
     planned = [result for result in results if result.status == "planned"]
     if not planned:

@@ -15,6 +15,7 @@ import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
+from .atomic import make_folder, writing
 from .errors import DrnError, reason_of
 
 ProgressFn = Callable[[int], None]  # bytes just received; negative: a retry takes them back
@@ -79,14 +80,27 @@ def fetch_verified(url: str, target: Path, sha256: str, size: int | None, what: 
     """Download `url` to `target` (through a hidden .part file beside it), verified against
     `sha256` and `size` (None: not known, the hash alone decides). `what` names the file in
     messages, `offline` says what to do without a network; failures raise `error`, and a file
-    that is not the pinned one is deleted. `on_give_up` runs when no more tries will be made."""
+    that is not the pinned one is deleted (atomic.writing). `on_give_up` runs when no more tries
+    will be made."""
+    try:
+        make_folder(target.parent)
+    except DrnError as exc:
+        raise error(str(exc)) from None
+    with writing(target) as part:
+        _fetch(url, part, what, offline, error, progress, attempts, backoff, on_give_up)
+        got_size, digest = part.stat().st_size, sha256_file(part)
+        if (size is not None and got_size != size) or digest != sha256:
+            expected = f"{size} bytes, " if size is not None else ""
+            raise error(f"{what}: the download from {url} is not the pinned file (got {got_size} bytes, sha256 "
+                        f"{digest[:12]}..., expected {expected}{sha256[:12]}...); it was deleted")
+    return target
+
+
+def _fetch(url: str, part: Path, what: str, offline: str, error: type[DrnError], progress: ProgressFn | None,
+           attempts: int, backoff: float, on_give_up: Callable[[], None] | None) -> None:
+    """`url` into `part`, with fetch_verified's retries and messages."""
     import requests
 
-    part = target.with_name(f".{target.name}.part")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise error(f"{target.parent}: cannot create this folder ({exc.strerror})") from None
     for attempt in range(attempts):
         received = 0
 
@@ -113,11 +127,3 @@ def fetch_verified(url: str, target: Path, sha256: str, size: int | None, what: 
                 raise error(f"{what}: download from {url} failed ({reason_of(exc, with_type=True)}); "
                             "run the command again to resume") from None
             time.sleep(backoff * 2 ** attempt)
-    got_size, digest = part.stat().st_size, sha256_file(part)
-    if (size is not None and got_size != size) or digest != sha256:
-        part.unlink()
-        expected = f"{size} bytes, " if size is not None else ""
-        raise error(f"{what}: the download from {url} is not the pinned file (got {got_size} bytes, sha256 "
-                    f"{digest[:12]}..., expected {expected}{sha256[:12]}...); it was deleted")
-    os.replace(part, target)
-    return target

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .atomic import check_new
+from .atomic import check_new, writing
 from .errors import DrnError, OutputError, UsageError
 from .models.loaded import LoadedModel
 
@@ -48,19 +48,15 @@ def export_onnx(model: LoadedModel, path: str | os.PathLike, half: bool = False,
     graph = model.graph(half)
     example = torch.rand(1, 3, 24, 32)
     axes = {0: "batch", 2: "height", 3: "width"}
-    part = path.with_name(f".{path.name}.part")
     try:
         # The TorchScript exporter (dynamo=False) needs no extra packages and handles the fp16
         # hooks; torch warns that it is deprecated in favour of torch.export, which needs onnxscript.
-        with torch.no_grad(), warnings.catch_warnings():
+        with writing(path) as part, torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             torch.onnx.export(graph, (example,), str(part), input_names=["lr"], output_names=["sr"],
                               dynamic_axes={"lr": axes, "sr": axes}, opset_version=opset, dynamo=False)
-        os.replace(part, path)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    finally:
-        part.unlink(missing_ok=True)
 
 
 def check_onnx(path: str | os.PathLike, model: LoadedModel, half: bool = False,

@@ -98,6 +98,13 @@ class Upscaler:
     def default_tile(self) -> int:
         return default_tile(self.device, self.model.bytes_per_lr_pixel(self.device.type))
 
+    def tile_side(self, tile: int | None, h: int = 0, w: int = 0) -> int:
+        """The one place a run's tile is decided: `tile` LR pixels (None: from free memory,
+        default_tile; 0: the whole image), and for an (h, w) image the side actually used
+        (tiling.tile_extent: the whole image where the tile is as large)."""
+        side = self.default_tile() if tile is None else tile
+        return tile_extent(side, h, w) if h and w else side
+
     def upscale_tile(self, lr: torch.Tensor) -> torch.Tensor:
         """One (1, 3, h, w) tile in [0, 1] -> its final image (the model's call)."""
         return self.model(lr)
@@ -136,7 +143,7 @@ class Upscaler:
         `on_tile(done, total)` after each tile. Halves the tile and restarts on out-of-memory."""
         lr = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))[None]
         h, w = image.shape[:2]
-        side = tile_extent(self.default_tile() if tile is None else tile, h, w)
+        side = self.tile_side(tile, h, w)
         context = self.model.context
         while True:
             overlap = effective_overlap(overlap, context, side)

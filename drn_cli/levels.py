@@ -15,7 +15,7 @@ import torch
 
 from .inference import TileProgress, Upscaler
 from .io import Picture
-from .tiling import tile_count, tile_extent, upscale_tiled
+from .tiling import tile_count, upscale_tiled
 
 LOOP_MAP_MAX = 24.0  # loop error (0..255 pixel units) shown at the top of the colour map
 LOOP_COLORMAP = cv2.COLORMAP_INFERNO
@@ -37,7 +37,7 @@ def upscale_extras(upscaler: Upscaler, image: np.ndarray, tile: int | None, over
     `on_tile(done, total)` after each forward pass."""
     h, w = image.shape[:2]
     lr = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))[None]
-    side = tile_extent(upscaler.default_tile() if tile is None else tile, h, w)
+    side = upscaler.tile_side(tile, h, w)
     scales = [*upscaler.model.level_scales, *([1] if loop else [])]
     kept: list[list[torch.Tensor]] = []
     total = tile_count(h, w, side, overlap)

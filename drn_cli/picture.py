@@ -21,7 +21,6 @@ from .inference import TileProgress, Upscaler, integer_rows, is_out_of_memory, s
 from .io import Picture, to_integers
 from .levels import upscale_extras
 from .request import PLAIN_OUTPUT, PLAIN_RUN, OutputSpec, RunOptions
-from .tiling import tile_extent
 
 
 @dataclass
@@ -127,7 +126,7 @@ def upscale_batch(pictures: list[Picture], upscaler: Upscaler, run: RunOptions =
     outputs), or when the batch runs out of memory. The output is upscale_picture's, up to the
     rounding of a batched forward."""
     h, w, channels = pictures[0].pixels.shape
-    side = tile_extent(upscaler.default_tile() if run.tile is None else run.tile, h, w)
+    side = upscaler.tile_side(run.tile, h, w)
     if len(pictures) == 1 or run.tta or output.all_levels or output.confidence or side < max(h, w):
         return [upscale_picture(p, upscaler, run, output).final for p in pictures]
     x = torch.from_numpy(np.stack([prepare(p) for p in pictures]).transpose(0, 3, 1, 2).copy())

@@ -13,7 +13,6 @@ nothing under the final name.
 from __future__ import annotations
 
 import io
-import os
 import queue
 import threading
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import atomic
 from .errors import DrnError, InputImageError, OutputError, reason_of
 from .inference import TileProgress, Upscaler
 from .io import Picture, check_size
@@ -164,68 +164,65 @@ def upscale_video(source: Path, target: Path, upscaler: Upscaler, run: RunOption
     info = probe(source)
     size = spec.final_size(info.width, info.height, upscaler.scale)
     size = (size[0] - size[0] % 2, size[1] - size[1] % 2)
-    part = target.with_name(f".{target.stem}.part{target.suffix}")
     done = 0
     try:
-        with av.open(str(source)) as inp, av.open(str(part), "w") as out:
-            video_in = inp.streams.video[0]
-            video_out = out.add_stream(options.encoder, rate=video_in.average_rate or video_in.guessed_rate)
-            video_out.width, video_out.height, video_out.pix_fmt = size[0], size[1], options.pixel_format
-            video_out.codec_context.time_base = video_in.time_base  # every timestamp kept as it was
-            video_out.options = {"crf": str(options.quality)}
-            copies = {}
-            for stream in inp.streams:
-                if stream is not video_in and _can_hold(av, out.format.name, stream):
-                    copies[stream.index] = out.add_stream_from_template(stream)  # others are left out
-            reading, writing = _Pipe(), _Pipe()
-            reader = threading.Thread(target=_read, args=(inp, video_in, reading), daemon=True)
-            writer = threading.Thread(target=_write, args=(out, video_out, copies, writing), daemon=True)
-            reader.start()
-            started, batch = False, []
+        with atomic.writing(target) as part:
+            with av.open(str(source)) as inp, av.open(str(part), "w") as out:
+                video_in = inp.streams.video[0]
+                video_out = out.add_stream(options.encoder, rate=video_in.average_rate or video_in.guessed_rate)
+                video_out.width, video_out.height, video_out.pix_fmt = size[0], size[1], options.pixel_format
+                video_out.codec_context.time_base = video_in.time_base  # every timestamp kept as it was
+                video_out.options = {"crf": str(options.quality)}
+                copies = {}
+                for stream in inp.streams:
+                    if stream is not video_in and _can_hold(av, out.format.name, stream):
+                        copies[stream.index] = out.add_stream_from_template(stream)  # others are left out
+                reading, writing = _Pipe(), _Pipe()
+                reader = threading.Thread(target=_read, args=(inp, video_in, reading), daemon=True)
+                writer = threading.Thread(target=_write, args=(out, video_out, copies, writing), daemon=True)
+                reader.start()
+                started, batch = False, []
 
-            def flush() -> None:  # the frames waiting for the model, in one pass where they can
-                nonlocal done
-                for frame in _upscale_frames(av, batch, upscaler, run, spec, size):
-                    writing.put(("frame", frame))
-                done += len(batch)
-                batch.clear()
-                if on_frame:
-                    on_frame(done, info.frames)
+                def flush() -> None:  # the frames waiting for the model, in one pass where they can
+                    nonlocal done
+                    for frame in _upscale_frames(av, batch, upscaler, run, spec, size):
+                        writing.put(("frame", frame))
+                    done += len(batch)
+                    batch.clear()
+                    if on_frame:
+                        on_frame(done, info.frames)
 
-            try:
-                for kind, item in reading:
-                    if not started:
-                        if kind == "frame" and item.rotation:
-                            video_out.set_display_rotation(item.rotation)
-                        writer.start()
-                        started = True
-                    if kind == "packet":  # the muxer interleaves the streams by their timestamps
-                        writing.put(("packet", item))
-                        continue
-                    batch.append(item)
-                    if len(batch) == frames_per_pass:
+                try:
+                    for kind, item in reading:
+                        if not started:
+                            if kind == "frame" and item.rotation:
+                                video_out.set_display_rotation(item.rotation)
+                            writer.start()
+                            started = True
+                        if kind == "packet":  # the muxer interleaves the streams by their timestamps
+                            writing.put(("packet", item))
+                            continue
+                        batch.append(item)
+                        if len(batch) == frames_per_pass:
+                            flush()
+                    if batch:
                         flush()
-                if batch:
-                    flush()
-            except BaseException:
-                reading.abandon()
-                raise
-            finally:
-                if started:
-                    writing.put(None)
-                    writer.join()
-                reader.join(timeout=5)
-            if writing.error is not None:
-                raise writing.error
-        if done == 0:
-            raise InputImageError(f"{source}: no frame could be decoded")
-        os.replace(part, target)
+                except BaseException:
+                    reading.abandon()
+                    raise
+                finally:
+                    if started:
+                        writing.put(None)
+                        writer.join()
+                    reader.join(timeout=5)
+                if writing.error is not None:
+                    raise writing.error
+            if done == 0:
+                raise InputImageError(f"{source}: no frame could be decoded")
     except av.FFmpegError as exc:
         raise InputImageError(f"{source}: the video could not be read or written ({reason_of(exc)})") from None
     except OSError as exc:
         raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
-    finally:
-        part.unlink(missing_ok=True)
     return (info.width, info.height), size, done
 
 

@@ -31,6 +31,7 @@ from importlib import resources
 from pathlib import Path
 
 from .animation import upscale_animation
+from .atomic import write_bytes_atomic
 from .errors import DrnError, ImageTooLarge, UsageError
 from .inference import Upscaler, load_upscaler, upscaler_for_picture
 from .io import ANIMATION_FORMATS, Picture, encode_image, image_size, read_image
@@ -99,7 +100,7 @@ class Jobs:
             raise UsageError(f"compare shows a clean and a photo model of one scale; {request.model_name} has no "
                              "partner (choose auto, or a model with a partner)")
         job_id = uuid.uuid4().hex[:16]
-        source = self.folder / f"{job_id}.upload"
+        source = self.folder / f"{job_id}.input{_animation_suffix(data)}"
         source.write_bytes(data)
         try:
             w, h = image_size(source)  # the header first: a decompression bomb is never decoded
@@ -170,7 +171,6 @@ class Jobs:
             self._check_stopping()
             job.done, job.total = done, total
 
-        job.source = job.source.rename(self.folder / f"{job.id}.input{suffix}")
         result = self.folder / f"{job.id}.result{suffix}"
         _, job.size_out, job.frames = upscale_animation(job.source, result, upscaler, job.request.run,
                                                         job.request.output.final_only(), on_frame=progress)
@@ -179,7 +179,7 @@ class Jobs:
 
     def _save(self, job: Job, what: str, picture: Picture) -> Path:
         path = self.folder / f"{job.id}.{what}.png"
-        path.write_bytes(encode_image(picture, "PNG"))
+        write_bytes_atomic(path, encode_image(picture, "PNG"), overwrite=True)
         return path
 
     def _check_stopping(self) -> None:
@@ -198,6 +198,17 @@ class Jobs:
                 break
         self.waiting.put(None)
         self.worker.join(seconds)
+
+
+def _animation_suffix(data: bytes) -> str:
+    """The suffix an upload is stored under: that of a format which can hold an animation (GIF,
+    WebP, PNG), told from its first bytes, so an animated upload is served as itself; ".upload"
+    for any other (the pixels decide the rest)."""
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return ".gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ".webp"
+    return ".png" if data[:8] == b"\x89PNG\r\n\x1a\n" else ".upload"
 
 
 class TooLarge(DrnError):

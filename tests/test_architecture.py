@@ -13,15 +13,16 @@ PACKAGE = Path(__file__).resolve().parents[1] / "drn_cli"
 # modules of a lower layer, or from its own package.
 LAYERS = {
     "errors": 0,
-    "atomic": 1, "tiling": 1, "metrics": 1, "degradations": 1, "device": 1, "download": 1,
-    "models": 2, "io": 2, "distributed": 2,
-    "request": 3, "datasets": 3, "export": 3,
-    "inference": 4, "plan": 4,
-    "levels": 5, "report": 5,
-    "picture": 6,
-    "evaluate": 7, "api": 7, "video": 7, "animation": 7,
-    "batch": 8, "training": 8, "web": 8,
-    "__init__": 9, "cli": 10, "__main__": 11,
+    "atomic": 1, "tiling": 1, "metrics": 1, "degradations": 1, "device": 1,
+    "download": 2,
+    "models": 3, "io": 3, "distributed": 3,
+    "request": 4, "datasets": 4, "export": 4,
+    "inference": 5, "plan": 5,
+    "levels": 6, "report": 6,
+    "picture": 7,
+    "evaluate": 8, "api": 8, "video": 8, "animation": 8,
+    "batch": 9, "training": 9, "web": 9,
+    "__init__": 10, "cli": 11, "__main__": 12,
 }
 
 
@@ -71,3 +72,30 @@ def test_only_the_cli_uses_typer_and_rich(path):
 
 def test_every_module_has_a_layer():
     assert {_room(p) for p in _modules()} <= set(LAYERS)
+
+
+def _doc_rows() -> list[tuple[set[str], set[str]]]:
+    """(rooms, imports said) of each row of docs/architecture.md's layer table."""
+    import re
+
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    rows = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].isdigit():
+            rooms = {name.rstrip("/") for name in re.findall(r"`([^`]+)`", cells[1])}
+            if cells[3].startswith("everything below"):  # the CLI: the layer rule above holds it
+                continue
+            said = set() if cells[3] == "nothing" else {name.strip() for name in cells[3].split(",")}
+            rows.append((rooms, said))
+    return rows
+
+
+def test_the_docs_import_table_is_the_code():
+    """docs/architecture.md says, per row, what its modules import from the package: the real
+    imports, read with `ast`, must be exactly those (a row of several modules: their union)."""
+    rows = _doc_rows()
+    assert {room for rooms, _ in rows for room in rooms} | {"cli"} == set(LAYERS), "every module has a row"
+    for rooms, said in rows:
+        real = set().union(*(_imports(p) for p in _modules() if _room(p) in rooms)) - rooms
+        assert real == said, f"{sorted(rooms)}: the table says {sorted(said)}, the code imports {sorted(real)}"
