@@ -8,10 +8,9 @@ import numpy as np
 from PIL import Image
 
 from .degradations.estimate import image_jpeg_quality
-from .inference import upscaler_for_picture
 from .io import Picture, read_image
-from .picture import upscale_picture
 from .request import UpscaleRequest
+from .session import Session
 
 ImageLike = Image.Image | np.ndarray | str | os.PathLike
 
@@ -40,10 +39,7 @@ def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = N
     request = UpscaleRequest(model, scale, outscale, width, height, tta=tta, tile=tile, device=device,
                              precision=precision, denoise=denoise)
     picture, kind = _to_picture(image)
-    upscaler = upscaler_for_picture(request, picture.size, picture)
-    request.check_model(upscaler.model)
-    out = upscale_picture(picture, upscaler, request.run, request.output).final
-    upscaler.return_freed_memory()
+    out = Session(request).upscale(picture)[0].final
     planes = out.pixels if out.alpha is None else np.concatenate([out.pixels, out.alpha[:, :, None]], 2)
     result = planes[:, :, 0] if planes.shape[2] == 1 else planes
     if kind == "array" or (result.dtype == np.uint16 and result.ndim == 3):

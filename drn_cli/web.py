@@ -33,12 +33,13 @@ from pathlib import Path
 from .animation import upscale_animation
 from .atomic import write_bytes_atomic
 from .errors import DrnError, ImageTooLarge, UsageError
-from .inference import Upscaler, load_upscaler, upscaler_for_picture
+from .inference import Upscaler, load_upscaler
 from .io import ANIMATION_FORMATS, Picture, encode_image, image_size, read_image
 from .levels import loop_map_picture
 from .models.presets import PRESETS, UPSCALE_MODEL, denoise_pair, is_installed
 from .picture import upscale_picture
 from .request import UpscaleRequest
+from .session import Session
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 16_000_000  # an upload's decoded size; larger: 413 (the CLI's limit is 100 MP)
@@ -130,8 +131,8 @@ class Jobs:
     def _run(self, job: Job) -> None:
         request = job.request
         picture = read_image(job.source)
-        upscaler = upscaler_for_picture(request, picture.size, picture)  # an animation's: by its first frame
-        request.check_model(upscaler.model)
+        session = Session(request)
+        upscaler = session.upscaler(picture.size, picture)  # an animation's: by its first frame
         job.model, job.strength, job.reason = upscaler.model.name, upscaler.model.strength, upscaler.model.reason
         suffix = {fmt: suffix for suffix, fmt in ANIMATION_FORMATS.items()}.get(picture.format)
         if picture.frames > 1 and suffix:
@@ -147,8 +148,7 @@ class Jobs:
             self._check_stopping()
             job.done, job.total = finished * total + done, passes * total
 
-        out = upscale_picture(picture, upscaler, request.run, request.output, progress)
-        upscaler.return_freed_memory()
+        out, _ = session.upscale(picture, progress)
         job.size_out = out.final.size
         job.files["result"] = self._save(job, "result", out.final)
         job.files["input"] = self._save(job, "input", Picture(picture.pixels, picture.alpha, "PNG"))

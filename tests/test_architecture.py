@@ -20,8 +20,8 @@ LAYERS = {
     "inference": 5, "plan": 5,
     "levels": 6, "report": 6,
     "picture": 7,
-    "evaluate": 8, "api": 8, "video": 8, "animation": 8,
-    "batch": 9, "training": 9, "web": 9,
+    "evaluate": 8, "session": 8, "video": 8, "animation": 8,
+    "batch": 9, "training": 9, "web": 9, "api": 9,
     "__init__": 10, "cli": 11, "__main__": 12,
 }
 

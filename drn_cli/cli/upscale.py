@@ -66,15 +66,15 @@ def upscale(
     from .. import distributed  # torch loads from here on
     from ..batch import job_pixels
     from ..device import set_threads
-    from ..inference import upscaler_for_picture
     from ..plan import shard
     from ..report import large_output_warnings, ranks_summary
+    from ..session import Session
 
     # under torchrun (not for a dry run): this rank's GPU or share of the cores
     rank, dev = (distributed.from_env(), device) if dry_run else distributed.init(device)
     set_threads(threads)
-    upscaler = upscaler_for_picture(request, device=str(dev), compile=compile_model and not dry_run)
-    request.check_model(upscaler.model)
+    session = Session(request, str(dev), compile_model and not dry_run)
+    upscaler = session.upscaler()
     plan = plan or planned(upscaler.scale)
     for line in large_output_warnings(plan, upscaler.scale, request.output) if rank.is_main else []:
         ui.say(*line)
@@ -83,10 +83,8 @@ def upscale(
     total = len(plan.jobs) + len(plan.failures)
     mine = shard(plan, rank.rank, rank.world, job_pixels)
 
-    def choose(size, picture):  # each picture's model (--width/--height) and strength (--denoise auto)
-        return upscaler_for_picture(request, size, picture, str(dev), compile_model)
-
-    failed = _run_plan(mine, upscaler, request, written, video, as_json, rank.is_main, total, choose,
+    # each picture's model (--width/--height) and strength (--denoise auto), checked
+    failed = _run_plan(mine, upscaler, request, written, video, as_json, rank.is_main, total, session.upscaler,
                        lambda: distributed.add_to_counter("drn_upscale_done", 1))
     if rank.world > 1:
         counts = distributed.failures_everywhere(failed)
