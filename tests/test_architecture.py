@@ -99,3 +99,25 @@ def test_the_docs_import_table_is_the_code():
     for rooms, said in rows:
         real = set().union(*(_imports(p) for p in _modules() if _room(p) in rooms)) - rooms
         assert real == said, f"{sorted(rooms)}: the table says {sorted(said)}, the code imports {sorted(real)}"
+
+
+@pytest.mark.parametrize("package", ["training", "models", "cli", "degradations"])
+def test_no_import_circle_inside_a_sub_package(package):
+    """Imports between a sub-package's modules, those inside functions too, form no circle (an
+    import hidden in a function is still a dependency)."""
+    folder = PACKAGE / package
+    edges = {}
+    for path in folder.glob("*.py"):
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                found.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
+        edges[path.stem] = found & {p.stem for p in folder.glob("*.py")} - {path.stem}
+
+    def reaches(start: str, seen: tuple[str, ...] = ()) -> None:
+        for nxt in edges[start]:
+            assert nxt not in seen + (start,), f"{package}: {' -> '.join(seen + (start, nxt))}"
+            reaches(nxt, seen + (start,))
+
+    for module in edges:
+        reaches(module)

@@ -367,13 +367,14 @@ def test_realistic_batches_are_the_same_from_loader_processes(hr_folder):
     import cv2
 
     from drn_cli.training.data import single_threaded_opencv
+    from drn_cli.training.paired import PairedTask
     from drn_cli.training.trainer import Trainer
 
     def batches(workers: int) -> list:
         config = TrainConfig(data=[str(hr_folder)], out="", model={"scale": 4, "n_blocks": 1, "n_feats": 8},
                              batch_size=2, patch_size=32, steps=3, degradation="real", device="cpu",
                              precision="fp32", workers=workers)
-        return list(Trainer(config).task.batches(0, 3))
+        return list(Trainer(config, PairedTask).task.batches(0, 3))
 
     here, spawned = batches(0), batches(2)
     assert len(here) == len(spawned) == 3

@@ -7,7 +7,6 @@ primal + dual) and best.safetensors (the best validation PSNR).
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -17,24 +16,23 @@ import torch
 from ..atomic import make_folder, write_bytes_atomic
 from ..errors import DrnError, reason_of
 from ..io import find_images, no_images
+from .adapt import AdaptConfig, AdaptTask
+from .paired import PairedTask
 from .trainer import EventFn, TrainConfig, Trainer
+
+# A run kind's config class and task: "train" (paired, Eq. 1) and "adapt" (unpaired, Eq. 2).
+KINDS: dict[str, tuple[type[TrainConfig], type]] = {"train": (TrainConfig, PairedTask), "adapt": (AdaptConfig, AdaptTask)}
 
 
 def config_class(kind: str) -> type[TrainConfig]:
     """The config class of a run kind; ValueError for an unknown one."""
-    if kind == "train":
-        return TrainConfig
-    if kind == "adapt":
-        from .adapt import AdaptConfig
-
-        return AdaptConfig
-    raise ValueError(f"unknown run kind {kind!r}")
+    if kind not in KINDS:
+        raise ValueError(f"unknown run kind {kind!r}")
+    return KINDS[kind][0]
 
 
-def save_checkpoint(path: Path, state: dict) -> None:
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    write_bytes_atomic(path, buffer.getvalue(), overwrite=True)
+def _trainer(config: TrainConfig, on_event: EventFn | None) -> Trainer:
+    return Trainer(config, KINDS[config.kind][1], on_event)
 
 
 def _write_config(out: Path, config: TrainConfig) -> None:
@@ -49,7 +47,7 @@ def start_run(config: TrainConfig, on_event: EventFn | None = None) -> Trainer:
     for folder in config.data:
         if not find_images(folder):
             raise DrnError(no_images(folder))
-    trainer = Trainer(config, on_event)
+    trainer = _trainer(config, on_event)
     trainer.emit({"type": "info", "message": trainer.task.prepare()})  # data that cannot train fails here
     if trainer.dist.is_main:
         make_folder(out)
@@ -75,7 +73,7 @@ def resume_run(run_dir: str | Path, steps: int | None = None, on_event: EventFn 
     if minutes is not None:
         config.minutes = minutes
     config.out = str(run_dir)
-    trainer = Trainer(config, on_event)
+    trainer = _trainer(config, on_event)
     ckpt = run_dir / "checkpoint.pt"
     if ckpt.is_file():
         try:

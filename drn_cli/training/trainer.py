@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import json
 import math
 import time
@@ -29,6 +30,7 @@ import torch
 from torch import nn
 
 from .. import distributed
+from ..atomic import write_bytes_atomic
 from ..degradations import parse_degradation
 from ..device import precision_name, resolve_precision
 from ..errors import DrnError, UsageError
@@ -139,9 +141,11 @@ class Task(Protocol):
 
 class Trainer:
     """One run: the network, optimizers, schedule, average and checkpoints built from a
-    TrainConfig; its task (`config.kind`) supplies the batches and the loss."""
+    TrainConfig; its task (`make_task(trainer)`: run_folder.TASKS picks it by `config.kind`)
+    supplies the batches and the loss."""
 
-    def __init__(self, config: TrainConfig, on_event: EventFn | None = None) -> None:
+    def __init__(self, config: TrainConfig, make_task: Callable[[Trainer], Task],
+                 on_event: EventFn | None = None) -> None:
         self.config = config
         self.emit = on_event or (lambda event: None)
         self.dist, self.device = distributed.init(config.device)
@@ -160,7 +164,7 @@ class Trainer:
         self.opt_dual = [adam(b.parameters()) for b in self.net.dual]
         self.step, self.best_psnr, self.skipped, self.loss_avg = 0, -math.inf, 0, None
         self.elapsed = 0.0  # seconds of training so far, the same on every rank (run())
-        self.task: Task = make_task(self)  # may settle the config's auto choices (adaptation)
+        self.task = make_task(self)  # may settle the config's auto choices (adaptation)
         self.config = config = self.config
         if config.grow_from and not (self.out / "checkpoint.pt").is_file():  # a resume loads its own
             self._grow_from(config.grow_from)
@@ -273,9 +277,9 @@ class Trainer:
     def save(self) -> None:
         if not self.dist.is_main:
             return
-        from .run_folder import save_checkpoint
-
-        save_checkpoint(self.out / "checkpoint.pt", self.state_dict())
+        buffer = io.BytesIO()
+        torch.save(self.state_dict(), buffer)
+        write_bytes_atomic(self.out / "checkpoint.pt", buffer.getvalue(), overwrite=True)
         with self.averaged():
             save_weights(self.out / "model.safetensors", self.weights())
         self.emit({"type": "save", "step": self.step})
@@ -375,14 +379,3 @@ class Trainer:
                 self.best_psnr = psnr
                 save_weights(self.out / "best.safetensors", self.weights())
         self._log(metrics, {"step": self.step, "val_psnr": psnr, "best_psnr": self.best_psnr})
-
-
-def make_task(trainer: Trainer) -> Task:
-    """The task of the trainer's config kind: "train" (paired.PairedTask) or "adapt" (adapt.AdaptTask)."""
-    if trainer.config.kind == "adapt":
-        from .adapt import AdaptTask
-
-        return AdaptTask(trainer)
-    from .paired import PairedTask
-
-    return PairedTask(trainer)
