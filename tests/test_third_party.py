@@ -284,3 +284,29 @@ def test_offline_a_third_party_model_says_where_to_put_the_file(tmp_path, catalo
     result = _upscale(tmp_path / "a.png", tmp_path / "b.png", entry.name)
     said = " ".join(result.stderr.split())
     assert result.exit_code == 1 and "could not reach" in said and "put it at" in said, result.output
+
+
+def test_a_third_party_model_takes_the_whole_picture_path(tmp_path):
+    """Alpha, 16-bit, --outscale, an animation and a video go through a Real-ESRGAN-type model as
+    through ours (the same picture path)."""
+    torch.save({"params": srvgg_state()}, tmp_path / "m.pth")
+    rgba = np.dstack([photo(12, 16), np.linspace(0, 255, 12 * 16).reshape(12, 16).astype(np.uint8)])
+    Image.fromarray(rgba).save(tmp_path / "alpha.png")
+    Image.fromarray(photo(12, 16)[:, :, 0].astype(np.uint16) * 257).save(tmp_path / "grey16.png")
+    frames = [Image.fromarray(photo(10, 10, seed=s)) for s in range(3)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=50, loop=0)
+    inputs = [tmp_path / n for n in ("alpha.png", "grey16.png", "anim.gif")]
+    if __import__("importlib").util.find_spec("av"):
+        from test_video import make_clip
+
+        make_clip(tmp_path / "clip.mp4", frames=4, size=(32, 24), audio=False)
+        inputs.append(tmp_path / "clip.mp4")
+    result = runner.invoke(app, ["upscale", *map(str, inputs), "-o", str(tmp_path / "out"), "--model",
+                                 str(tmp_path / "m.pth"), "--outscale", "3"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    assert Image.open(out / "alpha_x3.png").mode == "RGBA" and Image.open(out / "alpha_x3.png").size == (48, 36)
+    assert Image.open(out / "grey16_x3.png").mode.startswith("I;16")
+    assert Image.open(out / "anim_x3.gif").n_frames == 3
+    if (tmp_path / "clip.mp4").exists():
+        assert (out / "clip_x3.mp4").stat().st_size > 0
