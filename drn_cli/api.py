@@ -24,15 +24,17 @@ def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = N
     `image` is a Pillow image, an integer array (H, W) / (H, W, 3) / (H, W, 4) of uint8 or
     uint16, or the path of an image file (EXIF orientation applied; returned as a Pillow image,
     or as a uint16 array for 16-bit colour, which Pillow cannot hold; an animated file gives its
-    first frame: `drn upscale` makes every frame). `model` is a preset name or
-    a weights file; without it, the default photo model (UPSCALE_MODEL) is used, resized to `scale`
-    (2, 4, 8) or `outscale` (any factor) where no photo model has that scale
-    (models.presets.upscale_choice). `width` and/or `height` ask for a final size instead (pixels, aspect
-    ratio kept; both: the largest size that fits inside them), reached by resizing the model's output.
-    `tta` averages the 8 flips and rotations (8x the time). `denoise` S in [0, 1] blends the
-    clean model's output (0) with the photo model's (1), as `drn upscale --denoise S`; "auto", the
-    default without `model`, picks one of them from the image's damage (a JPEG file's quality,
-    noise, blur; request.AUTO). Stateless and thread-safe: loaded
+    first frame: `drn upscale` makes every frame). `model` is a preset name or a weights file.
+    Without it, the picture gets the model its damage asks for, as `drn upscale` without
+    `--model` does (`denoise` "auto", read from the image: a JPEG file's quality, noise, blur;
+    request.AUTO): the clean model (drn-s-x4) for a clean picture, the photo model
+    (drn-s-x4-real) for a compressed, noisy or blurred one; of `scale` (2, 4), or resized to
+    `outscale` (any factor) or to x8 where no such pair exists (models.presets.upscale_choice).
+    `denoise` S in [0, 1] sets the blend yourself: 0 the clean model's output, 1 the photo
+    model's, between them both run and are blended (`drn upscale --denoise S`). `width` and/or
+    `height` ask for a final size instead (pixels, aspect ratio kept; both: the largest size that
+    fits inside them), reached by resizing the model's output. `tta` averages the 8 flips and
+    rotations (8x the time). Stateless and thread-safe: loaded
     models are cached read-only and shared. Options are checked as the CLI checks them
     (request.UpscaleRequest), with the same words: a UsageError names the CLI's option.
     """

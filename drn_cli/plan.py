@@ -134,7 +134,8 @@ def _expand(arg: str, recursive: bool, notes: list[str]) -> tuple[list[tuple[Pat
         subfolders = 0 if recursive else sum(1 for p in path.iterdir() if p.is_dir())
         if subfolders:
             notes.append(f"left out {subfolders} subfolder{'s' if subfolders > 1 else ''} of {arg}; -r includes them")
-        return found, None if found else f"{arg}: no images in this folder ({IMAGE_KINDS})"
+        return found, None if found else (f"{arg}: no images or videos in this folder ({IMAGE_KINDS}; "
+                                          f"{', '.join(sorted(VIDEO_SUFFIXES))})")
     if path.exists() or path.is_symlink():
         return [], f"{arg}: {_not_a_file(path)}; name an image, a video or a folder"
     found = [(Path(p), Path(p).parent) for p in sorted(glob.glob(arg, recursive=True)) if Path(p).is_file()]

@@ -61,7 +61,7 @@ def test_o_with_an_image_suffix_is_the_output_file_for_one_input(tmp_path, tiny_
 def test_an_empty_folder_says_so_and_globs_skip_folders(tmp_path, tiny_model_file):
     (tmp_path / "empty").mkdir()
     result = run("upscale", tmp_path / "empty", "--model", tiny_model_file)
-    assert result.exit_code == 1 and "no images in this folder" in result.stderr
+    assert result.exit_code == 1 and "no images or videos in this folder" in result.stderr and ".mp4" in result.stderr
     assert "images" not in result.stderr.replace("no images", "") and "0 done" not in result.stderr  # no bar
     (tmp_path / "in" / "sub.png").mkdir(parents=True)  # a folder that the glob matches
     write_photo(tmp_path / "in" / "a.png")
@@ -330,3 +330,10 @@ def test_python_api_takes_paths_and_a_scale(tmp_path, shipped_tiny):
 def test_python_api_explains_wrong_types(bad, message, shipped_tiny):
     with pytest.raises(TypeError, match=message):
         upscale(bad)
+
+
+def test_a_mistyped_model_name_says_what_was_meant(tmp_path):
+    result = run("upscale", tmp_path / "a.png", "--model", "drn-s-x4-rel")
+    assert result.exit_code == 2 and "did you mean drn-s-x4-real?" in result.stderr
+    unlike = run("upscale", tmp_path / "a.png", "--model", "zzzz")
+    assert unlike.exit_code == 2 and "did you mean" not in unlike.stderr

@@ -129,7 +129,11 @@ def model_file(spec: str | os.PathLike) -> Path:
                              "drn train or finetune-unpaired, or a weights file")
         return path / "model.safetensors"
     if not path.is_file():
-        raise UsageError(f"--model {text}: no such model file, run folder or preset; presets are "
+        import difflib
+
+        close = difflib.get_close_matches(text, PRESETS, n=1, cutoff=0.75)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise UsageError(f"--model {text}: no such model file, run folder or preset; {hint}presets are "
                          f"{', '.join(PRESETS)}")
     return path
 
