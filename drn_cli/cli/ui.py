@@ -19,13 +19,13 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)  # status, progress,
 out = Console(highlight=False, soft_wrap=True)  # results: tables, paths
 EXIT_FAILED, EXIT_USAGE = 1, 2
 
-ModelOpt = Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL", help="Preset name (`drn models` lists them), a .safetensors file, or an official DRN .pt checkpoint.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL", help="Preset name (`drn models` lists them), a .safetensors file, an official DRN .pt checkpoint, or a Real-ESRGAN / ESRGAN .pth file.", rich_help_panel="Model and quality")]
 ScaleOpt = Annotated[int | None, typer.Option("--scale", "-s", metavar="N", help="2, 4 or 8: the shipped model for that scale.")]
-DeviceOpt = Annotated[str, typer.Option(metavar="DEVICE", help="auto (CUDA when present), cpu, cuda or cuda:N.")]
-PrecisionOpt = Annotated[str, typer.Option(metavar="PRECISION", help="auto, fp32, bf16 or fp16. auto = bf16 where the hardware is fast at it.")]
-TileOpt = Annotated[int | None, typer.Option(metavar="N", help="Tile size in LR pixels; 0 = whole image; default from available memory.")]
-ThreadsOpt = Annotated[int | None, typer.Option("--threads", metavar="N", min=1, help="CPU threads for the model (default: OMP_NUM_THREADS if set, else one per core).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+DeviceOpt = Annotated[str, typer.Option(metavar="DEVICE", help="auto (CUDA when present), cpu, cuda or cuda:N.", rich_help_panel="Speed and memory")]
+PrecisionOpt = Annotated[str, typer.Option(metavar="PRECISION", help="auto, fp32, bf16 or fp16. auto = bf16 where the hardware is fast at it.", rich_help_panel="Speed and memory")]
+TileOpt = Annotated[int | None, typer.Option(metavar="N", help="Tile size in LR pixels; 0 = whole image; default from available memory.", rich_help_panel="Speed and memory")]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", metavar="N", min=1, help="CPU threads for the model (default: OMP_NUM_THREADS if set, else one per core).", rich_help_panel="Speed and memory")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.", rich_help_panel="Input and output")]
 
 
 STYLES = {"info": "{}", "note": "[dim]{}[/dim]", "alert": "[yellow]{}[/yellow]",

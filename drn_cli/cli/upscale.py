@@ -17,36 +17,39 @@ from .ui import EXIT_FAILED, DeviceOpt, JsonOpt, ModelOpt, PrecisionOpt, Threads
 @handle_errors
 def upscale(
     inputs: Annotated[list[str], typer.Argument(metavar="INPUTS", help="Image files, folders and globs.", show_default=False)],
-    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="PATH", help="Output folder (default: next to each input); with one input, an image file name (out.png).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="PATH", help="Output folder (default: next to each input); with one input, an image file name (out.png).", rich_help_panel="Input and output")] = None,
     model: ModelOpt = None,
-    scale: Annotated[int | None, typer.Option("--scale", "-s", metavar="N", help="2, 4 or 8 times larger. Without --model: the clean or the photo model of that scale, as each picture needs (--denoise auto); at x8 the x4 pair, resized (it beats drn-s-x8).")] = None,
-    outscale: Annotated[float | None, typer.Option(metavar="X", help="Final scale, any factor (1.5, 3, 6): the nearest shipped model at or above it, then an antialiased resize.")] = None,
-    width: Annotated[int | None, typer.Option("--width", metavar="PX", min=1, help="Final width in pixels, aspect ratio kept: the model's output resized (--width 3840 for a 4K screen). Output {stem}_w3840.")] = None,
-    height: Annotated[int | None, typer.Option("--height", metavar="PX", min=1, help="Final height in pixels, likewise; with --width, the largest size that fits inside both ({stem}_3840x2160).")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", metavar="FORMAT", help="png, jpg, webp, tiff or bmp (default: as the input; jpg for HEIC and AVIF photos, png for still GIFs; animated GIF, WebP and PNG stay animations, every frame upscaled).")] = None,
-    quality: Annotated[int, typer.Option(metavar="Q", help="JPEG/WebP quality.", min=1, max=100)] = 95,
-    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders, keeping the tree under -o.")] = False,
-    skip_existing: Annotated[bool, typer.Option("--skip-existing", help="Skip inputs whose output exists.")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
-    denoise: Annotated[str | None, typer.Option(metavar="S", help="How much to clean: auto (the default without --model: per image, the photo model, drn-s-x4-real, for JPEGs of quality 94 or lower (also once-JPEGs saved as PNG), lossy WebP/AVIF/HEIC, and noisy or blurred pictures, else the clean model, drn-s-x4), or 0 (clean model: keeps texture, sharpens noise and JPEG blocks) to 1 (photo model: removes them, smooths texture); between them both run and blend (2x the time).")] = None,
-    tta: Annotated[bool, typer.Option("--tta", help="Average the 8 flips and rotations (8x the time; slightly sharper, cleaner results).")] = False,
-    all_levels: Annotated[bool, typer.Option("--all-levels", help="Also write every intermediate scale from the same pass ({stem}_x2 of a x4 model).")] = False,
-    confidence: Annotated[bool, typer.Option("--confidence", help="Also write {stem}_x4.loop.png, where the output fails to explain the input (|D(SR) - LR| from DRN's dual blocks); --json gains loop_error.")] = False,
+    scale: Annotated[int | None, typer.Option("--scale", "-s", metavar="N", help="2, 4 or 8 times larger. Without --model: the clean or the photo model of that scale, as each picture needs (--denoise auto); at x8 the x4 pair, resized (it beats drn-s-x8).", rich_help_panel="Model and quality")] = None,
+    outscale: Annotated[float | None, typer.Option(metavar="X", help="Final scale, any factor (1.5, 3, 6): the nearest shipped model at or above it, then an antialiased resize.", rich_help_panel="Model and quality")] = None,
+    width: Annotated[int | None, typer.Option("--width", metavar="PX", min=1, help="Final width in pixels, aspect ratio kept: the model's output resized (--width 3840 for a 4K screen). Output {stem}_w3840.", rich_help_panel="Model and quality")] = None,
+    height: Annotated[int | None, typer.Option("--height", metavar="PX", min=1, help="Final height in pixels, likewise; with --width, the largest size that fits inside both ({stem}_3840x2160).", rich_help_panel="Model and quality")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", metavar="FORMAT", help="png, jpg, webp, tiff or bmp (default: as the input; jpg for HEIC and AVIF photos, png for still GIFs; animated GIF, WebP and PNG stay animations, every frame upscaled).", rich_help_panel="Input and output")] = None,
+    quality: Annotated[int, typer.Option(metavar="Q", help="JPEG/WebP quality.", min=1, max=100, rich_help_panel="Input and output")] = 95,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders, keeping the tree under -o.", rich_help_panel="Input and output")] = False,
+    skip_existing: Annotated[bool, typer.Option("--skip-existing", help="Skip inputs whose output exists.", rich_help_panel="Input and output")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.", rich_help_panel="Input and output")] = False,
+    denoise: Annotated[str | None, typer.Option(metavar="S", help="How much to clean: auto (per picture, from its damage; the default without --model), or 0 (the clean model: keeps texture and noise) to 1 (the photo model: removes noise and JPEG blocks); between them, a blend (2x the time).", rich_help_panel="Model and quality")] = None,
+    tta: Annotated[bool, typer.Option("--tta", help="Average the 8 flips and rotations (8x the time; slightly sharper, cleaner results).", rich_help_panel="Model and quality")] = False,
+    all_levels: Annotated[bool, typer.Option("--all-levels", help="Also write every intermediate scale from the same pass ({stem}_x2 of a x4 model).", rich_help_panel="Input and output")] = False,
+    confidence: Annotated[bool, typer.Option("--confidence", help="Also write {stem}_x4.loop.png, where the output fails to explain the input (|D(SR) - LR| from DRN's dual blocks); --json gains loop_error.", rich_help_panel="Input and output")] = False,
     tile: TileOpt = None,
-    tile_overlap: Annotated[int, typer.Option(metavar="N", help="Tile overlap in LR pixels.", min=0)] = 16,
+    tile_overlap: Annotated[int, typer.Option(metavar="N", help="Tile overlap in LR pixels.", min=0, rich_help_panel="Speed and memory")] = 16,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
     threads: ThreadsOpt = None,
-    codec: Annotated[str, typer.Option(metavar="CODEC", help="Videos: h264, h265, vp9 or av1 (the \\[video] extra; audio and subtitles are copied).")] = "h264",
-    crf: Annotated[int | None, typer.Option(metavar="N", help="Videos: the encoder's constant quality (default 18 for h264, 20 h265, 31 vp9, 30 av1; 0 with h264: lossless).")] = None,
-    compile_model: Annotated[bool, typer.Option("--compile", help="Compile the model first (torch.compile): about 30 s, and again for new image sizes, then each image about 2x faster on a GPU; for large folders (docs/performance.md).")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be written (each output, its size and tiles; existing outputs; unreadable headers) and about how long the model will take (timed on one tile), then exit: nothing is upscaled or written. Exit code 1 if an input would fail.")] = False,
+    codec: Annotated[str, typer.Option(metavar="CODEC", help="Videos: h264, h265, vp9 or av1 (the \\[video] extra; audio and subtitles are copied).", rich_help_panel="Video")] = "h264",
+    crf: Annotated[int | None, typer.Option(metavar="N", help="Videos: the encoder's constant quality (default 18 for h264, 20 h265, 31 vp9, 30 av1; 0 with h264: lossless).", rich_help_panel="Video")] = None,
+    compile_model: Annotated[bool, typer.Option("--compile", help="torch.compile the model first (~30 s, then ~2x faster on a GPU): for large folders.", rich_help_panel="Speed and memory")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show each output, its size and about how long it will take, then exit: nothing is written. Exit code 1 if an input would fail.", rich_help_panel="Input and output")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Upscale images with DRN. Writes {stem}_x{scale}.{ext}; never overwrites inputs.
+    """Upscale images, animations and videos. Writes {stem}_x{scale}.{ext}; never overwrites inputs.
 
     Without --model each picture gets the model its damage asks for (--denoise auto): the photo
     model for compressed, noisy or blurred photos, the clean one for clean images.
+
+    Examples:  drn upscale photo.jpg  |  drn upscale shots/ -r -o big/ --format png  |
+    drn upscale photo.jpg --width 3840 --denoise 0.5
     """
     from ..plan import output_tag, plan_jobs
     from ..request import OutputOptions, UpscaleRequest, VideoOptions
