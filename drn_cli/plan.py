@@ -73,9 +73,11 @@ class Result:
 
 
 def level_path(output: Path, scale: int, level: int) -> Path:
-    """Where --all-levels writes pyramid level x`level` of `output` (the x`scale` file)."""
-    stem = output.stem.removesuffix(f"_x{scale}")
-    return output.with_name(f"{stem}_x{level}{output.suffix}")
+    """Where --all-levels writes pyramid level x`level` of `output` (the x`scale` file; a
+    --suffix stays last: a_x4_soft.png -> a_x2_soft.png)."""
+    head, found, tail = output.stem.rpartition(f"_x{scale}")
+    stem = f"{head}_x{level}{tail}" if found else f"{output.stem}_x{level}"
+    return output.with_name(f"{stem}{output.suffix}")
 
 
 def loop_path(output: Path) -> Path:
@@ -92,7 +94,8 @@ class Plan:
 
 
 # {stem}_x4, {stem}_x1.5; with --width/--height {stem}_w1920, {stem}_h1080, {stem}_1920x1080
-_OUTPUT_NAME = re.compile(r"^(?P<stem>.+)_(?:x\d+(?:\.\d+)?|[wh]\d+|\d+x\d+)$")
+_OUTPUT_NAME = re.compile(r"^(?P<stem>.+)_(?:x\d+(?:\.\d+)?|[wh]\d+|\d+x\d+)(?:_[A-Za-z0-9.-]+)?$")  # and a --suffix
+_SUFFIX = re.compile(r"^[A-Za-z0-9.-]{1,40}$")
 
 
 def is_own_output(path: Path) -> bool:
@@ -184,15 +187,20 @@ def animation_suffix(path: Path, fmt: str | None) -> str | None:
 
 
 def plan_jobs(inputs: list[str], tag: str | float | Callable[[Path], str], output: str | Path | None = None,
-              fmt: str | None = None, recursive: bool = False, video: VideoOptions = PLAIN_VIDEO) -> Plan:
-    """Map inputs to outputs named {stem}_{tag}.ext (a number: its output_tag, x4; a callable: the
-    tag of each input); inputs that match nothing or collide become failures, an input listed
+              fmt: str | None = None, recursive: bool = False, video: VideoOptions = PLAIN_VIDEO,
+              suffix: str | None = None) -> Plan:
+    """Map inputs to outputs named {stem}_{tag}.ext, or {stem}_{tag}_{suffix}.ext with `suffix`
+    (--suffix: another setting's outputs beside the first ones, as Real-ESRGAN's --suffix); a
+    number tag is its output_tag (x4), a callable the tag of each input. Inputs that match nothing
+    or collide become failures, an input listed
     twice is planned once (with a note).
 
     `output` is a folder, or, with exactly one input image, the output file itself when it has an
     image suffix. Files named like our own outputs of an image beside them are left out when
     they come from a folder or a glob (see is_own_output); named one by one, they are upscaled.
     """
+    if suffix is not None and not _SUFFIX.match(suffix):
+        raise UsageError(f"--suffix {suffix!r}: letters, digits, '.' and '-' only, at most 40 (e.g. --suffix soft)")
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}; choose from {', '.join(FORMAT_NAMES)}")
     if output is not None and (problem := name_problem(output)):
@@ -218,10 +226,10 @@ def plan_jobs(inputs: list[str], tag: str | float | Callable[[Path], str], outpu
         size = tag(src) if callable(tag) else tag if isinstance(tag, str) else output_tag(tag)
         kind = kind_of(src, out.suffix.lower().lstrip(".") if out_file else fmt)
         if kind == "video":
-            suffix = video.suffix(src)
+            ext = video.suffix(src)
         else:
-            suffix = animation_suffix(src, fmt) if kind == "animation" else f".{output_extension(src, fmt)}"
-        name = f"{src.stem}_{size}{suffix}"
+            ext = animation_suffix(src, fmt) if kind == "animation" else f".{output_extension(src, fmt)}"
+        name = f"{src.stem}_{size}{f'_{suffix}' if suffix else ''}{ext}"
         if out_file:
             dst = out
         elif out is None:

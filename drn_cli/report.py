@@ -94,10 +94,11 @@ class Tally:
     def _exist_words(self) -> str:
         """What to say of the outputs that exist, naming the two options; "" when none did."""
         if len(self.exist) == 1:
-            return f"{self.exist[0]} exists; --overwrite replaces it, --skip-existing skips it"
+            return (f"{self.exist[0]} exists; --overwrite replaces it, --skip-existing skips it, --suffix NAME "
+                    "writes another beside it (to compare settings)")
         if self.exist:
             return (f"{len(self.exist)} outputs exist already (e.g. {self.exist[0]}); --overwrite replaces them, "
-                    "--skip-existing skips them")
+                    "--skip-existing skips them, --suffix NAME writes others beside them (to compare settings)")
         return ""
 
 

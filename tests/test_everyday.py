@@ -337,3 +337,19 @@ def test_a_mistyped_model_name_says_what_was_meant(tmp_path):
     assert result.exit_code == 2 and "did you mean drn-s-x4-real?" in result.stderr
     unlike = run("upscale", tmp_path / "a.png", "--model", "zzzz")
     assert unlike.exit_code == 2 and "did you mean" not in unlike.stderr
+
+
+def test_another_setting_goes_beside_the_first_with_suffix_and_the_error_says_so(tmp_path, shipped_tiny):
+    from images import write_photo
+
+    write_photo(tmp_path / "a.png")
+    assert run("upscale", tmp_path / "a.png", "--denoise", "0").exit_code == 0
+    again = run("upscale", tmp_path / "a.png", "--denoise", "1")
+    said = " ".join(again.stderr.split())
+    assert again.exit_code == 1 and "--suffix NAME writes another beside it" in said
+    beside = run("upscale", tmp_path / "a.png", "--denoise", "1", "--suffix", "photo", "--all-levels")
+    assert beside.exit_code == 0, beside.output
+    assert {p.name for p in tmp_path.iterdir()} >= {"a_x4.png", "a_x4_photo.png", "a_x2_photo.png"}
+    twice = run("upscale", tmp_path, "--suffix", "photo", "--skip-existing")  # its own outputs are no inputs
+    assert twice.exit_code == 0 and "1 skipped" in twice.stderr, twice.stderr
+    assert run("upscale", tmp_path / "a.png", "--suffix", "../x").exit_code == 2

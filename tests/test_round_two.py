@@ -119,8 +119,9 @@ def test_a_second_run_counts_skipped_outputs_apart_and_names_the_two_flags(tmp_p
     skipped = run("upscale", folder, "--model", tiny_model_file, "--skip-existing")
     assert skipped.exit_code == 0 and "0 done, 3 skipped (outputs exist)" in skipped.stderr
     one = run("upscale", folder / "a.png", "--model", tiny_model_file)
-    assert one.exit_code == 1 and one.stderr.splitlines()[-1] == (
-        f"0 done, 1 failed: {folder / 'a_x4.png'} exists; --overwrite replaces it, --skip-existing skips it")
+    assert one.exit_code == 1 and " ".join(one.stderr.split()).endswith(
+        f"0 done, 1 failed: {folder / 'a_x4.png'} exists; --overwrite replaces it, --skip-existing skips it, "
+        "--suffix NAME writes another beside it (to compare settings)")
 
 
 def test_an_input_listed_twice_is_upscaled_once_and_said_so(tmp_path, tiny_model_file):

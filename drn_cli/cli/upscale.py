@@ -28,6 +28,7 @@ def upscale(
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders, keeping the tree under -o.", rich_help_panel="Input and output")] = False,
     skip_existing: Annotated[bool, typer.Option("--skip-existing", help="Skip inputs whose output exists.", rich_help_panel="Input and output")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.", rich_help_panel="Input and output")] = False,
+    suffix: Annotated[str | None, typer.Option(metavar="NAME", help="Name outputs {stem}_x4_NAME.ext: another setting's results beside the first ones.", rich_help_panel="Input and output")] = None,
     denoise: Annotated[str | None, typer.Option(metavar="S", help="How much to clean: auto (per picture, from its damage; the default without --model), or 0 (the clean model: keeps texture and noise) to 1 (the photo model: removes noise and JPEG blocks); between them, a blend (2x the time).", rich_help_panel="Model and quality")] = None,
     tta: Annotated[bool, typer.Option("--tta", help="Average the 8 flips and rotations (8x the time; slightly sharper, cleaner results).", rich_help_panel="Model and quality")] = False,
     all_levels: Annotated[bool, typer.Option("--all-levels", help="Also write every intermediate scale from the same pass ({stem}_x2 of a x4 model).", rich_help_panel="Input and output")] = False,
@@ -60,7 +61,7 @@ def upscale(
 
     def planned(model_scale: int):
         tag = request.output.tag_for if width and height else output_tag(request.resize_to or model_scale, width, height)
-        return plan_jobs(inputs, tag, output, fmt, recursive, video)
+        return plan_jobs(inputs, tag, output, fmt, recursive, video, suffix)
 
     plan = planned(request.known_scale) if request.known_scale else None  # before torch: a typo costs nothing
     if plan is not None and not plan.jobs and plan.failures:  # nothing can run: say so without loading torch
