@@ -53,7 +53,8 @@ def result_line(result: Result) -> Line | None:
         return "note", f"skipped {result.input}: {result.output} exists"
     extra = f"  loop error {result.loop_error:.2f}" if result.loop_error is not None else ""
     why = f": {result.denoise_reason}" if result.denoise_reason else ""
-    extra += f"  {result.model} (denoise {result.denoise:g}{why})" if result.denoise is not None else ""
+    if result.model:  # a named model too (an adapted run's file, say): the line says which ran
+        extra += f"  {result.model}" + (f" (denoise {result.denoise:g}{why})" if result.denoise is not None else "")
     extra += f"  {result.frames} frames, {result.frames / max(result.seconds, 1e-3):.2f} frames/s" if result.frames else ""
     line = f"{result.sizes(with_extras=True)}  {result.seconds:.1f} s{extra}"
     if result.animated:  # a still of an animation (written as JPEG, say) is worth a warning, and the way out

@@ -353,3 +353,11 @@ def test_another_setting_goes_beside_the_first_with_suffix_and_the_error_says_so
     twice = run("upscale", tmp_path, "--suffix", "photo", "--skip-existing")  # its own outputs are no inputs
     assert twice.exit_code == 0 and "1 skipped" in twice.stderr, twice.stderr
     assert run("upscale", tmp_path / "a.png", "--suffix", "../x").exit_code == 2
+
+
+def test_a_named_model_is_named_in_its_result_line(tmp_path, tiny_model_file):
+    from images import write_photo
+
+    write_photo(tmp_path / "a.png")
+    result = run("upscale", tmp_path / "a.png", "--model", tiny_model_file)
+    assert result.exit_code == 0 and str(tiny_model_file) in " ".join(result.stderr.split()), result.stderr
