@@ -34,7 +34,7 @@ from .animation import upscale_animation
 from .atomic import write_bytes_atomic
 from .errors import DrnError, ImageTooLarge, UsageError
 from .inference import Upscaler, load_upscaler
-from .io import ANIMATION_FORMATS, Picture, encode_image, image_size, read_image
+from .io import ANIMATION_FORMATS, Picture, encode_image, image_size, looks_like_video, read_image
 from .levels import loop_map_picture
 from .models.presets import PRESETS, UPSCALE_MODEL, denoise_pair, is_installed
 from .picture import upscale_picture
@@ -110,7 +110,11 @@ class Jobs:
                                "upscale it with the drn command instead")
             read_image(source)
         except DrnError as exc:
+            is_video = not isinstance(exc, (TooLarge, ImageTooLarge)) and looks_like_video(source)
             source.unlink(missing_ok=True)
+            if is_video:
+                raise UsageError(f"{name}: a video; videos are upscaled in a terminal: drn upscale {name} "
+                                 "(this page takes pictures)") from None
             raise type(exc)(str(exc).replace(str(source), name)) from None
         job = Job(job_id, name, request, source, size_in=(w, h), compare=compare)
         self.table[job_id] = job

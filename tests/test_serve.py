@@ -238,8 +238,11 @@ def test_the_page_in_a_real_browser(shipped_tiny, tmp_path):
         browser.find_element(By.ID, "files").send_keys(str(tmp_path / "photo.png"))
         WebDriverWait(browser, 60).until(lambda b: b.find_element(By.CSS_SELECTOR, ".job .status").text == "done")
         card = browser.find_element(By.CSS_SELECTOR, ".job")
-        assert card.find_element(By.CSS_SELECTOR, ".info").text.startswith("drn-s-x4, denoise 0 (clean):")  # a clean PNG
+        info = card.find_element(By.CSS_SELECTOR, ".info").text  # a clean PNG, said in plain words
+        assert info == "drn-s-x4, no cleaning (the picture looked clean): 125x125 -> 500x500", info
         assert card.find_element(By.CSS_SELECTOR, ".result").is_displayed()
+        labels = [e.text for e in card.find_elements(By.CSS_SELECTOR, ".label") if e.is_displayed()]
+        assert labels == ["Before", "After"]
         WebDriverWait(browser, 20).until(lambda b: b.execute_script(
             "return document.querySelector('.after').naturalWidth") == 500)
         clip = card.find_element(By.CSS_SELECTOR, ".before-clip")
@@ -253,8 +256,11 @@ def test_the_page_in_a_real_browser(shipped_tiny, tmp_path):
             shutil.copy(tmp_path / "serve.png", os.environ["DRN_SCREENSHOT"])
         toggle = card.find_element(By.CSS_SELECTOR, ".show-confidence")
         assert not card.find_element(By.CSS_SELECTOR, ".confidence").is_displayed()
+        assert not card.find_element(By.CSS_SELECTOR, ".legend").is_displayed()
         toggle.click()
         WebDriverWait(browser, 10).until(lambda b: card.find_element(By.CSS_SELECTOR, ".confidence").is_displayed())
+        legend = card.find_element(By.CSS_SELECTOR, ".legend")  # what bright and dark mean
+        assert legend.is_displayed() and "bright where it does not" in legend.text
         browser.set_window_size(390, 844)  # a phone: nothing wider than the screen
         assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
         browser.set_window_size(1100, 1000)
@@ -272,6 +278,17 @@ def test_the_page_in_a_real_browser(shipped_tiny, tmp_path):
         info = browser.find_elements(By.CSS_SELECTOR, ".job .info")[0].text  # new cards go on top
         assert info.endswith(": 20x24 -> 80x96, 3 frames"), info
         assert browser.execute_script("return document.querySelector('.after').src").endswith("/result")
+        anim = browser.find_elements(By.CSS_SELECTOR, ".job")[0]  # plays: no split of two moments
+        assert not anim.find_element(By.CSS_SELECTOR, ".slider").is_displayed()
+        assert not [e for e in anim.find_elements(By.CSS_SELECTOR, ".label") if e.is_displayed()]
+        assert "every one of its 3 frames" in anim.find_element(By.CSS_SELECTOR, ".note").text
+        (tmp_path / "clip.mp4").write_bytes(b"\0\0\0\x18ftypmp42" + bytes(64))  # a video dropped on the page
+        browser.find_element(By.ID, "files").send_keys(str(tmp_path / "clip.mp4"))
+        WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".job .error")[0].is_displayed())
+        said = browser.find_elements(By.CSS_SELECTOR, ".job .error")[0].text
+        assert 'drn upscale "clip.mp4"' in said and "not a readable image" not in said, said
+        page = browser.find_element(By.TAG_NAME, "body").text
+        assert "ghost" not in page and "denoise" not in page and "model's own" not in page  # no jargon
 
 
 def test_an_animated_upload_comes_back_animated_and_a_multi_page_tiff_says_it_was_cut(client):
@@ -365,3 +382,13 @@ def test_the_cleaning_slider_blends_the_two_models_in_the_browser(tmp_path):
         assert np.abs(blended - (clean + photo) / 2).max() <= 2
         browser.set_window_size(390, 844)  # a phone: the cleaning slider fits too
         assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
+
+
+def test_a_video_upload_says_where_videos_go(client, tmp_path):
+    pytest.importorskip("av", reason="making a test video needs PyAV (the [video] extra)")
+    from test_video import make_clip
+
+    make_clip(tmp_path / "clip.mp4", frames=3, size=(32, 24), audio=False)
+    response = client.post("/api/jobs", files={"image": ("holiday.bin", (tmp_path / "clip.mp4").read_bytes(),
+                                                         "application/octet-stream")})
+    assert response.status_code == 400 and "drn upscale holiday.bin" in response.json()["error"], response.text

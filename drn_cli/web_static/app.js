@@ -18,11 +18,16 @@ async function loadModels() {
   }
 }
 
+const VIDEO = /\.(mp4|mkv|mov|webm|avi|m4v)$/i;
+
 function submit(file) {
   const card = $("#job-template").content.firstElementChild.cloneNode(true);
   $(".name", card).textContent = file.name;
   $(".status", card).textContent = "uploading";
   $("#queue").prepend(card);
+  if (file.type.startsWith("video/") || VIDEO.test(file.name)) {
+    return fail(card, `Videos are upscaled in a terminal: drn upscale "${file.name}" (this page takes pictures).`);
+  }
   const form = new FormData();
   form.append("image", file);
   if ($("#model").value) form.append("model", $("#model").value);
@@ -38,6 +43,30 @@ function submit(file) {
       follow(card, body.id);
     })
     .catch((error) => fail(card, error.message));
+}
+
+// The job in words for someone who has never heard of a JPEG's quality tables: which model ran,
+// how much it cleaned and why, the sizes.
+function describe(job, strength, reason) {
+  const sizes = `${job.size_in[0]}x${job.size_in[1]} -> ${job.size_out[0]}x${job.size_out[1]}`;
+  const frames = (job.frames ? `, ${job.frames} frames` : "") +
+    (job.animated ? `; only the first of its ${job.animated} pages (save the others as pictures to upscale them)` : "");
+  if (strength === null) return `${job.model}: ${sizes}${frames}`;
+  const amount = strength === 0 ? "no cleaning" : strength === 1 ? "full cleaning" : `cleaning ${strength.toFixed(2)}`;
+  const why = plainReason(reason);
+  return `${job.model}, ${amount}${why ? ` (${why})` : ""}: ${sizes}${frames}`;
+}
+
+function plainReason(reason) {
+  if (!reason) return "";
+  const quality = /JPEG quality (\d+)/.exec(reason);
+  if (/^clean/.test(reason)) return "the picture looked clean";
+  if (quality && /ghost/.test(reason)) return `it was saved as a JPEG before (quality about ${quality[1]}), which leaves blocks`;
+  if (quality) return `a JPEG saved at quality ${quality[1]} of 100, which leaves blocks`;
+  if (/^lossy/.test(reason)) return "a compressed picture";
+  if (/^noise/.test(reason)) return "the picture is grainy";
+  if (/blur/.test(reason)) return "the picture is blurred";
+  return reason;
 }
 
 function fail(card, message) {
@@ -67,14 +96,17 @@ function show(card, job) {
   before.src = `/api/jobs/${job.id}/input`;
   before.style.width = `${job.size_out[0]}px`;
   $(".download", card).href = after.src;
-  const cleaning = job.denoise === null ? "" : `, denoise ${job.denoise}${job.denoise_reason ? ` (${job.denoise_reason})` : ""}`;
-  $(".info", card).textContent =
-    `${job.model}${cleaning}: ${job.size_in[0]}x${job.size_in[1]} -> ${job.size_out[0]}x${job.size_out[1]}` +
-    (job.frames ? `, ${job.frames} frames` : "") + (job.animated ? `; the first of its ${job.animated} frames only` : "");
+  $(".info", card).textContent = describe(job, job.denoise, job.denoise_reason);
+  if (job.frames) {  // an animation: its frames play, so a split view would show two moments at once
+    for (const part of [".before-clip", ".label", ".split"]) card.querySelectorAll(part).forEach((e) => { e.hidden = true; });
+    const note = $(".note", card);
+    note.textContent = `An animation: every one of its ${job.frames} frames was upscaled; it is shown upscaled only.`;
+    note.hidden = false;
+  }
   const toggle = $(".show-confidence", card);
   if (job.confidence) confidence.src = `/api/jobs/${job.id}/confidence`;
   else toggle.disabled = true;
-  toggle.addEventListener("change", () => { confidence.hidden = !toggle.checked; });
+  toggle.addEventListener("change", () => { confidence.hidden = !toggle.checked; $(".legend", card).hidden = !toggle.checked; });
   if (job.compare) cleaningSlider(card, job, after);
   result.hidden = false;
   viewer(card, job);
@@ -102,6 +134,7 @@ function cleaningSlider(card, job, after) {
   const blend = () => {
     const strength = range.value / 100;
     value.textContent = strength.toFixed(2);
+    $(".info", card).textContent = describe(job, strength, "set with the slider");
     context.clearRect(0, 0, canvas.width, canvas.height);
     context.globalAlpha = 1;
     context.drawImage(clean, 0, 0);
