@@ -18,7 +18,8 @@ ImageLike = Image.Image | np.ndarray | str | os.PathLike
 def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = None,
             outscale: float | None = None, width: int | None = None, height: int | None = None,
             tta: bool = False, device: str = "auto", precision: str = "auto",
-            tile: int | None = None, denoise: float | str | None = None) -> np.ndarray | Image.Image:
+            tile: int | None = None, denoise: float | str | None = None,
+            backend: str | None = None) -> np.ndarray | Image.Image:
     """Upscale one image and return it in the same kind it came in.
 
     `image` is a Pillow image, an integer array (H, W) / (H, W, 3) / (H, W, 4) of uint8 or
@@ -34,12 +35,13 @@ def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = N
     model's, between them both run and are blended (`drn upscale --denoise S`). `width` and/or
     `height` ask for a final size instead (pixels, aspect ratio kept; both: the largest size that
     fits inside them), reached by resizing the model's output. `tta` averages the 8 flips and
-    rotations (8x the time). Stateless and thread-safe: loaded
+    rotations (8x the time). `backend`: "auto" (OpenVINO on CPUs with fast bf16 where it is
+    installed), "torch" or "openvino"; None reads DRN_BACKEND. Stateless and thread-safe: loaded
     models are cached read-only and shared. Options are checked as the CLI checks them
     (request.UpscaleRequest), with the same words: a UsageError names the CLI's option.
     """
     request = UpscaleRequest(model, scale, outscale, width, height, tta=tta, tile=tile, device=device,
-                             precision=precision, denoise=denoise)
+                             precision=precision, denoise=denoise, backend=backend)
     picture, kind = _to_picture(image)
     out = Session(request).upscale(picture)[0].final
     planes = out.pixels if out.alpha is None else np.concatenate([out.pixels, out.alpha[:, :, None]], 2)

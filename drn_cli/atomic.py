@@ -66,6 +66,26 @@ def writing(path: str | os.PathLike) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+@contextmanager
+def writing_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """`writing` for a folder of files made together (a converted model's .xml and .bin): a
+    hidden folder beside `path`, renamed into place when the block ends without an error (an
+    existing `path` is replaced), removed otherwise."""
+    import shutil
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+    tmp.mkdir()
+    try:
+        yield tmp
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def write_bytes_atomic(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> None:
     """Write `data` to `path` through `writing`; a failure (disk full, permissions) raises
     OutputError, and an existing `path` is refused unless `overwrite`."""

@@ -19,15 +19,36 @@ if TYPE_CHECKING:
     import torch
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+BACKENDS = ("auto", "torch", "openvino")
 _DEVICE_SPEC = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
-def check_options(device: str, precision: str) -> None:
-    """UsageError for a --device or --precision value that no machine could accept."""
+def check_options(device: str, precision: str, backend: str = "torch") -> None:
+    """UsageError for a --device, --precision or --backend value that no machine could accept."""
     if not _DEVICE_SPEC.fullmatch(device):
         raise UsageError(f"unknown --device {device!r}; use auto, cpu, cuda or cuda:N")
     if precision not in PRECISIONS:
         raise UsageError(f"unknown --precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+    if backend not in BACKENDS:
+        raise UsageError(f"unknown --backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if backend == "openvino" and device.startswith("cuda"):
+        raise UsageError("--backend openvino runs on the CPU; use --device cpu (or --backend torch on CUDA)")
+    if backend == "openvino" and precision == "fp16":
+        raise UsageError("--backend openvino runs in bf16 or fp32 here; use --precision bf16 or fp32")
+
+
+def resolve_backend(spec: str, device: torch.device, precision: str) -> str:
+    """"torch" or "openvino". 'auto' takes OpenVINO on a CPU that runs bf16 fast (AMX, AVX-512
+    BF16), where the openvino package is installed and the precision is auto or bf16: there it
+    ran several times faster than torch (docs/performance.md). Elsewhere torch: CUDA, and CPUs
+    without fast bf16, where both run fp32 and OpenVINO was measured no faster by enough to
+    matter."""
+    import importlib.util
+
+    if spec != "auto":
+        return spec
+    fast = device.type == "cpu" and precision in ("auto", "bf16") and cpu_has_fast_bf16()
+    return "openvino" if fast and importlib.util.find_spec("openvino") is not None else "torch"
 
 
 def resolve_device(spec: str = "auto") -> torch.device:

@@ -8,6 +8,7 @@ with a border of `scale` pixels shaved; per image, then the mean over the set.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -118,8 +119,10 @@ class EvalRequest:
     device: str = "auto"
     precision: str = "auto"
     denoise: float | str | None = None  # S: blend the clean and the photo model of the scale; "auto": per image
+    backend: str | None = None  # auto, torch or openvino; None: DRN_BACKEND, else auto
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "backend", self.backend or os.environ.get("DRN_BACKEND") or "auto")
         from .degradations import parse_degradation
         from .device import check_options
         from .request import check_denoise, check_scale, parse_denoise
@@ -130,7 +133,7 @@ class EvalRequest:
             parse_degradation(self.degradation)
         except ValueError as exc:
             raise UsageError(f"--degradation: {exc}") from None
-        check_options(self.device, self.precision)
+        check_options(self.device, self.precision, self.backend)
         check_scale(self.scale)
         if self.outscale is not None and (self.outscale not in (2, 4, 8) or self.scale is not None
                                           or self.model == "bicubic"):
@@ -160,9 +163,11 @@ def sr_function(request: EvalRequest) -> tuple[SrFunction, int, str]:
     denoise, auto = request.denoise, request.denoise == AUTO
 
     def upscaler_of(lr: np.ndarray, quality: int | None):  # loads are cached: a choice per image is cheap
-        return upscaler_for(name, read_damage(lr, quality).strength if auto else denoise, request.device, request.precision)
+        return upscaler_for(name, read_damage(lr, quality).strength if auto else denoise, request.device, request.precision,
+                            backend=request.backend)
 
-    upscaler = upscaler_for(name, 1.0 if auto else denoise, request.device, request.precision)  # its scale, label
+    upscaler = upscaler_for(name, 1.0 if auto else denoise, request.device, request.precision,
+                            backend=request.backend)  # its scale, label
     if request.scale is not None and request.scale != upscaler.scale:
         raise UsageError(f"--model {name} is a x{upscaler.scale} model, but --scale {request.scale} was given")
     label = name if denoise is None else f"{'+'.join(denoise_pair(name))} denoise {denoise if auto else f'{denoise:g}'}"

@@ -195,21 +195,21 @@ def make_upscaler(weights: Weights, device: str = "auto", precision: str = "auto
 
 
 def load_upscaler(model: str = UPSCALE_MODEL, device: str = "auto", precision: str = "auto",
-                  compile: bool = False) -> Upscaler:
+                  compile: bool = False, backend: str = "torch") -> Upscaler:
     """An Upscaler of `models.load(model, ...)` (cached and shared; read-only)."""
-    return Upscaler(load(model, device, precision, compile))
+    return Upscaler(load(model, device, precision, compile, backend))
 
 
 def upscaler_for(name: str, denoise: float | None = None, device: str = "auto", precision: str = "auto",
-                 compile: bool = False, reason: str | None = None) -> Upscaler:
+                 compile: bool = False, reason: str | None = None, backend: str = "torch") -> Upscaler:
     """The Upscaler of model `name`, or with `denoise` S the blend of its clean and photo pair
     (models.blend; S = 0 and 1 run one model alone); `reason` says why S, under --denoise auto."""
     if denoise is None:
-        return load_upscaler(name, device, precision, compile)
+        return load_upscaler(name, device, precision, compile, backend)
     pair = denoise_pair(name)
     if pair is None:
         raise DrnError(f"--denoise: {name} has no installed clean and photo pair to blend")
-    clean, photo = (load(spec, device, precision, compile) for spec in pair)
+    clean, photo = (load(spec, device, precision, compile, backend) for spec in pair)
     return Upscaler(BlendedModel(clean, photo, denoise, reason))
 
 
@@ -218,9 +218,9 @@ def upscaler_for_picture(request: UpscaleRequest, size: tuple[int, int] | None =
                          compile: bool = False) -> Upscaler:
     """The Upscaler for a picture of (width, height) `size` under `request`: its model
     (request.model_for: the photo model of its factor for --width/--height; model_name without a
-    size) with its --denoise strength. Under --denoise auto, S is read from `picture`
-    (estimate.read_damage: its JPEG quality, lossy format, noise and blur); without one (a
-    video, or before any picture is read) S = 1, the photo model."""
+    size) with its --denoise strength, on the request's backend. Under --denoise auto, S is read
+    from `picture` (estimate.read_damage: its JPEG quality, lossy format, noise and blur); without
+    one (a video, or before any picture is read) S = 1, the photo model."""
     name = request.model_name if size is None else request.model_for(*size)
     strength, reason = request.strength_for(name), None
     if strength == AUTO and picture is None:
@@ -228,7 +228,8 @@ def upscaler_for_picture(request: UpscaleRequest, size: tuple[int, int] | None =
     elif strength == AUTO:
         reading = read_damage(picture.pixels, picture.jpeg_quality, picture.lossy)
         strength, reason = reading.strength, reading.reason
-    return upscaler_for(name, strength, device or request.device, request.precision, compile, reason)
+    return upscaler_for(name, strength, device or request.device, request.precision, compile, reason,
+                        request.model_backend)
 
 
 def self_ensemble(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> np.ndarray:

@@ -43,6 +43,22 @@ def large_output_warnings(plan: Plan, scale: int, spec: OutputSpec) -> list[Line
             for path, (w, h) in large_outputs(plan, scale, spec)]
 
 
+def openvino_note(request, device) -> list[Line]:
+    """A note when the OpenVINO backend will first convert a model (a wait of seconds with nothing
+    else to show); [] otherwise. `device`: the torch.device the run resolved."""
+    from .device import resolve_backend
+    from .models.presets import denoise_pair
+
+    if resolve_backend(request.model_backend, device, request.precision) != "openvino":
+        return []
+    from .models.openvino_model import unconverted
+
+    name = request.model_name
+    names = list(denoise_pair(name) or [name]) if request.denoise is not None else [name]
+    pending = unconverted(names)
+    return [("note", f"OpenVINO: preparing {', '.join(pending)} once (about 10 s each; cached for later runs)")] if pending else []
+
+
 def result_line(result: Result) -> Line | None:
     """The line of one finished input; None for an output that exists (the summary names those)."""
     if result.exists:

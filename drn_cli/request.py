@@ -9,6 +9,7 @@ confidence map); `check_model` adds the rules that need the loaded model. Torch-
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -194,8 +195,10 @@ class UpscaleRequest:
     device: str = "auto"
     precision: str = "auto"
     denoise: Strength = None
+    backend: str | None = None  # auto, torch or openvino; None: DRN_BACKEND, else auto (device.resolve_backend)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "backend", self.backend or os.environ.get("DRN_BACKEND") or "auto")
         sized = self.width is not None or self.height is not None
         denoise = parse_denoise(self.denoise)
         object.__setattr__(self, "denoise", AUTO if denoise is None and self.model is None else denoise)
@@ -221,7 +224,10 @@ class UpscaleRequest:
                              + (f", nor with --scale {self.scale} without --model (no photo model is "
                                 f"x{self.scale}: name one, e.g. --model drn-s-x{self.scale})"
                                 if self.outscale is None else ""))
-        check_options(self.device, self.precision)
+        check_options(self.device, self.precision, self.backend)
+        if self.backend == "openvino" and (self.all_levels or self.confidence):
+            raise UsageError("--all-levels and --confidence run on the torch backend (they need DRN's pyramid and "
+                             "dual blocks, which the OpenVINO model leaves out); use --backend torch or auto")
         if self.model is not None:
             model_file(self.model)  # a name that is no preset, file or run folder: a usage error, now
 
@@ -240,6 +246,12 @@ class UpscaleRequest:
         """The model's scale when its name says it (a preset), before anything loads."""
         name = self.model_name
         return PRESETS[name].scale if name in PRESETS else None
+
+    @property
+    def model_backend(self) -> str:
+        """The backend models load with: torch where the outputs asked for need it (levels, the
+        closed loop), else `backend`."""
+        return "torch" if self.all_levels or self.confidence else self.backend
 
     @property
     def run(self) -> RunOptions:

@@ -20,6 +20,7 @@ API (all JSON unless said):
 from __future__ import annotations
 
 import io
+import os
 import queue
 import shutil
 import tempfile
@@ -78,8 +79,13 @@ class Job:
 class Jobs:
     """The job table and the one worker thread that runs them in order on the model."""
 
-    def __init__(self, folder: Path, device: str = "auto", precision: str = "auto") -> None:
+    def __init__(self, folder: Path, device: str = "auto", precision: str = "auto", backend: str | None = None) -> None:
         self.folder, self.device, self.precision = folder, device, precision
+        # the confidence map needs torch's model (its dual blocks); on OpenVINO the page goes without it
+        from .device import resolve_backend, resolve_device
+
+        self.backend = backend or os.environ.get("DRN_BACKEND") or "auto"
+        self.map = resolve_backend(self.backend, resolve_device(device), precision) == "torch"
         self.table: dict[str, Job] = {}
         self.waiting: queue.Queue[Job | None] = queue.Queue()
         self.stopping = threading.Event()
@@ -95,8 +101,8 @@ class Jobs:
             offered = ", ".join(m["name"] for m in models())
             raise UsageError(f"model {model[:40]!r}: not a model this page offers; choose one of {offered} "
                              "(weights files, and third-party models not yet downloaded, are for drn upscale --model)")
-        request = UpscaleRequest(model, scale, tta=tta, confidence=not tta, device=self.device,
-                                 precision=self.precision, denoise=denoise)
+        request = UpscaleRequest(model, scale, tta=tta, confidence=not tta and self.map, device=self.device,
+                                 precision=self.precision, denoise=denoise, backend=self.backend)
         if compare and denoise_pair(request.model_name) is None:
             raise UsageError(f"compare shows a clean and a photo model of one scale; {request.model_name} has no "
                              "partner (choose auto, or a model with a partner)")
@@ -164,7 +170,8 @@ class Jobs:
                 job.strength = 0.0 if what == "clean" else 1.0  # the slider's start, also for a named model
         for what in missing:
             finished += 1
-            end = upscale_picture(picture, load_upscaler(ends[what], request.device, request.precision),
+            end = upscale_picture(picture, load_upscaler(ends[what], request.device, request.precision,
+                                                         backend=request.model_backend),
                                   request.run, request.output, progress)
             job.files[what] = self._save(job, what, end.final)
 
@@ -230,7 +237,8 @@ def models() -> list[dict]:
     return [{"name": n, "scale": PRESETS[n].scale, "use": PRESETS[n].use} for n in names if is_installed(n)]
 
 
-def create_app(device: str = "auto", precision: str = "auto", max_upload_bytes: int = MAX_UPLOAD_BYTES):
+def create_app(device: str = "auto", precision: str = "auto", max_upload_bytes: int = MAX_UPLOAD_BYTES,
+               backend: str | None = None):
     """The Starlette app: the page, its static files and the API; its temporary folder is removed
     when the app shuts down."""
     import contextlib
@@ -327,7 +335,7 @@ def create_app(device: str = "auto", precision: str = "auto", max_upload_bytes: 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         folder = Path(tempfile.mkdtemp(prefix="drn-serve-"))
-        state["jobs"] = Jobs(folder, device, precision)
+        state["jobs"] = Jobs(folder, device, precision, backend)
         try:
             yield
         finally:

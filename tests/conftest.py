@@ -22,6 +22,7 @@ def isolated_env(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "xdg"))
     monkeypatch.delenv("DRN_DEBUG", raising=False)
     monkeypatch.delenv("DRN_MAX_PIXELS", raising=False)
+    monkeypatch.setenv("DRN_BACKEND", "torch")  # the OpenVINO tests ask for it by name (test_openvino.py)
 
 
 def shared_path(*parts: str) -> Path:

@@ -108,8 +108,12 @@ def test_no_import_circle_inside_a_sub_package(package):
     folder = PACKAGE / package
     edges = {}
     for path in folder.glob("*.py"):
-        found = set()
-        for node in ast.walk(ast.parse(path.read_text())):
+        found, tree = set(), ast.parse(path.read_text())
+        typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
+                       and getattr(block.test, "id", None) == "TYPE_CHECKING" for n in ast.walk(block)}
+        for node in ast.walk(tree):
+            if id(node) in typing_only:  # an annotation's import is no dependency at run time
+                continue
             if isinstance(node, ast.ImportFrom) and node.level == 1:
                 found.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
         edges[path.stem] = found & {p.stem for p in folder.glob("*.py")} - {path.stem}

@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from ..degradations import describe
 from . import app, ui
-from .ui import DeviceOpt, JsonOpt, ModelOpt, PrecisionOpt, ScaleOpt, TileOpt, handle_errors
+from .ui import BackendOpt, DeviceOpt, JsonOpt, ModelOpt, PrecisionOpt, ScaleOpt, TileOpt, handle_errors
 
 
 @app.command("eval")
@@ -32,12 +32,13 @@ def evaluate_cmd(
     tile: TileOpt = None,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
+    backend: BackendOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """PSNR/SSIM on a benchmark with the paper's protocol (Y channel, shave = scale)."""
     from ..evaluate import EvalReport, EvalRequest, convention, image_saver, iter_scores, sr_function
 
-    request = EvalRequest(model, scale, degradation, outscale, self_ensemble, tile, device, precision, denoise)
+    request = EvalRequest(model, scale, degradation, outscale, self_ensemble, tile, device, precision, denoise, backend)
     sr_fn, scale, name = sr_function(request)
     label, paths = dataset_paths(dataset, data_dir)
     report = EvalReport(label, scale, name, degradation)

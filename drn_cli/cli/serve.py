@@ -8,7 +8,7 @@ import typer
 
 from ..errors import DrnError
 from . import app, ui
-from .ui import DeviceOpt, PrecisionOpt, ThreadsOpt, handle_errors
+from .ui import BackendOpt, DeviceOpt, PrecisionOpt, ThreadsOpt, handle_errors
 
 
 @app.command()
@@ -19,12 +19,13 @@ def serve(
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
+    backend: BackendOpt = None,
     threads: ThreadsOpt = None,
 ) -> None:
     """A local web page: drop images, compare before and after, see where the model is unsure (docs/serve.md)."""
     from ..device import check_options, set_threads
 
-    check_options(device, precision)
+    check_options(device, precision, backend or "auto")
     set_threads(threads)
     try:
         import multipart  # noqa: F401 - Starlette reads uploads with it
@@ -41,4 +42,4 @@ def serve(
         import webbrowser
 
         webbrowser.open(url)
-    run_server(create_app(device, precision), host, port)
+    run_server(create_app(device, precision, backend=backend), host, port)

@@ -25,6 +25,7 @@ DeviceOpt = Annotated[str, typer.Option(metavar="DEVICE", help="auto (CUDA when 
 PrecisionOpt = Annotated[str, typer.Option(metavar="PRECISION", help="auto, fp32, bf16 or fp16. auto = bf16 where the hardware is fast at it.", rich_help_panel="Speed and memory")]
 TileOpt = Annotated[int | None, typer.Option(metavar="N", help="Tile size in LR pixels; 0 = whole image; default from available memory.", rich_help_panel="Speed and memory")]
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", metavar="N", min=1, help="CPU threads for the model (default: OMP_NUM_THREADS if set, else one per core).", rich_help_panel="Speed and memory")]
+BackendOpt = Annotated[str | None, typer.Option(metavar="BACKEND", help="auto (OpenVINO on CPUs with fast bf16 where the \\[openvino] extra is installed, else torch), torch or openvino; default DRN_BACKEND, else auto.", rich_help_panel="Speed and memory")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.", rich_help_panel="Input and output")]
 
 

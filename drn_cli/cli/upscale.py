@@ -10,7 +10,17 @@ from rich.console import Console
 from rich.markup import escape
 
 from . import app, ui
-from .ui import EXIT_FAILED, DeviceOpt, JsonOpt, ModelOpt, PrecisionOpt, ThreadsOpt, TileOpt, handle_errors
+from .ui import (
+    EXIT_FAILED,
+    BackendOpt,
+    DeviceOpt,
+    JsonOpt,
+    ModelOpt,
+    PrecisionOpt,
+    ThreadsOpt,
+    TileOpt,
+    handle_errors,
+)
 
 
 @app.command()
@@ -37,6 +47,7 @@ def upscale(
     tile_overlap: Annotated[int, typer.Option(metavar="N", help="Tile overlap in LR pixels.", min=0, rich_help_panel="Speed and memory")] = 16,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
+    backend: BackendOpt = None,
     threads: ThreadsOpt = None,
     codec: Annotated[str, typer.Option(metavar="CODEC", help="Videos: h264, h265, vp9 or av1 (the \\[video] extra; audio and subtitles are copied).", rich_help_panel="Video")] = "h264",
     crf: Annotated[int | None, typer.Option(metavar="N", help="Videos: the encoder's constant quality (default 18 for h264, 20 h265, 31 vp9, 30 av1; 0 with h264: lossless).", rich_help_panel="Video")] = None,
@@ -56,7 +67,7 @@ def upscale(
     from ..request import OutputOptions, UpscaleRequest, VideoOptions
 
     request = UpscaleRequest(model, scale, outscale, width, height, tta, all_levels, confidence, tile, tile_overlap,
-                             device, precision, denoise)
+                             device, precision, denoise, backend)
     written, video = OutputOptions(fmt, quality, overwrite, skip_existing), VideoOptions(codec, crf)
 
     def planned(model_scale: int):
@@ -71,13 +82,15 @@ def upscale(
     from ..batch import job_pixels
     from ..device import set_threads
     from ..plan import shard
-    from ..report import large_output_warnings, ranks_summary
+    from ..report import large_output_warnings, openvino_note, ranks_summary
     from ..session import Session
 
     # under torchrun (not for a dry run): this rank's GPU or share of the cores
     rank, dev = (distributed.from_env(), device) if dry_run else distributed.init(device)
     set_threads(threads)
     session = Session(request, str(dev), compile_model and not dry_run)
+    for line in openvino_note(request, dev):
+        ui.say(*line)
     upscaler = session.upscaler()
     plan = plan or planned(upscaler.scale)
     for line in large_output_warnings(plan, upscaler.scale, request.output) if rank.is_main else []:

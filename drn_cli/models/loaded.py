@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..device import keep_freed_cpu_memory, precision_name, resolve_device, resolve_precision
+from ..device import keep_freed_cpu_memory, precision_name, resolve_backend, resolve_device, resolve_precision
 from ..errors import DrnError
 from .presets import UPSCALE_MODEL
 from .registry import Architecture, architecture, count_parameters
@@ -138,10 +138,17 @@ _CACHE_LOCK = threading.Lock()
 
 
 def load(name_or_path: str = UPSCALE_MODEL, device: str = "auto", precision: str = "auto",
-         compile: bool = False) -> LoadedModel:
+         compile: bool = False, backend: str = "torch"):
     """The model a preset name or weights file names, loaded once per (file, modification time,
-    device, precision, compile) and shared: returned objects are read-only."""
+    device, precision, compile) and shared: returned objects are read-only. `backend` "openvino"
+    (or "auto", where device.resolve_backend picks it) gives an openvino_model.OpenVINOModel
+    converted from the fp32 torch model, with the same interface for the picture path."""
     path = model_path(name_or_path)
+    if resolve_backend(backend, resolve_device(device), precision) == "openvino":
+        from .openvino_model import load as load_openvino
+
+        source = load(name_or_path, "cpu", "fp32")
+        return load_openvino(source, path, resolve_precision(precision, torch.device("cpu")), torch.get_num_threads())
     key = (str(path.resolve()), path.stat().st_mtime_ns, device, precision, compile)
     with _CACHE_LOCK:
         if key not in _CACHE:
