@@ -91,7 +91,7 @@ def test_without_the_package_openvino_is_one_line_and_auto_falls_back(tmp_path, 
 
 
 def test_auto_takes_openvino_only_where_bf16_is_fast_and_torch_for_levels_and_the_loop(monkeypatch):
-    import drn_cli.device as device
+    from drn_cli import device
     from drn_cli.request import UpscaleRequest
 
     monkeypatch.setattr(device, "cpu_has_fast_bf16", lambda: False)
