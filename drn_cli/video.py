@@ -58,6 +58,8 @@ def probe(path: Path) -> VideoInfo:
             if not container.streams.video:
                 raise InputImageError(f"{path}: has no video stream")
             stream = container.streams.video[0]
+            if stream.codec_context is None:  # a cut or damaged file: FFmpeg found no decoder set-up for it
+                raise InputImageError(f"{path}: not a readable video (its video stream cannot be decoded)")
             rate = float(stream.average_rate or stream.guessed_rate or 0)
             frames = stream.frames or (round(float(stream.duration * stream.time_base) * rate) if stream.duration else 0)
             width, height = stream.codec_context.width, stream.codec_context.height
