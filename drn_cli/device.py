@@ -156,10 +156,37 @@ def precision_name(dtype: torch.dtype) -> str:
     return {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
 
 
-def set_threads(threads: int | None) -> None:
-    """--threads: the CPU threads torch uses for the model; None leaves torch's choice
-    (OMP_NUM_THREADS if set, else one per core)."""
-    if threads is not None:
-        import torch
+def busy_cores(window: float = 0.1) -> float:
+    """How many cores other work keeps busy, from /proc/stat over `window` seconds (this process
+    sleeps meanwhile); 0.0 where /proc/stat cannot be read."""
+    import time
 
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+        return sum(values), idle
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(window)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    spent = total1 - total0
+    return 0.0 if spent <= 0 else (1 - (idle1 - idle0) / spent) * (os.cpu_count() or 1)
+
+
+def set_threads(threads: int | None) -> None:
+    """--threads: the CPU threads torch (and OpenVINO, models.openvino_model) use for the model.
+    None: OMP_NUM_THREADS where it is set, else one per core that other work leaves free. With
+    one core of two taken by another process, two OpenMP threads made each op wait for the one
+    that shared its core: torch's bf16 path ran 3.6x slower than on one thread and swung 62%
+    round to round, fp32 alike (docs/performance.md, benchmarks/steadiness.py)."""
+    import torch
+
+    if threads is None and "OMP_NUM_THREADS" not in os.environ:
+        cores = os.cpu_count() or 1
+        threads = max(1, min(cores, round(cores - busy_cores())))
+    if threads is not None:
         torch.set_num_threads(threads)
