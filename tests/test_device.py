@@ -99,3 +99,33 @@ def test_freed_heap_is_handed_back_between_images():
     result = subprocess.run([sys.executable, "-c", RETURN_PROBE], env=clean_environment(), capture_output=True,
                             text=True, check=True)
     assert int(result.stdout) >= 90  # MiB given back of the 96 freed
+
+
+def test_threads_leave_out_a_core_another_process_keeps_busy(monkeypatch):
+    """device.set_threads(None): one thread per core that other work leaves free (two OpenMP
+    threads, one sharing its core with a busy process, ran 4x slower: docs/performance.md)."""
+    import os
+    import subprocess
+    import sys
+
+    import torch
+
+    from drn_cli import device
+
+    cores = os.cpu_count() or 1
+    if cores < 2:
+        pytest.skip("needs two cores to leave one out")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        import time
+
+        time.sleep(0.3)
+        assert device.busy_cores(0.3) >= 0.6
+        device.set_threads(None)
+        assert torch.get_num_threads() <= cores - 1
+    finally:
+        hog.kill()
+        hog.wait()
+        torch.set_num_threads(before)
