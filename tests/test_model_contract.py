@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from drn_cli.cli import app
 from drn_cli.models import registry
-from drn_cli.models.architecture import Architecture, Clamped, single_output
+from drn_cli.models.architecture import Architecture, Clamped, PrimalOnly, single_output
 from drn_cli.models.weights import Weights, save_weights
 
 PACKAGE = Path(__file__).resolve().parents[1] / "drn_cli"
@@ -51,16 +51,10 @@ class Toy(nn.Module):
         return nn.functional.interpolate(x + residual, scale_factor=self.config.scale, mode="nearest")
 
 
-class ToyModule(nn.Module):
-    def __init__(self, config: ToyConfig) -> None:
-        super().__init__()
-        self.primal, self.dual = Toy(config), None
-
-
 TOY = Architecture(
     id="toy", label="Toy", config=lambda d: ToyConfig(**d),
     detect=lambda state: ToyConfig(width=state["inner.weight"].shape[0]) if "inner.weight" in state else None,
-    build=ToyModule, describe=ToyConfig.describe, variants={"toy-x3": ToyConfig()},
+    build=lambda c: PrimalOnly(Toy(c)), describe=ToyConfig.describe, variants={"toy-x3": ToyConfig()},
     levels=single_output, level_scales=lambda c: (c.scale,), graph=lambda net, half: Clamped(net, half),
     bytes_per_lr_pixel=lambda c, device: 1_000, context=lambda c: 2,
 )

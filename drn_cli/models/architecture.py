@@ -97,6 +97,14 @@ def single_output(net: nn.Module, lr: torch.Tensor, dtype: torch.dtype) -> list[
         return [out.float().clamp_(0.0, 1.0)]
 
 
+class PrimalOnly(nn.Module):
+    """What `build` gives for a network without dual blocks: `.primal`, and `.dual` None."""
+
+    def __init__(self, primal: nn.Module) -> None:
+        super().__init__()
+        self.primal, self.dual = primal, None
+
+
 class Clamped(nn.Module):
     """A [0, 1] -> [0, 1] network for export, its output clamped as inference clamps it; `half`
     runs it in fp16 with fp32 at its edges."""

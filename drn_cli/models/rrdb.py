@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .architecture import Architecture, Clamped, config_dict, single_output
+from .architecture import Architecture, Clamped, PrimalOnly, config_dict, single_output
 
 SLOPE = 0.2      # LeakyReLU's negative slope
 RESIDUAL = 0.2   # the scale of each dense block's (and each RRDB's) residual
@@ -127,15 +127,6 @@ def _levels(net: RRDBNet, lr: torch.Tensor, dtype: torch.dtype) -> list[torch.Te
     return [out[..., : h * s, : w * s] for out in single_output(net, lr, dtype)]
 
 
-class Primal(nn.Module):
-    """The network as the contract's `build` gives it: `.primal`, and no dual blocks."""
-
-    def __init__(self, config: RRDBConfig) -> None:
-        super().__init__()
-        self.primal = RRDBNet(config)
-        self.dual = None
-
-
 def rename(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The original ESRGAN layout's keys as BasicSR's (a BasicSR state dict is returned as it is).
     ESRGAN's Sequential: model.0 the first convolution, model.1.sub.{i} the RRDBs and, last, the
@@ -184,7 +175,7 @@ ARCHITECTURE = Architecture(
     config=lambda d: RRDBConfig(**d),
     detect=detect_config,
     rename=rename,
-    build=Primal,
+    build=lambda c: PrimalOnly(RRDBNet(c)),
     describe=RRDBConfig.describe,
     variants={"rrdb-x4": RRDBConfig(4, 64, 23, 32, 2), "rrdb-anime-x4": RRDBConfig(4, 64, 6, 32, 2),
               "rrdb-x2": RRDBConfig(2, 64, 23, 32, 2)},

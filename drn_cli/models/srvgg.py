@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .architecture import Architecture, Clamped, config_dict, single_output
+from .architecture import Architecture, Clamped, PrimalOnly, config_dict, single_output
 
 
 @dataclass(frozen=True)
@@ -57,15 +57,6 @@ class SRVGGNetCompact(nn.Module):
         return out + F.interpolate(x, scale_factor=self.config.scale, mode="nearest").to(out.dtype)
 
 
-class Primal(nn.Module):
-    """The network as the contract's `build` gives it: `.primal`, and no dual blocks."""
-
-    def __init__(self, config: SRVGGConfig) -> None:
-        super().__init__()
-        self.primal = SRVGGNetCompact(config)
-        self.dual = None
-
-
 def detect_config(state: dict[str, torch.Tensor]) -> SRVGGConfig | None:
     """The config of an SRVGGNetCompact state dict from its keys and shapes; None otherwise.
     Only PReLU bodies carry their activations' weights, so only those are recognised (every
@@ -90,7 +81,7 @@ ARCHITECTURE = Architecture(
     id="srvgg", label="SRVGGNetCompact",
     config=lambda d: SRVGGConfig(**d),
     detect=detect_config,
-    build=Primal,
+    build=lambda c: PrimalOnly(SRVGGNetCompact(c)),
     describe=SRVGGConfig.describe,
     variants={"srvgg-x4": SRVGGConfig(4, 64, 32), "srvgg-anime-x4": SRVGGConfig(4, 64, 16)},
     levels=single_output,
