@@ -107,7 +107,7 @@ class Jobs:
             raise UsageError(f"compare shows a clean and a photo model of one scale; {request.model_name} has no "
                              "partner (choose auto, or a model with a partner)")
         job_id = uuid.uuid4().hex[:16]
-        source = self.folder / f"{job_id}.input{_animation_suffix(data)}"
+        source = self.folder / f"{job_id}.upload{_animation_suffix(data)}"
         source.write_bytes(data)
         try:
             w, h = image_size(source)  # the header first: a decompression bomb is never decoded
@@ -213,13 +213,13 @@ class Jobs:
 
 def _animation_suffix(data: bytes) -> str:
     """The suffix an upload is stored under: that of a format which can hold an animation (GIF,
-    WebP, PNG), told from its first bytes, so an animated upload is served as itself; ".upload"
-    for any other (the pixels decide the rest)."""
+    WebP, PNG), told from its first bytes, so an animated upload is served as itself; "" for any
+    other (the pixels decide the rest)."""
     if data[:6] in (b"GIF87a", b"GIF89a"):
         return ".gif"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return ".webp"
-    return ".png" if data[:8] == b"\x89PNG\r\n\x1a\n" else ".upload"
+    return ".png" if data[:8] == b"\x89PNG\r\n\x1a\n" else ""
 
 
 class TooLarge(DrnError):
