@@ -192,7 +192,9 @@ def test_models_lists_every_preset_with_what_is_installed(shipped_tiny):
     assert rows["drn-s-x4"]["params"] == 4_804_041 and rows["drn-s-x8"]["official"].endswith("DRNS8x.pt")
     text = run("models").stdout  # a block per model, whole lines at any terminal width
     assert "drn-s-x4  x4, 4.80 M params, trained on bicubic LR, installed" in text
-    assert "drn-s-x8  x8, 5.40 M params, trained on bicubic LR, not installed: convert the official checkpoint" in text
+    assert "drn-s-x8  x8, 5.40 M params, trained on bicubic LR, not installed: download " in text
+    assert "drn convert DRNS8x.pt -o drn-s-x8.safetensors and pass --model drn-s-x8.safetensors" in " ".join(text.split())
+    assert "drn-l-x2" in text and "not shipped: drn train --model drn-l-x2" in " ".join(text.split())
     # which models --denoise takes: the installed clean/photo pairs (x2's photo model is not installed here)
     assert rows["drn-s-x4"]["denoise_pair"] == rows["drn-s-x4-real"]["denoise_pair"] == ["drn-s-x4", "drn-s-x4-real"]
     assert rows["drn-s-x2"]["denoise_pair"] is None and rows["drn-s-x8"]["denoise_pair"] is None

@@ -42,7 +42,9 @@ def models(as_json: JsonOpt = False) -> None:
                          f"({size}{r['licence']})")
         else:
             installed = "installed" if r["installed"] else (
-                "not installed: convert the official checkpoint with drn convert" if r["official"] else "not installed")
+                f"not installed: download {r['official']}, then drn convert {r['official'].rsplit('/', 1)[-1]} "
+                f"-o {r['name']}.safetensors and pass --model {r['name']}.safetensors"
+                if r["official"] else f"not shipped: drn train --model {r['name']} --data HR_FOLDER makes it")
         scores = ", ".join(f"{k} {v[0]:.2f}" for k, v in (r["scores"] or {}).items())
         pair = f"\n  --denoise: {' (0) + '.join(r['denoise_pair'])} (1)" if r["denoise_pair"] else ""
         ui.out.print(f"\n[bold]{r['name']}[/bold]  x{r['scale']}, {r['params'] / 1e6:.2f} M params, trained on "
