@@ -153,6 +153,8 @@ def load(source: LoadedModel, weights_file: Path, dtype: torch.dtype, threads: i
         if key not in _CACHE:
             folder = _ir_folder(weights_file, ov.__version__)
             core, model = _read(folder, source)
+            if "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+                dtype = torch.float32  # a CPU without bf16: OpenVINO would refuse the hint
             config = {"INFERENCE_PRECISION_HINT": _PRECISIONS[dtype], "PERFORMANCE_HINT": "LATENCY",
                       "INFERENCE_NUM_THREADS": threads, "CACHE_DIR": str(folder.parent / "compiled")}
             _CACHE[key] = OpenVINOModel(source, core.compile_model(model, "CPU", config), dtype)
