@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from .atomic import writing
-from .errors import InputImageError, OutputError
+from .errors import InputImageError, OutputError, reason_of
 from .inference import TileProgress, Upscaler
 from .io import ANIMATION_FORMATS, animation_frames, animation_header, check_encodable, to_pillow
 from .picture import upscale_picture
@@ -55,6 +55,8 @@ def upscale_animation(source: Path, target: Path, upscaler: Upscaler, run: RunOp
             frames[0].save(part, format=fmt, save_all=True, append_images=frames[1:], duration=durations, **options)
     except OSError as exc:
         raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
+    except (ValueError, RuntimeError) as exc:  # the encoder's own refusal (Pillow's WebP, GIF)
+        raise OutputError(f"{target}: cannot encode this animation ({reason_of(exc)})") from None
     return size_in, size_out, len(frames)
 
 

@@ -174,8 +174,8 @@ def frame_count(path: str | os.PathLike) -> int:
     if Path(path).suffix.lower() not in ANIMATION_FORMATS:
         return 1
     try:
-        with open_image(path) as img:
-            return getattr(img, "n_frames", 1)
+        with open_image(path) as img:  # by content: a multi-page TIFF named .webp is no animation
+            return getattr(img, "n_frames", 1) if img.format in ANIMATION_FORMATS.values() else 1
     except InputImageError:
         return 1
 
@@ -339,14 +339,18 @@ def animation_header(path: str | os.PathLike) -> AnimationHeader:
 
 def animation_frames(path: str | os.PathLike) -> Iterator[tuple[Picture, int]]:
     """Each frame of an animation, whole (Pillow composites earlier frames and transparency), as
-    a Picture with its duration in ms. A frame larger than the header's size (a GIF may say so)
-    is refused as a bomb would be; what the decoder raises is one InputImageError naming the file
-    (the consumer's own errors are its own: a generator is not run inside the loop's body)."""
+    a Picture with its duration in ms. A frame of another size than the first, which was checked
+    against the pixel limit (a damaged GIF may say so), is refused; what the decoder raises is one
+    InputImageError naming the file (the consumer's own errors are its own: a generator is not run
+    inside the loop's body)."""
     path = Path(path)
     with open_image(path) as img:
+        first = img.size
         for k in range(getattr(img, "n_frames", 1)):
             img.seek(k)
-            check_size(path, *img.size)
+            if img.size != first:  # Pillow composites frames on one canvas: a file that changes it is damaged
+                raise InputImageError(f"{path}: frame {k + 1} is {img.size[0]}x{img.size[1]}, the first "
+                                      f"{first[0]}x{first[1]}: not a readable animation")
             img.load()
             pixels, alpha = _decode_pillow(img)
             yield Picture(pixels, alpha, img.format or "PNG"), int(img.info.get("duration", 100))

@@ -67,8 +67,14 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
 def _env(workdir: Path) -> dict[str, str]:
+    """The processes' environment: their own cache, and this checkout's drn_cli first on the path
+    (they run from the inputs' folder, where an installed copy would win)."""
     env = dict(os.environ, DRN_CACHE_DIR=str(workdir / "cache"), PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     env.pop("DRN_DEBUG", None)
     return env
 

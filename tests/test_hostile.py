@@ -193,3 +193,17 @@ def _no_codec_context(av, data: bytes) -> bool:
             return bool(container.streams.video) and container.streams.video[0].codec_context is None
     except Exception:  # noqa: BLE001 - unreadable another way: not the cut looked for
         return False
+
+
+def test_a_multi_page_tiff_under_an_animations_name_is_a_still(tmp_path, tiny_model_file):
+    """A two-page TIFF (pages of different sizes) named .webp or .gif was taken for an animation
+    by its suffix, and the WebP/GIF encoder's refusal of unequal frames ended the batch."""
+    buffer = io.BytesIO()
+    page = Image.fromarray(photo(12, 16))
+    page.save(buffer, format="TIFF", save_all=True, append_images=[page.rotate(90, expand=True)])
+    for name in ("pages.webp", "pages.gif"):
+        (tmp_path / name).write_bytes(buffer.getvalue())
+    result = upscale(tmp_path / "pages.webp", tmp_path / "pages.gif", "-o", tmp_path / "out", model=tiny_model_file)
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert Image.open(tmp_path / "out" / "pages_x4.webp").size == (64, 48)
+    assert "the first of its 2 frames only" in " ".join(result.stderr.split())
