@@ -37,9 +37,10 @@ FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "tif": "
 FORMAT_NAMES = ("png", "jpg", "webp", "tiff", "bmp")  # what --format offers (jpeg and tif are aliases)
 _EXIF_ORIENTATION = 0x0112
 # The EXIF a picture carries to its output: IFD0's description of the photo (camera, date, author,
-# resolution; not the orientation: the pixels are turned) and its Exif and GPS sub-IFDs. A TIFF's getexif() is its whole IFD0, structural tags
-# (size, strips, compression) included: carried over, they describe the old file inside the new one,
-# and Pillow 13 refuses to write them ("codec configuration error").
+# resolution; not the orientation: the pixels are turned) and its Exif and GPS sub-IFDs. A TIFF's
+# getexif() is its whole IFD0, structural tags (size, strips, compression) included: carried over,
+# they describe the old file inside the new one, and Pillow 13 refuses to write them ("codec
+# configuration error").
 _EXIF_DESCRIPTIVE = {0x010E, 0x010F, 0x0110, 0x011A, 0x011B, 0x0128, 0x0131, 0x0132, 0x013B,
                      0x0213, 0x8298, 0x9C9B, 0x9C9C, 0x9C9D, 0x9C9E, 0x9C9F}
 _EXIF_SUB_IFDS = (0x8769, 0x8825)  # Exif, GPS
