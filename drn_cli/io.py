@@ -454,7 +454,11 @@ def encode_image(picture: Picture, fmt: str, quality: int = 95) -> bytes:
             info.add_text(key, value)
         options["pnginfo"] = info
     buffer = _io.BytesIO()
-    image.save(buffer, format=fmt, **options)
+    try:
+        image.save(buffer, format=fmt, **options)
+    except ValueError:  # metadata the format cannot hold (JPEG's EXIF is at most 64 KB): the pixels matter
+        buffer = _io.BytesIO()
+        image.save(buffer, format=fmt, **{k: v for k, v in options.items() if k not in ("exif", "icc_profile")})
     return buffer.getvalue()
 
 

@@ -135,6 +135,12 @@ def seeds(rng: np.random.Generator) -> dict[str, tuple[bytes, str]]:
         "bmp": (_save(image, "BMP"), ".bmp"),
         "bmp-palette": (_save(palette, "BMP"), ".bmp"),
     }
+    exif = image.getexif()
+    exif[0x010F] = "m" * 70_000  # a 70 KB EXIF block: more than a JPEG output can hold
+    out["png-big-exif"] = (_save(image, "PNG", exif=exif.tobytes()), ".png")
+    exif = Image.Exif()
+    exif[0x0112] = 9  # no such orientation
+    out["jpeg-odd-exif"] = (_save(image, "JPEG", exif=exif.tobytes(), icc_profile=b"not a profile" * 4), ".jpg")
     try:
         out["avif"] = (_save(image, "AVIF", quality=70), ".avif")
     except (KeyError, OSError, ValueError):

@@ -207,3 +207,18 @@ def test_a_multi_page_tiff_under_an_animations_name_is_a_still(tmp_path, tiny_mo
     assert result.exit_code == 0 and "Traceback" not in result.output, result.output
     assert Image.open(tmp_path / "out" / "pages_x4.webp").size == (64, 48)
     assert "the first of its 2 frames only" in " ".join(result.stderr.split())
+
+
+def test_metadata_an_output_format_cannot_hold_is_left_out_not_fatal(tmp_path, tiny_model_file):
+    """A 70 KB EXIF block carried from a PNG into a JPEG (whose EXIF is at most 64 KB) made the
+    encoder raise ValueError, a traceback; now the picture is written without it."""
+    image = Image.fromarray(photo(12, 16))
+    exif = image.getexif()
+    exif[0x010F] = "m" * 70_000
+    image.save(tmp_path / "big.png", exif=exif.tobytes())
+    Image.fromarray(photo(12, 16)).save(tmp_path / "odd.jpg", exif=b"Exif\x00\x00" + bytes(40),
+                                        icc_profile=b"not a profile")
+    result = upscale(tmp_path / "big.png", tmp_path / "odd.jpg", "-o", tmp_path / "out", "--format", "jpg",
+                     model=tiny_model_file)
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert Image.open(tmp_path / "out" / "big_x4.jpg").size == (64, 48)
