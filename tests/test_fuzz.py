@@ -14,5 +14,6 @@ from fuzz.run import battery
                     reason="the battery also fuzzes drn serve, which needs the web extra: pip install 'drn-cli[web]'")
 def test_the_fuzz_battery_finds_nothing():
     report = battery(240, seed=1)
-    assert report.cases >= 480, report.summary()  # each input through the CLI and the server
+    assert len(report.heavy) < 24, report.summary()  # few left out for the minutes their header declares
+    assert report.cases >= 2 * (240 - len(report.heavy)), report.summary()  # each through the CLI and the server
     assert not report.defects, "\n".join(d.line() for d in report.defects[:20]) + "\n" + report.summary()
