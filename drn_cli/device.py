@@ -37,6 +37,11 @@ def check_options(device: str, precision: str, backend: str = "torch") -> None:
         raise UsageError("--backend openvino runs in bf16 or fp32 here; use --precision bf16 or fp32")
 
 
+def backend_option(spec: str | None) -> str:
+    """--backend's value: `spec`, else DRN_BACKEND, else "auto" (resolve_backend decides then)."""
+    return spec or os.environ.get("DRN_BACKEND") or "auto"
+
+
 def resolve_backend(spec: str, device: torch.device, precision: str) -> str:
     """"torch" or "openvino". 'auto' takes OpenVINO on a CPU that runs bf16 fast (AMX, AVX-512
     BF16), where the openvino package is installed and the precision is auto or bf16: there it

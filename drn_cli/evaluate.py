@@ -8,7 +8,6 @@ with a border of `scale` pixels shaved; per image, then the mean over the set.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -122,11 +121,11 @@ class EvalRequest:
     backend: str | None = None  # auto, torch or openvino; None: DRN_BACKEND, else auto
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "backend", self.backend or os.environ.get("DRN_BACKEND") or "auto")
         from .degradations import parse_degradation
-        from .device import check_options
+        from .device import backend_option, check_options
         from .request import check_denoise, check_scale, parse_denoise
 
+        object.__setattr__(self, "backend", backend_option(self.backend))
         object.__setattr__(self, "denoise", parse_denoise(self.denoise))
         check_denoise(self.denoise, None if self.model == "bicubic" else self.model or "drn-s-x4")
         try:

@@ -9,11 +9,10 @@ confidence map); `check_model` adds the rules that need the loaded model. Torch-
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .device import check_options
+from .device import backend_option, check_options
 from .errors import DrnError, UsageError
 from .io import VIDEO_SUFFIXES, image_size
 from .models.presets import PRESETS, SCALES, denoise_pair, model_file, model_for_outscale, upscale_choice
@@ -198,7 +197,7 @@ class UpscaleRequest:
     backend: str | None = None  # auto, torch or openvino; None: DRN_BACKEND, else auto (device.resolve_backend)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "backend", self.backend or os.environ.get("DRN_BACKEND") or "auto")
+        object.__setattr__(self, "backend", backend_option(self.backend))
         sized = self.width is not None or self.height is not None
         denoise = parse_denoise(self.denoise)
         object.__setattr__(self, "denoise", AUTO if denoise is None and self.model is None else denoise)

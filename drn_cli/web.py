@@ -20,7 +20,6 @@ API (all JSON unless said):
 from __future__ import annotations
 
 import io
-import os
 import queue
 import shutil
 import tempfile
@@ -82,9 +81,9 @@ class Jobs:
     def __init__(self, folder: Path, device: str = "auto", precision: str = "auto", backend: str | None = None) -> None:
         self.folder, self.device, self.precision = folder, device, precision
         # the confidence map needs torch's model (its dual blocks); on OpenVINO the page goes without it
-        from .device import resolve_backend, resolve_device
+        from .device import backend_option, resolve_backend, resolve_device
 
-        self.backend = backend or os.environ.get("DRN_BACKEND") or "auto"
+        self.backend = backend_option(backend)
         self.map = resolve_backend(self.backend, resolve_device(device), precision) == "torch"
         self.table: dict[str, Job] = {}
         self.waiting: queue.Queue[Job | None] = queue.Queue()
