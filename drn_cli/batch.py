@@ -44,6 +44,8 @@ from .tiling import tile_count, tile_pixels
 from .video import probe, upscale_video, video_pixels
 
 Chooser = Callable[[tuple[int, int], Picture | None], Upscaler]  # (size, picture or None for a video)
+# (upscaler, picture, on_step) -> (its model adapted to the picture, what adapting did): Session.adapt
+Adapter = Callable[[Upscaler, Picture, TileProgress | None], tuple[Upscaler, str | None]]
 
 
 def _stops_at_existing(job: Job, out: OutputOptions, result: Result) -> bool:
@@ -132,6 +134,18 @@ def _upscale(job: Job, picture: Picture, upscaler: Upscaler, run: RunOptions, sp
     return upscaled
 
 
+def _adapted(job: Job, picture: Picture, upscaler: Upscaler, adapt: Adapter, result: Result,
+             on_step: TileProgress | None, tic: float) -> Upscaler:
+    """`upscaler` adapted to a still picture (result.adapted says how), or, when that fails,
+    `upscaler` with the error recorded in `result`."""
+    try:
+        adapted, result.adapted = adapt(upscaler, picture, on_step)
+    except DrnError as exc:
+        _finish(_failed(result, job, exc), tic)
+        return upscaler
+    return adapted
+
+
 def _upscale_frames(job: Job, upscaler: Upscaler, run: RunOptions, spec: OutputSpec, out: OutputOptions,
                     video: VideoOptions, result: Result, on_frame: TileProgress | None, tic: float) -> Result:
     """The whole of one video or animation job (video.upscale_video, animation.upscale_animation:
@@ -213,11 +227,13 @@ def _write_extras(upscaled: Upscaled, paths: list[Path], out: OutputOptions, res
 def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: OutputSpec = PLAIN_OUTPUT,
              out: OutputOptions = PLAIN_WRITE, on_tile: Callable[[Job, int, int], None] | None = None,
              io_threads: int = 2, video: VideoOptions = PLAIN_VIDEO,
-             choose: Chooser | None = None) -> Iterator[Result]:
+             choose: Chooser | None = None, adapt: Adapter | None = None) -> Iterator[Result]:
     """Results for the planned failures first, then each job's, in job order; `on_tile(job, done,
     total)` reports tiles within the image being upscaled. `choose(size, picture)`, when given,
     picks the upscaler of each picture, or video (picture None), by its size and damage
     (inference.upscaler_for_picture: its model and --denoise strength); else `upscaler` runs.
+    `adapt(upscaler, picture, on_step)`, when given (session.Session.adapt, --adapt), adapts a
+    still picture's model to it before it runs, its steps reported as `on_tile`'s.
 
     The model works on one image while `io_threads` threads decode the next input and encode
     finished outputs (Pillow and OpenCV release the GIL), so a fast device is not left waiting
@@ -240,10 +256,14 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: 
             if job.kind != "image" and result.status == "ok":  # a video's or animation's frames run inside
                 if job.kind == "video":  # an animation's model was chosen by its first frame
                     chosen = upscaler if choose is None else _choose_for_video(choose, job, upscaler)
+                if adapt is not None:  # one picture's own model: frames that move have no one picture
+                    result.adapted = "not adapted: --adapt adapts still images"
                 writes.append(_done(_upscale_frames(job, chosen or upscaler, run, spec, out, video, result, progress, tic)))
             else:
-                upscaled = None if picture is None else _upscale(job, picture, chosen or upscaler, run, spec, out, result,
-                                                                 progress, tic)
+                if adapt is not None and picture is not None:
+                    chosen = _adapted(job, picture, chosen or upscaler, adapt, result, progress, tic)
+                upscaled = None if picture is None or result.status == "error" else _upscale(
+                    job, picture, chosen or upscaler, run, spec, out, result, progress, tic)
                 writes.append(_done(result) if upscaled is None else
                               pool.submit(_write, job, upscaled, out, result, time.perf_counter() - tic))
             upscaler.return_freed_memory()

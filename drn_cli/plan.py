@@ -60,6 +60,7 @@ class Result:
     denoise: float | None = None      # --denoise: the strength S the blend used
     denoise_reason: str | None = None  # why that S, under --denoise auto ("JPEG quality 75", "clean")
     animated: int | None = None       # an animated image's frame count: only its first frame was upscaled
+    adapted: str | None = None        # --adapt: what it did ("adapted to gauss2.3x0.9a28 (self-pair L1 ...)")
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)

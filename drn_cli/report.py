@@ -72,6 +72,7 @@ def result_line(result: Result) -> Line | None:
     if result.model:  # a named model too (an adapted run's file, say): the line says which ran
         extra += f"  {result.model}" + (f" (denoise {result.denoise:g}{why})" if result.denoise is not None else "")
     extra += f"  {result.frames} frames, {result.frames / max(result.seconds, 1e-3):.2f} frames/s" if result.frames else ""
+    extra += f"; {result.adapted}" if result.adapted else ""
     line = f"{result.sizes(with_extras=True)}  {result.seconds:.1f} s{extra}"
     if result.animated:  # a still of an animation (written as JPEG, say) is worth a warning, and the way out
         keep = " (-f png or -f webp keeps them all)" if Path(result.input).suffix.lower() in ANIMATION_FORMATS else ""

@@ -173,6 +173,9 @@ def check_scale(scale: int | None, option: str = "--scale") -> None:
         raise UsageError(f"{option} must be 2, 4 or 8, got {scale}")
 
 
+DEFAULT_ADAPT_STEPS = 60  # --adapt: under a minute for a 0.1 MP picture on 2 CPU cores (docs/performance.md)
+
+
 @dataclass(frozen=True)
 class UpscaleRequest:
     """Everything a caller may ask of one upscale; invalid combinations raise UsageError here.
@@ -195,6 +198,7 @@ class UpscaleRequest:
     precision: str = "auto"
     denoise: Strength = None
     backend: str | None = None  # auto, torch or openvino; None: DRN_BACKEND, else auto (device.resolve_backend)
+    adapt_steps: int = 0        # --adapt: steps of test-time adaptation per picture (test_time.py); 0: none
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "backend", backend_option(self.backend))
@@ -227,6 +231,13 @@ class UpscaleRequest:
         if self.backend == "openvino" and (self.all_levels or self.confidence):
             raise UsageError("--all-levels and --confidence run on the torch backend (they need DRN's pyramid and "
                              "dual blocks, which the OpenVINO model leaves out); use --backend torch or auto")
+        if self.adapt_steps < 0:
+            raise UsageError(f"--adapt-steps must be 1 or more, got {self.adapt_steps}")
+        if self.adapt_steps and isinstance(self.denoise, float) and 0 < self.denoise < 1:
+            raise UsageError(f"--adapt trains one model on the picture; --denoise {self.denoise:g} blends two: "
+                             "use --denoise 0, 1 or auto with --adapt")
+        if self.adapt_steps and self.backend == "openvino":
+            raise UsageError("--adapt trains the model, which runs on the torch backend; use --backend torch or auto")
         if self.model is not None:
             model_file(self.model)  # a name that is no preset, file or run folder: a usage error, now
 
@@ -249,8 +260,8 @@ class UpscaleRequest:
     @property
     def model_backend(self) -> str:
         """The backend models load with: torch where the outputs asked for need it (levels, the
-        closed loop), else `backend`."""
-        return "torch" if self.all_levels or self.confidence else self.backend
+        closed loop) or the model trains (--adapt), else `backend`."""
+        return "torch" if self.all_levels or self.confidence or self.adapt_steps else self.backend
 
     @property
     def run(self) -> RunOptions:
@@ -299,6 +310,9 @@ class UpscaleRequest:
             raise UsageError(f"--confidence needs a model with dual blocks (the closed loop); {name} has none "
                              "(our DRN .safetensors files have them; official primal-only checkpoints and "
                              "other architectures do not)")
+        if self.adapt_steps and not model.has_dual:
+            raise UsageError(f"--adapt trains the model on the picture's closed loop; {name} has no dual blocks "
+                             "(our DRN .safetensors files have them)")
         if self.all_levels and len(model.level_scales) < 2:
             raise UsageError(f"--all-levels writes the pyramid levels a DRN makes in one pass; {name} makes "
                              f"its x{scale} output alone")

@@ -7,7 +7,7 @@ in a queue. Uploads are limited in bytes and pixels, stored under names the serv
 private temporary folder (never the uploaded names), and removed when the server stops.
 
 API (all JSON unless said):
-    POST /api/jobs                 multipart: image, and optional model, scale, tta, denoise, compare -> {"id"}
+    POST /api/jobs                 multipart: image, and optional model, scale, tta, denoise, compare, adapt -> {"id"}
     GET  /api/jobs/{id}            {"status": queued|running|done|failed, "progress", "error", ...}
     GET  /api/jobs/{id}/result     the upscaled image (PNG; an animated GIF, WebP or PNG upload: the same kind)
     GET  /api/jobs/{id}/input      the uploaded image as decoded (PNG; an animation: the upload itself)
@@ -38,7 +38,7 @@ from .io import ANIMATION_FORMATS, Picture, encode_image, image_size, looks_like
 from .levels import loop_map_picture
 from .models.presets import PRESETS, UPSCALE_MODEL, denoise_pair, is_installed
 from .picture import upscale_picture
-from .request import UpscaleRequest
+from .request import DEFAULT_ADAPT_STEPS, UpscaleRequest
 from .session import Session
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -64,6 +64,7 @@ class Job:
     model: str | None = None       # the model that ran (the blend's pair with a strength)
     frames: int | None = None      # an animated GIF, WebP or PNG upload's frames, all upscaled into the result
     animated: int | None = None    # another animated upload's (a multi-page TIFF's) frames: only the first upscaled
+    adapted: str | None = None     # with adapt: what adapting to the picture did, in words
 
     def to_dict(self) -> dict:
         progress = self.done / self.total if self.total else (1.0 if self.status == "done" else 0.0)
@@ -71,7 +72,7 @@ class Job:
                 "error": self.error, "model": self.model or self.request.model_name, "denoise": self.strength,
                 "denoise_reason": self.reason,
                 "size_in": self.size_in, "size_out": self.size_out, "frames": self.frames, "animated": self.animated,
-                "confidence": "confidence" in self.files,
+                "confidence": "confidence" in self.files, "adapted": self.adapted,
                 "compare": "clean" in self.files}
 
 
@@ -92,7 +93,7 @@ class Jobs:
         self.worker.start()
 
     def submit(self, data: bytes, name: str, model: str | None, scale: int | None, tta: bool,
-               denoise: float | str | None = None, compare: bool = False) -> Job:
+               denoise: float | str | None = None, compare: bool = False, adapt: bool = False) -> Job:
         """A queued job for an upload; UsageError for options the CLI would refuse (and for
         `compare` without a clean and photo pair), DrnError for a file that is no image (both
         before it is queued)."""
@@ -100,8 +101,9 @@ class Jobs:
             offered = ", ".join(m["name"] for m in models())
             raise UsageError(f"model {model[:40]!r}: not a model this page offers; choose one of {offered} "
                              "(weights files, and third-party models not yet downloaded, are for drn upscale --model)")
-        request = UpscaleRequest(model, scale, tta=tta, confidence=not tta and self.map, device=self.device,
-                                 precision=self.precision, denoise=denoise, backend=self.backend)
+        request = UpscaleRequest(model, scale, tta=tta, confidence=not tta and (self.map or adapt), device=self.device,
+                                 precision=self.precision, denoise=denoise, backend=self.backend,
+                                 adapt_steps=DEFAULT_ADAPT_STEPS if adapt else 0)
         if compare and denoise_pair(request.model_name) is None:
             raise UsageError(f"compare shows a clean and a photo model of one scale; {request.model_name} has no "
                              "partner (choose auto, or a model with a partner)")
@@ -145,6 +147,7 @@ class Jobs:
         job.model, job.strength, job.reason = upscaler.model.name, upscaler.model.strength, upscaler.model.reason
         suffix = {fmt: suffix for suffix, fmt in ANIMATION_FORMATS.items()}.get(picture.format)
         if picture.frames > 1 and suffix:
+            job.adapted = "not adapted: adapting is for still pictures" if request.adapt_steps else None
             return self._run_animation(job, upscaler, suffix)
         job.animated = picture.frames if picture.frames > 1 else None  # a multi-page TIFF: its first page
         # compare: the clean and the photo model by name; the one that just ran (auto's choice, or
@@ -157,7 +160,13 @@ class Jobs:
             self._check_stopping()
             job.done, job.total = finished * total + done, passes * total
 
-        out, _ = session.upscale(picture, progress)
+        def adapting(done: int, steps: int) -> None:  # adapting counts as one pass more, in steps
+            self._check_stopping()
+            job.done, job.total = done, steps * passes
+
+        if request.adapt_steps:
+            passes, finished = passes + 1, 1
+        out, _, job.adapted = session.upscale(picture, progress, adapting)
         job.size_out = out.final.size
         job.files["result"] = self._save(job, "result", out.final)
         job.files["input"] = self._save(job, "input", Picture(picture.pixels, picture.alpha, "PNG"))
@@ -290,7 +299,7 @@ def create_app(device: str = "auto", precision: str = "auto", max_upload_bytes: 
             # progress polls for other jobs must not wait on that
             job = await run_in_threadpool(state["jobs"].submit, data, name, form.get("model") or None, scale,
                                           form.get("tta") in ("1", "true", "on"), denoise,
-                                          form.get("compare") in ("1", "true", "on"))
+                                          form.get("compare") in ("1", "true", "on"), form.get("adapt") in ("1", "true", "on"))
         except ValueError:
             return error(400, f"scale must be 2, 4 or 8 and denoise auto or a number from 0 to 1, got "
                               f"{form.get('scale')!r} and {form.get('denoise')!r}")

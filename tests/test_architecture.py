@@ -19,7 +19,7 @@ LAYERS = {
     "request": 4, "datasets": 4, "export": 4,
     "inference": 5, "plan": 5,
     "levels": 6, "report": 6,
-    "picture": 7,
+    "picture": 7, "test_time": 7,
     "evaluate": 8, "session": 8, "video": 8, "animation": 8,
     "batch": 9, "training": 9, "web": 9, "api": 9,
     "__init__": 10, "cli": 11, "__main__": 12,

@@ -318,6 +318,17 @@ def test_a_job_with_a_strength_runs_the_blend_and_says_so(client):
     assert bad.status_code == 400 and "--denoise must be auto or between 0 and 1, got 2" in bad.json()["error"]
 
 
+def test_the_adapt_box_adapts_the_model_to_the_picture_and_says_what_it_did(client):
+    job = wait(client, client.post("/api/jobs", files={"image": ("a.png", png(40, 44), "image/png")},
+                                   data={"adapt": "1"}).json()["id"], seconds=120)
+    assert job["status"] == "done" and job["size_out"] == [176, 160], job
+    assert job["adapted"] and ("self-pair L1" in job["adapted"]), job
+    plain = wait(client, client.post("/api/jobs", files={"image": ("a.png", png(40, 44), "image/png")}).json()["id"])
+    assert plain["adapted"] is None
+    refused = client.post("/api/jobs", files={"image": ("a.png", png(), "image/png")}, data={"adapt": "1", "denoise": "0.5"})
+    assert refused.status_code == 400 and "--adapt trains one model" in refused.json()["error"]
+
+
 def test_compare_keeps_both_models_outputs_and_needs_a_pair(client, shipped_tiny):
     job = wait(client, client.post("/api/jobs", files={"image": ("a.png", png(), "image/png")}, data={"compare": "1"}).json()["id"])
     assert job["status"] == "done" and job["compare"] and job["denoise"] == 0, job

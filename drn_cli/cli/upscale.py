@@ -40,6 +40,8 @@ def upscale(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.", rich_help_panel="Input and output")] = False,
     suffix: Annotated[str | None, typer.Option(metavar="NAME", help="Name outputs {stem}_x4_NAME.ext: another setting's results beside the first ones.", rich_help_panel="Input and output")] = None,
     denoise: Annotated[str | None, typer.Option(metavar="S", help="How much to clean: auto (per picture, from its damage; the default without --model), or 0 (the clean model: keeps texture and noise) to 1 (the photo model: removes noise and JPEG blocks); between them, a blend (2x the time).", rich_help_panel="Model and quality")] = None,
+    adapt: Annotated[bool, typer.Option("--adapt", help="Adapt the model to each picture first: its blur, noise and JPEG read from it, a short training on its own patches (about a minute for 0.1 MP on 2 CPU cores; docs/adaptation.md).", rich_help_panel="Model and quality")] = False,
+    adapt_steps: Annotated[int | None, typer.Option(metavar="N", min=1, help="Steps of --adapt (default 60; implies --adapt).", rich_help_panel="Model and quality")] = None,
     tta: Annotated[bool, typer.Option("--tta", help="Average the 8 flips and rotations (8x the time; slightly sharper, cleaner results).", rich_help_panel="Model and quality")] = False,
     all_levels: Annotated[bool, typer.Option("--all-levels", help="Also write every intermediate scale from the same pass ({stem}_x2 of a x4 model).", rich_help_panel="Input and output")] = False,
     confidence: Annotated[bool, typer.Option("--confidence", help="Also write {stem}_x4.loop.png, where the output fails to explain the input (|D(SR) - LR| from DRN's dual blocks); --json gains loop_error.", rich_help_panel="Input and output")] = False,
@@ -66,8 +68,11 @@ def upscale(
     from ..plan import output_tag, plan_jobs
     from ..request import OutputOptions, UpscaleRequest, VideoOptions
 
+    from ..request import DEFAULT_ADAPT_STEPS
+
+    steps = adapt_steps or (DEFAULT_ADAPT_STEPS if adapt else 0)
     request = UpscaleRequest(model, scale, outscale, width, height, tta, all_levels, confidence, tile, tile_overlap,
-                             device, precision, denoise, backend)
+                             device, precision, denoise, backend, steps)
     written, video = OutputOptions(fmt, quality, overwrite, skip_existing), VideoOptions(codec, crf)
 
     def planned(model_scale: int):
@@ -102,7 +107,8 @@ def upscale(
 
     # each picture's model (--width/--height) and strength (--denoise auto), checked
     failed = _run_plan(mine, upscaler, request, written, video, as_json, rank.is_main, total, session.upscaler,
-                       lambda: distributed.add_to_counter("drn_upscale_done", 1))
+                       lambda: distributed.add_to_counter("drn_upscale_done", 1),
+                       session.adapt if request.adapt_steps else None)
     if rank.world > 1:
         counts = distributed.failures_everywhere(failed)
         if rank.is_main:
@@ -130,7 +136,7 @@ def _dry_run(plan, request, upscaler, written, as_json: bool) -> int:
 
 
 def _run_plan(plan, upscaler, request, written, video, as_json: bool, show: bool = True, total: int | None = None,
-              choose=None, count_all=None) -> int:
+              choose=None, count_all=None, adapt=None) -> int:
     """Run a plan under one progress bar (images, and tiles within the current image), a line per
     image above it, JSON lines on stdout; returns the number of failed inputs. Under torchrun only
     rank 0 `show`s: its bar counts the images of all ranks (`total`, `count_all()` adding one),
@@ -154,7 +160,8 @@ def _run_plan(plan, upscaler, request, written, video, as_json: bool, show: bool
         else:
             from ..batch import run_jobs
 
-            results = run_jobs(plan, upscaler, request.run, request.output, written, on_tile, video=video, choose=choose)
+            results = run_jobs(plan, upscaler, request.run, request.output, written, on_tile, video=video, choose=choose,
+                               adapt=adapt)
         for result in results:
             tally.add(result)
             bar.update(tiles, visible=False)

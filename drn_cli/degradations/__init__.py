@@ -20,12 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .classic import downscale_bd, downscale_nearest
+from .classic import downscale_bd, downscale_gauss, downscale_nearest
 from .real import TRAINING, degrade_real, degrade_real_pair, jpeg
 from .resize import downscale_bicubic, imresize, modcrop, quantize_uint8
 
 __all__ = ["CLASSIC", "DEGRADATIONS", "Degradation", "degrade", "describe", "imresize", "modcrop",
-           "parse_degradation", "quantize_uint8"]
+           "gauss_name", "parse_degradation", "quantize_uint8"]
 
 Image = np.ndarray  # (H, W, 3) uint8 unless said otherwise
 
@@ -41,6 +41,7 @@ class Degradation:
     kernel: str
     flip_first: bool = True
     family: bool = False  # a random family (its own blur and resize), not a kernel with stages
+    damages: bool = False  # noise or JPEG after the kernel: LR that carries damage an HR image should not
 
     def lr(self, hr: Image, scale: int, seed: int = 0) -> Image:
         """(H/s, W/s, 3) uint8 LR of a modcropped HR image; `seed` picks the random draws."""
@@ -92,6 +93,10 @@ class Staged(Degradation):
     def kernel(self) -> str:
         return self.base.name
 
+    @property
+    def damages(self) -> bool:
+        return bool(self.sigma) or self.quality is not None
+
     def lr(self, hr: Image, scale: int, seed: int = 0) -> Image:
         lr = self.base.fn(hr, scale)
         if self.sigma:
@@ -136,21 +141,54 @@ CLASSIC = tuple(name for name, d in REGISTRY.items() if isinstance(d, Kernel))  
 DEGRADATIONS = tuple(REGISTRY)
 
 _STAGE = re.compile(r"(noise)(\d+(?:\.\d+)?)|(jpeg)(\d+)")
+_NUMBER = r"(\d+(?:\.\d+)?)"
+_GAUSS = re.compile(rf"gauss{_NUMBER}x{_NUMBER}a{_NUMBER}")
+
+
+def gauss_name(sigma_major: float, sigma_minor: float, angle_deg: float) -> str:
+    """The degradation name of an anisotropic Gaussian kernel: "gauss2.4x0.8a30" is sigmas 2.4 and
+    0.8 HR pixels, the major axis 30 degrees counter-clockwise from the x axis, then bicubic.
+    Sigmas are rounded to 0.01 pixel (at least 0.2: narrower is a line, which the estimate cannot
+    tell from 0.2) and the angle to a whole degree in [0, 180)."""
+    sigma_major, sigma_minor = max(sigma_major, 0.2), max(sigma_minor, 0.2)
+    if sigma_major < sigma_minor:
+        sigma_major, sigma_minor, angle_deg = sigma_minor, sigma_major, angle_deg + 90
+    angle = round(angle_deg) % 180 if round(sigma_major, 2) != round(sigma_minor, 2) else 0
+    return f"gauss{round(sigma_major, 2):g}x{round(sigma_minor, 2):g}a{angle}"
+
+
+@functools.lru_cache(maxsize=64)
+def _gauss_kernel(name: str) -> Kernel | None:
+    """The Kernel a "gaussAxBaC" name means, or None for other names."""
+    match = _GAUSS.fullmatch(name)
+    if not match:
+        return None
+    major, minor, angle = (float(v) for v in match.groups())
+    if not (0 < minor and 0 < major <= 20 and angle < 360):
+        return None
+    return Kernel(name, functools.partial(_downscale_gauss, sigmas=(major, minor, angle)),
+                  f"Gaussian blur sigmas {major:g} and {minor:g} HR px at {angle:g} degrees, then bicubic")
+
+
+def _downscale_gauss(hr: Image, scale: int, sigmas: tuple[float, float, float]) -> np.ndarray:
+    return downscale_gauss(hr, scale, *sigmas)
 
 
 def describe() -> str:
     """The registry for a help text: "bicubic (the paper's: ...), nearest (...), ...", and stages."""
     named = ", ".join(f"{name} ({d.help})" for name, d in REGISTRY.items())
-    return f"{named}, or a kernel with fixed noise and JPEG stages such as bicubic+noise8+jpeg40"
+    return (f"{named}, gaussAxBaC (anisotropic Gaussian blur, sigmas A and B HR pixels, major axis at C "
+            "degrees, then bicubic), or a kernel with fixed noise and JPEG stages such as bicubic+noise8+jpeg40")
 
 
 @functools.lru_cache(maxsize=64)
 def parse_degradation(name: str) -> Degradation:
-    """The Degradation a name means: a REGISTRY name, or a kernel followed by fixed stages such
-    as "bicubic+noise8+jpeg40". ValueError if unknown."""
+    """The Degradation a name means: a REGISTRY name or a Gaussian kernel ("gauss2.4x0.8a30"),
+    either followed by fixed stages such as "bicubic+noise8+jpeg40". ValueError if unknown."""
     base, *stages = name.split("+")
+    gauss = _gauss_kernel(base)
     sigma, quality = 0.0, None
-    ok = base in REGISTRY and (base in CLASSIC or not stages)
+    ok = gauss is not None or (base in REGISTRY and (base in CLASSIC or not stages))
     for stage in stages:
         match = _STAGE.fullmatch(stage)
         ok = ok and match is not None
@@ -160,9 +198,11 @@ def parse_degradation(name: str) -> Degradation:
             quality = int(match[4])
             ok = ok and 1 <= quality <= 100
     if not ok:
-        raise ValueError(f"unknown degradation {name!r}; choose from {', '.join(DEGRADATIONS)}, or a kernel "
-                         "with fixed noise and JPEG stages such as bicubic+noise8+jpeg40")
-    return REGISTRY[base] if not stages else Staged(REGISTRY[base], sigma, quality)
+        raise ValueError(f"unknown degradation {name!r}; choose from {', '.join(DEGRADATIONS)}, gaussAxBaC "
+                         "(e.g. gauss2.4x0.8a30), or a kernel with fixed noise and JPEG stages such as "
+                         "bicubic+noise8+jpeg40")
+    kernel = gauss or REGISTRY[base]
+    return kernel if not stages else Staged(kernel, sigma, quality)
 
 
 def degrade(hr: Image, scale: int, kind: str = "bicubic", seed: int = 0) -> Image:

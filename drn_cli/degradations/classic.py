@@ -1,4 +1,6 @@
-"""The paper's unseen degradations (paper Sec. 4, the adaptation experiments): nearest-neighbour and blur-downscale (BD).
+"""The paper's unseen degradations (paper Sec. 4, the adaptation experiments): nearest-neighbour and
+blur-downscale (BD); and the anisotropic Gaussian blur + bicubic family that blind SR is measured on
+(KernelGAN's DIV2KRK kernels are of this kind), which `--self-pairs auto` reads from photos.
 
 Functions take float or integer arrays (H, W) or (H, W, C) on the 0..255 scale and return float64
 arrays; the caller rounds (`quantize_uint8`).
@@ -6,7 +8,12 @@ arrays; the caller rounds (`quantize_uint8`).
 
 from __future__ import annotations
 
+import math
+
+import cv2
 import numpy as np
+
+from .resize import downscale_bicubic
 
 
 def downscale_nearest(hr: np.ndarray, scale: int) -> np.ndarray:
@@ -46,3 +53,32 @@ def downscale_bd(hr: np.ndarray, scale: int) -> np.ndarray:
     centre), so the two unseen degradations share one sampling grid.
     """
     return downscale_nearest(gaussian_blur(hr), scale)
+
+
+def gaussian_kernel2d(size: int, sigma_x: float, sigma_y: float, angle: float) -> np.ndarray:
+    """(size, size) normalised Gaussian with axis sigmas (pixels) rotated by `angle` (radians)."""
+    radius = (size - 1) / 2
+    y, x = np.mgrid[-radius: radius + 1, -radius: radius + 1]
+    cos, sin = math.cos(angle), math.sin(angle)
+    u, v = cos * x + sin * y, -sin * x + cos * y
+    kernel = np.exp(-0.5 * ((u / sigma_x) ** 2 + (v / sigma_y) ** 2))
+    return kernel / kernel.sum()
+
+
+def kernel_side(sigma: float) -> int:
+    """The odd side of a Gaussian kernel that holds +-3 sigma."""
+    return 2 * math.ceil(3 * sigma) + 1
+
+
+def anisotropic_blur(image: np.ndarray, sigma_major: float, sigma_minor: float, angle_deg: float) -> np.ndarray:
+    """(H, W[, C]) blurred by a Gaussian with axis sigmas in pixels, the major axis at `angle_deg`
+    degrees from the x axis (counter-clockwise on screen: y points down), reflected borders ->
+    float64 array."""
+    size = kernel_side(max(sigma_major, sigma_minor))
+    kernel = gaussian_kernel2d(size, sigma_major, sigma_minor, -math.radians(angle_deg))
+    return cv2.filter2D(image.astype(np.float64), -1, kernel, borderType=cv2.BORDER_REFLECT_101)
+
+
+def downscale_gauss(hr: np.ndarray, scale: int, sigma_major: float, sigma_minor: float, angle_deg: float) -> np.ndarray:
+    """Anisotropic Gaussian blur (sigmas in HR pixels) then MATLAB bicubic downscale, unrounded."""
+    return downscale_bicubic(anisotropic_blur(hr, sigma_major, sigma_minor, angle_deg), scale)

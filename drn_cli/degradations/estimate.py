@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from . import gauss_name
 from .classic import downscale_nearest
-from .resize import downscale_bicubic, modcrop, quantize_uint8
+from .resize import cubic, downscale_bicubic, modcrop, quantize_uint8
 
 _RESAMPLE = {"bicubic": downscale_bicubic, "nearest": downscale_nearest}
 
@@ -66,6 +67,154 @@ def guess_degradation(photos: list[np.ndarray], margin: float = 0.7) -> str:
     """
     scores = degradation_mismatch(photos)
     return "nearest" if scores["nearest"] < margin * scores["bicubic"] else "bicubic"
+
+
+# ---------------------------------------------------------------------------- the blur kernel
+
+# A natural image's power spectrum falls as |u|^-alpha at every scale and in every direction (the
+# direction changes its level, not its slope). LR = (HR * k) downscaled by s then multiplies it by
+# |K(u)|^2 and by the bicubic resampler's response. For a Gaussian k of covariance Sigma (HR
+# pixels), |K(u)|^2 = exp(-4 pi^2 u' C u) with C = Sigma / s^2 in LR pixels: a falloff that grows
+# with |u|^2, which no power law and no direction-dependent level can mimic. So the model of an
+# LR photo's log power spectrum at frequency u (cycles per LR pixel, angle t) is
+#
+#     log P(u) = log(exp(a + sum_k h_k(t) - alpha log|u| + log B(u) - 4 pi^2 u' C u) + exp(n))
+#
+# per photo a, h (cos/sin of 2t and 4t: content with a main direction), alpha and n (the noise
+# floor), and C shared by the photos of a folder. alpha and the isotropic part of C trade against
+# each other, so alpha is held near ALPHA_PRIOR, the median alpha of clean bicubic LR of 60 BSD200
+# training images (experiments/kernel_estimate.py fits it; never the images it is measured on).
+ALPHA_PRIOR = 2.33
+_PRIOR_WEIGHT = 1.0     # of (alpha - ALPHA_PRIOR)^2 against the mean squared log residual per photo
+_WINDOW = 32            # Welch window (LR pixels): small photos still give several windows
+_BAND = (0.05, 0.5)     # radial band fitted, cycles per LR pixel
+MIN_BLUR = 0.8          # HR pixels: a major sigma below this reads as no blur (clean folders read up to 0.3, single clean pictures 0.5-1.1)
+
+
+def welch_spectrum(image: np.ndarray, window: int = _WINDOW, crop: int = 512) -> np.ndarray:
+    """(window, window) mean power spectrum of Hann-windowed, half-overlapping tiles of the
+    luminance of an (H, W[, C]) 0..255 image's centre `crop` x `crop` (DC at [0, 0])."""
+    luma = image.astype(np.float64)
+    luma = luma @ np.array([0.299, 0.587, 0.114]) if luma.ndim == 3 and luma.shape[2] == 3 else luma.reshape(luma.shape[:2])
+    luma = _centre(luma, crop)
+    h, w = luma.shape
+    hann = np.outer(np.hanning(window), np.hanning(window))
+    tiles = [luma[y: y + window, x: x + window] for y in range(0, h - window + 1, window // 2)
+             for x in range(0, w - window + 1, window // 2)]
+    if not tiles:
+        raise ValueError(f"an image of {w}x{h} is smaller than the {window}-pixel window")
+    power = [np.abs(np.fft.fft2((t - t.mean()) * hann)) ** 2 for t in tiles]
+    return np.mean(power, axis=0)
+
+
+def _cubic_response(f: np.ndarray) -> np.ndarray:
+    """The frequency response of MATLAB's antialiased bicubic downscale along one axis, in LR
+    cycles per pixel: the Fourier transform of the Keys kernel (its width is 4 LR pixels at any scale)."""
+    x = np.arange(-2, 2, 1 / 256) + 1 / 512
+    return (cubic(x)[None, :] * np.cos(2 * np.pi * np.outer(f, x))).sum(axis=1) / 256
+
+
+@dataclass(frozen=True)
+class KernelReading:
+    """The Gaussian blur read from LR photos (fit_blur), in LR pixels: scale by s for HR pixels."""
+
+    sigma_major: float   # LR pixels, along the major axis
+    sigma_minor: float   # LR pixels, across it
+    angle: float         # degrees of the major axis, counter-clockwise from the x axis on screen, [0, 180)
+    photos: int          # how many photos it was read from
+    alpha: float         # the photos' median spectral slope (ALPHA_PRIOR for clean bicubic LR)
+
+    def hr_sigmas(self, scale: int) -> tuple[float, float]:
+        return self.sigma_major * scale, self.sigma_minor * scale
+
+    def degradation(self, scale: int) -> str:
+        """The degradation name this reading means at `scale`: "bicubic" when the blur is under
+        MIN_BLUR HR pixels, else "gaussAxBaC" (sigmas in HR pixels)."""
+        major, minor = self.hr_sigmas(scale)
+        return "bicubic" if major < MIN_BLUR else gauss_name(major, minor, self.angle)
+
+    def text(self, scale: int) -> str:
+        major, minor = self.hr_sigmas(scale)
+        if major < MIN_BLUR:
+            return f"none beyond bicubic (sigma {major:.2f} HR px)"
+        return f"Gaussian, sigmas {major:.2f} x {minor:.2f} HR px at {self.angle:.0f} degrees"
+
+
+def fit_blur(spectra: list[np.ndarray], iterations: int = 40, prior_weight: float = _PRIOR_WEIGHT) -> KernelReading:
+    """The Gaussian blur shared by photos, from their Welch spectra (welch_spectrum, one window
+    size): the model in the comment above, fitted to the log spectra over _BAND by
+    Levenberg-Marquardt; C = L L' keeps the covariance positive semi-definite."""
+    window = spectra[0].shape[0]
+    fy, fx = np.meshgrid(np.fft.fftfreq(window), np.fft.fftfreq(window), indexing="ij")
+    radius = np.hypot(fx, fy)
+    band = (radius >= _BAND[0]) & (radius <= _BAND[1])
+    ux, uy, theta, log_r = fx[band], fy[band], np.arctan2(fy[band], fx[band]), np.log(radius[band])
+    log_b = np.log(np.maximum((_cubic_response(ux) * _cubic_response(uy)) ** 2, 1e-12))
+    # Per photo: a, four direction harmonics, alpha (as its coefficient -log|u|), n.
+    design = np.stack([np.ones_like(ux), np.cos(2 * theta), np.sin(2 * theta), np.cos(4 * theta),
+                       np.sin(4 * theta), -log_r], axis=1)
+    observed = np.stack([np.log(s[band] + 1e-9) for s in spectra])       # (photos, M)
+    photos, m, k = len(spectra), band.sum(), design.shape[1]
+    hann_power = (np.hanning(window) ** 2).sum() ** 2
+    # Start: each photo's least-squares level, alpha at the prior, quantisation noise (1/12) as floor.
+    per = np.zeros((photos, k + 1))
+    per[:, 0], per[:, k - 1], per[:, k] = observed.mean(axis=1), ALPHA_PRIOR, np.log(hann_power / 12)
+    chol = np.array([0.3, 0.0, 0.3])
+    prior = math.sqrt(prior_weight * m)
+
+    def residuals(per: np.ndarray, chol: np.ndarray):
+        l1, l2, l3 = chol
+        q = l1 * l1 * ux * ux + 2 * l1 * l2 * ux * uy + (l2 * l2 + l3 * l3) * uy * uy
+        signal = per[:, :k] @ design.T + log_b - 4 * np.pi ** 2 * q            # (photos, M)
+        model = np.logaddexp(signal, per[:, k:k + 1])
+        return model - observed, signal, q, np.concatenate([(per[:, k - 1] - ALPHA_PRIOR) * prior])
+
+    damping = 1e-3
+    res, signal, q, prior_res = residuals(per, chol)
+    cost = (res ** 2).sum() + (prior_res ** 2).sum()
+    for _ in range(iterations):
+        share = 1 / (1 + np.exp(per[:, k:k + 1] - signal))                      # d model / d signal
+        l1, l2, l3 = chol
+        dq = np.stack([2 * l1 * ux * ux + 2 * l2 * ux * uy, 2 * l1 * ux * uy + 2 * l2 * uy * uy, 2 * l3 * uy * uy])
+        jac = np.zeros((photos * m + photos, photos * (k + 1) + 3))
+        for i in range(photos):
+            rows = slice(i * m, (i + 1) * m)
+            jac[rows, i * (k + 1): i * (k + 1) + k] = share[i][:, None] * design
+            jac[rows, i * (k + 1) + k] = 1 - share[i]
+            jac[rows, -3:] = (share[i][:, None] * -4 * np.pi ** 2) * dq.T
+            jac[photos * m + i, i * (k + 1) + k - 1] = prior
+        vector = np.concatenate([res.ravel(), prior_res])
+        normal, gradient = jac.T @ jac, jac.T @ vector
+        while True:
+            step = np.linalg.solve(normal + damping * np.diag(np.diag(normal) + 1e-9), -gradient)
+            new_per = per + step[:-3].reshape(photos, k + 1)
+            new_chol = chol + step[-3:]
+            new = residuals(new_per, new_chol)
+            new_cost = (new[0] ** 2).sum() + (new[3] ** 2).sum()
+            if new_cost < cost or damping > 1e8:
+                break
+            damping *= 10
+        if new_cost >= cost:
+            break
+        converged = cost - new_cost < 1e-7 * cost
+        per, chol, (res, signal, q, prior_res), cost = new_per, new_chol, new, new_cost
+        damping = max(damping / 10, 1e-7)
+        if converged:
+            break
+    l1, l2, l3 = chol
+    covariance = np.array([[l1 * l1, l1 * l2], [l1 * l2, l2 * l2 + l3 * l3]])
+    values, vectors = np.linalg.eigh(covariance)
+    major = vectors[:, 1]
+    angle = math.degrees(math.atan2(-major[1], major[0])) % 180  # y points down on screen
+    return KernelReading(math.sqrt(max(values[1], 0.0)), math.sqrt(max(values[0], 0.0)), angle % 180, photos,
+                         float(np.median(per[:, k - 1])))
+
+
+def read_blur(photos: list[np.ndarray], window: int = _WINDOW) -> KernelReading | None:
+    """The Gaussian blur shared by LR photos ((H, W[, C]) 0..255), or None when none is large
+    enough for one window (photos smaller than `window` pixels are left out)."""
+    spectra = [welch_spectrum(p, window) for p in photos if min(p.shape[:2]) >= window]
+    return fit_blur(spectra) if spectra else None
 
 
 # ---------------------------------------------------------------------------- JPEG quality and noise
@@ -139,22 +288,38 @@ def noise_sigma(image: np.ndarray, block: int = 8, percentile: float = 5) -> flo
     return float(math.sqrt(math.pi / 2) / 6 * np.percentile(tiles, percentile, axis=(0, 1)).mean())
 
 
-def self_pair_degradation(photos: list[np.ndarray], paths: list[Path]) -> tuple[str, dict]:
-    """The degradation to make self-pairs with, read from the photos themselves, and what was
-    read: the resampling kernel (guess_degradation's spectrum test), the median noise level of the
-    photos (noise_sigma) and the median JPEG quality of those that are JPEG files (jpeg_quality).
-    The answer is a degradation name for `degradations.degrade`, e.g. "bicubic+noise6+jpeg40".
+MIN_BLUR_JPEG = 1.0      # HR pixels: JPEG's quantisation takes high frequencies too, so JPEG photos need more
+
+
+def self_pair_degradation(photos: list[np.ndarray], jpeg_qualities: list[int | None], scale: int) -> tuple[str, dict]:
+    """The degradation to make self-pairs with at `scale`, read from the photos themselves, and
+    what was read: the resampling kernel (guess_degradation's spectrum test, from 3 photos: nearest, else the
+    Gaussian blur read_blur finds on top of bicubic), the median noise level of the photos
+    (noise_sigma) and the median JPEG quality of those that are JPEG files (`jpeg_qualities`, each
+    file's jpeg_quality, None for other files). The
+    answer is a degradation name for `degradations.degrade`, e.g. "gauss2.3x0.9a28+jpeg40".
     Noise under 5 is left out: clean nearest-neighbour LR of textured images reads up to about 4
     (its aliasing looks like noise to this estimator), and JPEG wipes noise out of flat regions, so
-    noisy JPEG photos often read low.
-    JPEG quality of 90 or more is left out too (nothing to learn there)."""
-    kernel = guess_degradation(photos)
+    noisy JPEG photos often read low. JPEG quality of 90 or more is left out too (nothing to learn
+    there). JPEG's quantisation also removes high frequencies, mostly along the axes, which reads
+    as blur of up to about 0.8 HR pixels on unblurred LR (experiments/kernel_estimate.py): JPEG
+    photos need a blur of MIN_BLUR_JPEG to count."""
     sigma = float(np.median([noise_sigma(p) for p in photos])) if photos else 0.0
-    qualities = [q for q in (jpeg_quality(p) for p in paths) if q is not None]
+    qualities = [q for q in jpeg_qualities if q is not None]
     quality = int(np.median(qualities)) if qualities else None
-    name = kernel + (f"+noise{round(sigma)}" if sigma >= 5 else "") + (
-        f"+jpeg{quality}" if quality is not None and quality < 90 else "")
-    return name, {"kernel": kernel, "noise_sigma": round(sigma, 2), "jpeg_quality": quality,
+    jpeg_stage = quality is not None and quality < 90
+    # One picture's spectrum is too little to tell nearest from bicubic (a Kodak photo read as
+    # nearest, and adapting to it cost 2.4 dB): the nearest test needs a few photos.
+    kernel, read = (guess_degradation(photos) if len(photos) >= 3 else "bicubic"), {}
+    if kernel == "bicubic":
+        blur = read_blur(photos)
+        if blur is not None:
+            major, minor = blur.hr_sigmas(scale)
+            if major >= (MIN_BLUR_JPEG if jpeg_stage else MIN_BLUR):
+                kernel = blur.degradation(scale)
+            read = {"blur": blur.text(scale) if kernel != "bicubic" else f"none beyond bicubic (sigma {major:.2f} HR px)"}
+    name = kernel + (f"+noise{round(sigma)}" if sigma >= 5 else "") + (f"+jpeg{quality}" if jpeg_stage else "")
+    return name, {"kernel": kernel, **read, "noise_sigma": round(sigma, 2), "jpeg_quality": quality,
                   "jpeg_files": len(qualities), "photos": len(photos)}
 
 
@@ -276,6 +441,7 @@ def grid_offset(image: np.ndarray, side: int = 256) -> tuple[int, int]:
 AUTO_MAX_QUALITY = 94     # a JPEG file saved at this quality or lower has blocks worth cleaning
 AUTO_NOISE_SIGMA = 5.0    # noise sigma (0..255) in flat regions from which noise is worth cleaning
 AUTO_SHARPNESS = -3.5     # sharpness below which the picture is blurred
+AUTO_BLUR_SIGMA = 0.35    # LR pixels (1.4 HR px at x4): read_blur's major sigma from which a picture is blurred
 AUTO_GHOST_RISE = 1.5     # ghost_quality's rise from which a lossless picture was once a JPEG
 
 
@@ -295,7 +461,9 @@ def read_damage(pixels: np.ndarray, jpeg_quality: int | None, lossy: str | None 
     treated as the JPEGs of quality 60-95 in the fit, for which the photo model won), or when its
     (H, W, C) pixels (C = 1 or 3; uint8 or uint16) show noise or blur (read from the centre
     512 x 512); S = 0 (the clean model) otherwise. A choice, not a blend: one model runs
-    (intermediate S moved the fitted scores by at most 0.04 dB and would run both)."""
+    (intermediate S moved the fitted scores by at most 0.04 dB and would run both). Blur is read
+    twice: the spectrum's high-band drop (sharpness) and the Gaussian read_blur fits (anisotropic
+    blur leaves one direction sharp, which the radial measure averages away)."""
     if lossy and jpeg_quality is None:
         return Reading(1.0, f"lossy {lossy}")
     centre = _centre(pixels, 512)
@@ -312,4 +480,9 @@ def read_damage(pixels: np.ndarray, jpeg_quality: int | None, lossy: str | None 
         return Reading(1.0, f"noise {noise:.1f}")
     if sharpness(centre) < AUTO_SHARPNESS:
         return Reading(1.0, "blurred")
+    blur = read_blur([centre]) if min(centre.shape[:2]) >= 2 * _WINDOW else None  # 9 windows at least
+    if blur is not None and blur.sigma_major >= AUTO_BLUR_SIGMA:
+        # a Gaussian blur beyond bicubic (docs/real-photos.md: blurred LR scored 0.3-0.4 dB higher
+        # with the photo model); clean single pictures read 0.13-0.27 LR px (quartiles)
+        return Reading(1.0, f"blurred (sigma {blur.sigma_major:.2f} LR px)")
     return Reading(0.0, "clean" + (f", JPEG quality {jpeg_quality}{source}" if jpeg_quality is not None else ""))

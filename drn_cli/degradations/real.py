@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from .classic import gaussian_kernel2d
 from .resize import imresize, quantize_uint8
 
 RESIZE_KERNELS = ("bicubic", "bilinear", "area")
@@ -61,15 +62,6 @@ DEFAULT = RealDegradation()
 # that the model keeps clean detail instead of treating it as damage (docs/training.md).
 TRAINING = RealDegradation(clean_prob=0.2)
 
-
-def gaussian_kernel2d(size: int, sigma_x: float, sigma_y: float, angle: float) -> np.ndarray:
-    """(size, size) normalised Gaussian with axis sigmas (pixels) rotated by `angle` (radians)."""
-    radius = (size - 1) / 2
-    y, x = np.mgrid[-radius: radius + 1, -radius: radius + 1]
-    cos, sin = math.cos(angle), math.sin(angle)
-    u, v = cos * x + sin * y, -sin * x + cos * y
-    kernel = np.exp(-0.5 * ((u / sigma_x) ** 2 + (v / sigma_y) ** 2))
-    return kernel / kernel.sum()
 
 
 def _odd(value: float) -> int:

@@ -41,12 +41,14 @@ import torch
 from torch.nn import functional as F
 
 from ..degradations import CLASSIC, degrade, parse_degradation
-from ..degradations.estimate import self_pair_degradation
+from ..degradations.estimate import jpeg_quality, self_pair_degradation
 from ..device import autocast
 from ..errors import DrnError, UsageError
 from ..io import ReadImages, read_folders
 from ..metrics import psnr_y
+from ..models.loaded import build
 from ..models.weights import resolve_model, save_weights
+from ..test_time import cleaned
 from .data import augmented_tensor, lr_pyramid
 from .losses import LOOPS, closed_loop, dual_regression_loss
 from .trainer import TrainConfig
@@ -186,7 +188,7 @@ class AdaptTask:
         self.n_unpaired, self.n_pairs = config.batch_split()
         # Bicubic pairs of real HR keep bicubic quality by themselves: no keep term is needed.
         self.keep = config.keep_bicubic > 0 and not (config.data and config.self_pairs == "bicubic")
-        self.teacher = None
+        self.teacher, self._cleaned = None, {}
         if self.n_pairs and self.keep and not config.data:
             # A frozen copy of the starting primal: its outputs on bicubic LR are the targets
             # that keep the adapted model's bicubic behaviour (learning without forgetting).
@@ -208,7 +210,9 @@ class AdaptTask:
         patch = config.patch_size or (128 if config.data else fitted_patch(read.images, config.net.scale))
         self_pairs, inferred = config.self_pairs, config.inferred
         if self_pairs == "auto":
-            self_pairs, inferred = self_pair_degradation(read.images, read.paths) if n_pairs else ("bicubic", {})
+            self_pairs, inferred = (self_pair_degradation(read.images, [jpeg_quality(p) for p in read.paths],
+                                                           config.net.scale) if n_pairs
+                                     else ("bicubic", {}))
         return replace(config, patch_size=patch, self_pairs=self_pairs, inferred=inferred)
 
     def describe(self, before: Measure | None = None) -> list[str]:
@@ -259,8 +263,22 @@ class AdaptTask:
         if small:
             self.trainer.emit({"type": "warning", "message": f"{small} of {len(self.photos)} photos are smaller than "
                                f"the {c.patch_size}px patch: they are left out of the self-pairs (the loop still uses them)"})
-        return photos_at_least(self.photos, c.patch_size, c.lr_dir, "self-pairs treat each photo as HR: "
+        return photos_at_least(self.self_pair_hr(self.photos), c.patch_size, c.lr_dir, "self-pairs treat each photo as HR: "
                                "use a smaller --patch-size or give --paired-data")
+
+    def self_pair_hr(self, photos: list[np.ndarray]) -> list[np.ndarray]:
+        """`photos` (self.photos or self.held_photos) as self-pairs' HR: themselves, or, when the
+        pairs carry noise or JPEG (so the photos do), the photos cleaned by the starting model
+        (test_time.cleaned: its output downscaled back): noisy HR would teach the model to put
+        the noise back (docs/adaptation.md)."""
+        c, start = self.config, self.trainer.init_weights
+        if c.self_pairs == "dual" or not parse_degradation(c.self_pairs).damages or start is None:
+            return photos
+        key = "held" if photos is self.held_photos else "train"
+        if key not in self._cleaned:
+            model = build(start, "start", str(self.trainer.device), "fp32")
+            self._cleaned[key] = [cleaned(model, photo) for photo in photos]
+        return self._cleaned[key]
 
     def batches(self, start: int, until: int):
         """Per step in [start, until): (unpaired LR patches, the pairs' HR patches), each
@@ -348,7 +366,7 @@ class AdaptTask:
     def measure(self) -> Measure:
         """The held-out photos' closed-loop L1 and the held-out pairs' PSNR, as the model is now."""
         c = self.config
-        held_hr = self.paired_hr[1] if c.data else self.held_photos
+        held_hr = self.paired_hr[1] if c.data else self.self_pair_hr(self.held_photos)
         psnr = None
         if self.n_pairs and c.self_pairs != "dual" and held_hr:
             psnr = self.pair_psnr([p for p in held_hr if min(p.shape[:2]) >= c.patch_size] or held_hr)

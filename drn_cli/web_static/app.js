@@ -35,6 +35,7 @@ function submit(file) {
   if ($("#denoise").value) form.append("denoise", $("#denoise").value);
   if ($("#tta").checked) form.append("tta", "1");
   if ($("#compare").checked) form.append("compare", "1");
+  if ($("#adapt").checked) form.append("adapt", "1");
   fetch("/api/jobs", { method: "POST", body: form })
     .then(async (response) => {
       const body = await response.json();
@@ -50,7 +51,8 @@ function submit(file) {
 function describe(job, strength, reason) {
   const sizes = `${job.size_in[0]}x${job.size_in[1]} -> ${job.size_out[0]}x${job.size_out[1]}`;
   const frames = (job.frames ? `, ${job.frames} frames` : "") +
-    (job.animated ? `; only the first of its ${job.animated} pages (save the others as pictures to upscale them)` : "");
+    (job.animated ? `; only the first of its ${job.animated} pages (save the others as pictures to upscale them)` : "") +
+    (job.adapted ? `; ${job.adapted}` : "");
   if (strength === null) return `${job.model}: ${sizes}${frames}`;
   const amount = strength === 0 ? "no cleaning" : strength === 1 ? "full cleaning" : `cleaning ${strength.toFixed(2)}`;
   const why = plainReason(reason);

@@ -1,0 +1,60 @@
+"""`drn upscale --adapt` against plain `drn upscale` of the same picture, in one process,
+interleaved over rounds: the cost of adapting as a ratio to the upscale itself, and its seconds
+on this machine for the budget the issue sets (a 0.1 MP LR picture in under a minute on 2 CPU
+cores). The picture is a centre crop of a Kodak image (bicubic x4 LR of it would be 0.016 MP;
+this times the budget's size).
+
+    python3 -m benchmarks.adapt_speed ../shared/data/train/Kodak24/kodim03.png --side 316 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from drn_cli.device import set_threads
+from drn_cli.io import read_image
+from drn_cli.request import DEFAULT_ADAPT_STEPS, UpscaleRequest
+from drn_cli.session import Session
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("picture", type=Path)
+    parser.add_argument("--side", type=int, default=316, help="centre crop side (316: 0.1 MP)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=DEFAULT_ADAPT_STEPS)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    set_threads(None)
+    picture = read_image(args.picture)
+    h, w = picture.pixels.shape[:2]
+    y, x = max(0, (h - args.side) // 2), max(0, (w - args.side) // 2)
+    picture = type(picture)(picture.pixels[y:y + args.side, x:x + args.side].copy(), None, "PNG")
+    plain = Session(UpscaleRequest(denoise=1, device=args.device, backend="torch"))
+    adapt = Session(UpscaleRequest(denoise=1, device=args.device, backend="torch", adapt_steps=args.steps))
+    plain.upscale(picture)  # warm-up: the model loads, the allocator settles
+    times: dict[str, list[float]] = {"plain": [], "adapt": []}
+    for _ in range(args.rounds):
+        for name, session in (("plain", plain), ("adapt", adapt)):
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            tic = time.perf_counter()
+            session.upscale(picture)
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            times[name].append(time.perf_counter() - tic)
+    p, a = statistics.median(times["plain"]), statistics.median(times["adapt"])
+    print(f"picture {picture.size[0]}x{picture.size[1]} ({picture.size[0] * picture.size[1] / 1e6:.2f} MP), "
+          f"{args.steps} steps, {args.rounds} rounds, device {plain.upscaler().device}, threads {torch.get_num_threads()}")
+    print(f"plain upscale: median {p:.1f} s (spread {min(times['plain']):.1f}-{max(times['plain']):.1f})")
+    print(f"--adapt:       median {a:.1f} s (spread {min(times['adapt']):.1f}-{max(times['adapt']):.1f}), "
+          f"{a / p:.1f}x the plain upscale")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Test-time adaptation (`drn upscale --adapt`): one picture's own copy of the model, for a few steps.
+
+A picture has no HR, but it carries the evidence of how it was made: its blur (read from its
+spectrum, degradations.estimate.read_blur, as KernelGAN reads a kernel from one image), its noise
+and its JPEG quality. Taken as HR, the picture's own patches with that degradation applied are
+self-pairs (ZSSR, Shocher et al., CVPR 2018), which train the primal at every pyramid level and
+the dual blocks (paper Eq. 1); crops of the picture itself close the loop L1(D(P(x)), x) (paper
+Eq. 2, the unpaired term). A copy of the model's weights trains on both; the loaded, shared model
+is never touched and nothing is written.
+
+The verdict is the picture's own: the self-pairs of fixed crops are scored (L1, 0..255) before and
+after, and the starting weights are kept when the adapted copy explains them worse.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from .degradations import degrade, parse_degradation, quantize_uint8
+from .degradations.resize import downscale_bicubic
+from .degradations.estimate import self_pair_degradation
+from .device import autocast
+from .errors import UsageError
+from .inference import Upscaler
+from .models.loaded import LoadedModel, build
+from .request import DEFAULT_ADAPT_STEPS
+
+BATCH = 6                # self-pairs per step; two more crops close the loop
+LOOP_SHARE = 2
+LARGEST_PATCH = 96       # HR pixels of a self-pair (the picture's pixels)
+LEARNING_RATE = 5e-5
+DUAL_WEIGHT = 0.1        # lambda of paper Eq. 1 and 2
+VERDICT_CROPS = 4
+
+StepProgress = Callable[[int, int], None]  # (steps done, steps in all)
+
+
+@dataclass(frozen=True)
+class Adapted:
+    """What --adapt did for one picture: the model that runs, the degradation its self-pairs were
+    made with, and the self-pairs' L1 (0..255) before and after (None when it did not run)."""
+
+    model: LoadedModel
+    degradation: str
+    before: float | None = None
+    after: float | None = None
+    skipped: str | None = None   # why it did not adapt (a picture too small), else None
+
+    @property
+    def kept_start(self) -> bool:
+        return self.before is not None and self.after is not None and self.after >= self.before
+
+    def text(self) -> str:
+        """"adapted to gauss2.3x0.9a28 (self-pair L1 6.12 -> 5.40)", or why not."""
+        if self.skipped:
+            return f"not adapted: {self.skipped}"
+        if self.kept_start:
+            return (f"adapting to {self.degradation} did not help (self-pair L1 {self.before:.2f} -> "
+                    f"{self.after:.2f}): the model as it was")
+        return f"adapted to {self.degradation} (self-pair L1 {self.before:.2f} -> {self.after:.2f})"
+
+
+def check_steps(steps: int) -> None:
+    if steps < 1:
+        raise UsageError(f"--adapt-steps must be 1 or more, got {steps}")
+
+
+def rgb_uint8(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, C) uint8 or uint16, C = 1, 3 or 4 -> (H, W, 3) uint8: grey repeated, alpha dropped."""
+    data = (pixels // 257).astype(np.uint8) if pixels.dtype == np.uint16 else pixels.astype(np.uint8)
+    data = data[:, :, None] if data.ndim == 2 else data
+    return np.ascontiguousarray(np.repeat(data, 3, axis=2) if data.shape[2] == 1 else data[:, :, :3])
+
+
+def patch_side(height: int, width: int, scale: int) -> int:
+    """The self-pairs' HR side: LARGEST_PATCH or the picture's shorter side, a multiple of the
+    scale; 0 when the picture is smaller than 4 LR pixels of a self-pair."""
+    side = min(LARGEST_PATCH, min(height, width)) // scale * scale
+    return side if side >= 4 * scale else 0
+
+
+def adapt_to_picture(model: LoadedModel, pixels: np.ndarray, jpeg_quality: int | None = None,
+                     steps: int = DEFAULT_ADAPT_STEPS, seed: int = 0, on_step: StepProgress | None = None) -> Adapted:
+    """`model` adapted to one picture ((H, W, C) uint8/uint16, C = 1, 3 or 4; its file's JPEG
+    quality if it is one) for `steps` steps: a new LoadedModel on the same device, or `model`
+    itself when the picture is too small for a self-pair or adapting made its self-pairs worse."""
+    check_steps(steps)
+    if not model.arch.trainable or not model.has_dual:
+        raise UsageError(f"--adapt trains the model on the picture's closed loop; {model.name} has no dual "
+                         "blocks (our DRN .safetensors files have them)")
+    image, scale = rgb_uint8(pixels), model.scale
+    degradation = self_pair_degradation([image], [jpeg_quality], scale)[0]
+    side = patch_side(*image.shape[:2], scale)
+    if not side:
+        return Adapted(model, degradation, skipped=f"the picture is smaller than {4 * scale}x{4 * scale} pixels")
+    kind = parse_degradation(degradation)
+    kernel, device, dtype = kind.kernel, model.device, model.dtype
+    # A noisy or compressed picture as HR would teach the model to put its noise and blocks back:
+    # the self-pairs' HR is the picture cleaned by the model itself (its output, downscaled back).
+    hr_image = cleaned(model, image) if kind.damages else image
+    net = model.weights.trainable().to(device, memory_format=torch.channels_last).train()
+    optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
+    rng = np.random.default_rng(seed)
+    fixed = [_crop(hr_image, side, np.random.default_rng([seed, 1, i]), augment=False) for i in range(VERDICT_CROPS)]
+    verdict = _pairs(fixed, scale, degradation, kernel, device, seed=1 << 40)
+    before = _pair_l1(net, verdict, device, dtype)
+    loop_side = max(4, min(side // scale * 2, min(image.shape[:2])))
+    for step in range(steps):
+        hr = [_crop(hr_image, side, rng) for _ in range(BATCH)]
+        lr, pyramid = _pairs(hr, scale, degradation, kernel, device, seed=seed * 1_000_003 + step * 64)
+        loop_input = _to_tensor([_crop(image, loop_side, rng) for _ in range(LOOP_SHARE)], device)
+        with autocast(device, dtype):
+            sr, sr2lr, _ = net(lr)
+            primal = sum(F.l1_loss(s.float(), t) for s, t in zip(sr, pyramid))
+            dual = sum(F.l1_loss(d.float(), t) for d, t in zip(sr2lr, pyramid[:-1]))
+            _, _, loop = net(loop_input, with_loop=True)
+            closed = F.l1_loss(loop.float(), loop_input)
+            # Eq. 1 on the self-pairs and Eq. 2's closed loop on the picture, weighted by their share.
+            share = LOOP_SHARE / (BATCH + LOOP_SHARE)
+            loss = (1 - share) * (primal + DUAL_WEIGHT * dual) + share * DUAL_WEIGHT * closed
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if on_step is not None:
+            on_step(step + 1, steps)
+    after = _pair_l1(net, verdict, device, dtype)
+    if after >= before:
+        return Adapted(model, degradation, before, after)
+    weights = replace(model.weights, primal=_host(net.primal.state_dict()),
+                      dual=[_host(block.state_dict()) for block in net.dual])
+    adapted = build(weights, f"{model.name}, adapted", str(model.device), model.precision)
+    return Adapted(adapted, degradation, before, after)
+
+
+def _host(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {key: value.detach().to("cpu", copy=True).contiguous() for key, value in state.items()}
+
+
+def cleaned(model: LoadedModel, image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 through `model` and back down to its own size (MATLAB bicubic): the
+    picture as the model sees it, without the noise and JPEG blocks it removes."""
+    sr = Upscaler(model).upscale_uint8(image)
+    return quantize_uint8(downscale_bicubic(sr, model.scale))
+
+
+def _crop(image: np.ndarray, side: int, rng: np.random.Generator, augment: bool = True) -> np.ndarray:
+    """A random `side` x `side` crop of (H, W, 3), flipped and transposed at random if `augment`."""
+    h, w = image.shape[:2]
+    side_h, side_w = min(side, h), min(side, w)
+    y, x = rng.integers(h - side_h + 1), rng.integers(w - side_w + 1)
+    patch = image[y: y + side_h, x: x + side_w]
+    if augment:
+        flips = rng.integers(2, size=3)
+        patch = patch[::-1] if flips[0] else patch
+        patch = patch[:, ::-1] if flips[1] else patch
+        patch = patch.transpose(1, 0, 2) if flips[2] and side_h == side_w else patch
+    return np.ascontiguousarray(patch)
+
+
+def _to_tensor(images: list[np.ndarray], device: torch.device) -> torch.Tensor:
+    """(h, w, 3) uint8 images of one size -> (B, 3, h, w) float 0..255 on `device`."""
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().to(device).contiguous(
+        memory_format=torch.channels_last)
+
+
+def _pairs(hr: list[np.ndarray], scale: int, degradation: str, kernel: str, device: torch.device,
+           seed: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """(network input, targets [LR_0, ..., HR]) of HR patches: the input with the whole
+    degradation (noise and JPEG drawn from `seed`), the targets the kernel's clean pyramid."""
+    phases = int(math.log2(scale))
+    lr = [degrade(patch, scale, degradation, seed + i) for i, patch in enumerate(hr)]
+    levels = [[degrade(patch, 2 ** (phases - k), kernel) for patch in hr] for k in range(phases)] + [hr]
+    return _to_tensor(lr, device), [_to_tensor(level, device) for level in levels]
+
+
+def _pair_l1(net: torch.nn.Module, pairs: tuple[torch.Tensor, list[torch.Tensor]], device: torch.device,
+             dtype: torch.dtype) -> float:
+    """The final output's L1 (0..255) against the self-pairs' HR."""
+    lr, pyramid = pairs
+    was_training = net.training
+    net.eval()
+    with torch.no_grad(), autocast(device, dtype):
+        sr = net.primal(lr)[-1].float().clamp(0, 255)
+    net.train(was_training)
+    return float(F.l1_loss(sr, pyramid[-1]))

@@ -1,0 +1,169 @@
+"""Blind adaptation (docs/adaptation.md): the Gaussian kernel family, the blur read from LR alone,
+self-pairs that carry it, and one picture adapted at upscale time (`drn upscale --adapt`)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from conftest import photo
+from PIL import Image
+from typer.testing import CliRunner
+
+from drn_cli import test_time
+from drn_cli.cli import app
+from drn_cli.degradations import degrade, gauss_name, parse_degradation
+from drn_cli.degradations.estimate import read_blur, self_pair_degradation
+from drn_cli.errors import UsageError
+from drn_cli.models.loaded import load
+from drn_cli.request import UpscaleRequest
+
+
+def natural(seed: int, side: int = 192) -> np.ndarray:
+    """An (side, side, 3) uint8 image whose power spectrum falls as |u|^-2.4, as a natural
+    photo's does on average (estimate.ALPHA_PRIOR), with random phases."""
+    rng = np.random.default_rng(seed)
+    radius = np.hypot(*np.meshgrid(np.fft.fftfreq(side), np.fft.fftfreq(side), indexing="ij"))
+    radius[0, 0] = 1
+    planes = [np.real(np.fft.ifft2((rng.standard_normal((side, side)) + 1j * rng.standard_normal((side, side)))
+                                   / radius ** 1.2)) for _ in range(3)]
+    image = np.stack(planes, axis=2)
+    return np.clip((image - image.mean()) / image.std() * 40 + 128, 0, 255).astype(np.uint8)
+
+
+def angle_error(a: float, b: float) -> float:
+    return abs((a - b + 90) % 180 - 90)
+
+
+def test_gauss_names_parse_and_make_the_blur_they_say():
+    assert gauss_name(0.8, 2.4, 120) == "gauss2.4x0.8a30"       # the major axis first, the angle with it
+    assert gauss_name(1.5, 1.5, 77) == "gauss1.5x1.5a0"         # a round kernel has no angle
+    assert gauss_name(2.0, 0.0, 10) == "gauss2x0.2a10"          # narrower than 0.2 px reads as 0.2
+    staged = parse_degradation("gauss2.4x0.8a30+noise5+jpeg60")
+    assert staged.kernel == "gauss2.4x0.8a30" and staged.damages and not parse_degradation("gauss2x1a0").damages
+    with pytest.raises(ValueError, match="gaussAxBaC"):
+        parse_degradation("gauss2.4x0.8")
+    # a horizontal kernel (angle 0) smooths along x: a vertical edge is softened, a horizontal one is not
+    hr = np.zeros((64, 64, 3), np.uint8)
+    hr[:, 32:] = 255
+    across = degrade(hr, 4, "gauss3x0.3a0")[:, 6:10, 0].astype(int)
+    along = degrade(hr.transpose(1, 0, 2).copy(), 4, "gauss3x0.3a0")[6:10, :, 0].astype(int)
+    assert np.diff(across, axis=1).max() < np.diff(along, axis=0).max()
+
+
+@pytest.mark.parametrize("kernel", [(2.4, 0.8, 30), (2.0, 1.0, 120), (1.6, 1.6, 0)])
+def test_a_known_kernel_is_read_back_from_lr_alone(kernel):
+    """The blur is read from eight LR images and nothing else. Tolerances: 0.25 HR px on the
+    major sigma, 0.3 on the minor, 8 degrees on the angle of anisotropic kernels: what the
+    estimator achieves on real training photos is within 0.12, 0.2 and 6 of the truth for a
+    folder (docs/adaptation.md's accuracy table); these images are ideal, the bounds are not
+    tight to the last digit so that a change of numerics does not fail them."""
+    lrs = [degrade(natural(seed), 4, gauss_name(*kernel)) for seed in range(8)]
+    reading = read_blur(lrs)
+    major, minor = reading.hr_sigmas(4)
+    assert abs(major - kernel[0]) < 0.25 and abs(minor - kernel[1]) < 0.3, reading
+    if kernel[0] > 1.3 * kernel[1]:
+        assert angle_error(reading.angle, kernel[2]) < 8, reading
+    assert reading.degradation(4).startswith("gauss")
+
+
+def test_bicubic_lr_reads_as_no_blur_and_self_pairs_carry_the_blur_read():
+    clean = [degrade(natural(seed), 4, "bicubic") for seed in range(8)]
+    assert read_blur(clean).degradation(4) == "bicubic"
+    assert self_pair_degradation(clean, [None] * 8, 4)[1]["kernel"] == "bicubic"  # (its texture reads as noise)
+    blurred = [degrade(natural(seed), 4, "gauss2.4x0.8a30") for seed in range(8)]
+    name, read = self_pair_degradation(blurred, [None] * 8, 4)
+    assert name.startswith("gauss") and read["kernel"] == name and read["blur"].startswith("Gaussian, sigmas")
+    # JPEG photos need a stronger blur to count (JPEG takes high frequencies too), and get their stage
+    jpeg_name, _ = self_pair_degradation(blurred, [50] * 8, 4)
+    assert jpeg_name.endswith("+jpeg50") and jpeg_name.startswith("gauss")
+
+
+def test_one_picture_is_never_read_as_nearest():
+    """Nearest-neighbour's spectral test needs a few photos: one picture read as nearest cost 2.4 dB."""
+    lr = degrade(natural(3), 4, "nearest")
+    assert self_pair_degradation([lr], [None], 4)[0].split("+")[0] != "nearest"
+
+
+@pytest.fixture
+def tiny_model(shipped_tiny):
+    return load(str(shipped_tiny / "drn-s-x4-real.safetensors"), "cpu", "fp32")
+
+
+def test_adapting_to_a_picture_trains_a_copy_and_leaves_the_shared_model(tiny_model):
+    before = {k: v.clone() for k, v in tiny_model.network.state_dict().items()}
+    steps = []
+    adapted = test_time.adapt_to_picture(tiny_model, natural(1, 96), steps=4, on_step=lambda d, t: steps.append((d, t)))
+    assert steps == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert all(torch.equal(v, tiny_model.network.state_dict()[k]) for k, v in before.items())
+    assert adapted.before is not None and adapted.after is not None
+    if not adapted.kept_start:
+        assert adapted.model is not tiny_model and adapted.model.name.endswith("adapted")
+        assert not torch.equal(adapted.model.network.state_dict()["head.weight"], before["head.weight"])
+
+
+def test_an_adaptation_that_got_worse_keeps_the_start(tiny_model, monkeypatch):
+    """The verdict: the picture's own self-pairs scored before and after; a learning rate far too
+    high makes them worse, and the model as it was runs."""
+    monkeypatch.setattr(test_time, "LEARNING_RATE", 1.0)
+    adapted = test_time.adapt_to_picture(tiny_model, natural(2, 96), steps=3)
+    assert adapted.kept_start and adapted.model is tiny_model
+    assert "did not help" in adapted.text()
+
+
+def test_grey_16_bit_and_tiny_pictures(tiny_model):
+    grey16 = (natural(4, 64)[:, :, :1].astype(np.uint16) * 257)
+    assert test_time.adapt_to_picture(tiny_model, grey16, steps=1).degradation
+    skipped = test_time.adapt_to_picture(tiny_model, photo(12, 12), steps=1)
+    assert skipped.model is tiny_model and "smaller than 16x16" in skipped.text()
+
+
+def test_adapt_options_are_checked_like_the_others():
+    with pytest.raises(UsageError, match="--denoise 0.5 blends two"):
+        UpscaleRequest(denoise=0.5, adapt_steps=10)
+    with pytest.raises(UsageError, match="--adapt trains the model"):
+        UpscaleRequest(backend="openvino", adapt_steps=10)
+    assert UpscaleRequest(adapt_steps=10, backend="auto").model_backend == "torch"
+
+
+def test_drn_upscale_adapt_on_tiny_and_grey_images(shipped_tiny, tmp_path):
+    Image.fromarray(natural(5, 48)).save(tmp_path / "small.png")
+    Image.fromarray(natural(6, 40)[:, :, 0]).save(tmp_path / "grey.png")
+    Image.fromarray(photo(10, 10)).save(tmp_path / "micro.png")
+    result = CliRunner().invoke(app, ["upscale", str(tmp_path / "small.png"), str(tmp_path / "grey.png"),
+                                      str(tmp_path / "micro.png"), "-o", str(tmp_path / "out"), "--adapt-steps", "2",
+                                      "--device", "cpu", "--precision", "fp32"])
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "out" / "small_x4.png").size == (192, 192)
+    assert Image.open(tmp_path / "out" / "grey_x4.png").mode == "L"
+    assert "not adapted: the picture is smaller than 16x16 pixels" in result.stderr
+    assert result.stderr.count("self-pair L1") == 2
+
+
+def test_the_api_adapts_too(shipped_tiny):
+    from drn_cli import upscale
+
+    out = upscale(natural(7, 40), adapt=2, device="cpu", precision="fp32")
+    assert out.shape == (160, 160, 3)
+
+
+def test_ctrl_c_while_adapting_leaves_nothing(shipped_tiny, tmp_path):
+    """SIGINT during the adaptation of the first picture: exit 130, no output, no partial file."""
+    work = tmp_path / "work"
+    work.mkdir()
+    Image.fromarray(natural(8, 160)).save(work / "photo.png")
+    env = {**os.environ, "DRN_WEIGHTS_DIR": str(shipped_tiny), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "drn_cli", "upscale", str(work / "photo.png"), "-o",
+                             str(work / "out"), "--adapt-steps", "100000", "--device", "cpu"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(8)  # torch loaded, the model too: adapting for good (100000 steps)
+    assert proc.poll() is None, proc.communicate()[1].decode()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert sorted(p.name for p in work.rglob("*")) in (["photo.png"], ["out", "photo.png"])
+    assert "Traceback" not in err.decode()
