@@ -46,7 +46,7 @@ class Session:
         if getattr(model, "strength", None) is not None:  # a --denoise pair at S = 0 or 1: one model runs
             model = model.photo if model.strength >= 0.5 else model.clean
         adapted = adapt_to_picture(model, picture.pixels, picture.jpeg_quality, self.request.adapt_steps,
-                                   on_step=on_step)
+                                   on_step=on_step, lossy=picture.lossy)
         return Upscaler(adapted.model), adapted.text()
 
     def upscale(self, picture: Picture, on_tile: TileProgress | None = None,

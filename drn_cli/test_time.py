@@ -23,8 +23,8 @@ import torch
 from torch.nn import functional as F
 
 from .degradations import degrade, parse_degradation, quantize_uint8
+from .degradations.estimate import read_damage, self_pair_degradation
 from .degradations.resize import downscale_bicubic
-from .degradations.estimate import self_pair_degradation
 from .device import autocast
 from .errors import UsageError
 from .inference import Upscaler
@@ -86,10 +86,12 @@ def patch_side(height: int, width: int, scale: int) -> int:
 
 
 def adapt_to_picture(model: LoadedModel, pixels: np.ndarray, jpeg_quality: int | None = None,
-                     steps: int = DEFAULT_ADAPT_STEPS, seed: int = 0, on_step: StepProgress | None = None) -> Adapted:
+                     steps: int = DEFAULT_ADAPT_STEPS, seed: int = 0, on_step: StepProgress | None = None,
+                     lossy: str | None = None) -> Adapted:
     """`model` adapted to one picture ((H, W, C) uint8/uint16, C = 1, 3 or 4; its file's JPEG
-    quality if it is one) for `steps` steps: a new LoadedModel on the same device, or `model`
-    itself when the picture is too small for a self-pair or adapting made its self-pairs worse."""
+    quality if it is one, its lossy format's name if it is one) for `steps` steps: a new
+    LoadedModel on the same device, or `model` itself when the picture is too small for a
+    self-pair or adapting made its self-pairs worse."""
     check_steps(steps)
     if not model.arch.trainable or not model.has_dual:
         raise UsageError(f"--adapt trains the model on the picture's closed loop; {model.name} has no dual "
@@ -103,14 +105,21 @@ def adapt_to_picture(model: LoadedModel, pixels: np.ndarray, jpeg_quality: int |
     kernel, device, dtype = kind.kernel, model.device, model.dtype
     # A noisy or compressed picture as HR would teach the model to put its noise and blocks back:
     # the self-pairs' HR is the picture cleaned by the model itself (its output, downscaled back).
-    hr_image = cleaned(model, image) if kind.damages else image
+    # Damage is what either reading sees: the self-pairs' stages, or --denoise auto's (a JPEG's
+    # ghost, a lossy format, noise; not blur, which the self-pairs carry): real photos that read
+    # clean to the first got their grain back without the second (docs/adaptation.md).
+    reading = read_damage(pixels, jpeg_quality, lossy)
+    damaged = kind.damages or (reading.strength == 1 and not reading.reason.startswith("blurred"))
+    hr_image = cleaned(model, image) if damaged else image
     net = model.weights.trainable().to(device, memory_format=torch.channels_last).train()
     optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
     rng = np.random.default_rng(seed)
     fixed = [_crop(hr_image, side, np.random.default_rng([seed, 1, i]), augment=False) for i in range(VERDICT_CROPS)]
     verdict = _pairs(fixed, scale, degradation, kernel, device, seed=1 << 40)
     before = _pair_l1(net, verdict, device, dtype)
-    loop_side = max(4, min(side // scale * 2, min(image.shape[:2])))
+    # the loop's crops: as many LR pixels as a self-pair's HR has HR pixels would cost 16x at x4;
+    # a self-pair's LR side keeps each loop crop at one self-pair's cost
+    loop_side = max(4, min(side // scale, min(image.shape[:2])))
     for step in range(steps):
         hr = [_crop(hr_image, side, rng) for _ in range(BATCH)]
         lr, pyramid = _pairs(hr, scale, degradation, kernel, device, seed=seed * 1_000_003 + step * 64)

@@ -5,7 +5,9 @@
 
 For each photo (a row): a centre crop of the LR, then one column per model, left to right
 ("bicubic" is MATLAB bicubic; "nearest" the LR pixel-replicated; "S=0.5" the --denoise 0.5 blend;
-a model not of --scale is resized to it, as `drn upscale --outscale` does). Prints the mean absolute
+"auto" the default, --denoise auto; "adapt" the default with --adapt; a model not of --scale is
+resized to it, as `drn upscale --outscale` does). With --whole each photo is upscaled whole and
+the output cropped (--adapt reads and trains on the whole picture, as drn upscale does). Prints the mean absolute
 difference (0..255) between neighbouring columns, so "how much did it change" has a number.
 """
 
@@ -35,6 +37,8 @@ def upscale(model: str, lr: np.ndarray, scale: int) -> np.ndarray:
         return quantize_uint8(imresize(lr.astype(np.float64), scale))
     if model.startswith("S="):  # a --denoise strength of the default models' blend
         return drn_upscale(lr, denoise=float(model[2:]), outscale=scale)
+    if model in ("auto", "adapt"):  # the default, or the default adapted to the picture
+        return drn_upscale(lr, adapt=model == "adapt")
     return drn_upscale(lr, model=model, outscale=scale)  # resized where the model is not x{scale}, as upscale does
 
 
@@ -45,12 +49,16 @@ def main() -> None:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--crop", type=int, default=48, help="LR crop side in pixels")
     parser.add_argument("--scale", type=int, default=4)
+    parser.add_argument("--whole", action="store_true", help="upscale each photo whole, then crop the outputs")
     args = parser.parse_args()
     models, gap = args.models.split(","), 4
     rows, diffs = [], np.zeros(len(models) - 1)
     for path in args.photos:
-        lr = centre(read_rgb(path), args.crop)
-        tiles = [upscale(model, lr, args.scale) for model in models]
+        photo = read_rgb(path)
+        if args.whole:
+            tiles = [centre(upscale(model, photo, args.scale), args.crop * args.scale) for model in models]
+        else:
+            tiles = [upscale(model, centre(photo, args.crop), args.scale) for model in models]
         diffs += [np.abs(b.astype(float) - a).mean() for a, b in itertools.pairwise(tiles)]
         spacer = np.full((tiles[0].shape[0], gap, 3), 255, np.uint8)
         rows.append(np.concatenate([t for tile in tiles for t in (tile, spacer)][:-1], axis=1))

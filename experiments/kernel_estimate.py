@@ -37,7 +37,7 @@ def main() -> None:
     slope = fit_blur([welch_spectrum(degrade(hr, 4, "bicubic")) for hr in calibration], prior_weight=0).alpha
     print(f"calibration: median slope of clean bicubic LR (BSD200, 60 images) {slope:.3f}\n")
     test = [modcrop(read_rgb(p), 4) for p in find_images(args.train / "SunHays80")[:40]]
-    print("| LR (x4) | read from the folder (40) | single images: major sigma median [quartiles] | minor | angle error (median) |")
+    print("| LR (x4) | read from the folder (40): sigmas (HR px) at angle -> self-pairs | single images: major sigma median [quartiles] | minor | angle error: folder / singles (median) |")
     print("|---|---|---|---|---|")
     for major, minor, angle in KERNELS:
         base = "bicubic" if major == 0 else gauss_name(major, minor, angle)
@@ -50,7 +50,8 @@ def main() -> None:
             aniso = major > 1.3 * minor
             ang = (f"{angle_error(folder.angle, angle):.0f} / {np.median([angle_error(r.angle, angle) for r in singles]):.0f}"
                    if aniso else "-")
-            print(f"| {base + stage} | {folder.text(4)} | {np.median(s_major):.2f} [{np.percentile(s_major, 25):.2f}, "
+            f_major, f_minor = folder.hr_sigmas(4)
+            print(f"| {base + stage} | {f_major:.2f} x {f_minor:.2f} at {folder.angle:.0f} -> {folder.degradation(4)} | {np.median(s_major):.2f} [{np.percentile(s_major, 25):.2f}, "
                   f"{np.percentile(s_major, 75):.2f}] | {np.median(s_minor):.2f} | {ang} |")
 
 

@@ -167,3 +167,42 @@ def test_ctrl_c_while_adapting_leaves_nothing(shipped_tiny, tmp_path):
     assert proc.returncode == 130, err.decode()
     assert sorted(p.name for p in work.rglob("*")) in (["photo.png"], ["out", "photo.png"])
     assert "Traceback" not in err.decode()
+
+
+def test_finetune_unpaired_reads_the_blur_and_records_it_in_the_run(tmp_path, tiny_model_file):
+    import json
+
+    from drn_cli.training.adapt import AdaptConfig
+    from drn_cli.training.run_folder import start_run
+
+    folder = tmp_path / "blurred"
+    folder.mkdir()
+    for seed in range(6):
+        Image.fromarray(degrade(natural(seed), 4, "gauss2.4x0.8a30")).save(folder / f"p{seed}.png")
+    run = start_run(AdaptConfig(data=[], out=str(tmp_path / "run"), model={"scale": 4, "n_blocks": 1, "n_feats": 8},
+                                steps=1, batch_size=4, patch_size=32, precision="fp32", device="cpu",
+                                init=str(tiny_model_file), lr_dir=str(folder)))
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["self_pairs"].startswith("gauss") and saved["inferred"]["kernel"] == saved["self_pairs"]
+    assert run.task.describe(run.task.measure())[0].startswith("read from the photos: kernel gauss")
+    run.train()
+
+
+def test_noisy_photos_give_self_pairs_cleaned_by_the_start_model(tmp_path, tiny_model_file):
+    """Noise or JPEG read from the photos: the self-pairs' HR is each photo through the starting
+    model and back down (test_time.cleaned), not the photo with its noise."""
+    from drn_cli.training.adapt import AdaptConfig
+    from drn_cli.training.run_folder import start_run
+
+    folder = tmp_path / "noisy"
+    folder.mkdir()
+    for seed in range(3):
+        Image.fromarray(photo(48, 48, seed=seed)).save(folder / f"p{seed}.jpg", quality=40)
+    run = start_run(AdaptConfig(data=[], out=str(tmp_path / "run"), model={"scale": 4, "n_blocks": 1, "n_feats": 8},
+                                steps=1, batch_size=4, patch_size=32, precision="fp32", device="cpu",
+                                init=str(tiny_model_file), lr_dir=str(folder), holdout=0))
+    assert run.config.self_pairs.endswith("+jpeg40")
+    start = load(str(tiny_model_file), "cpu", "fp32")
+    expected = [test_time.cleaned(start, p) for p in run.task.photos]
+    assert all(np.array_equal(a, b) for a, b in zip(run.task.pair_sources, expected))
+    assert not np.array_equal(run.task.pair_sources[0], run.task.photos[0])

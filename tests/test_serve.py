@@ -395,6 +395,22 @@ def test_the_cleaning_slider_blends_the_two_models_in_the_browser(tmp_path):
         assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
 
 
+def test_the_adapt_box_in_the_browser(shipped_tiny, tmp_path):
+    """The box is labelled in plain words, and a picture sent with it says what adapting did."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    Image.fromarray(photo(48, 52, seed=3)).save(tmp_path / "small.png")
+    with page_in_chromium(shipped_tiny) as (browser, _):
+        box = browser.find_element(By.ID, "adapt")
+        assert "Adapt to this picture" in box.find_element(By.XPATH, "..").text
+        box.click()
+        browser.find_element(By.ID, "files").send_keys(str(tmp_path / "small.png"))
+        WebDriverWait(browser, 120).until(lambda b: b.find_element(By.CSS_SELECTOR, ".job .status").text == "done")
+        info = browser.find_element(By.CSS_SELECTOR, ".job .info").text
+        assert "52x48 -> 208x192" in info and ("adapted to" in info or "did not help" in info), info
+
+
 def test_a_video_upload_says_where_videos_go(client, tmp_path):
     pytest.importorskip("av", reason="making a test video needs PyAV (the [video] extra)")
     from test_video import make_clip

@@ -66,9 +66,7 @@ def upscale(
     drn upscale photo.jpg --width 3840 --denoise 0.5
     """
     from ..plan import output_tag, plan_jobs
-    from ..request import OutputOptions, UpscaleRequest, VideoOptions
-
-    from ..request import DEFAULT_ADAPT_STEPS
+    from ..request import DEFAULT_ADAPT_STEPS, OutputOptions, UpscaleRequest, VideoOptions
 
     steps = adapt_steps or (DEFAULT_ADAPT_STEPS if adapt else 0)
     request = UpscaleRequest(model, scale, outscale, width, height, tta, all_levels, confidence, tile, tile_overlap,

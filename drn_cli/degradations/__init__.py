@@ -24,8 +24,18 @@ from .classic import downscale_bd, downscale_gauss, downscale_nearest
 from .real import TRAINING, degrade_real, degrade_real_pair, jpeg
 from .resize import downscale_bicubic, imresize, modcrop, quantize_uint8
 
-__all__ = ["CLASSIC", "DEGRADATIONS", "Degradation", "degrade", "describe", "imresize", "modcrop",
-           "gauss_name", "parse_degradation", "quantize_uint8"]
+__all__ = [
+    "CLASSIC",
+    "DEGRADATIONS",
+    "Degradation",
+    "degrade",
+    "describe",
+    "gauss_name",
+    "imresize",
+    "modcrop",
+    "parse_degradation",
+    "quantize_uint8",
+]
 
 Image = np.ndarray  # (H, W, 3) uint8 unless said otherwise
 

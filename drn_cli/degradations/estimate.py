@@ -167,10 +167,10 @@ def fit_blur(spectra: list[np.ndarray], iterations: int = 40, prior_weight: floa
         q = l1 * l1 * ux * ux + 2 * l1 * l2 * ux * uy + (l2 * l2 + l3 * l3) * uy * uy
         signal = per[:, :k] @ design.T + log_b - 4 * np.pi ** 2 * q            # (photos, M)
         model = np.logaddexp(signal, per[:, k:k + 1])
-        return model - observed, signal, q, np.concatenate([(per[:, k - 1] - ALPHA_PRIOR) * prior])
+        return model - observed, signal, (per[:, k - 1] - ALPHA_PRIOR) * prior
 
     damping = 1e-3
-    res, signal, q, prior_res = residuals(per, chol)
+    res, signal, prior_res = residuals(per, chol)
     cost = (res ** 2).sum() + (prior_res ** 2).sum()
     for _ in range(iterations):
         share = 1 / (1 + np.exp(per[:, k:k + 1] - signal))                      # d model / d signal
@@ -190,14 +190,14 @@ def fit_blur(spectra: list[np.ndarray], iterations: int = 40, prior_weight: floa
             new_per = per + step[:-3].reshape(photos, k + 1)
             new_chol = chol + step[-3:]
             new = residuals(new_per, new_chol)
-            new_cost = (new[0] ** 2).sum() + (new[3] ** 2).sum()
+            new_cost = (new[0] ** 2).sum() + (new[2] ** 2).sum()
             if new_cost < cost or damping > 1e8:
                 break
             damping *= 10
         if new_cost >= cost:
             break
         converged = cost - new_cost < 1e-7 * cost
-        per, chol, (res, signal, q, prior_res), cost = new_per, new_chol, new, new_cost
+        per, chol, (res, signal, prior_res), cost = new_per, new_chol, new, new_cost
         damping = max(damping / 10, 1e-7)
         if converged:
             break
@@ -314,7 +314,7 @@ def self_pair_degradation(photos: list[np.ndarray], jpeg_qualities: list[int | N
     if kernel == "bicubic":
         blur = read_blur(photos)
         if blur is not None:
-            major, minor = blur.hr_sigmas(scale)
+            major = blur.hr_sigmas(scale)[0]
             if major >= (MIN_BLUR_JPEG if jpeg_stage else MIN_BLUR):
                 kernel = blur.degradation(scale)
             read = {"blur": blur.text(scale) if kernel != "bicubic" else f"none beyond bicubic (sigma {major:.2f} HR px)"}
@@ -441,7 +441,7 @@ def grid_offset(image: np.ndarray, side: int = 256) -> tuple[int, int]:
 AUTO_MAX_QUALITY = 94     # a JPEG file saved at this quality or lower has blocks worth cleaning
 AUTO_NOISE_SIGMA = 5.0    # noise sigma (0..255) in flat regions from which noise is worth cleaning
 AUTO_SHARPNESS = -3.5     # sharpness below which the picture is blurred
-AUTO_BLUR_SIGMA = 0.35    # LR pixels (1.4 HR px at x4): read_blur's major sigma from which a picture is blurred
+AUTO_BLUR_SIGMA = 0.40    # LR pixels (1.6 HR px at x4): read_blur's major sigma from which a picture is blurred
 AUTO_GHOST_RISE = 1.5     # ghost_quality's rise from which a lossless picture was once a JPEG
 
 
@@ -483,6 +483,7 @@ def read_damage(pixels: np.ndarray, jpeg_quality: int | None, lossy: str | None 
     blur = read_blur([centre]) if min(centre.shape[:2]) >= 2 * _WINDOW else None  # 9 windows at least
     if blur is not None and blur.sigma_major >= AUTO_BLUR_SIGMA:
         # a Gaussian blur beyond bicubic (docs/real-photos.md: blurred LR scored 0.3-0.4 dB higher
-        # with the photo model); clean single pictures read 0.13-0.27 LR px (quartiles)
+        # with the photo model); the lowest threshold that sends at most 2% of clean training pictures
+        # to the photo model (experiments/blur_choice.py)
         return Reading(1.0, f"blurred (sigma {blur.sigma_major:.2f} LR px)")
     return Reading(0.0, "clean" + (f", JPEG quality {jpeg_quality}{source}" if jpeg_quality is not None else ""))
