@@ -106,10 +106,10 @@ def adapt_to_picture(model: LoadedModel, pixels: np.ndarray, jpeg_quality: int |
     # A noisy or compressed picture as HR would teach the model to put its noise and blocks back:
     # the self-pairs' HR is the picture cleaned by the model itself (its output, downscaled back).
     # Damage is what either reading sees: the self-pairs' stages, or --denoise auto's (a JPEG's
-    # ghost, a lossy format, noise; not blur, which the self-pairs carry): real photos that read
-    # clean to the first got their grain back without the second (docs/adaptation.md).
+    # ghost, a lossy format, noise, blur): a noisy real photo read as blurred got its grain back
+    # when it was its own HR (docs/adaptation.md).
     reading = read_damage(pixels, jpeg_quality, lossy)
-    damaged = kind.damages or (reading.strength == 1 and not reading.reason.startswith("blurred"))
+    damaged = kind.damages or reading.strength == 1
     hr_image = cleaned(model, image) if damaged else image
     net = model.weights.trainable().to(device, memory_format=torch.channels_last).train()
     optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
