@@ -14,7 +14,6 @@ after, and the starting weights are kept when the adapted copy explains them wor
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -22,7 +21,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .degradations import degrade, parse_degradation, quantize_uint8
+from .degradations import degrade, lr_pyramid, parse_degradation, quantize_uint8
 from .degradations.estimate import read_damage, self_pair_degradation
 from .degradations.resize import downscale_bicubic
 from .device import autocast
@@ -182,10 +181,9 @@ def _pairs(hr: list[np.ndarray], scale: int, degradation: str, kernel: str, devi
            seed: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """(network input, targets [LR_0, ..., HR]) of HR patches: the input with the whole
     degradation (noise and JPEG drawn from `seed`), the targets the kernel's clean pyramid."""
-    phases = int(math.log2(scale))
     lr = [degrade(patch, scale, degradation, seed + i) for i, patch in enumerate(hr)]
-    levels = [[degrade(patch, 2 ** (phases - k), kernel) for patch in hr] for k in range(phases)] + [hr]
-    return _to_tensor(lr, device), [_to_tensor(level, device) for level in levels]
+    levels = zip(*(lr_pyramid(patch, scale, kernel) for patch in hr))
+    return _to_tensor(lr, device), [_to_tensor(list(level), device) for level in levels]
 
 
 def _pair_l1(net: torch.nn.Module, pairs: tuple[torch.Tensor, list[torch.Tensor]], device: torch.device,

@@ -14,6 +14,7 @@ the CLI's help lists the registry (`describe`).
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ __all__ = [
     "describe",
     "gauss_name",
     "imresize",
+    "lr_pyramid",
     "modcrop",
     "parse_degradation",
     "quantize_uint8",
@@ -176,12 +178,8 @@ def _gauss_kernel(name: str) -> Kernel | None:
     major, minor, angle = (float(v) for v in match.groups())
     if not (0 < minor and 0 < major <= 20 and angle < 360):
         return None
-    return Kernel(name, functools.partial(_downscale_gauss, sigmas=(major, minor, angle)),
+    return Kernel(name, functools.partial(downscale_gauss, sigma_major=major, sigma_minor=minor, angle_deg=angle),
                   f"Gaussian blur sigmas {major:g} and {minor:g} HR px at {angle:g} degrees, then bicubic")
-
-
-def _downscale_gauss(hr: Image, scale: int, sigmas: tuple[float, float, float]) -> np.ndarray:
-    return downscale_gauss(hr, scale, *sigmas)
 
 
 def describe() -> str:
@@ -213,6 +211,13 @@ def parse_degradation(name: str) -> Degradation:
                          "bicubic+noise8+jpeg40")
     kernel = gauss or REGISTRY[base]
     return kernel if not stages else Staged(kernel, sigma, quality)
+
+
+def lr_pyramid(hr: Image, scale: int, kind: str = "bicubic") -> list[Image]:
+    """[LR_0, ..., LR_{phases-1}, HR] of a modcropped (H, W, 3) uint8 image, coarsest first; each
+    LR level made from HR directly with the named degradation, rounded to uint8."""
+    phases = int(math.log2(scale))
+    return [degrade(hr, 2 ** (phases - k), kind) for k in range(phases)] + [hr]
 
 
 def degrade(hr: Image, scale: int, kind: str = "bicubic", seed: int = 0) -> Image:

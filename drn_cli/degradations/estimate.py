@@ -94,9 +94,7 @@ MIN_BLUR = 0.8          # HR pixels: a major sigma below this reads as no blur (
 def welch_spectrum(image: np.ndarray, window: int = _WINDOW, crop: int = 512) -> np.ndarray:
     """(window, window) mean power spectrum of Hann-windowed, half-overlapping tiles of the
     luminance of an (H, W[, C]) 0..255 image's centre `crop` x `crop` (DC at [0, 0])."""
-    luma = image.astype(np.float64)
-    luma = luma @ np.array([0.299, 0.587, 0.114]) if luma.ndim == 3 and luma.shape[2] == 3 else luma.reshape(luma.shape[:2])
-    luma = _centre(luma, crop)
+    luma = _centre(_luma_float(image), crop)
     h, w = luma.shape
     hann = np.outer(np.hanning(window), np.hanning(window))
     tiles = [luma[y: y + window, x: x + window] for y in range(0, h - window + 1, window // 2)
@@ -105,6 +103,12 @@ def welch_spectrum(image: np.ndarray, window: int = _WINDOW, crop: int = 512) ->
         raise ValueError(f"an image of {w}x{h} is smaller than the {window}-pixel window")
     power = [np.abs(np.fft.fft2((t - t.mean()) * hann)) ** 2 for t in tiles]
     return np.mean(power, axis=0)
+
+
+def _luma_float(image: np.ndarray) -> np.ndarray:
+    """(H, W) float64 luminance (BT.601 weights) of an (H, W[, C]) image, C = 1 or 3."""
+    data = image.astype(np.float64)
+    return data @ np.array([0.299, 0.587, 0.114]) if data.ndim == 3 and data.shape[2] == 3 else data.reshape(data.shape[:2])
 
 
 def _cubic_response(f: np.ndarray) -> np.ndarray:
@@ -127,15 +131,15 @@ class KernelReading:
     def hr_sigmas(self, scale: int) -> tuple[float, float]:
         return self.sigma_major * scale, self.sigma_minor * scale
 
-    def degradation(self, scale: int) -> str:
+    def degradation(self, scale: int, min_blur: float = MIN_BLUR) -> str:
         """The degradation name this reading means at `scale`: "bicubic" when the blur is under
-        MIN_BLUR HR pixels, else "gaussAxBaC" (sigmas in HR pixels)."""
+        `min_blur` HR pixels, else "gaussAxBaC" (sigmas in HR pixels)."""
         major, minor = self.hr_sigmas(scale)
-        return "bicubic" if major < MIN_BLUR else gauss_name(major, minor, self.angle)
+        return "bicubic" if major < min_blur else gauss_name(major, minor, self.angle)
 
-    def text(self, scale: int) -> str:
+    def text(self, scale: int, min_blur: float = MIN_BLUR) -> str:
         major, minor = self.hr_sigmas(scale)
-        if major < MIN_BLUR:
+        if major < min_blur:
             return f"none beyond bicubic (sigma {major:.2f} HR px)"
         return f"Gaussian, sigmas {major:.2f} x {minor:.2f} HR px at {self.angle:.0f} degrees"
 
@@ -206,7 +210,7 @@ def fit_blur(spectra: list[np.ndarray], iterations: int = 40, prior_weight: floa
     values, vectors = np.linalg.eigh(covariance)
     major = vectors[:, 1]
     angle = math.degrees(math.atan2(-major[1], major[0])) % 180  # y points down on screen
-    return KernelReading(math.sqrt(max(values[1], 0.0)), math.sqrt(max(values[0], 0.0)), angle % 180, photos,
+    return KernelReading(math.sqrt(max(values[1], 0.0)), math.sqrt(max(values[0], 0.0)), angle, photos,
                          float(np.median(per[:, k - 1])))
 
 
@@ -314,10 +318,8 @@ def self_pair_degradation(photos: list[np.ndarray], jpeg_qualities: list[int | N
     if kernel == "bicubic":
         blur = read_blur(photos)
         if blur is not None:
-            major = blur.hr_sigmas(scale)[0]
-            if major >= (MIN_BLUR_JPEG if jpeg_stage else MIN_BLUR):
-                kernel = blur.degradation(scale)
-            read = {"blur": blur.text(scale) if kernel != "bicubic" else f"none beyond bicubic (sigma {major:.2f} HR px)"}
+            min_blur = MIN_BLUR_JPEG if jpeg_stage else MIN_BLUR
+            kernel, read = blur.degradation(scale, min_blur), {"blur": blur.text(scale, min_blur)}
     name = kernel + (f"+noise{round(sigma)}" if sigma >= 5 else "") + (f"+jpeg{quality}" if jpeg_stage else "")
     return name, {"kernel": kernel, **read, "noise_sigma": round(sigma, 2), "jpeg_quality": quality,
                   "jpeg_files": len(qualities), "photos": len(photos)}
@@ -328,8 +330,7 @@ def blockiness(image: np.ndarray, block: int = 8) -> float:
     mean absolute luminance step across block boundaries over the mean step elsewhere, along both
     axes. About 1 for images that were never JPEG-compressed; above it as blocks appear (1.3 and
     more at quality 30)."""
-    y = image.astype(np.float64)
-    y = y @ np.array([0.299, 0.587, 0.114]) if y.ndim == 3 and y.shape[2] == 3 else y.reshape(y.shape[:2])
+    y = _luma_float(image)
     steps = []
     for diff in (np.abs(np.diff(y, axis=1)), np.abs(np.diff(y, axis=0)).T):
         if diff.shape[1] < 2 * block:

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..degradations import CLASSIC, degrade, parse_degradation
+from ..degradations import CLASSIC, degrade, lr_pyramid, parse_degradation
 from ..degradations.estimate import jpeg_quality, self_pair_degradation
 from ..device import autocast
 from ..errors import DrnError, UsageError
@@ -49,7 +49,7 @@ from ..metrics import psnr_y
 from ..models.loaded import build
 from ..models.weights import resolve_model, save_weights
 from ..test_time import cleaned
-from .data import augmented_tensor, lr_pyramid
+from .data import augmented_tensor
 from .losses import LOOPS, closed_loop, dual_regression_loss
 from .trainer import TrainConfig
 

@@ -19,7 +19,6 @@ resumed run continues it without saving any data-loader state.
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,16 +28,9 @@ import cv2
 import numpy as np
 import torch
 
-from ..degradations import degrade, modcrop, parse_degradation
+from ..degradations import lr_pyramid, modcrop, parse_degradation
 from ..errors import DrnError
 from ..io import ReadImages, read_folders
-
-
-def lr_pyramid(hr: np.ndarray, scale: int, kind: str = "bicubic") -> list[np.ndarray]:
-    """[LR_0, ..., LR_{phases-1}, HR] of a modcropped (H, W, 3) uint8 image, coarsest first; each
-    LR level made from HR directly with the named degradation (degradations/), rounded to uint8."""
-    phases = int(math.log2(scale))
-    return [degrade(hr, 2 ** (phases - k), kind) for k in range(phases)] + [hr]
 
 
 @dataclass
