@@ -161,25 +161,57 @@ def precision_name(dtype: torch.dtype) -> str:
     return {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
 
 
+def _proc_stat() -> tuple[int, int] | None:
+    """(all, idle) CPU time of the machine so far from /proc/stat, in clock ticks; None where it
+    cannot be read."""
+    try:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        # user .. steal; guest time is counted in user already
+        return sum(values[:8]), values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class CpuShare:
+    """How many cores other processes keep busy, between one call of `elsewhere` and the next:
+    the machine's busy time (/proc/stat) less this process's own (os.times, all its threads)."""
+
+    def __init__(self) -> None:
+        self._last = self._sample()
+
+    @staticmethod
+    def _sample() -> tuple[tuple[int, int] | None, float]:
+        times = os.times()
+        return _proc_stat(), times.user + times.system
+
+    def elsewhere(self) -> float:
+        """Cores (0..cpu_count) busy outside this process since the last call; 0.0 where
+        /proc/stat cannot be read."""
+        (stat0, own0), (stat1, own1) = self._last, self._sample()
+        self._last = (stat1, own1)
+        if stat0 is None or stat1 is None or stat1[0] <= stat0[0]:
+            return 0.0
+        spent, idle = stat1[0] - stat0[0], stat1[1] - stat0[1]
+        cores = os.cpu_count() or 1
+        wall = spent / cores / os.sysconf("SC_CLK_TCK")  # seconds: every core's ticks add up
+        return max(0.0, (spent - idle) / spent * cores - (own1 - own0) / wall)
+
+
 def busy_cores(window: float = 0.1) -> float:
     """How many cores other work keeps busy, from /proc/stat over `window` seconds (this process
     sleeps meanwhile); 0.0 where /proc/stat cannot be read."""
     import time
 
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as f:
-            values = [int(v) for v in f.readline().split()[1:]]
-        idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-        return sum(values), idle
+    share = CpuShare()
+    time.sleep(window)
+    return share.elsewhere()
 
-    try:
-        total0, idle0 = sample()
-        time.sleep(window)
-        total1, idle1 = sample()
-    except (OSError, ValueError, IndexError):
-        return 0.0
-    spent = total1 - total0
-    return 0.0 if spent <= 0 else (1 - (idle1 - idle0) / spent) * (os.cpu_count() or 1)
+
+def free_cores(busy: float) -> int:
+    """The threads to run on when other work keeps `busy` cores busy: one per core left free."""
+    cores = os.cpu_count() or 1
+    return max(1, min(cores, round(cores - busy)))
 
 
 def set_threads(threads: int | None) -> None:
@@ -191,7 +223,6 @@ def set_threads(threads: int | None) -> None:
     import torch
 
     if threads is None and "OMP_NUM_THREADS" not in os.environ:
-        cores = os.cpu_count() or 1
-        threads = max(1, min(cores, round(cores - busy_cores())))
+        threads = free_cores(busy_cores())
     if threads is not None:
         torch.set_num_threads(threads)

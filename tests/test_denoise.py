@@ -3,6 +3,7 @@ stand in for drn-s-x4 and drn-s-x4-real (conftest.shipped_tiny)."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import photo
-from images import scene, write_photo
+from images import scene, textured, write_photo
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -83,7 +84,7 @@ def _clean_and_damaged(tmp_path):
     """A clean bicubic LR (64x64) saved losslessly, and the same LR with noise, saved as a q30 JPEG."""
     from drn_cli.degradations import degrade
 
-    lr = degrade(scene(256), 4, "bicubic")
+    lr = degrade(textured(256), 4, "bicubic")
     Image.fromarray(lr).save(tmp_path / "clean.png")
     noisy = np.clip(lr + np.random.default_rng(0).normal(0, 10, lr.shape), 0, 255).astype(np.uint8)
     Image.fromarray(noisy).save(tmp_path / "damaged.jpg", quality=30)
@@ -127,6 +128,97 @@ def test_a_jpeg_saved_again_as_png_is_read_by_its_ghost(tmp_path):
     assert grid_offset(cropped) == (5, 3) and ghost_quality(cropped)[1] < 1.3  # the ghost needs the blocks in place
     assert read_damage(cropped, None).reason.endswith("from its ghost")  # auto puts them back first
     assert grid_offset(resaved.pixels) == (0, 0)
+
+
+def test_upscale_and_adaptation_read_a_once_jpeg_png_alike(tmp_path):
+    """finetune-unpaired read "jpeg quality None" from the PNGs upscale called once-JPEGs: the
+    two read the pictures with one function now."""
+    from drn_cli.degradations.estimate import read_damage, self_pair_degradation
+
+    photos = []
+    for i in range(3):
+        Image.fromarray(scene(128, seed=40 + i)).save(tmp_path / f"p{i}.jpg", quality=50)
+        Image.open(tmp_path / f"p{i}.jpg").save(tmp_path / f"p{i}.png")
+        photos.append(np.asarray(Image.open(tmp_path / f"p{i}.png").convert("RGB")))
+    reasons = {read_damage(p, None).reason for p in photos}
+    name, read = self_pair_degradation(photos, [None] * 3, 4)
+    assert reasons == {f"JPEG quality {read['jpeg_quality']}, from its ghost"} and abs(read["jpeg_quality"] - 50) <= 1
+    assert name.endswith(f"+jpeg{read['jpeg_quality']}") and read["jpegs"] == 3
+
+
+def test_a_jpeg_from_an_encoder_with_its_own_tables_is_read_by_its_blocks(tmp_path):
+    """RealSRSet's Lincoln: an old scan's JPEG with tables no libjpeg quality makes leaves no
+    ghost, but its blocks' coefficients still sit on the quantiser's steps."""
+    from drn_cli.degradations.estimate import block_quality, ghost_quality, read_damage
+
+    table = [20] * 64
+    table[0], table[1], table[8] = 8, 6, 6  # fine steps at (0, 1) and (1, 0), coarse elsewhere: no IJG table
+    pixels = scene(128, seed=3)
+    Image.fromarray(pixels).save(tmp_path / "scan.jpg", qtables=[table, [30] * 64])
+    Image.open(tmp_path / "scan.jpg").save(tmp_path / "scan.png")
+    saved = np.asarray(Image.open(tmp_path / "scan.png").convert("RGB"))
+    assert ghost_quality(saved)[1] < 1.5  # the ghost cannot see it
+    assert block_quality(saved)[0] >= 0.8 and block_quality(pixels)[0] < 0.3
+    reading = read_damage(saved, None)
+    assert reading.strength == 1 and reading.reason.endswith(", from its blocks"), reading
+    assert read_damage(saved[3:, 5:], None).reason.endswith(", from its blocks")  # cropped off its grid too
+
+
+def test_a_jpeg_resized_since_is_read_by_its_soft_colour():
+    """JPEG keeps colour at half resolution (4:2:0); shrunk by less than 2x the blocks are gone
+    but the colour stays softer than the detail. Never-compressed pictures keep them alike."""
+    import cv2
+
+    from drn_cli.degradations import degrade
+    from drn_cli.degradations.estimate import Reading, chroma_softness, read_damage
+
+    for seed in (0, 1):
+        hr = textured(384, seed)
+        clean = degrade(hr, 4, "bicubic")
+        buffer = io.BytesIO()
+        Image.fromarray(cv2.resize(hr, (144, 144), interpolation=cv2.INTER_AREA)).save(buffer, "JPEG", quality=90)
+        resized = cv2.resize(np.asarray(Image.open(buffer).convert("RGB")), (96, 96), interpolation=cv2.INTER_AREA)
+        assert read_damage(clean, None).reason == "clean" and chroma_softness(clean) > -0.3
+        assert read_damage(resized, None) == Reading(1.0, "colour softer than detail (a resized JPEG)")
+        assert chroma_softness(resized[..., :1].repeat(3, axis=2)) is None  # grey: nothing to read
+
+
+@pytest.mark.parametrize("size", [32, 70])
+def test_a_drawing_gets_the_photo_model_only_for_hard_pixel_edges(size):
+    """A chart sampled without antialiasing (the eyechart's notched letters) gets the photo model;
+    the same chart downscaled smoothly keeps the clean model, which draws it 1-3 dB better (small
+    text's one-pixel strokes included); a flat drawing is not read as blurred (a GIF once read
+    "blurred (sigma 0.86)")."""
+    from PIL import ImageDraw, ImageFont
+
+    from drn_cli.degradations import degrade
+    from drn_cli.degradations.estimate import Reading, read_damage
+
+    chart = Image.new("L", (384, 384), 255)
+    draw = ImageDraw.Draw(chart)
+    draw.fontmode = "1"  # no antialiasing
+    font = ImageFont.load_default(size=size)
+    for row, letters in enumerate(("ZSHNEXA", "HSKROPT", "CHKRVZD", "TRUNKEL")):
+        draw.text((21, 23 + 90 * row), letters, fill=0, font=font)
+    hr = np.asarray(chart.convert("RGB"))
+    hard = np.ascontiguousarray(hr[::4, ::4])  # every fourth pixel: nearest, hard steps
+    assert read_damage(hard, None) == Reading(1.0, "a drawing with hard pixel edges")
+    assert read_damage(degrade(hr, 4, "bicubic"), None) == Reading(0.0, "clean, a drawing")
+    flat = Image.new("RGB", (96, 96), (70, 130, 180))
+    ImageDraw.Draw(flat).ellipse((30, 30, 60, 60), fill=(250, 200, 40))
+    assert "blurred" not in read_damage(np.asarray(flat), None).reason
+
+
+def test_a_palette_picture_is_never_read_as_a_jpeg(tmp_path):
+    """Quantising to a palette moves pixels by whole steps, as JPEG's quantiser does: a flat GIF
+    read "JPEG quality 31, from its ghost". A palette picture is read by its pixels alone."""
+    from drn_cli.degradations.estimate import ghost_quality, read_damage
+    from drn_cli.io import read_image
+
+    Image.new("RGB", (96, 96), (200, 120, 40)).save(tmp_path / "flat.gif")
+    gif = read_image(tmp_path / "flat.gif").pixels
+    assert ghost_quality(gif)[1] >= 1.5  # what the ghost alone would say
+    assert "JPEG" not in read_damage(gif, None).reason
 
 
 def test_a_lossy_webp_counts_as_compressed_and_a_lossless_one_does_not(tmp_path):

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 from conftest import photo
-from images import scene, write_photo
+from images import textured, write_photo
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -272,8 +272,8 @@ def test_tta_is_the_average_of_the_eight_flips_and_rotations(tmp_path, tiny_mode
 
 def test_upscale_defaults_to_the_model_each_picture_needs_and_eval_to_the_paper_model(tmp_path, shipped_tiny):
     """Without --model: the photo model for a compressed JPEG, the clean one for a clean PNG."""
-    Image.fromarray(scene(104)).save(tmp_path / "a.png")
-    Image.fromarray(scene(104)).save(tmp_path / "b.jpg", quality=50)
+    Image.fromarray(textured(104)).save(tmp_path / "a.png")
+    Image.fromarray(textured(104)).save(tmp_path / "b.jpg", quality=50)
     assert run("upscale", tmp_path / "a.png", tmp_path / "b.jpg").exit_code == 0
     for stem, ext, model in (("a", "png", "drn-s-x4"), ("b", "jpg", "drn-s-x4-real")):
         picture = read_image(tmp_path / f"{stem}.{ext}")

@@ -171,6 +171,55 @@ def test_a_logged_step_says_its_eta_from_the_step_time_or_the_minutes_left():
     assert "ETA" not in step_line({k: v for k, v in event.items() if k != "seconds_per_step"})
 
 
+def test_a_slow_interval_says_the_cores_busy_elsewhere_and_the_rate_alone():
+    from drn_cli.training.events import step_stats
+
+    event = {"type": "step", "step": 10, "steps": 100, "loss": 1.0, "loss_primal": 0.9, "loss_dual": 1.0,
+             "lr": 1e-4, "patches_per_s": 3.0, "skipped": 0}
+    assert "busy" not in step_stats({**event, "busy_elsewhere": 0.2})
+    assert "3.0 patches/s (11.5 with the CPU to itself; 1.0 core busy elsewhere, 1 thread)" in step_stats(
+        {**event, "busy_elsewhere": 1.0, "expected_patches_per_s": 11.5, "threads": 1})
+    assert "3.0 patches/s (1.6 cores busy elsewhere, 2 threads)" in step_stats({**event, "busy_elsewhere": 1.6, "threads": 2})
+
+
+def test_a_run_beside_a_busy_process_sees_it_and_trains_on_the_free_core(hr_folder, tmp_path, monkeypatch):
+    """Another process keeps a core busy: each logged step says so, the run drops to one thread
+    per free core (two threads on two cores, one shared, ran up to 10x slower), gives the threads
+    back at its end, and its last line says where its time went."""
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs two cores to leave one out")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    events = []
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        trainer = start_run(TrainConfig(data=[str(hr_folder)], out=str(tmp_path / "run"), steps=6, log_every=2,
+                                        model={"scale": 4, "n_blocks": 1, "n_feats": 8}, batch_size=2,
+                                        patch_size=32, precision="fp32", device="cpu"), events.append)
+        trainer.train()
+    finally:
+        hog.kill()
+        hog.wait()
+    steps = [e for e in events if e["type"] == "step"]
+    assert all(e["busy_elsewhere"] >= 0.5 for e in steps), steps
+    assert all(e["threads"] <= (os.cpu_count() or 1) - 1 for e in steps), steps
+    assert torch.get_num_threads() == before
+    said = [e["message"] for e in events if e["type"] == "info"]
+    assert re.search(r"^time: preparing the data \d+ s, the held-out measure \d+ s, training \d+ s "
+                     r"\(\d+% of training waiting for batches\)$", said[-2], re.MULTILINE), said
+
+
+def test_cpu_share_counts_other_processes_not_this_one():
+    from drn_cli.device import CpuShare
+
+    share = CpuShare()
+    end = time.perf_counter() + 0.4
+    while time.perf_counter() < end:  # this process busy on one core
+        pass
+    assert share.elsewhere() < 0.5
+
+
 def test_ema_decay_must_be_below_one():
     with pytest.raises(UsageError, match="--ema"):
         TrainConfig(data=[], out="", ema=1.0)

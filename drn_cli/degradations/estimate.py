@@ -299,8 +299,9 @@ def self_pair_degradation(photos: list[np.ndarray], jpeg_qualities: list[int | N
     """The degradation to make self-pairs with at `scale`, read from the photos themselves, and
     what was read: the resampling kernel (guess_degradation's spectrum test, from 3 photos: nearest, else the
     Gaussian blur read_blur finds on top of bicubic), the median noise level of the photos
-    (noise_sigma) and the median JPEG quality of those that are JPEG files (`jpeg_qualities`, each
-    file's jpeg_quality, None for other files). The
+    (noise_sigma) and the median JPEG quality of those that went through JPEG
+    (picture_jpeg_quality: each file's own, `jpeg_qualities`, None for other files, else the
+    ghost of a JPEG saved again losslessly: the reading `drn upscale` makes). The
     answer is a degradation name for `degradations.degrade`, e.g. "gauss2.3x0.9a28+jpeg40".
     Noise under 5 is left out: clean nearest-neighbour LR of textured images reads up to about 4
     (its aliasing looks like noise to this estimator), and JPEG wipes noise out of flat regions, so
@@ -309,7 +310,8 @@ def self_pair_degradation(photos: list[np.ndarray], jpeg_qualities: list[int | N
     as blur of up to about 0.8 HR pixels on unblurred LR (experiments/kernel_estimate.py): JPEG
     photos need a blur of MIN_BLUR_JPEG to count."""
     sigma = float(np.median([noise_sigma(p) for p in photos])) if photos else 0.0
-    qualities = [q for q in jpeg_qualities if q is not None]
+    read = (picture_jpeg_quality(_centre(p, 512), q)[0] for p, q in zip(photos, jpeg_qualities, strict=True))
+    qualities = [q for q in read if q is not None]
     quality = int(np.median(qualities)) if qualities else None
     jpeg_stage = quality is not None and quality < 90
     # One picture's spectrum is too little to tell nearest from bicubic (a Kodak photo read as
@@ -322,7 +324,7 @@ def self_pair_degradation(photos: list[np.ndarray], jpeg_qualities: list[int | N
             kernel, read = blur.degradation(scale, min_blur), {"blur": blur.text(scale, min_blur)}
     name = kernel + (f"+noise{round(sigma)}" if sigma >= 5 else "") + (f"+jpeg{quality}" if jpeg_stage else "")
     return name, {"kernel": kernel, **read, "noise_sigma": round(sigma, 2), "jpeg_quality": quality,
-                  "jpeg_files": len(qualities), "photos": len(photos)}
+                  "jpegs": len(qualities), "photos": len(photos)}
 
 
 def blockiness(image: np.ndarray, block: int = 8) -> float:
@@ -436,6 +438,112 @@ def grid_offset(image: np.ndarray, side: int = 256) -> tuple[int, int]:
     return int(dy), int(dx)
 
 
+_COMB_FREQUENCIES = ((0, 1), (1, 0), (1, 1), (0, 2), (2, 0), (1, 2), (2, 1))  # (vertical, horizontal)
+
+
+def block_quality(image: np.ndarray, side: int = 512) -> tuple[float, int | None]:
+    """(comb, quality): how plainly an (H, W[, C]) uint8 picture's 8x8 DCT coefficients sit on a
+    JPEG quantiser's steps, and the libjpeg quality whose table is nearest those steps.
+
+    A JPEG decoder hands back pixels whose blocks' coefficients are multiples of the file's
+    quantisers, give or take the rounding to 8-bit pixels; a picture that never went through JPEG
+    has coefficients spread evenly. For each of seven low frequencies (on the blocks grid_offset
+    finds, in the centre `side` x `side` luminance), the step q of 2..40 whose comb fits best is
+    found by the mean of cos(2 pi c / q) over the coefficients c at least q/2 from 0 (about 0 for
+    spread ones, near 1 on a comb; the largest q within 90% of the best, as q/2 fits a comb of q
+    too); `comb` is the median of the seven fits. Unlike the ghost it needs no libjpeg table: an
+    old scan saved by an encoder with its own tables (RealSRSet's Lincoln: steps 6 and 19 where
+    libjpeg has one ratio) shows 0.99. Over the labelled set of experiments/auto_choice.py, never-
+    compressed pictures read at most 0.25 (drawings), JPEGs saved again as PNG 0.79 and more for 90%.
+    (0.0, None) for pictures under 32x32 pixels."""
+    luma = np.asarray(_luma(_centre(image, side)), dtype=np.float64)
+    dy, dx = grid_offset(luma.astype(np.uint8))
+    luma = luma[dy:, dx:]
+    h, w = luma.shape[0] // 8 * 8, luma.shape[1] // 8 * 8
+    if h < 32 or w < 32:
+        return 0.0, None
+    blocks = (luma[:h, :w] - 128).reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3)
+    coefficients = _DCT8 @ blocks @ _DCT8.T
+    fits, steps, tables = [], [], np.array([libjpeg_luma_table(q) for q in range(1, 101)])
+    for u, v in _COMB_FREQUENCIES:
+        c = coefficients[..., u, v].ravel()
+        scores = {}
+        for q in range(2, 41):
+            far = c[np.abs(c) >= q / 2]
+            if len(far) >= 30:
+                scores[q] = float(np.mean(np.cos(2 * np.pi * far / q)))
+        if scores:
+            best = max(scores.values())
+            q = max(k for k, score in scores.items() if score >= best - 0.1 * abs(best))
+            fits.append(scores[q])
+            steps.append((8 * u + v, q))
+    if len(fits) < 3:
+        return 0.0, None
+    where, found = (np.array(x) for x in zip(*steps, strict=True))
+    mismatch = np.abs(np.log(tables[:, where] / found)).sum(axis=1)
+    return float(np.median(fits)), int(np.argmin(mismatch)) + 1
+
+
+def chroma_softness(image: np.ndarray, side: int = 256) -> float | None:
+    """How much softer an (H, W, 3) uint8 picture's colour is than its detail: log10 of the
+    chroma's high-over-middle band power (0.35-0.5 over 0.1-0.2 cycles per pixel, Hann-windowed
+    centre `side` x `side`) over the luminance's. About -0.2 for bicubic LR of photos; well below
+    for a picture whose colour was stored at lower resolution than its detail, as JPEG's 4:2:0
+    subsampling stores it, and then shrunk by less than 2x (its blocks gone, its colour still
+    soft): -1.0 for half of such pictures in the labelled set. None for grey pictures and for
+    pictures under 64x64 pixels (too few frequencies to tell)."""
+    if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 64:
+        return None
+    x = _centre(image, side).astype(np.float64)
+    y = x @ np.array([0.299, 0.587, 0.114])
+    h, w = y.shape
+    window = np.outer(np.hanning(h), np.hanning(w))
+    radius = np.hypot(np.fft.fftfreq(h)[:, None], np.fft.fftfreq(w)[None, :])
+    middle, high = (radius >= 0.1) & (radius < 0.2), (radius >= 0.35) & (radius <= 0.5)
+
+    def bands(channel: np.ndarray) -> tuple[float, float]:
+        power = np.abs(np.fft.fft2((channel - channel.mean()) * window)) ** 2
+        return float(power[middle].mean()), float(power[high].mean())
+
+    luma_middle, luma_high = bands(y)
+    (b_middle, b_high), (r_middle, r_high) = bands(x[..., 2] - y), bands(x[..., 0] - y)
+    if b_middle + r_middle < 1e-3 * luma_middle or luma_high <= 0:
+        return None  # grey (or as good as): no colour to judge
+    return float(np.log10((b_high + r_high) / (b_middle + r_middle) / (luma_high / luma_middle)))
+
+
+def flat_share(image: np.ndarray, side: int = 512) -> float:
+    """The share of an (H, W[, C]) picture's pixels (centre `side` x `side`) equal to their right
+    and lower neighbours in every channel: 0.5 and more for drawings, screenshots and charts
+    (flat colours), at most 0.22 for photos in the labelled set (a clipped sky)."""
+    a = _centre(image, side)
+    a = a[..., None] if a.ndim == 2 else a
+    if min(a.shape[:2]) < 2:
+        return 0.0
+    same = (a[:-1, :-1] == a[1:, :-1]).all(axis=-1) & (a[:-1, :-1] == a[:-1, 1:]).all(axis=-1)
+    return float(same.mean())
+
+
+def edge_softness(image: np.ndarray, side: int = 512, tolerance: int = 16, strong: int = 96) -> float:
+    """How many pixels an (H, W[, C]) uint8 picture's edges spend between colours (centre `side` x
+    `side`): the pixels unlike all four neighbours (by more than `tolerance` in some channel) per
+    strong step (`strong` or more between neighbours). About 0 where flat colours meet in one-pixel
+    steps (a drawing sampled without antialiasing: pixel art, a thresholded chart; noise within
+    `tolerance` does not count); 0.3 and more where a resampler smoothed them (area, bicubic: one
+    or two pixels between the colours, whatever the strokes' width); inf without strong steps."""
+    a = _centre(image, side).astype(np.int16)
+    a = a[..., None] if a.ndim == 2 else a
+    if min(a.shape[:2]) < 3:
+        return math.inf
+    centre = a[1:-1, 1:-1]
+    neighbours = (a[:-2, 1:-1], a[2:, 1:-1], a[1:-1, :-2], a[1:-1, 2:])
+    alike = np.zeros(centre.shape[:2], dtype=bool)
+    for n in neighbours:
+        alike |= (np.abs(centre - n) <= tolerance).all(axis=-1)
+    steps = sum(int((np.abs(np.diff(a, axis=k)).max(axis=-1) >= strong).sum()) for k in (0, 1))
+    return float((~alike).sum() / steps) if steps else math.inf
+
+
 # --denoise auto's thresholds, fitted on training images with known damage (Kodak24 and BSD200
 # crops as clean, JPEG-saved and realistic LR; never the benchmarks): experiments/denoise_fit.py,
 # docs/real-photos.md.
@@ -444,6 +552,45 @@ AUTO_NOISE_SIGMA = 5.0    # noise sigma (0..255) in flat regions from which nois
 AUTO_SHARPNESS = -3.5     # sharpness below which the picture is blurred
 AUTO_BLUR_SIGMA = 0.40    # LR pixels (1.6 HR px at x4): read_blur's major sigma from which a picture is blurred
 AUTO_GHOST_RISE = 1.5     # ghost_quality's rise from which a lossless picture was once a JPEG
+AUTO_BLOCK_COMB = 0.5     # block_quality's comb from which it was (never-compressed pictures read at most 0.25)
+AUTO_FLAT_SHARE = 0.4     # flat_share from which a picture is a drawing (photos at most 0.22, drawings 0.5 and more)
+AUTO_EDGE_SOFTNESS = 0.25  # edge_softness under which its edges are hard pixel steps (nearest at most 0.17, smoothed 0.27 and more)
+AUTO_CHROMA_SOFTNESS = -0.65  # chroma_softness under which colour is softer than detail: a resized JPEG
+
+
+def picture_jpeg_quality(pixels: np.ndarray, file_quality: int | None) -> tuple[int | None, str]:
+    """(quality, how it was read) of the JPEG compression an (H, W, C) uint8 picture went through:
+    its file's own (`file_quality`, from the tables: (q, "")), else the quality its JPEG ghost
+    shows where the picture was a JPEG saved again losslessly ((q, ", from its ghost"), after
+    grid_offset puts a cropped one back on its blocks), else the quantiser steps its blocks'
+    coefficients sit on (block_quality: (q, ", from its blocks"), for encoders whose tables are
+    not libjpeg's), else (None, ""). One reading for
+    `drn upscale`'s choice (read_damage) and adaptation's self-pairs (self_pair_degradation).
+    A picture of 256 colours or fewer (a GIF, a palette PNG) is read as no JPEG: quantising to a
+    palette moves pixels by whole steps much as JPEG's quantiser does, and the ghost took a GIF
+    that was never a JPEG for "quality 51"."""
+    if file_quality is not None:
+        return file_quality, ""
+    if is_palette(pixels):
+        return None, ""
+    dy, dx = grid_offset(pixels)
+    quality, rise = ghost_quality(pixels[dy:, dx:])
+    if rise >= AUTO_GHOST_RISE:
+        return quality, ", from its ghost"
+    comb, quality = block_quality(pixels)  # an encoder with its own tables leaves no libjpeg ghost
+    return (quality, ", from its blocks") if comb >= AUTO_BLOCK_COMB else (None, "")
+
+
+def is_palette(pixels: np.ndarray, colours: int = 256, greys: int = 64) -> bool:
+    """True for an (H, W, C) uint8 picture of at most `colours` distinct colours (a GIF, a palette
+    PNG, a drawing), or, when grey, at most `greys` distinct levels (a black and white chart; a
+    grey photo, and any grey JPEG, has a hundred and more)."""
+    grey = pixels.ndim == 2 or pixels.shape[2] == 1 or (
+        (pixels[..., 0] == pixels[..., 1]).all() and (pixels[..., 1] == pixels[..., 2]).all())
+    if grey:
+        return len(np.unique(pixels if pixels.ndim == 2 else pixels[..., 0])) <= greys
+    packed = (pixels[..., 0].astype(np.uint32) << 16) | (pixels[..., 1].astype(np.uint32) << 8) | pixels[..., 2]
+    return len(np.unique(packed)) <= colours
 
 
 @dataclass(frozen=True)
@@ -455,30 +602,37 @@ class Reading:
 
 
 def read_damage(pixels: np.ndarray, jpeg_quality: int | None, lossy: str | None = None) -> Reading:
-    """--denoise auto's reading of a picture: S = 1 (the photo model) when it is a JPEG of quality
-    AUTO_MAX_QUALITY or lower (its file's own `jpeg_quality`, or for a lossless file the quality
-    its JPEG ghost shows: a JPEG saved again as PNG, put back on its grid if cropped since), a
-    `lossy` file (its format's name) whose quality cannot be read (lossy WebP, AVIF, HEIC:
-    treated as the JPEGs of quality 60-95 in the fit, for which the photo model won), or when its
-    (H, W, C) pixels (C = 1 or 3; uint8 or uint16) show noise or blur (read from the centre
-    512 x 512); S = 0 (the clean model) otherwise. A choice, not a blend: one model runs
-    (intermediate S moved the fitted scores by at most 0.04 dB and would run both). Blur is read
-    twice: the spectrum's high-band drop (sharpness) and the Gaussian read_blur fits (anisotropic
-    blur leaves one direction sharp, which the radial measure averages away)."""
+    """--denoise auto's reading of a picture: S = 1 (the photo model) when it went through JPEG
+    at quality AUTO_MAX_QUALITY or lower (picture_jpeg_quality: its file's own tables, or for a
+    lossless file its JPEG ghost or its blocks' quantiser steps), it is a `lossy` file (its
+    format's name) whose quality cannot be read (lossy WebP, AVIF, HEIC: treated as the JPEGs of
+    quality 60-95 in the fit, for which the photo model won), or its (H, W, C) pixels (C = 1 or
+    3; uint8 or uint16; the centre 512 x 512) show noise, blur, colour softer than detail (a
+    resized JPEG) or, in a drawing (flat colours), hard one-pixel edges; S = 0 (the clean model)
+    otherwise. A choice, not a blend: one model runs (intermediate S moved the fitted scores by
+    at most 0.04 dB and would run both). Blur is read twice: the spectrum's high-band drop
+    (sharpness) and the Gaussian read_blur fits (anisotropic blur leaves one direction sharp,
+    which the radial measure averages away). Measured on a labelled set of training images
+    degraded in known ways: experiments/auto_choice.py, docs/real-photos.md."""
     if lossy and jpeg_quality is None:
         return Reading(1.0, f"lossy {lossy}")
     centre = _centre(pixels, 512)
     centre = (centre // 257).astype(np.uint8) if centre.dtype == np.uint16 else centre
-    source = ""
-    if jpeg_quality is None:  # a lossless file: its JPEG ghost, on the blocks JPEG used if it was cropped since
-        dy, dx = grid_offset(centre)
-        quality, rise = ghost_quality(centre[dy:, dx:])
-        jpeg_quality, source = (quality, ", from its ghost") if rise >= AUTO_GHOST_RISE else (None, "")
+    jpeg_quality, source = picture_jpeg_quality(centre, jpeg_quality)
     if jpeg_quality is not None and jpeg_quality <= AUTO_MAX_QUALITY:
         return Reading(1.0, f"JPEG quality {jpeg_quality}{source}")
     noise = noise_sigma(centre)
     if noise >= AUTO_NOISE_SIGMA:
         return Reading(1.0, f"noise {noise:.1f}")
+    known = f", JPEG quality {jpeg_quality}{source}" if jpeg_quality is not None else ""
+    if flat_share(centre) >= AUTO_FLAT_SHARE:
+        # A drawing: its few edges between flat colours make the spectrum no measure of blur (a
+        # flat GIF read as "blurred (sigma 0.86)"). Flat colours meeting in one-pixel steps (pixel
+        # art, a thresholded chart) the clean model notches and the photo model draws whole; one
+        # downscaled smoothly (bicubic) the clean model draws 1.0 dB better (experiments/auto_choice.py).
+        if edge_softness(centre) < AUTO_EDGE_SOFTNESS:
+            return Reading(1.0, "a drawing with hard pixel edges")
+        return Reading(0.0, "clean, a drawing" + known)
     if sharpness(centre) < AUTO_SHARPNESS:
         return Reading(1.0, "blurred")
     blur = read_blur([centre]) if min(centre.shape[:2]) >= 2 * _WINDOW else None  # 9 windows at least
@@ -487,4 +641,10 @@ def read_damage(pixels: np.ndarray, jpeg_quality: int | None, lossy: str | None 
         # with the photo model); the lowest threshold that sends at most 2% of clean training pictures
         # to the photo model (experiments/blur_choice.py)
         return Reading(1.0, f"blurred (sigma {blur.sigma_major:.2f} LR px)")
-    return Reading(0.0, "clean" + (f", JPEG quality {jpeg_quality}{source}" if jpeg_quality is not None else ""))
+    softness = chroma_softness(centre) if jpeg_quality is None else None  # a JPEG's own 4:2:0 is no resize
+    if softness is not None and softness < AUTO_CHROMA_SOFTNESS:
+        # colour stored at lower resolution than detail (JPEG's 4:2:0), then shrunk by under 2x:
+        # the blocks are gone, the softness stays; the lowest threshold that sends at most 2% of
+        # clean training pictures to the photo model (experiments/auto_choice.py)
+        return Reading(1.0, "colour softer than detail (a resized JPEG)")
+    return Reading(0.0, "clean" + known)

@@ -62,8 +62,11 @@ function describe(job, strength, reason) {
 function plainReason(reason) {
   if (!reason) return "";
   const quality = /JPEG quality (\d+)/.exec(reason);
+  if (/^clean, a drawing/.test(reason)) return "a drawing with smooth edges, which the clean model draws best";
   if (/^clean/.test(reason)) return "the picture looked clean";
-  if (quality && /ghost/.test(reason)) return `it was saved as a JPEG before (quality about ${quality[1]}), which leaves blocks`;
+  if (quality && /ghost|blocks/.test(reason)) return `it was saved as a JPEG before (quality about ${quality[1]}), which leaves blocks`;
+  if (/^colour softer/.test(reason)) return "it was a JPEG once and was resized since: its colours are softer than its detail";
+  if (/hard pixel edges/.test(reason)) return "a drawing with hard pixel edges, which the photo model draws without notches";
   if (quality) return `a JPEG saved at quality ${quality[1]} of 100, which leaves blocks`;
   if (/^lossy/.test(reason)) return "a compressed picture";
   if (/^noise/.test(reason)) return "the picture is grainy";
