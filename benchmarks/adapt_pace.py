@@ -29,7 +29,9 @@ def run(photos: Path, steps: int, env: dict, out: Path) -> tuple[float, str]:
     """(median patches/s after the first interval, the run's "time:" line)."""
     command = [sys.executable, "-m", "drn_cli", "finetune-unpaired", str(photos), "--out", str(out),
                "--steps", str(steps), "--log-every", "10", "--save-every", str(steps)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(command, check=False, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr}")
     rates = [json.loads(line)["patches_per_s"] for line in (out / "metrics.jsonl").read_text().splitlines()
              if "patches_per_s" in line]
     clock = next((line for line in done.stderr.splitlines() if "time: " in line), "")
@@ -49,11 +51,11 @@ def main() -> None:
     rates: dict[str, list[float]] = {name: [] for name in ways}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
-            for name, (busy, env) in ways.items():
+            for k, (name, (busy, env)) in enumerate(ways.items()):
                 hog = subprocess.Popen([sys.executable, "-c", HOG]) if busy else None
                 try:
                     time.sleep(1.0 if busy else 0)
-                    rate, clock = run(args.photos, args.steps, env, Path(tmp) / f"{r}-{len(rates[name])}-{name[:4]}")
+                    rate, clock = run(args.photos, args.steps, env, Path(tmp) / f"round{r}-way{k}")
                 finally:
                     if hog is not None:
                         hog.kill()

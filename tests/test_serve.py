@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import photo, tiny_weights
+from images import scene
 from PIL import Image
 
 pytest.importorskip("starlette", reason="drn serve needs the web extra: pip install 'drn-cli[web]'")
@@ -409,6 +410,27 @@ def test_the_adapt_box_in_the_browser(shipped_tiny, tmp_path):
         WebDriverWait(browser, 120).until(lambda b: b.find_element(By.CSS_SELECTOR, ".job .status").text == "done")
         info = browser.find_element(By.CSS_SELECTOR, ".job .info").text
         assert "52x48 -> 208x192" in info and ("adapted to" in info or "did not help" in info), info
+
+
+def test_the_page_says_why_in_plain_words_for_the_new_readings(shipped_tiny, tmp_path):
+    """A drawing with hard pixel edges and a JPEG whose encoder had its own tables (read by its
+    blocks, as Lincoln's old scan) each say why they got the photo model without jargon."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    Image.fromarray(scene(96)).save(tmp_path / "drawing.png")
+    table = [20] * 64
+    table[0], table[1], table[8] = 8, 6, 6  # no libjpeg quality makes this table
+    Image.fromarray(scene(128, seed=3)).save(tmp_path / "scan.jpg", qtables=[table, [30] * 64])
+    Image.open(tmp_path / "scan.jpg").save(tmp_path / "scan.png")
+    with page_in_chromium(shipped_tiny) as (browser, _):
+        browser.find_element(By.ID, "files").send_keys(f"{tmp_path / 'drawing.png'}\n{tmp_path / 'scan.png'}")
+        WebDriverWait(browser, 120).until(lambda b: [e.text for e in b.find_elements(By.CSS_SELECTOR, ".job .status")]
+                                          == ["done", "done"])
+        infos = sorted(e.text for e in browser.find_elements(By.CSS_SELECTOR, ".job .info"))
+    assert infos[0].startswith("drn-s-x4-real, full cleaning (a drawing with hard pixel edges, which the photo "
+                               "model draws without notches)"), infos
+    assert infos[1].startswith("drn-s-x4-real, full cleaning (it was saved as a JPEG before (quality about "), infos
 
 
 def test_a_video_upload_says_where_videos_go(client, tmp_path):
