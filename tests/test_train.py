@@ -211,13 +211,30 @@ def test_a_run_beside_a_busy_process_sees_it_and_trains_on_the_free_core(hr_fold
 
 
 def test_cpu_share_counts_other_processes_not_this_one():
-    from drn_cli.device import CpuShare
+    """This process busy on a core adds nothing to the cores busy elsewhere (whatever else runs)."""
+    from drn_cli.device import CpuShare, busy_cores
 
+    others = busy_cores(0.4)  # measured with this process asleep
     share = CpuShare()
     end = time.perf_counter() + 0.4
     while time.perf_counter() < end:  # this process busy on one core
         pass
-    assert share.elsewhere() < 0.5
+    assert share.elsewhere() < others + 0.6
+
+
+def test_a_runs_quiet_rate_is_remembered_for_the_next_run_of_its_kind(tmp_path):
+    """A run slowed from its first step still says what to expect: the rate an earlier run of the
+    same workload made with the CPU to itself (kept in the user cache; a damaged file is ignored)."""
+    from drn_cli.download import cache_root
+    from drn_cli.training.pace import Pace
+
+    cpu = torch.device("cpu")
+    with Pace(cpu, follow_free_cores=False, workload="drn x4 batch 8") as first:
+        first.quiet_rates.extend([4.0, 5.0, 6.0])  # three intervals with the CPU to itself
+    assert Pace(cpu, False, "drn x4 batch 8").expected() == 5.0
+    assert Pace(cpu, False, "drn x4 batch 16").expected() is None and Pace(cpu, False).expected() is None
+    (cache_root() / "pace.json").write_text("{not json")
+    assert Pace(cpu, False, "drn x4 batch 8").expected() is None
 
 
 def test_ema_decay_must_be_below_one():

@@ -162,7 +162,6 @@ class Trainer:
         self.config = config
         self.emit = on_event or (lambda event: None)
         self.dist, self.device = distributed.init(config.device)
-        self.pace = Pace(self.device, follow_free_cores=self.dist.world == 1)
         self.dtype = resolve_precision(config.precision, self.device)
         self.out = Path(config.out)
         torch.manual_seed(config.seed + self.dist.rank)
@@ -180,6 +179,9 @@ class Trainer:
         self.elapsed = 0.0  # seconds of training so far, the same on every rank (run())
         self.task = make_task(self)  # may settle the config's auto choices (adaptation)
         self.config = config = self.config
+        workload = (f"{self.arch.label} {json.dumps(config.model, sort_keys=True)} {config.kind} batch {config.batch_size} "
+                    f"patch {config.patch_size} {self.precision} {self.device.type}")
+        self.pace = Pace(self.device, follow_free_cores=self.dist.world == 1, workload=workload)
         if config.grow_from and not (self.out / "checkpoint.pt").is_file():  # a resume loads its own
             self._grow_from(config.grow_from)
         # --ema: the average starts from the weights as they are now (after --init and --grow-from)
