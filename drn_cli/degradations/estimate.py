@@ -238,7 +238,8 @@ def libjpeg_luma_table(quality: int) -> np.ndarray:
     return np.clip((_STANDARD_LUMA * scale + 50) // 100, 1, 255)
 
 
-_TABLE_SUMS = np.array([libjpeg_luma_table(q).sum() for q in range(1, 101)])
+_TABLES = np.array([libjpeg_luma_table(q) for q in range(1, 101)])  # (100, 64): quality 1..100
+_TABLE_SUMS = _TABLES.sum(axis=1)
 
 
 def jpeg_quality(path: str | Path) -> int | None:
@@ -443,12 +444,13 @@ _COMB_FREQUENCIES = ((0, 1), (1, 0), (1, 1), (0, 2), (2, 0), (1, 2), (2, 1))  # 
 
 def block_quality(image: np.ndarray, side: int = 512) -> tuple[float, int | None]:
     """(comb, quality): how plainly an (H, W[, C]) uint8 picture's 8x8 DCT coefficients sit on a
-    JPEG quantiser's steps, and the libjpeg quality whose table is nearest those steps.
+    JPEG quantiser's steps, and the libjpeg quality whose table is nearest those steps. The
+    picture's blocks must start at its corner (a cropped one: image[dy:, dx:] of grid_offset).
 
     A JPEG decoder hands back pixels whose blocks' coefficients are multiples of the file's
     quantisers, give or take the rounding to 8-bit pixels; a picture that never went through JPEG
-    has coefficients spread evenly. For each of seven low frequencies (on the blocks grid_offset
-    finds, in the centre `side` x `side` luminance), the step q of 2..40 whose comb fits best is
+    has coefficients spread evenly. For each of seven low frequencies (in the centre `side` x
+    `side` luminance, its corner kept on the grid), the step q of 2..40 whose comb fits best is
     found by the mean of cos(2 pi c / q) over the coefficients c at least q/2 from 0 (about 0 for
     spread ones, near 1 on a comb; the largest q within 90% of the best, as q/2 fits a comb of q
     too); `comb` is the median of the seven fits. Unlike the ghost it needs no libjpeg table: an
@@ -457,14 +459,12 @@ def block_quality(image: np.ndarray, side: int = 512) -> tuple[float, int | None
     compressed pictures read at most 0.25 (drawings), JPEGs saved again as PNG 0.79 and more for 90%.
     (0.0, None) for pictures under 32x32 pixels."""
     luma = np.asarray(_luma(_centre(image, side)), dtype=np.float64)
-    dy, dx = grid_offset(luma.astype(np.uint8))
-    luma = luma[dy:, dx:]
     h, w = luma.shape[0] // 8 * 8, luma.shape[1] // 8 * 8
     if h < 32 or w < 32:
         return 0.0, None
     blocks = (luma[:h, :w] - 128).reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3)
     coefficients = _DCT8 @ blocks @ _DCT8.T
-    fits, steps, tables = [], [], np.array([libjpeg_luma_table(q) for q in range(1, 101)])
+    fits, steps = [], []
     for u, v in _COMB_FREQUENCIES:
         c = coefficients[..., u, v].ravel()
         scores = {}
@@ -480,7 +480,7 @@ def block_quality(image: np.ndarray, side: int = 512) -> tuple[float, int | None
     if len(fits) < 3:
         return 0.0, None
     where, found = (np.array(x) for x in zip(*steps, strict=True))
-    mismatch = np.abs(np.log(tables[:, where] / found)).sum(axis=1)
+    mismatch = np.abs(np.log(_TABLES[:, where] / found)).sum(axis=1)
     return float(np.median(fits)), int(np.argmin(mismatch)) + 1
 
 
@@ -577,7 +577,7 @@ def picture_jpeg_quality(pixels: np.ndarray, file_quality: int | None) -> tuple[
     quality, rise = ghost_quality(pixels[dy:, dx:])
     if rise >= AUTO_GHOST_RISE:
         return quality, ", from its ghost"
-    comb, quality = block_quality(pixels)  # an encoder with its own tables leaves no libjpeg ghost
+    comb, quality = block_quality(pixels[dy:, dx:])  # an encoder with its own tables leaves no libjpeg ghost
     return (quality, ", from its blocks") if comb >= AUTO_BLOCK_COMB else (None, "")
 
 

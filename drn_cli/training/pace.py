@@ -41,6 +41,7 @@ class Pace:
         self.intervals = 0
         self.waiting = 0.0  # seconds spent waiting for batches (the task's data)
         self.threads_before = torch.get_num_threads()
+        self.remembered = _remembered().get(workload) if workload else None  # read once, not per interval
 
     def __enter__(self) -> Pace:  # noqa: PYI034 (Self needs Python 3.11)
         """Training starts: on one thread per core free now (following free cores)."""
@@ -67,15 +68,13 @@ class Pace:
     def expected(self) -> float | None:
         """Patches/s with the CPU to itself: the median of this run's quiet intervals, else the
         rate remembered for its workload, else None."""
-        if self.quiet_rates:
-            return statistics.median(self.quiet_rates)
-        return _remembered().get(self.workload) if self.workload else None
+        return statistics.median(self.quiet_rates) if self.quiet_rates else self.remembered
 
     def interval(self, patches: int, seconds: float) -> dict:
         """The step event's pace fields for an interval of `patches` in `seconds`: patches_per_s,
-        and on a CPU busy_elsewhere (cores), expected_patches_per_s (the median rate of earlier
-        quiet intervals, the first one left out: it warms up) and threads (set for the next
-        interval when following free cores)."""
+        and on a CPU busy_elsewhere (cores), expected_patches_per_s (`expected`: quiet intervals
+        count from the second, the first warms up) and threads (set for the next interval when
+        following free cores)."""
         rate = patches / seconds
         self.intervals += 1
         fields = {"patches_per_s": rate}
