@@ -495,7 +495,7 @@ def chroma_softness(image: np.ndarray, side: int = 256) -> float | None:
     if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 64:
         return None
     x = _centre(image, side).astype(np.float64)
-    y = x @ np.array([0.299, 0.587, 0.114])
+    y = _luma_float(x)
     h, w = y.shape
     window = np.outer(np.hanning(h), np.hanning(w))
     radius = np.hypot(np.fft.fftfreq(h)[:, None], np.fft.fftfreq(w)[None, :])
