@@ -29,7 +29,8 @@ from .io import (
 )
 from .levels import loop_map_picture
 from .picture import Upscaled, upscale_picture
-from .plan import Job, Plan, Result, level_path, loop_path
+from .plan import InputKind, Job, Plan, Result, level_path, loop_path
+from .plan import add_input_kind as plan_input_kind
 from .request import (
     PLAIN_OUTPUT,
     PLAIN_RUN,
@@ -46,6 +47,95 @@ from .video import probe, upscale_video, video_pixels
 Chooser = Callable[[tuple[int, int], Picture | None], Upscaler]  # (size, picture or None for a video)
 # (upscaler, picture, on_step) -> (its model adapted to the picture, what adapting did): Session.adapt
 Adapter = Callable[[Upscaler, Picture, TileProgress | None], tuple[Upscaler, str | None]]
+
+
+class StillRunner:
+    """How a batch runs a still image (plan.STILL): decoded in an I/O thread ahead of the model
+    (`read`), its model chosen from its pixels (`choose`), adapted to under --adapt, upscaled with
+    the extra outputs, encoded in an I/O thread (`write`). A kind with its own file format
+    subclasses it with its own `header`, `pixels`, `read` and `write`."""
+
+    whole = False   # True: the job runs in one call, `run_whole` (frames decoded and encoded inside)
+    extras = True   # --all-levels and --confidence files beside the output
+
+    def header(self, path: Path) -> tuple[tuple[int, int], int | None]:
+        """(width, height) and the frames to do (None: a still), from the header alone (--dry-run)."""
+        return image_size(path), None
+
+    def pixels(self, path: Path) -> int:
+        """Input pixels, all frames, from the header (0 where it cannot be read): plan.shard's weight."""
+        return image_pixels(path)
+
+    def read(self, path: Path) -> Picture | None:
+        """The decoded picture (None: nothing is decoded ahead; the job decodes inside run_whole)."""
+        return read_image(path)
+
+    def choose(self, path: Path, picture: Picture | None, choose: Chooser) -> Upscaler | None:
+        """`choose`'s upscaler for the job (None: the batch's own)."""
+        return choose(picture.size, picture)
+
+    def write(self, path: Path, picture: Picture, out: OutputOptions) -> None:
+        write_image(path, picture, _format(out), out.quality, overwrite=True)
+
+
+class AnimationRunner(StillRunner):
+    """An animation (plan.ANIMATION): its model chosen by its first frame, then every frame
+    decoded, upscaled and encoded inside animation.upscale_animation."""
+
+    whole, extras = True, False
+
+    def header(self, path: Path) -> tuple[tuple[int, int], int | None]:
+        return image_size(path), frame_count(path)
+
+    def pixels(self, path: Path) -> int:
+        return image_pixels(path) * frame_count(path)
+
+    def run_whole(self, job: Job, upscaler: Upscaler, run: RunOptions, spec: OutputSpec, out: OutputOptions,
+                  video: VideoOptions, on_frame: TileProgress | None) -> tuple[tuple[int, int], tuple[int, int], int]:
+        """The whole job: (size in, size out, frames done)."""
+        return upscale_animation(job.input, job.output, upscaler, run, spec, out.quality, on_frame)
+
+
+class VideoRunner(AnimationRunner):
+    """A video (plan.VIDEO): its model chosen by its frame size from the container, frames
+    decoded, upscaled and encoded inside video.upscale_video."""
+
+    def header(self, path: Path) -> tuple[tuple[int, int], int | None]:
+        info = probe(path)
+        return (info.width, info.height), info.frames
+
+    def pixels(self, path: Path) -> int:
+        return video_pixels(path)
+
+    def read(self, path: Path) -> Picture | None:
+        return None
+
+    def choose(self, path: Path, picture: Picture | None, choose: Chooser) -> Upscaler | None:
+        """(None when the container cannot be read: the run then says why.)"""
+        try:
+            info = probe(path)
+        except DrnError:
+            return None
+        return choose((info.width, info.height), None)
+
+    def run_whole(self, job: Job, upscaler: Upscaler, run: RunOptions, spec: OutputSpec, out: OutputOptions,
+                  video: VideoOptions, on_frame: TileProgress | None) -> tuple[tuple[int, int], tuple[int, int], int]:
+        return upscale_video(job.input, job.output, upscaler, run, spec, video, on_frame)
+
+
+# How each plan.InputKind runs, by its name.
+RUNNERS: dict[str, StillRunner] = {"image": StillRunner(), "animation": AnimationRunner(), "video": VideoRunner()}
+
+
+def add_input_kind(kind: InputKind, runner: StillRunner) -> None:
+    """A new kind of input: `kind` asked first when inputs are planned, `runner` running its jobs
+    (one module holds both; tests/test_input_kinds.py adds one)."""
+    plan_input_kind(kind)
+    RUNNERS[kind.name] = runner
+
+
+def runner_of(job: Job) -> StillRunner:
+    return RUNNERS[job.kind.name]
 
 
 def _stops_at_existing(job: Job, out: OutputOptions, result: Result) -> bool:
@@ -94,13 +184,13 @@ def _read(job: Job, out: OutputOptions, choose: Chooser | None) -> tuple[Result,
     result = Result(str(job.input), str(job.output), "ok")
     if _stops_at_existing(job, out, result):
         return _finish(result, tic), None, None, result.seconds
-    if job.kind == "video":  # decoded frame by frame in video.upscale_video
-        return result, None, None, 0.0
+    runner = runner_of(job)
     try:
-        picture = read_image(job.input)
-        result.size_in = picture.size
-        result.animated = picture.frames if picture.frames > 1 and job.kind == "image" else None  # a still of it
-        chosen = None if choose is None else choose(picture.size, picture)
+        picture = runner.read(job.input)
+        if picture is not None:
+            result.size_in = picture.size
+            result.animated = picture.frames if picture.frames > 1 and not runner.whole else None  # a still of it
+        chosen = None if choose is None else runner.choose(job.input, picture, choose)
     except (DrnError, OSError) as exc:
         return _finish(_failed(result, job, exc), tic), None, None, result.seconds
     return result, picture, chosen, time.perf_counter() - tic
@@ -146,19 +236,16 @@ def _adapted(job: Job, picture: Picture, upscaler: Upscaler, adapt: Adapter, res
     return adapted
 
 
-def _upscale_frames(job: Job, upscaler: Upscaler, run: RunOptions, spec: OutputSpec, out: OutputOptions,
-                    video: VideoOptions, result: Result, on_frame: TileProgress | None, tic: float) -> Result:
-    """The whole of one video or animation job (video.upscale_video, animation.upscale_animation:
-    frames decoded, upscaled and encoded inside; the extra outputs are for images); its finished
-    Result. `on_frame(done, total)` counts frames (total 0 where a video's container does not say)."""
+def _run_whole(job: Job, upscaler: Upscaler, run: RunOptions, spec: OutputSpec, out: OutputOptions,
+               video: VideoOptions, result: Result, on_frame: TileProgress | None, tic: float) -> Result:
+    """The whole of one video or animation job (its runner's run_whole: frames decoded, upscaled
+    and encoded inside; the extra outputs are for stills); its finished Result. `on_frame(done,
+    total)` counts frames (total 0 where a video's container does not say)."""
     _record_model(result, upscaler)
     try:
         make_folder(job.output.parent)
-        if job.kind == "video":
-            done = upscale_video(job.input, job.output, upscaler, run, spec.final_only(), video, on_frame)
-        else:
-            done = upscale_animation(job.input, job.output, upscaler, run, spec.final_only(), out.quality, on_frame)
-        result.size_in, result.size_out, result.frames = done
+        result.size_in, result.size_out, result.frames = runner_of(job).run_whole(
+            job, upscaler, run, spec.final_only(), out, video, on_frame)
     except (DrnError, OSError) as exc:
         _failed(result, job, exc)
     return _finish(result, tic)
@@ -167,9 +254,10 @@ def _upscale_frames(job: Job, upscaler: Upscaler, run: RunOptions, spec: OutputS
 def job_pixels(job: Job) -> int:
     """The input pixels of a job, all frames of a video or animation, from headers (0 where they
     cannot be read: the run says why): how torchrun ranks share a batch (plan.shard)."""
-    if job.kind == "video":
-        return video_pixels(job.input)
-    return image_pixels(job.input) * (frame_count(job.input) if job.kind == "animation" else 1)
+    try:
+        return runner_of(job).pixels(job.input)
+    except DrnError:
+        return 0
 
 
 def _record_model(result: Result, upscaler: Upscaler) -> None:
@@ -177,22 +265,12 @@ def _record_model(result: Result, upscaler: Upscaler) -> None:
     result.model, result.denoise, result.denoise_reason = upscaler.model.name, upscaler.model.strength, upscaler.model.reason
 
 
-def _choose_for_video(choose: Chooser, job: Job, fallback: Upscaler) -> Upscaler:
-    """The upscaler `choose` gives a video's frame size (`fallback` when the container cannot be
-    read: the run then says why)."""
-    try:
-        info = probe(job.input)
-    except DrnError:
-        return fallback
-    return choose((info.width, info.height), None)
-
-
 def _write(job: Job, upscaled: Picture, out: OutputOptions, result: Result, seconds_so_far: float) -> Result:
     """Encode and write one job's output atomically; the finished Result, its seconds the job's
     decode and model time (`seconds_so_far`) plus this write's."""
     tic = time.perf_counter() - seconds_so_far
     try:
-        write_image(job.output, upscaled, _format(out), out.quality, overwrite=True)
+        runner_of(job).write(job.output, upscaled, out)
     except (DrnError, OSError) as exc:
         _failed(result, job, exc)
     return _finish(result, tic)
@@ -253,12 +331,10 @@ def run_jobs(plan: Plan, upscaler: Upscaler, run: RunOptions = PLAIN_RUN, spec: 
             if k + 1 < len(jobs):
                 next_read = pool.submit(_read, jobs[k + 1], out, choose)
             progress = None if on_tile is None else functools.partial(on_tile, job)
-            if job.kind != "image" and result.status == "ok":  # a video's or animation's frames run inside
-                if job.kind == "video":  # an animation's model was chosen by its first frame
-                    chosen = upscaler if choose is None else _choose_for_video(choose, job, upscaler)
+            if runner_of(job).whole and result.status == "ok":  # a video's or animation's frames run inside
                 if adapt is not None:  # one picture's own model: frames that move have no one picture
                     result.adapted = "not adapted: --adapt adapts still images"
-                writes.append(_done(_upscale_frames(job, chosen or upscaler, run, spec, out, video, result, progress, tic)))
+                writes.append(_done(_run_whole(job, chosen or upscaler, run, spec, out, video, result, progress, tic)))
             else:
                 if adapt is not None and picture is not None:
                     chosen = _adapted(job, picture, chosen or upscaler, adapt, result, progress, tic)
@@ -286,16 +362,12 @@ def preview_jobs(plan: Plan, level_scales: tuple[int, ...], tile: int, run: RunO
         if _stops_at_existing(job, out, result):
             yield result
             continue
-        extras = _extra_paths(job, level_scales, spec) if job.kind == "image" else []
+        runner = runner_of(job)
+        extras = _extra_paths(job, level_scales, spec) if runner.extras else []
         result.extra_outputs = [str(path) for path in extras]
         try:
             _check_extras_free(extras, out)
-            if job.kind == "video":
-                info = probe(job.input)
-                (w, h), result.frames = (info.width, info.height), info.frames
-            else:
-                w, h = image_size(job.input)
-                result.frames = frame_count(job.input) if job.kind == "animation" else None
+            (w, h), result.frames = runner.header(job.input)
             result.size_in = (w, h)
             result.size_out = _check_final_size(job, spec, (w, h), level_scales[-1])
         except DrnError as exc:

@@ -19,6 +19,9 @@ from .degradations.real import seed_for_name
 from .errors import UsageError
 from .io import Picture, read_rgb
 from .metrics import psnr_y, ssim_y
+from .models.presets import PAPER_MODEL, denoise_pair, preset_for_scale
+from .request import AUTO, UpscaleRequest, check_scale, parse_denoise
+from .session import Session
 
 
 def convention(degradation: str = "bicubic") -> str:
@@ -107,7 +110,8 @@ class EvalRequest:
     """What `drn eval` scores; invalid combinations raise UsageError when it is made. model: a
     preset, a weights file, "bicubic" (the paper's baseline row) or None (the paper's model, or
     the DRN-S of `scale`); outscale: score the output resized to this scale, as `drn upscale
-    --outscale` makes it."""
+    --outscale` makes it. A model's SR is what `drn upscale` makes: `upscale` is the request it
+    would be given (its rules, with its words, checked there)."""
 
     model: str | None = None
     scale: int | None = None
@@ -119,70 +123,45 @@ class EvalRequest:
     precision: str = "auto"
     denoise: float | str | None = None  # S: blend the clean and the photo model of the scale; "auto": per image
     backend: str | None = None  # auto, torch or openvino; None: DRN_BACKEND, else auto
+    upscale: UpscaleRequest | None = field(init=False, default=None, repr=False, compare=False)  # None for bicubic
 
     def __post_init__(self) -> None:
-        from .degradations import parse_degradation
-        from .device import backend_option, check_options
-        from .request import check_denoise, check_scale, parse_denoise
-
-        object.__setattr__(self, "backend", backend_option(self.backend))
-        object.__setattr__(self, "denoise", parse_denoise(self.denoise))
-        check_denoise(self.denoise, None if self.model == "bicubic" else self.model or "drn-s-x4")
         try:
             parse_degradation(self.degradation)
         except ValueError as exc:
             raise UsageError(f"--degradation: {exc}") from None
-        check_options(self.device, self.precision, self.backend)
         check_scale(self.scale)
         if self.outscale is not None and (self.outscale not in (2, 4, 8) or self.scale is not None
                                           or self.model == "bicubic"):
             raise UsageError("--outscale takes 2, 4 or 8, with a model and without --scale")
-        if self.model == "bicubic" and self.scale is None:
-            raise UsageError("--model bicubic needs --scale")
-        if self.model not in (None, "bicubic"):
-            from .models.presets import model_file
-
-            model_file(self.model)
+        if self.model == "bicubic":
+            if self.scale is None:
+                raise UsageError("--model bicubic needs --scale")
+            parse_denoise(self.denoise)
+            return
+        name = self.model if self.model is not None else preset_for_scale(self.scale, PAPER_MODEL)
+        object.__setattr__(self, "upscale", UpscaleRequest(
+            name, self.scale, self.outscale, tta=self.self_ensemble, tile=self.tile, device=self.device,
+            precision=self.precision, denoise=self.denoise, backend=self.backend))
 
 
 def sr_function(request: EvalRequest) -> tuple[SrFunction, int, str]:
-    """(sr_fn, scale, name) of what `request` scores: bicubic, a model (or the --denoise blend of
-    its pair; under auto, the strength each LR's damage says, as drn upscale reads it), or its
-    output resized to `outscale` as `drn upscale` makes it; averaged over the 8 flips and
-    rotations when asked."""
+    """(sr_fn, scale, name) of what `request` scores: bicubic, or what `drn upscale` makes of each
+    LR (session.Session: the model or the --denoise blend of its pair; under auto, the strength
+    the LR's damage says, its file's JPEG quality included; resized to `outscale`; the 8 flips
+    and rotations averaged with --self-ensemble)."""
     if request.model == "bicubic":
         return bicubic_sr(request.scale), request.scale, "bicubic"
-    from .degradations.estimate import read_damage
-    from .inference import self_ensemble, upscaler_for
-    from .models.presets import PAPER_MODEL, denoise_pair, preset_for_scale
-    from .picture import upscale_picture
-    from .request import AUTO, OutputSpec, RunOptions
-
-    name = request.model if request.model is not None else preset_for_scale(request.scale, PAPER_MODEL)
-    denoise, auto = request.denoise, request.denoise == AUTO
-
-    def upscaler_of(lr: np.ndarray, quality: int | None):  # loads are cached: a choice per image is cheap
-        return upscaler_for(name, read_damage(lr, quality).strength if auto else denoise, request.device, request.precision,
-                            backend=request.backend)
-
-    upscaler = upscaler_for(name, 1.0 if auto else denoise, request.device, request.precision,
-                            backend=request.backend)  # its scale, label
-    if request.scale is not None and request.scale != upscaler.scale:
-        raise UsageError(f"--model {name} is a x{upscaler.scale} model, but --scale {request.scale} was given")
-    label = name if denoise is None else f"{'+'.join(denoise_pair(name))} denoise {denoise if auto else f'{denoise:g}'}"
-    scale, run, spec = upscaler.scale, RunOptions(tile=request.tile), OutputSpec(outscale=request.outscale)
+    session = Session(request.upscale)
+    upscaler = session.upscaler()  # its scale and name, checked against --scale
+    name, denoise = request.upscale.model_name, request.upscale.denoise
+    label = name if denoise is None else f"{'+'.join(denoise_pair(name))} denoise {denoise if denoise == AUTO else f'{denoise:g}'}"
+    scale = upscaler.scale
     if request.outscale is not None and request.outscale != upscaler.scale:
         scale, label = request.outscale, f"{label} resized to x{request.outscale}"
 
     def fn(lr: np.ndarray, quality: int | None) -> np.ndarray:
-        chosen = upscaler_of(lr, quality)
-
-        def once(image: np.ndarray) -> np.ndarray:
-            if scale == chosen.scale:
-                return chosen.upscale_uint8(image, tile=request.tile)
-            return upscale_picture(Picture(image, None, "PNG"), chosen, run, spec).final.pixels
-
-        return self_ensemble(once, lr) if request.self_ensemble else once(lr)
+        return session.upscale(Picture(lr, None, "PNG", jpeg_quality=quality))[0].final.pixels
 
     return fn, scale, label
 

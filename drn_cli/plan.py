@@ -33,11 +33,6 @@ from .request import PLAIN_VIDEO, OutputSpec, VideoOptions
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "TIFF": "tif", "BMP": "bmp"}
 
 
-@dataclass
-class Job:
-    input: Path
-    output: Path
-    kind: str = "image"  # or "video" (video.py), "animation" (animation.py)
 
 
 @dataclass
@@ -105,7 +100,7 @@ def is_own_output(path: Path) -> bool:
     match = _OUTPUT_NAME.match(path.stem)
     return bool(match) and any(path.with_name(match["stem"] + suffix).is_file() or
                                path.with_name(match["stem"] + suffix.upper()).is_file()
-                               for suffix in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+                               for suffix in input_suffixes())
 
 
 def _not_a_file(path: Path) -> str:
@@ -128,7 +123,7 @@ def _expand(arg: str, recursive: bool, notes: list[str]) -> tuple[list[tuple[Pat
         return [(path, path.parent)], None
     if path.is_dir():
         pattern = "**/*" if recursive else "*"
-        named = [p for p in sorted(path.glob(pattern)) if p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES]
+        named = [p for p in sorted(path.glob(pattern)) if p.suffix.lower() in input_suffixes()]
         found = [(p, path) for p in named if p.is_file()]
         odd = [p for p in named if not p.is_file() and not p.is_dir()]
         if odd:
@@ -167,24 +162,88 @@ def output_tag(scale: float, width: int | None = None, height: int | None = None
     return f"x{scale:g}"
 
 
-def kind_of(path: Path, fmt: str | None = None) -> str:
-    """"video" for a video suffix, or for a file of another suffix that Pillow cannot read and
-    FFmpeg reads as a video (recognised by content); "animation" for an animated GIF, WebP or PNG
-    written in a format that holds one (animation_suffix); "image" otherwise (an animation
-    written as a still: its first frame)."""
-    suffix = path.suffix.lower()
-    if suffix in VIDEO_SUFFIXES:
-        return "video"
-    if suffix in IMAGE_SUFFIXES or image_pixels(path):
-        return "animation" if animation_suffix(path, fmt) and frame_count(path) > 1 else "image"
-    return "video" if looks_like_video(path) else "image"
-
-
 def animation_suffix(path: Path, fmt: str | None) -> str | None:
     """The suffix an animation is written with: `fmt`'s where it holds one (png: APNG, webp),
     else the input's (.gif, .webp, .png); None when `fmt` is a still format (jpg, tiff, bmp)."""
     suffix = f".{EXTENSIONS[FORMATS[fmt]]}" if fmt else path.suffix.lower()
     return suffix if suffix in ANIMATION_FORMATS else None
+
+
+class InputKind:
+    """What planning knows of one kind of input file, before any model loads: which files are its
+    (`claims`), what its output is called (`output_suffix`) and which suffixes a folder offers it
+    (`suffixes`). `name` picks how batch.py runs it (batch.RUNNERS). The kinds are asked in the
+    order of INPUT_KINDS; the first that claims a file gets it. This base is a still image: it
+    claims every file (the last resort; a file no decoder reads fails on opening, with one line)."""
+
+    name = "image"
+    suffixes: frozenset[str] = IMAGE_SUFFIXES
+
+    def claims(self, path: Path, fmt: str | None) -> bool:
+        return True
+
+    def output_suffix(self, path: Path, fmt: str | None, video: VideoOptions) -> str:
+        """The still's format: `fmt`'s, else the input's where we write it (output_extension)."""
+        return f".{output_extension(path, fmt)}"
+
+
+class AnimationKind(InputKind):
+    """An animated GIF, WebP or PNG written in a format that holds one (animation_suffix): every
+    frame upscaled (animation.py). One written as a still is a still image of its first frame."""
+
+    name = "animation"
+
+    def claims(self, path: Path, fmt: str | None) -> bool:
+        readable = path.suffix.lower() in IMAGE_SUFFIXES or image_pixels(path)
+        return bool(readable) and animation_suffix(path, fmt) is not None and frame_count(path) > 1
+
+    def output_suffix(self, path: Path, fmt: str | None, video: VideoOptions) -> str:
+        return animation_suffix(path, fmt)
+
+
+class VideoKind(InputKind):
+    """A video, by suffix, or a file of another suffix that Pillow cannot read and FFmpeg reads as
+    a video (recognised by content): its frames upscaled, other streams copied (video.py)."""
+
+    name = "video"
+    suffixes = VIDEO_SUFFIXES
+
+    def claims(self, path: Path, fmt: str | None) -> bool:
+        suffix = path.suffix.lower()
+        if suffix in VIDEO_SUFFIXES:
+            return True
+        return suffix not in IMAGE_SUFFIXES and not image_pixels(path) and looks_like_video(path)
+
+    def output_suffix(self, path: Path, fmt: str | None, video: VideoOptions) -> str:
+        return video.suffix(path)
+
+
+STILL, ANIMATION, VIDEO = InputKind(), AnimationKind(), VideoKind()
+INPUT_KINDS: list[InputKind] = [VIDEO, ANIMATION, STILL]  # asked in this order; STILL claims the rest
+
+
+def add_input_kind(kind: InputKind) -> None:
+    """Ask `kind` first from now on (a new kind's module calls this through batch.add_input_kind,
+    which also gives it a runner)."""
+    INPUT_KINDS.insert(0, kind)
+
+
+def input_suffixes() -> frozenset[str]:
+    """Every suffix a folder offers some kind (images, videos, and added kinds')."""
+    return frozenset().union(*(kind.suffixes for kind in INPUT_KINDS))
+
+
+def kind_of(path: Path, fmt: str | None = None) -> InputKind:
+    """The kind of input `path` is (INPUT_KINDS, the first that claims it), `fmt` the output
+    format asked for (an animation written as a still format is a still)."""
+    return next(kind for kind in INPUT_KINDS if kind.claims(path, fmt))
+
+
+@dataclass
+class Job:
+    input: Path
+    output: Path
+    kind: InputKind = STILL  # chosen once, from the file (kind_of)
 
 
 def plan_jobs(inputs: list[str], tag: str | float | Callable[[Path], str], output: str | Path | None = None,
@@ -226,10 +285,7 @@ def plan_jobs(inputs: list[str], tag: str | float | Callable[[Path], str], outpu
     for src, base in found:
         size = tag(src) if callable(tag) else tag if isinstance(tag, str) else output_tag(tag)
         kind = kind_of(src, out.suffix.lower().lstrip(".") if out_file else fmt)
-        if kind == "video":
-            ext = video.suffix(src)
-        else:
-            ext = animation_suffix(src, fmt) if kind == "animation" else f".{output_extension(src, fmt)}"
+        ext = kind.output_suffix(src, fmt, video)
         name = f"{src.stem}_{size}{f'_{suffix}' if suffix else ''}{ext}"
         if out_file:
             dst = out

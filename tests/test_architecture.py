@@ -20,9 +20,10 @@ LAYERS = {
     "inference": 5, "plan": 5,
     "levels": 6, "report": 6,
     "picture": 7, "test_time": 7,
-    "evaluate": 8, "session": 8, "video": 8, "animation": 8,
-    "batch": 9, "training": 9, "web": 9, "api": 9,
-    "__init__": 10, "cli": 11, "__main__": 12,
+    "session": 8, "video": 8, "animation": 8,
+    "evaluate": 9, "batch": 9, "web": 9, "api": 9,
+    "training": 10,
+    "__init__": 11, "cli": 12, "__main__": 13,
 }
 
 
