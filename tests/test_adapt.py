@@ -175,11 +175,11 @@ def test_keep_bicubic_term_is_zero_before_the_first_update_and_off_by_weight(lr_
     with_keep = _adapter(tmp_path / "k", lr_photos, tiny_model_file, self_pairs="nearest", keep_bicubic=5.0)
     without = _adapter(tmp_path / "n", lr_photos, tiny_model_file, self_pairs="nearest", keep_bicubic=0.0)
     assert without.task.teacher is None and with_keep.task.teacher is not None
-    torch.testing.assert_close(with_keep.task.loss(batch)[0], without.task.loss(batch)[0], atol=1e-3, rtol=1e-4)
+    torch.testing.assert_close(with_keep.task.loss(with_keep.net, batch)[0], without.task.loss(without.net, batch)[0], atol=1e-3, rtol=1e-4)
     with torch.no_grad():  # once the student moves, its bicubic-LR outputs are pulled back
         with_keep.net.primal.tail[-1].bias.add_(3.0)
         without.net.primal.tail[-1].bias.add_(3.0)
-    assert with_keep.task.loss(batch)[0] > without.task.loss(batch)[0] + 1.0
+    assert with_keep.task.loss(with_keep.net, batch)[0] > without.task.loss(without.net, batch)[0] + 1.0
 
 
 def test_bicubic_self_pairs_share_their_lr_with_the_keep_term(lr_photos, tmp_path, tiny_model_file):

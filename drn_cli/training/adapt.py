@@ -47,11 +47,11 @@ from ..errors import DrnError, UsageError
 from ..io import ReadImages, read_folders
 from ..metrics import psnr_y
 from ..models.loaded import build
-from ..models.weights import resolve_model, save_weights
+from ..models.weights import resolve_model
 from ..test_time import cleaned
 from .data import augmented_tensor
 from .losses import LOOPS, closed_loop, dual_regression_loss
-from .trainer import TrainConfig
+from .trainer import TrainConfig, Verdict
 
 SELF_PAIRS = ("auto", "dual", *CLASSIC)
 
@@ -67,7 +67,6 @@ class AdaptConfig(TrainConfig):
     save_every: int = 50
     patch_size: int = 0            # HR pixels; 0: fit the photos (see fitted_patch)
     unpaired_ratio: float = 0.3
-    freeze_dual: bool = False
     loop: str = "chain"
     self_pairs: str = "auto"
     keep_bicubic: float = 3.0
@@ -170,7 +169,8 @@ def photos_at_least(photos: list[np.ndarray], min_side: int, folder: str | Path,
 
 class AdaptTask:
     """A Trainer's task whose batches mix unpaired LR patches and paired pyramids, with Eq. 2's
-    loss (see module doc). It settles the config's auto choices from the photos."""
+    loss (see module doc). Its `config` is the trainer's with the auto choices made from the
+    photos; its verdict restores the start when the held-out pairs got worse."""
 
     def __init__(self, trainer) -> None:
         self.trainer = t = trainer
@@ -179,12 +179,9 @@ class AdaptTask:
                            "saved by `drn train` (its model.safetensors holds both)")
         # The photos are decoded once, here: the auto choices read them, and so does training.
         read = read_folders([t.config.lr_dir])
-        t.config = config = self.resolve_config(t.config, read)
+        self.config = config = self.resolve_config(t.config, read)
         # RGB uint8 (H, W, 3); some held out of training, to measure it (`measure`)
         self.photos, self.held_photos = split_holdout(self._readable(read), config.holdout)
-        if config.freeze_dual:
-            t.net.dual.requires_grad_(False)
-            t.opt_dual = []
         self.n_unpaired, self.n_pairs = config.batch_split()
         # Bicubic pairs of real HR keep bicubic quality by themselves: no keep term is needed.
         self.keep = config.keep_bicubic > 0 and not (config.data and config.self_pairs == "bicubic")
@@ -196,10 +193,6 @@ class AdaptTask:
             # model near its start: photos that look bicubic are what it already knows.
             self.teacher = t.init_weights.build()[0].to(t.device, memory_format=torch.channels_last)
             self.teacher.eval().requires_grad_(False)
-
-    @property
-    def config(self) -> AdaptConfig:
-        return self.trainer.config
 
     @staticmethod
     def resolve_config(config: AdaptConfig, read: ReadImages) -> AdaptConfig:
@@ -336,7 +329,8 @@ class AdaptTask:
         with torch.no_grad(), autocast(self.trainer.device, self.trainer.dtype):
             return extra, [t.float() for t in self.teacher(clean[0])]
 
-    def loss(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+    def loss(self, net, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """(primal, dual) terms of Eq. 2 of `net` (the network, or its DDP wrapper) on one batch."""
         unpaired, hr = batch
         paired_lr, pyramid = (None, None) if hr is None else self.pair_pyramid(hr)
         keep_lr, keep = self.keep_targets(hr, pyramid) if hr is not None and self.keep else (None, None)
@@ -347,7 +341,7 @@ class AdaptTask:
         paired_part = slice(n_u, n_u + n_p)
         keep_part = paired_part if keep_lr is None else slice(n_u + n_p, None)
         with autocast(self.trainer.device, self.trainer.dtype):
-            sr, sr2lr, loop = self.trainer.ddp(torch.cat(inputs), with_loop=unpaired is not None)
+            sr, sr2lr, loop = net(torch.cat(inputs), with_loop=unpaired is not None)
             zero = sr[-1].new_zeros(()).float()
             primal, dual = zero, zero
             if pyramid is not None:
@@ -390,25 +384,21 @@ class AdaptTask:
         t.net.train()
         return float(np.mean(scores))
 
-    def finish(self, before: Measure, after: Measure) -> list[str]:
+    def verdict(self, before: Measure, after: Measure) -> Verdict:
         """Warnings when the held-out images say the run made the model worse. With a pair PSNR,
-        a lower one keeps the starting weights as model.safetensors (unless keep_last): the
-        closed-loop L1 alone does not decide, as it can rise while the output improves
-        (docs/adaptation.md)."""
-        t, c = self.trainer, self.config
-        lines = []
+        a lower one restores the starting weights (unless keep_last): the closed-loop L1 alone
+        does not decide, as it can rise while the output improves (docs/adaptation.md)."""
         if after.psnr is not None and after.psnr < before.psnr:
-            if c.keep_last:
-                lines.append(f"the held-out pairs lost {before.psnr - after.psnr:.2f} dB; kept the last step (--keep-last)")
-            else:
-                t.net.load_state_dict(t.init_weights.trainable().state_dict())
-                save_weights(t.out / "model.safetensors", t.weights())
-                lines.append(f"the held-out pairs lost {before.psnr - after.psnr:.2f} dB: model.safetensors holds the "
-                             "starting weights again (--keep-last keeps the last step)")
-        elif after.loop > before.loop and after.psnr is None:
-            lines.append("the closed-loop L1 of the held-out photos rose; it can rise while the output improves, "
-                         "so look at the results (with --paired-data the run is measured by PSNR)")
-        return lines
+            lost = f"the held-out pairs lost {before.psnr - after.psnr:.2f} dB"
+            if self.config.keep_last:
+                return Verdict([f"{lost}; kept the last step (--keep-last)"])
+            restored = f"{lost}: model.safetensors holds the starting weights again (--keep-last keeps the last step)"
+            return Verdict([restored], restore_start=True)
+        if after.loop > before.loop and after.psnr is None:
+            rose = ("the closed-loop L1 of the held-out photos rose; it can rise while the output improves, "
+                    "so look at the results (with --paired-data the run is measured by PSNR)")
+            return Verdict([rose])
+        return Verdict()
 
     def closed_loop_report(self, max_photos: int = 16, crop: int = 64) -> float:
         """Mean closed-loop L1 (0..255) over centre crops of up to `max_photos` held-out photos

@@ -10,6 +10,7 @@ from ..device import autocast
 from ..errors import DrnError
 from .data import DevicePatches, PairedPatches, PatchSpec, Sample, build_pyramids, single_threaded_opencv
 from .losses import dual_regression_loss
+from .trainer import Verdict
 
 
 class _StreamSampler(torch.utils.data.Sampler):
@@ -31,21 +32,21 @@ class PairedTask:
     """HR folders cut into patch pyramids (data.py), LR made by the run's degradation; Eq. 1."""
 
     def __init__(self, trainer) -> None:
-        self.trainer = trainer
+        self.trainer, self.config = trainer, trainer.config
 
     @property
     def spec(self) -> PatchSpec:
-        c = self.trainer.config
+        c = self.config
         return PatchSpec(c.net.scale, c.patch_size, c.seed, c.degradation)
 
     @functools.cached_property
     def pyramids(self) -> list:
         """The training images' pyramids, built once per process (the slow part of a start)."""
         t = self.trainer
-        pyramids, skipped, read = build_pyramids(t.config.data, self.spec)
+        pyramids, skipped, read = build_pyramids(self.config.data, self.spec)
         if read.warning():
             t.emit({"type": "warning", "message": read.warning()})
-        size = t.config.patch_size
+        size = self.config.patch_size
         if not pyramids:
             raise DrnError(f"no training image is at least {size}x{size} pixels ({len(skipped)} smaller); "
                            "use a smaller --patch-size or larger images")
@@ -58,19 +59,19 @@ class PairedTask:
         return f"{len(self.pyramids)} training images"
 
     def describe(self, before: None = None) -> list[str]:
-        return [f"training {self.trainer.model_label()} ({self.trainer.config.degradation} LR)"]
+        return [f"training {self.trainer.model_label()} ({self.config.degradation} LR)"]
 
     def measure(self) -> None:  # a paired run is judged by its validation PSNR (--val), as it goes
         return None
 
-    def finish(self, before: None, after: None) -> list[str]:
-        return []
+    def verdict(self, before: None, after: None) -> Verdict:  # best.safetensors holds the best validated step
+        return Verdict()
 
     def batches(self, start: int, until: int):
         """data.Sample batches of device tensors for steps [start, until). Bicubic pairs are cut
         on the device from pyramids held there (data.DevicePatches); the other degradations are
         made per sample on the host, in `workers` DataLoader processes."""
-        t, c = self.trainer, self.trainer.config
+        t, c = self.trainer, self.config
         world, rank = t.dist.world, t.dist.rank
         if c.degradation == "bicubic":
             patches = DevicePatches(self.pyramids, self.spec, t.device)
@@ -91,9 +92,9 @@ class PairedTask:
         move = self.trainer.to_device
         return Sample(move(batch.lr), [move(level) for level in batch.pyramid], move(batch.dual_lr))
 
-    def loss(self, batch: Sample) -> tuple[torch.Tensor, torch.Tensor]:
-        """(primal, dual) terms of Eq. 1 on one batch."""
-        t = self.trainer
+    def loss(self, net, batch: Sample) -> tuple[torch.Tensor, torch.Tensor]:
+        """(primal, dual) terms of Eq. 1 of `net` (the network, or its DDP wrapper) on one batch."""
+        t, c = self.trainer, self.config
         with autocast(t.device, t.dtype):
-            sr, sr2lr, _ = t.ddp(batch.lr)
-        return dual_regression_loss(sr, sr2lr, batch.pyramid, t.config.dual_weight, batch.dual_targets, t.config.loss)
+            sr, sr2lr, _ = net(batch.lr)
+        return dual_regression_loss(sr, sr2lr, batch.pyramid, c.dual_weight, batch.dual_targets, c.loss)

@@ -92,6 +92,7 @@ class TrainConfig:
     degradation: str = "bicubic"   # how LR patches are made: bicubic (paper), real, or any named one (data.py)
     bicubic_init: bool = True      # start from an identity path that outputs the bicubic input
     skip_threshold: float = 1e6    # official: skip a batch whose loss exceeds this x the average
+    freeze_dual: bool = False      # train the primal alone: the dual blocks keep their starting weights
     kind: str = "train"            # what the run folder holds: "train" (paired) or "adapt" (finetune-unpaired)
     run_id: str = ""               # made once per run; the root of a run from scratch (provenance "root")
 
@@ -140,15 +141,27 @@ def architecture(model: str | None = None, scale: int | None = None, n_blocks: i
     return arch.id, config
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """A task's judgement of a finished run: its warnings, and whether the starting weights
+    explain the held-out data better than the last step (the Trainer then saves them instead)."""
+
+    lines: list[str] = field(default_factory=list)
+    restore_start: bool = False
+
+
 class Task(Protocol):
-    """What a Trainer trains on and how: the data, the loss, and the lines that open its output."""
+    """What a Trainer trains on and how: the data, the loss, and how the run is judged. The
+    Trainer owns the network, the steps, saving and acting on the verdict."""
+
+    config: TrainConfig  # the run's config with the task's auto choices made (what config.json records)
 
     def prepare(self) -> str: ...                                     # decode the data; one info line
     def batches(self, start: int, until: int): ...                    # one batch per step
-    def loss(self, batch) -> tuple[torch.Tensor, torch.Tensor]: ...   # (primal, dual) terms
+    def loss(self, net, batch) -> tuple[torch.Tensor, torch.Tensor]: ...  # (primal, dual) terms of `net` on it
     def describe(self, before) -> list[str]: ...                       # the opening lines, given measure()
-    def measure(self): ...                                            # what the run is judged by, or None
-    def finish(self, before, after) -> list[str]: ...                 # settle the run; its warnings
+    def measure(self): ...                          # what the run is judged by (its .text() for the log), or None
+    def verdict(self, before, after) -> Verdict: ...                  # the finished run judged
 
 
 class Trainer:
@@ -170,15 +183,17 @@ class Trainer:
         self.init_weights = self._load_init(config.init) if config.init else None
         if self.init_weights is None and config.bicubic_init and self.arch.warm_start is not None:
             self.arch.warm_start(self.net.primal)
+        if config.freeze_dual:
+            self.net.dual.requires_grad_(False)
         self.net.to(self.device, memory_format=torch.channels_last)
         # fused: one kernel per parameter group instead of several per tensor (CPU and CUDA).
         adam = functools.partial(torch.optim.Adam, lr=config.lr, betas=(0.9, 0.999), eps=1e-8, fused=True)
         self.opt_primal = adam([p for p in self.net.primal.parameters() if p.requires_grad])
-        self.opt_dual = [adam(b.parameters()) for b in self.net.dual]
+        self.opt_dual = [] if config.freeze_dual else [adam(b.parameters()) for b in self.net.dual]
         self.step, self.best_psnr, self.skipped, self.loss_avg = 0, -math.inf, 0, None
         self.elapsed = 0.0  # seconds of training so far, the same on every rank (run())
-        self.task = make_task(self)  # may settle the config's auto choices (adaptation)
-        self.config = config = self.config
+        self.task = make_task(self)
+        self.config = config = self.task.config  # with the task's auto choices made (adaptation reads its photos)
         workload = (f"{self.arch.label} {json.dumps(config.model, sort_keys=True)} {config.kind} batch {config.batch_size} "
                     f"patch {config.patch_size} {self.precision} {self.device.type}")
         self.pace = Pace(self.device, follow_free_cores=self.dist.world == 1, workload=workload)
@@ -225,7 +240,10 @@ class Trainer:
         clock["the held-out measure"] += time.perf_counter() - tic
         if after is not None:
             self.emit({"type": "info", "message": f"held out: {before.text()} -> {after.text()}"})
-        for line in self.task.finish(before, after):
+        verdict = self.task.verdict(before, after)
+        if verdict.restore_start:
+            self.restore_start()
+        for line in verdict.lines:
             self.emit({"type": "warning", "message": line})
         self.emit({"type": "info", "message": time_line(clock, self.pace.waiting)})
         self.emit({"type": "info", "message": f"done: {self.out / 'model.safetensors'} (step {self.step})"})
@@ -239,6 +257,12 @@ class Trainer:
                            f"{self.arch.label} {self.arch.describe(self.config.net)}")
         self.net.load_state_dict(weights.trainable().state_dict())
         return weights
+
+    def restore_start(self) -> None:
+        """Put the starting weights (--init) back and save them as model.safetensors: the verdict
+        of a run that made the held-out data worse. checkpoint.pt keeps the last step (--resume)."""
+        self.net.load_state_dict(self.init_weights.trainable().state_dict())
+        save_weights(self.out / "model.safetensors", self.weights())
 
     def _grow_from(self, spec: str) -> None:
         """--grow-from: copy the half-scale model `spec` into the inner levels, then fit the stem
@@ -330,7 +354,7 @@ class Trainer:
         for opt in [self.opt_primal, *self.opt_dual]:
             for group in opt.param_groups:
                 group["lr"] = lr_value
-        primal, dual = self.task.loss(batch)
+        primal, dual = self.task.loss(self.ddp, batch)
         loss = primal + dual
         value = loss.item()
         if not math.isfinite(value) or (self.loss_avg is not None and value > c.skip_threshold * self.loss_avg):
