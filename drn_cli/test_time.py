@@ -36,6 +36,7 @@ LARGEST_PATCH = 96       # HR pixels of a self-pair (the picture's pixels)
 LEARNING_RATE = 5e-5
 DUAL_WEIGHT = 0.1        # lambda of paper Eq. 1 and 2
 VERDICT_CROPS = 4
+NOT_ADAPTED = ("compressed", "noise")  # estimate.Reading.damage of pictures left as the model makes them
 
 StepProgress = Callable[[int, int], None]  # (steps done, steps in all)
 
@@ -102,14 +103,18 @@ def adapt_to_picture(model: LoadedModel, pixels: np.ndarray, jpeg_quality: int |
         return Adapted(model, degradation, skipped=f"the picture is smaller than {4 * scale}x{4 * scale} pixels")
     kind = parse_degradation(degradation)
     kernel, device, dtype = kind.kernel, model.device, model.dtype
-    # A noisy or compressed picture as HR would teach the model to put its noise and blocks back:
-    # the self-pairs' HR is the picture cleaned by the model itself (its output, downscaled back).
-    # Damage is what either reading sees: the self-pairs' stages, or --denoise auto's (a JPEG's
-    # ghost, a lossy format, noise, blur): a noisy real photo read as blurred got its grain back
-    # when it was its own HR (docs/adaptation.md).
     reading = read_damage(pixels, jpeg_quality, lossy)
-    damaged = kind.damages or reading.strength == 1
-    hr_image = cleaned(model, image) if damaged else image
+    if reading.damage in NOT_ADAPTED or kind.damages:
+        # On noisy and compressed pictures the closed loop L1(D(P(x)), x) is least where P(x)
+        # carries x's grain and blocks: adapted copies put back what the photo model removed, on
+        # every such real photo tried (docs/adaptation.md). The model runs as it is.
+        found = reading.reason if reading.damage in NOT_ADAPTED else f"noise or JPEG read ({degradation})"
+        return Adapted(model, degradation, skipped=f"{found}: on a noisy or compressed picture adapting "
+                       "brings the noise back")
+    # The self-pairs' HR of a picture --denoise auto calls blurred (or a drawing) is the picture
+    # cleaned by the model itself (its output, downscaled back): a noisy real photo read as
+    # blurred got its grain back when it was its own HR (docs/adaptation.md).
+    hr_image = cleaned(model, image) if reading.strength == 1 else image
     net = model.weights.trainable().to(device, memory_format=torch.channels_last).train()
     optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
     rng = np.random.default_rng(seed)

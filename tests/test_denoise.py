@@ -97,15 +97,15 @@ def test_auto_says_clean_for_a_lossless_image_and_damaged_for_a_noisy_q30_jpeg(t
 
     clean, damaged = (read_image(path) for path in _clean_and_damaged(tmp_path))
     assert clean.jpeg_quality is None and damaged.jpeg_quality == 30  # read from the file's own tables
-    assert read_damage(clean.pixels, clean.jpeg_quality) == Reading(0, "clean")
-    assert read_damage(damaged.pixels, damaged.jpeg_quality) == Reading(1, "JPEG quality 30")
+    assert read_damage(clean.pixels, clean.jpeg_quality) == Reading(0, "clean", "clean")
+    assert read_damage(damaged.pixels, damaged.jpeg_quality) == Reading(1, "JPEG quality 30", "compressed")
     noisy = np.clip(clean.pixels + np.random.default_rng(1).normal(0, 8, clean.pixels.shape), 0, 255).astype(np.uint8)
     assert read_damage(noisy, None).reason.startswith("noise ")  # noise alone, in a lossless file: S = 1
     assert read_damage(noisy, None).strength == 1
     lossless_q98 = tmp_path / "fine.jpg"
     Image.fromarray(clean.pixels).save(lossless_q98, quality=98)
     fine = read_image(lossless_q98)
-    assert fine.jpeg_quality == 98 and read_damage(fine.pixels, fine.jpeg_quality) == Reading(0, "clean, JPEG quality 98")
+    assert fine.jpeg_quality == 98 and read_damage(fine.pixels, fine.jpeg_quality) == Reading(0, "clean, JPEG quality 98", "clean")
 
 
 def test_a_jpeg_saved_again_as_png_is_read_by_its_ghost(tmp_path):
@@ -122,8 +122,8 @@ def test_a_jpeg_saved_again_as_png_is_read_by_its_ghost(tmp_path):
     quality, rise = ghost_quality(resaved.pixels)
     assert abs(quality - 50) <= 1 and rise > 2
     assert ghost_quality(pixels)[1] < 1.3  # never compressed: no ghost
-    assert read_damage(resaved.pixels, None) == Reading(1, f"JPEG quality {quality}, from its ghost")
-    assert read_damage(pixels, None) == Reading(0, "clean")
+    assert read_damage(resaved.pixels, None) == Reading(1, f"JPEG quality {quality}, from its ghost", "compressed")
+    assert read_damage(pixels, None) == Reading(0, "clean", "clean")
     cropped = resaved.pixels[3:, 5:]  # cut off JPEG's 8-pixel grid after compression
     assert grid_offset(cropped) == (5, 3) and ghost_quality(cropped)[1] < 1.3  # the ghost needs the blocks in place
     assert read_damage(cropped, None).reason.endswith("from its ghost")  # auto puts them back first
@@ -179,7 +179,7 @@ def test_a_jpeg_resized_since_is_read_by_its_soft_colour():
         Image.fromarray(cv2.resize(hr, (144, 144), interpolation=cv2.INTER_AREA)).save(buffer, "JPEG", quality=90)
         resized = cv2.resize(np.asarray(Image.open(buffer).convert("RGB")), (96, 96), interpolation=cv2.INTER_AREA)
         assert read_damage(clean, None).reason == "clean" and chroma_softness(clean) > -0.3
-        assert read_damage(resized, None) == Reading(1.0, "colour softer than detail (a resized JPEG)")
+        assert read_damage(resized, None) == Reading(1.0, "colour softer than detail (a resized JPEG)", "compressed")
         assert chroma_softness(resized[..., :1].repeat(3, axis=2)) is None  # grey: nothing to read
 
 
@@ -202,8 +202,8 @@ def test_a_drawing_gets_the_photo_model_only_for_hard_pixel_edges(size):
         draw.text((21, 23 + 90 * row), letters, fill=0, font=font)
     hr = np.asarray(chart.convert("RGB"))
     hard = np.ascontiguousarray(hr[::4, ::4])  # every fourth pixel: nearest, hard steps
-    assert read_damage(hard, None) == Reading(1.0, "a drawing with hard pixel edges")
-    assert read_damage(degrade(hr, 4, "bicubic"), None) == Reading(0.0, "clean, a drawing")
+    assert read_damage(hard, None) == Reading(1.0, "a drawing with hard pixel edges", "drawing")
+    assert read_damage(degrade(hr, 4, "bicubic"), None) == Reading(0.0, "clean, a drawing", "drawing")
     flat = Image.new("RGB", (96, 96), (70, 130, 180))
     ImageDraw.Draw(flat).ellipse((30, 30, 60, 60), fill=(250, 200, 40))
     assert "blurred" not in read_damage(np.asarray(flat), None).reason
@@ -232,7 +232,7 @@ def test_a_lossy_webp_counts_as_compressed_and_a_lossless_one_does_not(tmp_path)
     Image.fromarray(pixels).save(tmp_path / "lossless.webp", lossless=True)
     lossy, lossless = read_image(tmp_path / "lossy.webp"), read_image(tmp_path / "lossless.webp")
     assert (lossy.lossy, lossless.lossy, read_image(clean).lossy) == ("WEBP", None, None)
-    assert read_damage(lossy.pixels, lossy.jpeg_quality, lossy.lossy) == Reading(1, "lossy WEBP")
+    assert read_damage(lossy.pixels, lossy.jpeg_quality, lossy.lossy) == Reading(1, "lossy WEBP", "compressed")
     assert read_damage(lossless.pixels, lossless.jpeg_quality, lossless.lossy).strength == 0
 
 

@@ -73,22 +73,29 @@ def guess_degradation(photos: list[np.ndarray], margin: float = 0.7) -> str:
 
 # A natural image's power spectrum falls as |u|^-alpha at every scale and in every direction (the
 # direction changes its level, not its slope). LR = (HR * k) downscaled by s then multiplies it by
-# |K(u)|^2 and by the bicubic resampler's response. For a Gaussian k of covariance Sigma (HR
+# |K(u)|^2 and by the bicubic resampler's response B. For a Gaussian k of covariance Sigma (HR
 # pixels), |K(u)|^2 = exp(-4 pi^2 u' C u) with C = Sigma / s^2 in LR pixels: a falloff that grows
-# with |u|^2, which no power law and no direction-dependent level can mimic. So the model of an
-# LR photo's log power spectrum at frequency u (cycles per LR pixel, angle t) is
+# with |u|^2, which no power law and no direction-dependent level can mimic. Sampling the LR grid
+# folds the HR frequencies u + m (m integer, cycles per LR pixel) onto u: the resampler passes
+# some of them (B(0.6) is still 0.3), most near the LR Nyquist frequency and along the axes, so
+# aliasing flattens the high band most where the blur is narrowest across an axis. So the model
+# of an LR photo's log power spectrum at frequency u (cycles per LR pixel) is
 #
-#     log P(u) = log(exp(a + sum_k h_k(t) - alpha log|u| + log B(u) - 4 pi^2 u' C u) + exp(n))
+#     log P(u) = log( sum_m exp(a + h(t_m) - alpha log|u + m| + log B(u + m) - 4 pi^2 (u + m)' C (u + m)) + exp(n) )
 #
-# per photo a, h (cos/sin of 2t and 4t: content with a main direction), alpha and n (the noise
-# floor), and C shared by the photos of a folder. alpha and the isotropic part of C trade against
+# over m in {-1, 0, 1}^2 (B is under 0.01 beyond), t_m the angle of u + m, with per photo a
+# level a, direction harmonics h (cos/sin of 2t and 4t: content with a main direction), alpha and
+# n (the noise floor), and C shared by the photos of a folder. Without the aliases a Gaussian of
+# 2.4 x 0.8 HR px read 2.24 x 0.95 at 45 degrees but 2.40 x 0.73 along an axis; with them, 2.39 x
+# 0.85 at every angle (synthetic 1/f pictures). alpha and the isotropic part of C trade against
 # each other, so alpha is held near ALPHA_PRIOR, the median alpha of clean bicubic LR of 60 BSD200
 # training images (experiments/kernel_estimate.py fits it; never the images it is measured on).
-ALPHA_PRIOR = 2.33
+ALPHA_PRIOR = 2.40
 _PRIOR_WEIGHT = 1.0     # of (alpha - ALPHA_PRIOR)^2 against the mean squared log residual per photo
 _WINDOW = 32            # Welch window (LR pixels): small photos still give several windows
 _BAND = (0.05, 0.5)     # radial band fitted, cycles per LR pixel
-MIN_BLUR = 0.8          # HR pixels: a major sigma below this reads as no blur (clean folders read up to 0.3, single clean pictures 0.5-1.1)
+_ALIASES = [(mx, my) for my in (-1, 0, 1) for mx in (-1, 0, 1)]  # HR frequencies folded onto the LR band
+MIN_BLUR = 0.8          # HR pixels: a major sigma below this reads as no blur (clean folders read up to 0.5, single clean pictures 0.6-1.1)
 
 
 def welch_spectrum(image: np.ndarray, window: int = _WINDOW, crop: int = 512) -> np.ndarray:
@@ -150,15 +157,18 @@ def fit_blur(spectra: list[np.ndarray], iterations: int = 40, prior_weight: floa
     Levenberg-Marquardt; C = L L' keeps the covariance positive semi-definite."""
     window = spectra[0].shape[0]
     fy, fx = np.meshgrid(np.fft.fftfreq(window), np.fft.fftfreq(window), indexing="ij")
-    radius = np.hypot(fx, fy)
-    band = (radius >= _BAND[0]) & (radius <= _BAND[1])
-    ux, uy, theta, log_r = fx[band], fy[band], np.arctan2(fy[band], fx[band]), np.log(radius[band])
-    log_b = np.log(np.maximum((_cubic_response(ux) * _cubic_response(uy)) ** 2, 1e-12))
-    # Per photo: a, four direction harmonics, alpha (as its coefficient -log|u|), n.
+    band = (np.hypot(fx, fy) >= _BAND[0]) & (np.hypot(fx, fy) <= _BAND[1])
+    # Per alias m (A of them) and band frequency (M): the HR frequency u + m, its resampler
+    # response, and the per-photo design: a, four direction harmonics, alpha (as its coefficient
+    # -log|u + m|).
+    ux = np.stack([fx[band] + mx for mx, _ in _ALIASES])                   # (A, M)
+    uy = np.stack([fy[band] + my for _, my in _ALIASES])
+    theta = np.arctan2(uy, ux)
+    log_b = np.log(np.maximum((_cubic_response(ux.ravel()) * _cubic_response(uy.ravel())) ** 2, 1e-30)).reshape(ux.shape)
     design = np.stack([np.ones_like(ux), np.cos(2 * theta), np.sin(2 * theta), np.cos(4 * theta),
-                       np.sin(4 * theta), -log_r], axis=1)
+                       np.sin(4 * theta), -np.log(np.hypot(ux, uy))], axis=2)  # (A, M, k)
     observed = np.stack([np.log(s[band] + 1e-9) for s in spectra])       # (photos, M)
-    photos, m, k = len(spectra), band.sum(), design.shape[1]
+    photos, m, k = len(spectra), band.sum(), design.shape[2]
     hann_power = (np.hanning(window) ** 2).sum() ** 2
     # Start: each photo's least-squares level, alpha at the prior, quantisation noise (1/12) as floor.
     per = np.zeros((photos, k + 1))
@@ -167,25 +177,33 @@ def fit_blur(spectra: list[np.ndarray], iterations: int = 40, prior_weight: floa
     prior = math.sqrt(prior_weight * m)
 
     def residuals(per: np.ndarray, chol: np.ndarray):
+        """(log residuals (photos, M), signal, the prior's residuals, each alias's share of the signal (photos, A, M))."""
         l1, l2, l3 = chol
         q = l1 * l1 * ux * ux + 2 * l1 * l2 * ux * uy + (l2 * l2 + l3 * l3) * uy * uy
-        signal = per[:, :k] @ design.T + log_b - 4 * np.pi ** 2 * q            # (photos, M)
+        parts = np.einsum("pk,amk->pam", per[:, :k], design) + log_b - 4 * np.pi ** 2 * q
+        top = parts.max(axis=1, keepdims=True)
+        shares = np.exp(parts - top)
+        total = shares.sum(axis=1)
+        signal = top[:, 0] + np.log(total)                                  # log of the sum over aliases
         model = np.logaddexp(signal, per[:, k:k + 1])
-        return model - observed, signal, (per[:, k - 1] - ALPHA_PRIOR) * prior
+        return model - observed, signal, (per[:, k - 1] - ALPHA_PRIOR) * prior, shares / total[:, None]
 
     damping = 1e-3
-    res, signal, prior_res = residuals(per, chol)
+    res, signal, prior_res, shares = residuals(per, chol)
     cost = (res ** 2).sum() + (prior_res ** 2).sum()
     for _ in range(iterations):
         share = 1 / (1 + np.exp(per[:, k:k + 1] - signal))                      # d model / d signal
         l1, l2, l3 = chol
         dq = np.stack([2 * l1 * ux * ux + 2 * l2 * ux * uy, 2 * l1 * ux * uy + 2 * l2 * uy * uy, 2 * l3 * uy * uy])
+        # d signal / d parameter: each alias's derivative weighted by its share of the signal
+        d_per = np.einsum("pam,amk->pmk", shares, design)
+        d_chol = np.einsum("pam,cam->pmc", shares, dq) * -4 * np.pi ** 2
         jac = np.zeros((photos * m + photos, photos * (k + 1) + 3))
         for i in range(photos):
             rows = slice(i * m, (i + 1) * m)
-            jac[rows, i * (k + 1): i * (k + 1) + k] = share[i][:, None] * design
+            jac[rows, i * (k + 1): i * (k + 1) + k] = share[i][:, None] * d_per[i]
             jac[rows, i * (k + 1) + k] = 1 - share[i]
-            jac[rows, -3:] = (share[i][:, None] * -4 * np.pi ** 2) * dq.T
+            jac[rows, -3:] = share[i][:, None] * d_chol[i]
             jac[photos * m + i, i * (k + 1) + k - 1] = prior
         vector = np.concatenate([res.ravel(), prior_res])
         normal, gradient = jac.T @ jac, jac.T @ vector
@@ -201,7 +219,7 @@ def fit_blur(spectra: list[np.ndarray], iterations: int = 40, prior_weight: floa
         if new_cost >= cost:
             break
         converged = cost - new_cost < 1e-7 * cost
-        per, chol, (res, signal, prior_res), cost = new_per, new_chol, new, new_cost
+        per, chol, (res, signal, prior_res, shares), cost = new_per, new_chol, new, new_cost
         damping = max(damping / 10, 1e-7)
         if converged:
             break
@@ -599,6 +617,7 @@ class Reading:
 
     strength: float   # 1: the photo model, 0: the clean model
     reason: str       # "JPEG quality 75", "JPEG quality 80, from its ghost", "lossy WEBP", "noise 6.2", "blurred", "clean"
+    damage: str       # what was read: "compressed", "noise", "drawing", "blur" or "clean"
 
 
 def read_damage(pixels: np.ndarray, jpeg_quality: int | None, lossy: str | None = None) -> Reading:
@@ -615,15 +634,15 @@ def read_damage(pixels: np.ndarray, jpeg_quality: int | None, lossy: str | None 
     which the radial measure averages away). Measured on a labelled set of training images
     degraded in known ways: experiments/auto_choice.py, docs/real-photos.md."""
     if lossy and jpeg_quality is None:
-        return Reading(1.0, f"lossy {lossy}")
+        return Reading(1.0, f"lossy {lossy}", "compressed")
     centre = _centre(pixels, 512)
     centre = (centre // 257).astype(np.uint8) if centre.dtype == np.uint16 else centre
     jpeg_quality, source = picture_jpeg_quality(centre, jpeg_quality)
     if jpeg_quality is not None and jpeg_quality <= AUTO_MAX_QUALITY:
-        return Reading(1.0, f"JPEG quality {jpeg_quality}{source}")
+        return Reading(1.0, f"JPEG quality {jpeg_quality}{source}", "compressed")
     noise = noise_sigma(centre)
     if noise >= AUTO_NOISE_SIGMA:
-        return Reading(1.0, f"noise {noise:.1f}")
+        return Reading(1.0, f"noise {noise:.1f}", "noise")
     known = f", JPEG quality {jpeg_quality}{source}" if jpeg_quality is not None else ""
     if flat_share(centre) >= AUTO_FLAT_SHARE:
         # A drawing: its few edges between flat colours make the spectrum no measure of blur (a
@@ -631,20 +650,20 @@ def read_damage(pixels: np.ndarray, jpeg_quality: int | None, lossy: str | None 
         # art, a thresholded chart) the clean model notches and the photo model draws whole; one
         # downscaled smoothly (bicubic) the clean model draws 1.0 dB better (experiments/auto_choice.py).
         if edge_softness(centre) < AUTO_EDGE_SOFTNESS:
-            return Reading(1.0, "a drawing with hard pixel edges")
-        return Reading(0.0, "clean, a drawing" + known)
+            return Reading(1.0, "a drawing with hard pixel edges", "drawing")
+        return Reading(0.0, "clean, a drawing" + known, "drawing")
     if sharpness(centre) < AUTO_SHARPNESS:
-        return Reading(1.0, "blurred")
+        return Reading(1.0, "blurred", "blur")
     blur = read_blur([centre]) if min(centre.shape[:2]) >= 2 * _WINDOW else None  # 9 windows at least
     if blur is not None and blur.sigma_major >= AUTO_BLUR_SIGMA:
         # a Gaussian blur beyond bicubic (docs/real-photos.md: blurred LR scored 0.3-0.4 dB higher
         # with the photo model); the lowest threshold that sends at most 2% of clean training pictures
         # to the photo model (experiments/blur_choice.py)
-        return Reading(1.0, f"blurred (sigma {blur.sigma_major:.2f} LR px)")
+        return Reading(1.0, f"blurred (sigma {blur.sigma_major:.2f} LR px)", "blur")
     softness = chroma_softness(centre) if jpeg_quality is None else None  # a JPEG's own 4:2:0 is no resize
     if softness is not None and softness < AUTO_CHROMA_SOFTNESS:
         # colour stored at lower resolution than detail (JPEG's 4:2:0), then shrunk by under 2x:
         # the blocks are gone, the softness stays; the lowest threshold that sends at most 2% of
         # clean training pictures to the photo model (experiments/auto_choice.py)
-        return Reading(1.0, "colour softer than detail (a resized JPEG)")
-    return Reading(0.0, "clean" + known)
+        return Reading(1.0, "colour softer than detail (a resized JPEG)", "compressed")
+    return Reading(0.0, "clean" + known, "clean")
