@@ -10,6 +10,10 @@ is never touched and nothing is written.
 
 The verdict is the picture's own: the self-pairs of fixed crops are scored (L1, 0..255) before and
 after, and the starting weights are kept when the adapted copy explains them worse.
+
+Noisy and compressed pictures (what --denoise auto reads as noise, a JPEG's quality or a lossy
+format, or self-pairs that would carry noise or JPEG) are not adapted: the closed loop on them is
+least where the output carries their grain, which adapting put back on every such real photo tried.
 """
 
 from __future__ import annotations
@@ -91,7 +95,7 @@ def adapt_to_picture(model: LoadedModel, pixels: np.ndarray, jpeg_quality: int |
     """`model` adapted to one picture ((H, W, C) uint8/uint16, C = 1, 3 or 4; its file's JPEG
     quality if it is one, its lossy format's name if it is one) for `steps` steps: a new
     LoadedModel on the same device, or `model` itself when the picture is too small for a
-    self-pair or adapting made its self-pairs worse."""
+    self-pair, noisy or compressed, or adapting made its self-pairs worse."""
     check_steps(steps)
     if not model.arch.trainable or not model.has_dual:
         raise UsageError(f"--adapt trains the model on the picture's closed loop; {model.name} has no dual "
