@@ -27,8 +27,12 @@ def main() -> None:
     parser.add_argument("set", type=Path)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--start", default="auto", help="auto (the default's choice) or a model name")
+    parser.add_argument("--pool", type=Path, help="a folder of HR images whose crops make half of each step's pairs "
+                        "(default: the shipped weights/adapt-pool.png)")
+    parser.add_argument("--no-pool", action="store_true", help="the picture's own pairs alone")
     args = parser.parse_args()
     models = {name: load_upscaler(name) for name in ("drn-s-x4", "drn-s-x4-real")}
+    pool = [] if args.no_pool else [read_rgb(p) for p in find_images(args.pool)] if args.pool else None
     rows = []
     for hr_path in find_images(args.set / "single" / "HR"):
         hr = modcrop(read_rgb(hr_path), 4)
@@ -39,7 +43,7 @@ def main() -> None:
         start = auto if args.start == "auto" else args.start
         scores = {name: score_image(up.upscale_uint8(lr), hr, 4)[0] for name, up in models.items()}
         tic = time.perf_counter()
-        adapted = adapt_to_picture(models[start].model, lr, steps=args.steps)
+        adapted = adapt_to_picture(models[start].model, lr, steps=args.steps, hr_pool=pool)
         scores["adapted"] = score_image(Upscaler(adapted.model).upscale_uint8(lr), hr, 4)[0]
         seconds = time.perf_counter() - tic
         rows.append([scores["drn-s-x4"], scores["drn-s-x4-real"], scores[auto], scores["adapted"]])

@@ -140,6 +140,19 @@ def test_grey_16_bit_and_tiny_pictures(tiny_model):
     assert skipped.model is tiny_model and "smaller than 16x16" in skipped.text()
 
 
+def test_half_the_pairs_come_from_the_shipped_clean_crops(tiny_model):
+    """weights/adapt-pool.png holds sixteen clean 192x192 crops; adapting with them trains on other
+    pairs than the picture alone does (so the copies differ), and both are the picture's own."""
+    pool = test_time.shipped_pool()
+    assert len(pool) == 16 and all(crop.shape == (192, 192, 3) and crop.dtype == np.uint8 for crop in pool)
+    picture = blurred(11, 96)
+    with_pool = test_time.adapt_to_picture(tiny_model, picture, steps=2)
+    alone = test_time.adapt_to_picture(tiny_model, picture, steps=2, hr_pool=[])
+    assert not with_pool.kept_start and not alone.kept_start, (with_pool.text(), alone.text())
+    assert not torch.equal(with_pool.model.network.state_dict()["head.weight"],
+                           alone.model.network.state_dict()["head.weight"])
+
+
 def test_noisy_and_compressed_pictures_are_not_adapted(shipped_tiny, tmp_path):
     """The closed loop on a noisy or compressed picture rewards putting its noise back: such a
     picture is upscaled by the model as it is, and its line says why."""

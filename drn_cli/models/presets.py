@@ -88,8 +88,12 @@ def shipped_weights_dir() -> Path:
     """Folder of the weights shipped with the package (installed or in a source checkout);
     DRN_WEIGHTS_DIR overrides it."""
     override = os.environ.get("DRN_WEIGHTS_DIR")
-    if override:
-        return Path(override)
+    return Path(override) if override else package_weights_dir()
+
+
+def package_weights_dir() -> Path:
+    """The package's own weights folder, whatever DRN_WEIGHTS_DIR says: the installed one, or a
+    source checkout's weights/ (also home to adapt-pool.png, test_time.py's HR crops)."""
     package = Path(__file__).resolve().parents[1]
     installed = package / "shipped_weights"  # pyproject maps the top-level weights/ here
     return installed if installed.is_dir() else package.parent / "weights"
