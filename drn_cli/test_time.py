@@ -37,7 +37,7 @@ from .models.loaded import LoadedModel, build
 from .models.presets import package_weights_dir
 from .request import DEFAULT_ADAPT_STEPS
 
-BATCH = 6                # self-pairs per step; two more crops close the loop
+BATCH = 6                # pairs per step (half self-pairs, half from the shipped clean crops); two more crops close the loop
 LOOP_SHARE = 2
 LARGEST_PATCH = 96       # HR pixels of a self-pair (the picture's pixels)
 LEARNING_RATE = 5e-5
