@@ -16,6 +16,7 @@ import numpy as np
 
 from .degradations import imresize, modcrop, parse_degradation, quantize_uint8
 from .degradations.real import seed_for_name
+from .device import backend_option, check_options
 from .errors import UsageError
 from .io import Picture, read_rgb
 from .metrics import psnr_y, ssim_y
@@ -138,6 +139,7 @@ class EvalRequest:
             if self.scale is None:
                 raise UsageError("--model bicubic needs --scale")
             parse_denoise(self.denoise)
+            check_options(self.device, self.precision, backend_option(self.backend))  # as a model's request would
             return
         name = self.model if self.model is not None else preset_for_scale(self.scale, PAPER_MODEL)
         object.__setattr__(self, "upscale", UpscaleRequest(

@@ -33,8 +33,6 @@ from .request import PLAIN_VIDEO, OutputSpec, VideoOptions
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "TIFF": "tif", "BMP": "bmp"}
 
 
-
-
 @dataclass
 class Result:
     """What happened to one input; `to_dict` is the --json record."""
@@ -123,7 +121,8 @@ def _expand(arg: str, recursive: bool, notes: list[str]) -> tuple[list[tuple[Pat
         return [(path, path.parent)], None
     if path.is_dir():
         pattern = "**/*" if recursive else "*"
-        named = [p for p in sorted(path.glob(pattern)) if p.suffix.lower() in input_suffixes()]
+        suffixes = input_suffixes()
+        named = [p for p in sorted(path.glob(pattern)) if p.suffix.lower() in suffixes]
         found = [(p, path) for p in named if p.is_file()]
         odd = [p for p in named if not p.is_file() and not p.is_dir()]
         if odd:

@@ -82,3 +82,12 @@ def test_bicubic_matches_the_paper(dataset, scale, psnr, ssim):
     assert abs(report["psnr"] - psnr) <= 0.02
     if ssim is not None:
         assert abs(report["ssim"] - ssim) <= 0.005
+
+
+def test_the_bicubic_row_refuses_a_bad_device_as_a_model_does():
+    from drn_cli.errors import UsageError
+    from drn_cli.evaluate import EvalRequest
+
+    for model in ("bicubic", None):
+        with pytest.raises(UsageError, match="--device"):
+            EvalRequest(model=model, scale=4, device="tpu")

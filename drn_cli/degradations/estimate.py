@@ -157,7 +157,8 @@ def fit_blur(spectra: list[np.ndarray], iterations: int = 40, prior_weight: floa
     Levenberg-Marquardt; C = L L' keeps the covariance positive semi-definite."""
     window = spectra[0].shape[0]
     fy, fx = np.meshgrid(np.fft.fftfreq(window), np.fft.fftfreq(window), indexing="ij")
-    band = (np.hypot(fx, fy) >= _BAND[0]) & (np.hypot(fx, fy) <= _BAND[1])
+    radius = np.hypot(fx, fy)
+    band = (radius >= _BAND[0]) & (radius <= _BAND[1])
     # Per alias m (A of them) and band frequency (M): the HR frequency u + m, its resampler
     # response, and the per-photo design: a, four direction harmonics, alpha (as its coefficient
     # -log|u + m|).
