@@ -48,7 +48,7 @@ keeps them apart.
 | `frames` | a video's or animation's frames done (with `--dry-run`: to do), else null |
 | `model` | the model that ran (with `--dry-run`: will run) |
 | `denoise`, `denoise_reason` | the `--denoise` strength S the input got (null for a named model without a blend) and, under `--denoise auto`, why ("JPEG quality 75", "JPEG quality 36, from its blocks", "noise 6.2", "blurred (sigma 0.57 LR px)", "colour softer than detail (a resized JPEG)", "a drawing with hard pixel edges", "clean") |
-| `adapted` | `--adapt`: what adapting to the picture did ("adapted to gauss2.3x0.9a28 (self-pair L1 7.17 -> 3.21)", "adapting to ... did not help (...): the model as it was", "not adapted: ..."); null without `--adapt` |
+| `adapted` | `--adapt`: what adapting to the picture did ("adapted to gauss2.3x0.9a28 (self-pair L1 7.17 -> 3.21)", "adapting to ... did not help (...): the model as it was", "not adapted: ..."; ", its output back-projected onto the blur" where the picture reads as blurred); null without `--adapt` |
 | `animated` | an animated GIF or WebP's (or multi-page TIFF's) frame count: only its first frame was upscaled; else null |
 
 HEAD

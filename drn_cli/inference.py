@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from . import back_projection
 from .degradations.estimate import read_damage
 from .device import return_freed_cpu_memory
 from .errors import DrnError
@@ -82,6 +83,13 @@ class Upscaler:
     """
 
     model: LoadedModel  # or models.blend.BlendedModel, which has its interface
+    # a degradation ("gaussAxBaC" or "bicubic") each tile's output is back-projected onto
+    # (back_projection.py: --adapt on a blurred picture), or None
+    back_projection: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.back_projection is not None:
+            back_projection.check(self.back_projection)
 
     @property
     def scale(self) -> int:
@@ -106,8 +114,12 @@ class Upscaler:
         return tile_extent(side, h, w) if h and w else side
 
     def upscale_tile(self, lr: torch.Tensor) -> torch.Tensor:
-        """One (1, 3, h, w) tile in [0, 1] -> its final image (the model's call)."""
-        return self.model(lr)
+        """One (1, 3, h, w) tile in [0, 1] -> its final image (the model's call, back-projected
+        onto `back_projection` where there is one)."""
+        sr = self.model(lr)
+        if self.back_projection is None:
+            return sr
+        return back_projection.back_project(sr, lr.to(sr.device), self.back_projection)
 
     def return_freed_memory(self) -> None:
         """After an image: on the CPU, hand the heap its passes left free back to the OS, so

@@ -47,7 +47,7 @@ class Session:
             model = model.photo if model.strength >= 0.5 else model.clean
         adapted = adapt_to_picture(model, picture.pixels, picture.jpeg_quality, self.request.adapt_steps,
                                    on_step=on_step, lossy=picture.lossy)
-        return Upscaler(adapted.model), adapted.text()
+        return adapted.upscaler(), adapted.text()
 
     def upscale(self, picture: Picture, on_tile: TileProgress | None = None,
                 on_step: StepProgress | None = None) -> tuple[Upscaled, Upscaler, str | None]:

@@ -9,7 +9,9 @@ Eq. 2, the unpaired term). A copy of the model's weights trains on both; the loa
 is never touched and nothing is written.
 
 The verdict is the picture's own: the self-pairs of fixed crops are scored (L1, 0..255) before and
-after, and the starting weights are kept when the adapted copy explains them worse.
+after, and the starting weights are kept when the adapted copy explains them worse. On a picture
+--denoise auto reads as blurred, the output is then back-projected onto the blur read
+(back_projection.py: the closed loop D(P(x)) = x imposed on the output itself).
 
 Noisy and compressed pictures (what --denoise auto reads as noise, a JPEG's quality or a lossy
 format, or self-pairs that would carry noise or JPEG) are not adapted: the closed loop on them is
@@ -26,6 +28,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from .back_projection import downscale
 from .degradations import degrade, lr_pyramid, parse_degradation, quantize_uint8
 from .degradations.estimate import read_damage, self_pair_degradation
 from .degradations.resize import downscale_bicubic
@@ -45,6 +48,13 @@ DUAL_WEIGHT = 0.1        # lambda of paper Eq. 1 and 2
 VERDICT_CROPS = 4
 POOL_SIDE = 192          # pixels of each clean HR crop in weights/adapt-pool.png
 NOT_ADAPTED = ("compressed", "noise")  # estimate.Reading.damage of pictures left as the model makes them
+# grey levels (0..255): loop_error above which a picture read as blurred holds what the reading
+# does not describe. Clean blurred pictures read 0.3-1.4 (the eight Kodak ones of
+# docs/adaptation.md; 29 SunHays80 and 49 BSD200 ones under three kernels: all but one under 1.4,
+# one 1.9); with white noise of sigma 2 added 1.0-1.3, of sigma 4 2.2-2.6 (from 5 the noise reading
+# sees it); real photos read as blurred whose noise came back when adapted: RealSRSet's building
+# 5.1 (blotchy colour noise), RNI15's Movie 1.9 (film grain).
+LOOP_ERROR_LIMIT = 1.6
 
 StepProgress = Callable[[int, int], None]  # (steps done, steps in all)
 
@@ -59,6 +69,11 @@ class Adapted:
     before: float | None = None
     after: float | None = None
     skipped: str | None = None   # why it did not adapt (a picture too small), else None
+    back_projected: bool = False  # its output is back-projected onto `degradation` (a blurred picture)
+
+    def upscaler(self) -> Upscaler:
+        """What upscales the picture: `model`, its output back-projected where `back_projected`."""
+        return Upscaler(self.model, self.degradation if self.back_projected else None)
 
     @property
     def kept_start(self) -> bool:
@@ -68,10 +83,11 @@ class Adapted:
         """"adapted to gauss2.3x0.9a28 (self-pair L1 6.12 -> 5.40)", or why not."""
         if self.skipped:
             return f"not adapted: {self.skipped}"
+        then = ", its output back-projected onto the blur" if self.back_projected else ""
         if self.kept_start:
             return (f"adapting to {self.degradation} did not help (self-pair L1 {self.before:.2f} -> "
-                    f"{self.after:.2f}): the model as it was")
-        return f"adapted to {self.degradation} (self-pair L1 {self.before:.2f} -> {self.after:.2f})"
+                    f"{self.after:.2f}): the model as it was{then}")
+        return f"adapted to {self.degradation} (self-pair L1 {self.before:.2f} -> {self.after:.2f}){then}"
 
 
 def check_steps(steps: int) -> None:
@@ -120,10 +136,18 @@ def adapt_to_picture(model: LoadedModel, pixels: np.ndarray, jpeg_quality: int |
         found = reading.reason if reading.damage in NOT_ADAPTED else f"noise or JPEG read ({degradation})"
         return Adapted(model, degradation, skipped=f"{found}: on a noisy or compressed picture adapting "
                        "brings the noise back")
-    # The self-pairs' HR of a picture --denoise auto calls blurred (or a drawing) is the picture
-    # cleaned by the model itself (its output, downscaled back): a noisy real photo read as
-    # blurred got its grain back when it was its own HR (docs/adaptation.md).
-    hr_image = cleaned(model, image) if reading.strength == 1 else image
+    hr_image = image
+    if reading.strength == 1:
+        # The self-pairs' HR of a picture --denoise auto calls blurred (or a drawing) is the picture
+        # cleaned by the model itself (its output, downscaled back): a noisy real photo read as
+        # blurred got its grain back when it was its own HR (docs/adaptation.md).
+        sr = Upscaler(model).upscale_uint8(image)
+        hr_image = quantize_uint8(downscale_bicubic(sr, scale))
+        error = loop_error(image, sr, kernel)
+        if reading.damage == "blur" and error > LOOP_ERROR_LIMIT:
+            return Adapted(model, degradation, skipped=f"the model's output taken back down with the blur read "
+                           f"misses the picture by {error:.1f} grey levels (median; a blurred picture by under "
+                           f"{LOOP_ERROR_LIMIT:g}): noise the reading does not see, which adapting would bring back")
     pool = shipped_pool() if hr_pool is None else hr_pool
     net = model.weights.trainable().to(device, memory_format=torch.channels_last).train()
     optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
@@ -132,8 +156,8 @@ def adapt_to_picture(model: LoadedModel, pixels: np.ndarray, jpeg_quality: int |
     verdict = _pairs(fixed, scale, degradation, kernel, device, seed=1 << 40)
     before = _pair_l1(net, verdict, device, dtype)
     # the loop's crops: as many LR pixels as a self-pair's HR has HR pixels would cost 16x at x4;
-    # a self-pair's LR side keeps each loop crop at one self-pair's cost
-    loop_side = max(4, min(side // scale, min(image.shape[:2])))
+    # a self-pair's LR side keeps each loop crop at one self-pair's cost (and in the pairs' batch)
+    loop_side = side // scale
     for step in range(steps):
         # half of the pairs from the picture, half from clean HR crops (the pool): the picture
         # as HR is blurred itself, and alone teaches the copy to sharpen towards a blurred picture
@@ -143,11 +167,13 @@ def adapt_to_picture(model: LoadedModel, pixels: np.ndarray, jpeg_quality: int |
         lr, pyramid = _pairs(hr, scale, degradation, kernel, device, seed=seed * 1_000_003 + step * 64)
         loop_input = _to_tensor([_crop(image, loop_side, rng) for _ in range(LOOP_SHARE)], device)
         with autocast(device, dtype):
-            sr, sr2lr, _ = net(lr)
-            primal = sum(F.l1_loss(s.float(), t) for s, t in zip(sr, pyramid))
-            dual = sum(F.l1_loss(d.float(), t) for d, t in zip(sr2lr, pyramid[:-1]))
-            _, _, loop = net(loop_input, with_loop=True)
-            closed = F.l1_loss(loop.float(), loop_input)
+            # one forward for the pairs and the loop's crops (the same LR size): half the weight
+            # casts and the per-op overhead of a second small batch
+            sr, sr2lr, loop = net(torch.cat([lr, loop_input]), with_loop=True)
+            n = lr.shape[0]
+            primal = sum(F.l1_loss(s[:n].float(), t) for s, t in zip(sr, pyramid))
+            dual = sum(F.l1_loss(d[:n].float(), t) for d, t in zip(sr2lr, pyramid[:-1]))
+            closed = F.l1_loss(loop[n:].float(), loop_input)
             # Eq. 1 on the self-pairs and Eq. 2's closed loop on the picture, weighted by their share.
             share = LOOP_SHARE / (BATCH + LOOP_SHARE)
             loss = (1 - share) * (primal + DUAL_WEIGHT * dual) + share * DUAL_WEIGHT * closed
@@ -157,12 +183,14 @@ def adapt_to_picture(model: LoadedModel, pixels: np.ndarray, jpeg_quality: int |
         if on_step is not None:
             on_step(step + 1, steps)
     after = _pair_l1(net, verdict, device, dtype)
-    if after >= before:
-        return Adapted(model, degradation, before, after)
-    weights = replace(model.weights, primal=_host(net.primal.state_dict()),
-                      dual=[_host(block.state_dict()) for block in net.dual])
-    adapted = build(weights, f"{model.name}, adapted", str(model.device), model.precision)
-    return Adapted(adapted, degradation, before, after)
+    if after < before:
+        weights = replace(model.weights, primal=_host(net.primal.state_dict()),
+                          dual=[_host(block.state_dict()) for block in net.dual])
+        model = build(weights, f"{model.name}, adapted", str(model.device), model.precision)
+    # The closed loop on the output itself (back_projection.py): on the blurred pictures of
+    # docs/adaptation.md it adds what a minute of training does not; on clean pictures read as
+    # slightly blurred it cost up to 0.18 dB, so only where --denoise auto reads blur.
+    return Adapted(model, degradation, before, after, back_projected=reading.damage == "blur")
 
 
 @functools.cache
@@ -185,6 +213,16 @@ def cleaned(model: LoadedModel, image: np.ndarray) -> np.ndarray:
     picture as the model sees it, without the noise and JPEG blocks it removes."""
     sr = Upscaler(model).upscale_uint8(image)
     return quantize_uint8(downscale_bicubic(sr, model.scale))
+
+
+def loop_error(image: np.ndarray, sr: np.ndarray, kernel: str) -> float:
+    """The median |image - down(sr)| (0..255) of an (H, W, 3) uint8 picture and its (sH, sW, 3)
+    output on the 0..255 scale, down being `kernel` ("bicubic" or "gaussAxBaC", unrounded): the
+    closed loop of paper Eq. 2 with the degradation read from the picture as D. The photo model
+    removes noise, so noise the reading missed is what stays in it."""
+    scale = sr.shape[0] // image.shape[0]
+    down = downscale(torch.from_numpy(np.ascontiguousarray(sr.transpose(2, 0, 1)))[None].float(), kernel, scale)
+    return float(np.median(np.abs(image - down[0].permute(1, 2, 0).numpy())))
 
 
 def _crop(image: np.ndarray, side: int, rng: np.random.Generator, augment: bool = True) -> np.ndarray:

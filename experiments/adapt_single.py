@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drn_cli import test_time
 from drn_cli.degradations import modcrop
 from drn_cli.degradations.estimate import read_damage
 from drn_cli.evaluate import score_image
@@ -30,11 +31,22 @@ def main() -> None:
     parser.add_argument("--pool", type=Path, help="a folder of HR images whose crops make half of each step's pairs "
                         "(default: the shipped weights/adapt-pool.png)")
     parser.add_argument("--no-pool", action="store_true", help="the picture's own pairs alone")
+    parser.add_argument("--kernel", help="the self-pairs' degradation named instead of read (the oracle: the set's "
+                        "true kernel, e.g. gauss2.4x0.8a30)")
+    parser.add_argument("--lr", type=float, default=test_time.LEARNING_RATE)
+    parser.add_argument("--batch", type=int, default=test_time.BATCH, help="pairs a step")
+    parser.add_argument("--loop", type=int, default=test_time.LOOP_SHARE, help="closed-loop crops a step")
+    parser.add_argument("--only", help="comma-separated picture names (stems) to run")
     args = parser.parse_args()
+    test_time.LEARNING_RATE, test_time.BATCH, test_time.LOOP_SHARE = args.lr, args.batch, args.loop
+    if args.kernel:
+        test_time.self_pair_degradation = lambda photos, qualities, scale: (args.kernel, {})
     models = {name: load_upscaler(name) for name in ("drn-s-x4", "drn-s-x4-real")}
     pool = [] if args.no_pool else [read_rgb(p) for p in find_images(args.pool)] if args.pool else None
     rows = []
     for hr_path in find_images(args.set / "single" / "HR"):
+        if args.only and hr_path.stem not in args.only.split(","):
+            continue
         hr = modcrop(read_rgb(hr_path), 4)
         lr_path = next(p for p in find_images(args.set / "single_lr") if p.stem == hr_path.stem)
         lr = read_rgb(lr_path)
@@ -44,15 +56,16 @@ def main() -> None:
         scores = {name: score_image(up.upscale_uint8(lr), hr, 4)[0] for name, up in models.items()}
         tic = time.perf_counter()
         adapted = adapt_to_picture(models[start].model, lr, steps=args.steps, hr_pool=pool)
-        scores["adapted"] = score_image(Upscaler(adapted.model).upscale_uint8(lr), hr, 4)[0]
+        scores["adapted"] = score_image(adapted.upscaler().upscale_uint8(lr), hr, 4)[0]
+        weights_only = score_image(Upscaler(adapted.model).upscale_uint8(lr), hr, 4)[0]
         seconds = time.perf_counter() - tic
-        rows.append([scores["drn-s-x4"], scores["drn-s-x4-real"], scores[auto], scores["adapted"]])
+        rows.append([scores["drn-s-x4"], scores["drn-s-x4-real"], scores[auto], weights_only, scores["adapted"]])
         print(f"{hr_path.stem}: {lr.shape[1]}x{lr.shape[0]} default {auto} ({reading.reason}) {scores[auto]:.3f}  "
               f"drn-s-x4 {scores['drn-s-x4']:.3f}  drn-s-x4-real {scores['drn-s-x4-real']:.3f}  "
-              f"adapted {scores['adapted']:.3f}  [{adapted.text()}; {seconds:.1f} s]", flush=True)
+              f"adapted {weights_only:.3f}, as --adapt runs it {scores['adapted']:.3f}  [{adapted.text()}; {seconds:.1f} s]", flush=True)
     mean = np.mean(rows, axis=0)
-    print(f"mean: drn-s-x4 {mean[0]:.3f}  drn-s-x4-real {mean[1]:.3f}  default {mean[2]:.3f}  adapted {mean[3]:.3f} "
-          f"({mean[3] - mean[2]:+.3f} over the default)")
+    print(f"mean: drn-s-x4 {mean[0]:.3f}  drn-s-x4-real {mean[1]:.3f}  default {mean[2]:.3f}  adapted weights "
+          f"{mean[3]:.3f} ({mean[3] - mean[2]:+.3f})  --adapt {mean[4]:.3f} ({mean[4] - mean[2]:+.3f} over the default)")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "drn_cli"
 LAYERS = {
     "errors": 0,
     "atomic": 1, "tiling": 1, "metrics": 1, "degradations": 1, "device": 1,
-    "download": 2,
+    "download": 2, "back_projection": 2,
     "models": 3, "io": 3, "distributed": 3,
     "request": 4, "datasets": 4, "export": 4,
     "inference": 5, "plan": 5,

@@ -23,22 +23,25 @@ from drn_cli.models.loaded import load
 from drn_cli.request import UpscaleRequest
 
 
-def natural(seed: int, side: int = 192) -> np.ndarray:
+def natural(seed: int, side: int = 192, contrast: float = 40) -> np.ndarray:
     """An (side, side, 3) uint8 image whose power spectrum falls as |u|^-2.4, as a natural
-    photo's does on average (estimate.ALPHA_PRIOR), with random phases."""
+    photo's does on average (estimate.ALPHA_PRIOR), with random phases (std `contrast`)."""
     rng = np.random.default_rng(seed)
     radius = np.hypot(*np.meshgrid(np.fft.fftfreq(side), np.fft.fftfreq(side), indexing="ij"))
     radius[0, 0] = 1
     planes = [np.real(np.fft.ifft2((rng.standard_normal((side, side)) + 1j * rng.standard_normal((side, side)))
                                    / radius ** 1.2)) for _ in range(3)]
     image = np.stack(planes, axis=2)
-    return np.clip((image - image.mean()) / image.std() * 40 + 128, 0, 255).astype(np.uint8)
+    return np.clip((image - image.mean()) / image.std() * contrast + 128, 0, 255).astype(np.uint8)
 
 
 def blurred(seed: int, side: int) -> np.ndarray:
     """A (side, side, 3) blurred clean picture (natural() with the blind set's Gaussian, x4): what
-    --adapt is for (natural() itself reads as noisy, which is left as the model makes it)."""
-    return degrade(natural(seed, 4 * side), 4, "gauss2.4x0.8a30")
+    --adapt is for (natural() itself reads as noisy, which is left as the model makes it). Its
+    contrast is lowered so that the tiny test models' closed-loop error through the blur read
+    (test_time.loop_error) stays under LOOP_ERROR_LIMIT (about 1.2-1.3 grey levels; at the
+    contrast of natural() it is about 2: a bicubic-like model does not explain random texture)."""
+    return degrade(natural(seed, 4 * side, contrast=25), 4, "gauss2.4x0.8a30")
 
 
 def angle_error(a: float, b: float) -> float:
@@ -151,6 +154,80 @@ def test_half_the_pairs_come_from_the_shipped_clean_crops(tiny_model):
     assert not with_pool.kept_start and not alone.kept_start, (with_pool.text(), alone.text())
     assert not torch.equal(with_pool.model.network.state_dict()["head.weight"],
                            alone.model.network.state_dict()["head.weight"])
+
+
+def _tensor(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].float() / 255
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(255 ** 2 / np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)))
+
+
+def test_back_projection_takes_the_output_down_as_the_lr_was_made():
+    """models.back_projected's torch down operator is degradations' own (Gaussian blur, MATLAB
+    bicubic) to float32 rounding, an HR that explains its LR exactly is left as it is, and onto the
+    true kernel back-projection recovers more of a blurred picture than onto plain bicubic."""
+    from drn_cli.back_projection import back_project, downscale
+    from drn_cli.degradations.classic import downscale_gauss
+    from drn_cli.degradations.resize import downscale_bicubic, imresize
+    from drn_cli.inference import Upscaler
+
+    hr = natural(3, 96).astype(np.float64)
+    for name, made in (("gauss2.4x0.8a30", downscale_gauss(hr, 4, 2.4, 0.8, 30)), ("bicubic", downscale_bicubic(hr, 4))):
+        ours = downscale(_tensor(hr) * 255, name, 4)[0].permute(1, 2, 0).numpy()
+        assert np.abs(ours - made).max() < 1e-3, name
+    exact = downscale_gauss(hr, 4, 2.4, 0.8, 30) / 255
+    still = back_project(_tensor(hr), torch.from_numpy(exact.transpose(2, 0, 1))[None].float(), "gauss2.4x0.8a30")
+    assert (still[0].permute(1, 2, 0).numpy() * 255 - hr).__abs__().max() < 0.05
+    lr = degrade(hr.astype(np.uint8), 4, "gauss2.4x0.8a30")
+    start = np.clip(imresize(lr, 4), 0, 255)
+    scores = {name: _psnr(back_project(_tensor(start), _tensor(lr), name)[0].permute(1, 2, 0).numpy() * 255, hr)
+              for name in ("gauss2.4x0.8a30", "bicubic")}
+    assert scores["gauss2.4x0.8a30"] > scores["bicubic"] + 0.3 and scores["bicubic"] > _psnr(start, hr) + 0.2, scores
+    for name in ("gauss2.4x0.8a30+noise5", "bicubic+jpeg40", "nearest"):  # it would put the noise back
+        with pytest.raises(ValueError, match="back-projection needs"):
+            Upscaler(None, back_projection=name)
+
+
+def test_adapt_back_projects_the_output_of_blurred_pictures_only(tiny_model):
+    """--denoise auto reads blur: the adapted model's output is back-projected onto the blur read
+    (its line says so); a clean picture's is not."""
+    from drn_cli.back_projection import back_project
+
+    picture = blurred(12, 64)
+    adapted = test_time.adapt_to_picture(tiny_model, picture, steps=2)
+    assert adapted.back_projected and "back-projected onto the blur" in adapted.text()
+    upscaler = adapted.upscaler()
+    assert upscaler.model is adapted.model and upscaler.back_projection == adapted.degradation
+    plain = test_time.Upscaler(adapted.model).upscale_array(picture / 255.0, tile=0)
+    expected = back_project(torch.from_numpy(plain.transpose(2, 0, 1))[None], _tensor(picture), adapted.degradation)
+    got = upscaler.upscale_array(picture / 255.0, tile=0)
+    assert np.abs(got - expected[0].permute(1, 2, 0).numpy()).max() < 1e-5 and np.abs(got - plain).max() > 0.01
+    clean = test_time.adapt_to_picture(tiny_model, degrade(natural(13, 256), 4, "bicubic"), steps=1)
+    assert not clean.back_projected and clean.upscaler().back_projection is None
+
+
+def test_a_blurred_picture_with_noise_the_reading_misses_is_not_adapted():
+    """Blotchy colour noise (three-pixel blotches: the noise reading looks for fine grain in flat
+    regions) on a blurred photo: the photo model removes it, so its output taken back down with
+    the blur read misses the picture by more than LOOP_ERROR_LIMIT grey levels, and the picture
+    is upscaled as the model makes it. The same photo without the blotches is adapted and
+    back-projected. The photo is four of the shipped Kodak crops, blurred with the blind set's kernel."""
+    from drn_cli.degradations.estimate import read_damage
+    from drn_cli.degradations.resize import imresize
+
+    model = load("drn-s-x4-real", "cpu", "fp32")
+    crops = test_time.shipped_pool()[:4]
+    photo_hr = np.concatenate([np.concatenate(crops[:2], axis=1), np.concatenate(crops[2:], axis=1)], axis=0)
+    clean = degrade(photo_hr, 4, "gauss2.4x0.8a30")
+    blotches = imresize(np.random.default_rng(0).normal(0, 28, (32, 32, 3)), 3)
+    noisy = np.clip(clean + blotches, 0, 255).round().astype(np.uint8)
+    assert read_damage(noisy, None).damage == read_damage(clean, None).damage == "blur"
+    skipped = test_time.adapt_to_picture(model, noisy, steps=1)
+    assert "misses the picture by" in skipped.text() and skipped.upscaler().model is model
+    adapted = test_time.adapt_to_picture(model, clean, steps=1)
+    assert not adapted.skipped and adapted.back_projected, adapted.text()
 
 
 def test_noisy_and_compressed_pictures_are_not_adapted(shipped_tiny, tmp_path):

@@ -26,7 +26,7 @@ def cubic(x: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=64)
-def _resize_matrix(in_len: int, out_len: int, scale: float) -> np.ndarray:
+def resize_matrix(in_len: int, out_len: int, scale: float) -> np.ndarray:
     """(out_len, in_len) matrix of MATLAB bicubic weights along one axis, borders mirrored."""
     kernel_width = 4.0
     antialias = scale < 1
@@ -64,8 +64,8 @@ def imresize(image: np.ndarray, scale: float, out_shape: tuple[int, int] | None 
     scale_h, scale_w = (out_h / h, out_w / w) if out_shape else (scale, scale)
     data = image.astype(np.float64)
     # MATLAB resizes the dimension with the smaller scale first; with equal scales, rows first.
-    rows = _resize_matrix(h, out_h, scale_h)
-    cols = _resize_matrix(w, out_w, scale_w)
+    rows = resize_matrix(h, out_h, scale_h)
+    cols = resize_matrix(w, out_w, scale_w)
     data = np.tensordot(rows, data, axes=(1, 0))  # (out_h, W[, C])
     data = np.tensordot(cols, data, axes=(1, 1))  # (out_w, out_h[, C])
     return np.swapaxes(data, 0, 1)
