@@ -116,7 +116,11 @@ class Upscaler:
     def upscale_tile(self, lr: torch.Tensor) -> torch.Tensor:
         """One (1, 3, h, w) tile in [0, 1] -> its final image (the model's call, back-projected
         onto `back_projection` where there is one)."""
-        sr = self.model(lr)
+        return self.held_to_input(self.model(lr), lr)
+
+    def held_to_input(self, sr: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
+        """A tile's final output (B, 3, h*s, w*s) back-projected onto `back_projection` against its
+        input (B, 3, h, w), both in [0, 1]; `sr` itself without one."""
         if self.back_projection is None:
             return sr
         return back_projection.back_project(sr, lr.to(sr.device), self.back_projection)

@@ -26,6 +26,7 @@ def _tile_outputs(upscaler: Upscaler, tile: torch.Tensor, loop: bool) -> list[to
     model = upscaler.model
     lr = tile.to(model.device)
     levels = model.levels(lr)
+    levels[-1] = upscaler.held_to_input(levels[-1], lr)  # the final image as upscale_tile makes it
     return levels + ([model.loop_error(lr, levels[-1])] if loop else [])
 
 

@@ -204,6 +204,11 @@ def test_adapt_back_projects_the_output_of_blurred_pictures_only(tiny_model):
     expected = back_project(torch.from_numpy(plain.transpose(2, 0, 1))[None], _tensor(picture), adapted.degradation)
     got = upscaler.upscale_array(picture / 255.0, tile=0)
     assert np.abs(got - expected[0].permute(1, 2, 0).numpy()).max() < 1e-5 and np.abs(got - plain).max() > 0.01
+    # --all-levels and --confidence make their final image from the same pass: back-projected too
+    from drn_cli.levels import upscale_extras
+
+    extras = upscale_extras(upscaler, picture / 255.0, tile=0, overlap=16, loop=True)
+    assert np.abs(extras[-2] - got).max() < 1e-5
     clean = test_time.adapt_to_picture(tiny_model, degrade(natural(13, 256), 4, "bicubic"), steps=1)
     assert not clean.back_projected and clean.upscaler().back_projection is None
 
