@@ -78,7 +78,9 @@ def resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return rows @ image @ cols.T
 
 
+@functools.lru_cache(maxsize=16)
 def _matrix(in_len: int, out_len: int, device: torch.device) -> torch.Tensor:
+    """resize.resize_matrix on `device`, kept: every iteration of every tile of a size asks for it."""
     return torch.from_numpy(resize_matrix(in_len, out_len, out_len / in_len)).to(device, torch.float32)
 
 
