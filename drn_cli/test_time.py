@@ -115,8 +115,10 @@ def adapt_to_picture(model: LoadedModel, pixels: np.ndarray, jpeg_quality: int |
     """`model` adapted to one picture ((H, W, C) uint8/uint16, C = 1, 3 or 4; its file's JPEG
     quality if it is one, its lossy format's name if it is one) for `steps` steps: a new
     LoadedModel on the same device, or `model` itself when the picture is too small for a
-    self-pair, noisy or compressed, or adapting made its self-pairs worse. `hr_pool`: clean HR
-    images half of each step's pairs are cut from (None: shipped_pool(); []: the picture alone)."""
+    self-pair, noisy or compressed, blurred with noise the reading missed (loop_error), or
+    adapting made its self-pairs worse; its output back-projected onto the blur read where the
+    picture reads as blurred (Adapted.upscaler). `hr_pool`: clean HR images half of each step's
+    pairs are cut from (None: shipped_pool(); []: the picture alone)."""
     check_steps(steps)
     if not model.arch.trainable or not model.has_dual:
         raise UsageError(f"--adapt trains the model on the picture's closed loop; {model.name} has no dual "

@@ -15,12 +15,19 @@ from pathlib import Path
 import numpy as np
 
 from drn_cli import test_time
-from drn_cli.degradations import modcrop
+from drn_cli.degradations import estimate, modcrop
 from drn_cli.degradations.estimate import read_damage
 from drn_cli.evaluate import score_image
 from drn_cli.inference import Upscaler, load_upscaler
 from drn_cli.io import find_images, read_rgb
 from drn_cli.test_time import adapt_to_picture
+
+
+def _strided(welch, image: np.ndarray, window: int, stride: int, crop: int) -> np.ndarray:
+    """welch_spectrum's mean power spectrum with tiles every `stride` pixels: the mean of the
+    half-window-stride spectra of the image shifted by multiples of `stride` (the same tiles)."""
+    shifts = range(0, window // 2, stride)
+    return np.mean([welch(image[dy:, dx:], window, crop) for dy in shifts for dx in shifts], axis=0)
 
 
 def main() -> None:
@@ -36,9 +43,14 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=test_time.LEARNING_RATE)
     parser.add_argument("--batch", type=int, default=test_time.BATCH, help="pairs a step")
     parser.add_argument("--loop", type=int, default=test_time.LOOP_SHARE, help="closed-loop crops a step")
+    parser.add_argument("--welch-stride", type=int, help="read the blur with Welch tiles at this stride (LR pixels; the "
+                        "reading's own is half its 32-pixel window)")
     parser.add_argument("--only", help="comma-separated picture names (stems) to run")
     args = parser.parse_args()
     test_time.LEARNING_RATE, test_time.BATCH, test_time.LOOP_SHARE = args.lr, args.batch, args.loop
+    if args.welch_stride:
+        welch = estimate.welch_spectrum
+        estimate.welch_spectrum = lambda image, window=32, crop=512: _strided(welch, image, window, args.welch_stride, crop)
     if args.kernel:
         test_time.self_pair_degradation = lambda photos, qualities, scale: (args.kernel, {})
     models = {name: load_upscaler(name) for name in ("drn-s-x4", "drn-s-x4-real")}
