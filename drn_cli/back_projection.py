@@ -19,25 +19,23 @@ blur is not Gaussian (a real photo, docs/adaptation.md) more iterations ring at 
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .degradations import parse_degradation
-from .degradations.classic import gaussian_kernel2d, kernel_side
+from .degradations import gauss_sigmas
+from .degradations.classic import anisotropic_kernel
 from .degradations.resize import resize_matrix
 
 ITERATIONS = 3
 STEP = 0.5
 
 
-def check(degradation: str) -> str:
-    """`degradation` itself where back-projection can use it: "gaussAxBaC" or "bicubic", without
-    noise or JPEG stages (which it would put back); ValueError otherwise."""
+def check(degradation: str) -> None:
+    """ValueError unless back-projection can use `degradation`: "gaussAxBaC" or "bicubic", without
+    noise or JPEG stages (which it would put back)."""
     _sigmas(degradation)
-    return degradation
 
 
 def back_project(sr: torch.Tensor, lr: torch.Tensor, degradation: str, iterations: int = ITERATIONS,
@@ -87,16 +85,13 @@ def _matrix(in_len: int, out_len: int, device: torch.device) -> torch.Tensor:
 def _sigmas(degradation: str) -> tuple[float, float, float]:
     """(major, minor, angle) of a "gaussAxBaC" name; (0, 0, 0) for "bicubic"; ValueError for
     anything else (another kernel, or noise and JPEG stages, which back-projection would put back)."""
-    if degradation == "bicubic":
-        return 0.0, 0.0, 0.0
-    if not degradation.startswith("gauss") or parse_degradation(degradation).kernel != degradation:
+    sigmas = (0.0, 0.0, 0.0) if degradation == "bicubic" else gauss_sigmas(degradation)
+    if sigmas is None:
         raise ValueError(f"back-projection needs a Gaussian blur or bicubic without stages, got {degradation!r}")
-    major, minor, angle = (float(v) for v in degradation.removeprefix("gauss").replace("a", "x").split("x"))
-    return major, minor, angle
+    return sigmas
 
 
 @functools.lru_cache(maxsize=16)
 def _kernel(major: float, minor: float, angle: float) -> np.ndarray:
-    """The blur of degradations.classic.anisotropic_blur (its size, its orientation), float32."""
-    size = kernel_side(max(major, minor))
-    return gaussian_kernel2d(size, major, minor, -math.radians(angle)).astype(np.float32)
+    """degradations.classic.anisotropic_blur's kernel, float32."""
+    return anisotropic_kernel(major, minor, angle).astype(np.float32)

@@ -144,7 +144,7 @@ def adapt_to_picture(model: LoadedModel, pixels: np.ndarray, jpeg_quality: int |
         # cleaned by the model itself (its output, downscaled back): a noisy real photo read as
         # blurred got its grain back when it was its own HR (docs/adaptation.md).
         sr = Upscaler(model).upscale_uint8(image)
-        hr_image = quantize_uint8(downscale_bicubic(sr, scale))
+        hr_image = _downscaled(sr, scale)
         error = loop_error(image, sr, kernel)
         if reading.damage == "blur" and error > LOOP_ERROR_LIMIT:
             return Adapted(model, degradation, skipped=f"the model's output taken back down with the blur read "
@@ -213,8 +213,12 @@ def _host(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 def cleaned(model: LoadedModel, image: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 through `model` and back down to its own size (MATLAB bicubic): the
     picture as the model sees it, without the noise and JPEG blocks it removes."""
-    sr = Upscaler(model).upscale_uint8(image)
-    return quantize_uint8(downscale_bicubic(sr, model.scale))
+    return _downscaled(Upscaler(model).upscale_uint8(image), model.scale)
+
+
+def _downscaled(sr: np.ndarray, scale: int) -> np.ndarray:
+    """An output (0..255 float) back at its picture's size: MATLAB bicubic, rounded to uint8."""
+    return quantize_uint8(downscale_bicubic(sr, scale))
 
 
 def loop_error(image: np.ndarray, sr: np.ndarray, kernel: str) -> float:

@@ -169,15 +169,23 @@ def gauss_name(sigma_major: float, sigma_minor: float, angle_deg: float) -> str:
     return f"gauss{round(sigma_major, 2):g}x{round(sigma_minor, 2):g}a{angle}"
 
 
-@functools.lru_cache(maxsize=64)
-def _gauss_kernel(name: str) -> Kernel | None:
-    """The Kernel a "gaussAxBaC" name means, or None for other names."""
+def gauss_sigmas(name: str) -> tuple[float, float, float] | None:
+    """(major, minor, angle) of a valid "gaussAxBaC" name (sigmas in HR pixels, degrees), or None
+    for other names (stages included)."""
     match = _GAUSS.fullmatch(name)
     if not match:
         return None
     major, minor, angle = (float(v) for v in match.groups())
-    if not (0 < minor and 0 < major <= 20 and angle < 360):
+    return (major, minor, angle) if 0 < minor and 0 < major <= 20 and angle < 360 else None
+
+
+@functools.lru_cache(maxsize=64)
+def _gauss_kernel(name: str) -> Kernel | None:
+    """The Kernel a "gaussAxBaC" name means, or None for other names."""
+    sigmas = gauss_sigmas(name)
+    if sigmas is None:
         return None
+    major, minor, angle = sigmas
     return Kernel(name, functools.partial(downscale_gauss, sigma_major=major, sigma_minor=minor, angle_deg=angle),
                   f"Gaussian blur sigmas {major:g} and {minor:g} HR px at {angle:g} degrees, then bicubic")
 

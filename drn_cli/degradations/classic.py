@@ -74,9 +74,15 @@ def anisotropic_blur(image: np.ndarray, sigma_major: float, sigma_minor: float, 
     """(H, W[, C]) blurred by a Gaussian with axis sigmas in pixels, the major axis at `angle_deg`
     degrees from the x axis (counter-clockwise on screen: y points down), reflected borders ->
     float64 array."""
-    size = kernel_side(max(sigma_major, sigma_minor))
-    kernel = gaussian_kernel2d(size, sigma_major, sigma_minor, -math.radians(angle_deg))
+    kernel = anisotropic_kernel(sigma_major, sigma_minor, angle_deg)
     return cv2.filter2D(image.astype(np.float64), -1, kernel, borderType=cv2.BORDER_REFLECT_101)
+
+
+def anisotropic_kernel(sigma_major: float, sigma_minor: float, angle_deg: float) -> np.ndarray:
+    """The (n, n) normalised Gaussian anisotropic_blur applies (n holds +-3 sigma of the major axis;
+    the angle counter-clockwise on screen), for cv2.filter2D's correlation."""
+    return gaussian_kernel2d(kernel_side(max(sigma_major, sigma_minor)), sigma_major, sigma_minor,
+                             -math.radians(angle_deg))
 
 
 def downscale_gauss(hr: np.ndarray, scale: int, sigma_major: float, sigma_minor: float, angle_deg: float) -> np.ndarray:
