@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from . import back_projection
+from .degradations import TURNS_AND_FLIPS, turned
 from .degradations.estimate import read_damage
 from .device import return_freed_cpu_memory
 from .errors import DrnError
@@ -86,6 +87,9 @@ class Upscaler:
     # a degradation ("gaussAxBaC" or "bicubic") each tile's output is back-projected onto
     # (back_projection.py: --adapt on a blurred picture), or None
     back_projection: str | None = None
+    # the flips and turns --tta averages (self_ensemble): all eight, or those that keep the blur a
+    # model was adapted to (--adapt; degradations.kernel_symmetries)
+    ensemble: tuple[tuple[int, bool], ...] = TURNS_AND_FLIPS
 
     def __post_init__(self) -> None:
         if self.back_projection is not None:
@@ -248,15 +252,13 @@ def upscaler_for_picture(request: UpscaleRequest, size: tuple[int, int] | None =
                         request.model_backend)
 
 
-def self_ensemble(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray) -> np.ndarray:
-    """Average `fn` over the 8 flips/rotations of (H, W, C) `image` (the x8 self-ensemble)."""
+def self_ensemble(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray,
+                  transforms: tuple[tuple[int, bool], ...] = TURNS_AND_FLIPS) -> np.ndarray:
+    """Average `fn` over the flips and turns `transforms` (degradations.TURNS_AND_FLIPS: all 8,
+    the x8 self-ensemble) of (H, W, C) `image`."""
     total = None
-    for k in range(4):
-        for flip in (False, True):
-            x = np.rot90(image, k)
-            x = x[:, ::-1] if flip else x
-            y = fn(np.ascontiguousarray(x))
-            y = y[:, ::-1] if flip else y
-            y = np.rot90(y, -k).astype(np.float64)
-            total = y if total is None else total + y
-    return total / 8
+    for turns, flip in transforms:
+        y = fn(np.ascontiguousarray(turned(image, turns, flip)))
+        y = np.rot90(y[:, ::-1] if flip else y, -turns).astype(np.float64)
+        total = y if total is None else total + y
+    return total / len(transforms)

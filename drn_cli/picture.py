@@ -80,18 +80,19 @@ def _finish(picture: Picture, pixels: np.ndarray, factor: int) -> Picture:
 
 def _run_final(picture: Picture, image: np.ndarray, upscaler: Upscaler, run: RunOptions,
                on_tile: TileProgress | None) -> np.ndarray:
-    """The final level as integers: streamed rows rounded where they are made, or the 8 TTA
-    passes averaged in float and rounded once."""
+    """The final level as integers: streamed rows rounded where they are made, or the TTA
+    passes (Upscaler.ensemble) averaged in float and rounded once."""
     (h, w, channels), s = picture.pixels.shape, upscaler.scale
     if run.tta:
-        passes = iter(range(8))
+        passes, count = iter(range(8)), len(upscaler.ensemble)
 
         def one_pass(x: np.ndarray) -> np.ndarray:
             k = next(passes)
-            progress = None if on_tile is None else lambda done, total: on_tile(k * total + done, 8 * total)
+            progress = None if on_tile is None else lambda done, total: on_tile(k * total + done, count * total)
             return upscaler.upscale_array(x, run.tile, run.overlap, progress)
 
-        return to_pixels(self_ensemble(one_pass, image).astype(np.float32), channels, picture.bits)
+        averaged = self_ensemble(one_pass, image, upscaler.ensemble)
+        return to_pixels(averaged.astype(np.float32), channels, picture.bits)
     out = np.empty((h * s, w * s, channels), dtype=picture.pixels.dtype)
 
     def emit(y: int, rows: np.ndarray) -> None:

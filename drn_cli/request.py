@@ -24,7 +24,8 @@ MAX_FINAL_FACTOR = 16       # --outscale's limit, and the most --width/--height 
 @dataclass(frozen=True)
 class RunOptions:
     """How the model runs on one picture. tile: LR pixels, None = from free memory, 0 = whole
-    image; overlap: LR pixels; tta: average the 8 flips and rotations (8x the compute)."""
+    image; overlap: LR pixels; tta: average the 8 flips and rotations (8x the compute;
+    the upscaler's own under --adapt: Upscaler.ensemble)."""
 
     tile: int | None = None
     overlap: int = DEFAULT_OVERLAP

@@ -9,10 +9,13 @@ with the paper's protocol (Y-PSNR, shave 4). Prints a row per picture and the me
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from drn_cli import test_time
 from drn_cli.degradations import estimate, modcrop
@@ -20,6 +23,7 @@ from drn_cli.degradations.estimate import read_damage
 from drn_cli.evaluate import score_image
 from drn_cli.inference import Upscaler, load_upscaler
 from drn_cli.io import find_images, read_rgb
+from drn_cli.models.weights import save_weights
 from drn_cli.test_time import adapt_to_picture
 
 
@@ -28,6 +32,19 @@ def _strided(welch, image: np.ndarray, window: int, stride: int, crop: int) -> n
     half-window-stride spectra of the image shifted by multiples of `stride` (the same tiles)."""
     shifts = range(0, window // 2, stride)
     return np.mean([welch(image[dy:, dx:], window, crop) for dy in shifts for dx in shifts], axis=0)
+
+
+def _cosine_adam(steps: int) -> None:
+    """test_time's Adam with its lr falling from the set one to 0 over `steps` steps (half a cosine)."""
+    class CosineAdam(torch.optim.Adam):
+        def step(self, closure=None):
+            done = getattr(self, "done", 0)
+            for group in self.param_groups:
+                group.setdefault("peak", group["lr"])
+                group["lr"] = group["peak"] * 0.5 * (1 + math.cos(math.pi * done / steps))
+            self.done = done + 1
+            return super().step(closure)
+    test_time.torch.optim.Adam = CosineAdam
 
 
 def main() -> None:
@@ -45,12 +62,18 @@ def main() -> None:
     parser.add_argument("--loop", type=int, default=test_time.LOOP_SHARE, help="closed-loop crops a step")
     parser.add_argument("--welch-stride", type=int, help="read the blur with Welch tiles at this stride (LR pixels; the "
                         "reading's own is half its 32-pixel window)")
+    parser.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
+                        help="the learning rate over the steps: constant, or cosine from --lr down to 0")
+    parser.add_argument("--save", type=Path, help="a folder to save each picture's adapted weights in "
+                        "(STEM.safetensors) and how --adapt runs them (STEM.json: Upscaler.back_projection and .ensemble)")
     parser.add_argument("--only", help="comma-separated picture names (stems) to run")
     args = parser.parse_args()
     test_time.LEARNING_RATE, test_time.BATCH, test_time.LOOP_SHARE = args.lr, args.batch, args.loop
     if args.welch_stride:
         welch = estimate.welch_spectrum
         estimate.welch_spectrum = lambda image, window=32, crop=512: _strided(welch, image, window, args.welch_stride, crop)
+    if args.schedule == "cosine":
+        _cosine_adam(args.steps)
     if args.kernel:
         test_time.self_pair_degradation = lambda photos, qualities, scale: (args.kernel, {})
     models = {name: load_upscaler(name) for name in ("drn-s-x4", "drn-s-x4-real")}
@@ -71,6 +94,12 @@ def main() -> None:
         scores["adapted"] = score_image(adapted.upscaler().upscale_uint8(lr), hr, 4)[0]
         weights_only = score_image(Upscaler(adapted.model).upscale_uint8(lr), hr, 4)[0]
         seconds = time.perf_counter() - tic
+        if args.save:
+            args.save.mkdir(parents=True, exist_ok=True)
+            save_weights(args.save / f"{hr_path.stem}.safetensors", adapted.model.weights)
+            upscaler = adapted.upscaler()
+            (args.save / f"{hr_path.stem}.json").write_text(json.dumps(
+                {"back_projection": upscaler.back_projection, "ensemble": upscaler.ensemble, "line": adapted.text()}))
         rows.append([scores["drn-s-x4"], scores["drn-s-x4-real"], scores[auto], weights_only, scores["adapted"]])
         print(f"{hr_path.stem}: {lr.shape[1]}x{lr.shape[0]} default {auto} ({reading.reason}) {scores[auto]:.3f}  "
               f"drn-s-x4 {scores['drn-s-x4']:.3f}  drn-s-x4-real {scores['drn-s-x4-real']:.3f}  "

@@ -1,6 +1,7 @@
 """Blind adaptation (docs/adaptation.md): the Gaussian kernel family, the blur read from LR alone,
 self-pairs that carry it, and one picture adapted at upscale time (`drn upscale --adapt`)."""
 
+import functools
 import os
 import signal
 import subprocess
@@ -16,7 +17,7 @@ from typer.testing import CliRunner
 
 from drn_cli import test_time
 from drn_cli.cli import app
-from drn_cli.degradations import degrade, gauss_name, parse_degradation
+from drn_cli.degradations import degrade, gauss_name, kernel_symmetries, parse_degradation
 from drn_cli.degradations.estimate import read_blur, self_pair_degradation
 from drn_cli.errors import UsageError
 from drn_cli.models.loaded import load
@@ -190,6 +191,28 @@ def test_back_projection_takes_the_output_down_as_the_lr_was_made():
             Upscaler(None, back_projection=name)
 
 
+def test_kernel_symmetries_are_the_flips_and_turns_the_blur_commutes_with():
+    """A flip or turn is kept for a degradation exactly when blurring and downscaling the turned
+    picture gives the turned LR (the same blur): all eight for bicubic and a round Gaussian, four
+    along an axis or a diagonal, two (the identity and the half turn) at any other angle."""
+    from drn_cli.degradations import TURNS_AND_FLIPS, gauss_sigmas, kernel_symmetries, turned
+    from drn_cli.degradations.classic import downscale_gauss
+    from drn_cli.degradations.resize import downscale_bicubic
+
+    hr = natural(3, 64).astype(np.float64)
+    expected = {"bicubic": 8, "gauss2x2a0": 8, "gauss2.4x0.8a0": 4, "gauss2.4x0.8a45": 4, "gauss2.4x0.8a30": 2,
+                "gauss1.6x1.2a120": 2}
+    for name, count in expected.items():
+        sigmas = gauss_sigmas(name)
+        down = functools.partial(downscale_gauss, scale=4, sigma_major=sigmas[0], sigma_minor=sigmas[1],
+                                 angle_deg=sigmas[2]) if sigmas else functools.partial(downscale_bicubic, scale=4)
+        lr = down(hr)
+        commuting = {t for t in TURNS_AND_FLIPS
+                     if np.abs(down(np.ascontiguousarray(turned(hr, *t))) - turned(lr, *t)).max() < 0.1}
+        assert set(kernel_symmetries(name)) == commuting and len(commuting) == count, name
+    assert kernel_symmetries("bicubic+noise10+jpeg50") == TURNS_AND_FLIPS
+
+
 def test_adapt_back_projects_the_output_of_blurred_pictures_only(tiny_model):
     """--denoise auto reads blur: the adapted model's output is back-projected onto the blur read
     (its line says so); a clean picture's is not."""
@@ -200,6 +223,8 @@ def test_adapt_back_projects_the_output_of_blurred_pictures_only(tiny_model):
     assert adapted.back_projected and "back-projected onto the blur" in adapted.text()
     upscaler = adapted.upscaler()
     assert upscaler.model is adapted.model and upscaler.back_projection == adapted.degradation
+    # --tta averages only the flips and turns that keep the blur the copy was adapted to
+    assert upscaler.ensemble == kernel_symmetries(adapted.degradation) and len(upscaler.ensemble) < 8
     plain = test_time.Upscaler(adapted.model).upscale_array(picture / 255.0, tile=0)
     expected = back_project(torch.from_numpy(plain.transpose(2, 0, 1))[None], _tensor(picture), adapted.degradation)
     got = upscaler.upscale_array(picture / 255.0, tile=0)
@@ -211,6 +236,7 @@ def test_adapt_back_projects_the_output_of_blurred_pictures_only(tiny_model):
     assert np.abs(extras[-2] - got).max() < 1e-5
     clean = test_time.adapt_to_picture(tiny_model, degrade(natural(13, 256), 4, "bicubic"), steps=1)
     assert not clean.back_projected and clean.upscaler().back_projection is None
+    assert clean.kept_start or clean.upscaler().ensemble == kernel_symmetries(clean.degradation)
 
 
 def test_a_blurred_picture_with_noise_the_reading_misses_is_not_adapted():

@@ -4,6 +4,7 @@ TTA and the Python API. Real files and tiny real models; nothing is mocked."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -268,6 +269,12 @@ def test_tta_is_the_average_of_the_eight_flips_and_rotations(tmp_path, tiny_mode
     assert np.abs(tta.astype(float) - direct).max() <= 0.5 + 1e-6
     assert not np.array_equal(tta, plain)
     assert run("upscale", tmp_path / "a.png", "--tta", "--model", tiny_model_file).exit_code == 0
+    # an upscaler adapted to an anisotropic blur (--adapt) averages only the turns that keep it
+    halves = replace(upscaler, ensemble=((0, False), (2, False)))
+    kept = upscale_picture(picture, halves, RunOptions(tile=0, tta=True)).final.pixels
+    turned_back = np.rot90(upscaler.upscale_array(np.ascontiguousarray(np.rot90(image, 2)), tile=0), -2)
+    two = (upscaler.upscale_array(image, tile=0) + turned_back) / 2 * 255
+    assert np.abs(kept.astype(float) - two).max() <= 0.5 + 1e-6 and not np.array_equal(kept, tta)
 
 
 def test_upscale_defaults_to_the_model_each_picture_needs_and_eval_to_the_paper_model(tmp_path, shipped_tiny):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .classic import downscale_bd, downscale_gauss, downscale_nearest
+from .classic import anisotropic_kernel, downscale_bd, downscale_gauss, downscale_nearest
 from .real import TRAINING, degrade_real, degrade_real_pair, jpeg
 from .resize import downscale_bicubic, imresize, modcrop, quantize_uint8
 
@@ -33,6 +33,7 @@ __all__ = [
     "describe",
     "gauss_name",
     "imresize",
+    "kernel_symmetries",
     "lr_pyramid",
     "modcrop",
     "parse_degradation",
@@ -177,6 +178,33 @@ def gauss_sigmas(name: str) -> tuple[float, float, float] | None:
         return None
     major, minor, angle = (float(v) for v in match.groups())
     return (major, minor, angle) if 0 < minor and 0 < major <= 20 and angle < 360 else None
+
+
+# The eight flips and turns of an image (the x8 self-ensemble): np.rot90 by `turns` quarter
+# turns, then a left-right flip where `flip`.
+TURNS_AND_FLIPS: tuple[tuple[int, bool], ...] = tuple((turns, flip) for turns in range(4) for flip in (False, True))
+
+
+def turned(image: np.ndarray, turns: int, flip: bool) -> np.ndarray:
+    """(H, W, ...) `image` turned by `turns` quarter turns (np.rot90), then flipped left-right
+    where `flip` (a view)."""
+    image = np.rot90(image, turns)
+    return image[:, ::-1] if flip else image
+
+
+@functools.lru_cache(maxsize=64)
+def kernel_symmetries(name: str) -> tuple[tuple[int, bool], ...]:
+    """The TURNS_AND_FLIPS that leave the blur of degradation `name` as it is: all eight for
+    bicubic and the other named kernels, for a "gaussAxBaC" kernel those that map its ellipse
+    onto itself (all eight for a round one, four for one along an axis or a diagonal, else the identity and the
+    half turn). A picture blurred by an anisotropic kernel and then turned a quarter or flipped
+    is blurred by another kernel, which a model adapted to the first (--adapt) was not taught."""
+    sigmas = gauss_sigmas(parse_degradation(name).kernel)
+    if sigmas is None:
+        return TURNS_AND_FLIPS
+    kernel = anisotropic_kernel(*sigmas)
+    # a kernel within 1% of its peak of itself is the same blur
+    return tuple(t for t in TURNS_AND_FLIPS if np.abs(turned(kernel, *t) - kernel).max() <= 0.01 * kernel.max())
 
 
 @functools.lru_cache(maxsize=64)
