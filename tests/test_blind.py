@@ -192,9 +192,10 @@ def test_back_projection_takes_the_output_down_as_the_lr_was_made():
 
 
 def test_kernel_symmetries_are_the_flips_and_turns_the_blur_commutes_with():
-    """A flip or turn is kept for a degradation exactly when blurring and downscaling the turned
-    picture gives the turned LR (the same blur): all eight for bicubic and a round Gaussian, four
-    along an axis or a diagonal, two (the identity and the half turn) at any other angle."""
+    """A flip or turn is kept for a degradation when blurring and downscaling the turned picture
+    gives the turned LR (the same blur): all eight for bicubic and a round Gaussian, four along an
+    axis or a diagonal, two (the identity and the half turn) at any other angle; a nearly round
+    kernel keeps all eight, its turns' LR a little off the turned LR."""
     from drn_cli.degradations import TURNS_AND_FLIPS, gauss_sigmas, kernel_symmetries, turned
     from drn_cli.degradations.classic import downscale_gauss
     from drn_cli.degradations.resize import downscale_bicubic
@@ -211,6 +212,12 @@ def test_kernel_symmetries_are_the_flips_and_turns_the_blur_commutes_with():
                      if np.abs(down(np.ascontiguousarray(turned(hr, *t))) - turned(lr, *t)).max() < 0.1}
         assert set(kernel_symmetries(name)) == commuting and len(commuting) == count, name
     assert kernel_symmetries("bicubic+noise10+jpeg50") == TURNS_AND_FLIPS
+    near, slanted = (functools.partial(downscale_gauss, scale=4, sigma_major=major, sigma_minor=minor, angle_deg=132)
+                     for major, minor in ((1.67, 1.49), (2.4, 0.8)))
+    quarter = np.ascontiguousarray(turned(hr, 1, False))
+    off = {name: np.abs(down(quarter) - turned(down(hr), 1, False)).mean() for name, down in
+           (("near", near), ("slanted", slanted))}
+    assert kernel_symmetries("gauss1.67x1.49a132") == TURNS_AND_FLIPS and off["near"] < off["slanted"] / 4, off
 
 
 def test_adapt_back_projects_the_output_of_blurred_pictures_only(tiny_model):
