@@ -35,8 +35,9 @@ def upscale(image: ImageLike, model: str | None = None, *, scale: int | None = N
     model's, between them both run and are blended (`drn upscale --denoise S`). `width` and/or
     `height` ask for a final size instead (pixels, aspect ratio kept; both: the largest size that
     fits inside them), reached by resizing the model's output. `tta` averages the 8 flips and
-    rotations (8x the time; with `adapt`, those that keep the blur read: Upscaler.ensemble). `backend`: "auto" (OpenVINO on CPUs with fast bf16 where it is
-    installed), "torch" or "openvino"; None reads DRN_BACKEND. `adapt` (True, or a number of
+    rotations (8x the time; with `adapt`, those that keep the blur read: Upscaler.ensemble).
+    `backend`: "auto" (OpenVINO on CPUs with fast bf16 where it is installed), "torch" or
+    "openvino"; None reads DRN_BACKEND. `adapt` (True, or a number of
     steps) first adapts the model to this picture, as `drn upscale --adapt` does (test_time.py:
     about a minute for 0.1 MP on 2 CPU cores); the shared model is not changed. Stateless and thread-safe: loaded
     models are cached read-only and shared. Options are checked as the CLI checks them

@@ -28,6 +28,7 @@ from .resize import downscale_bicubic, imresize, modcrop, quantize_uint8
 __all__ = [
     "CLASSIC",
     "DEGRADATIONS",
+    "TURNS_AND_FLIPS",
     "Degradation",
     "degrade",
     "describe",
@@ -38,6 +39,7 @@ __all__ = [
     "modcrop",
     "parse_degradation",
     "quantize_uint8",
+    "turned",
 ]
 
 Image = np.ndarray  # (H, W, 3) uint8 unless said otherwise
