@@ -4,9 +4,10 @@ on this machine for the budget the issue sets (a 0.1 MP LR picture in under a mi
 cores). The picture is a centre crop of a Kodak image (bicubic x4 LR of it would be 0.016 MP;
 this times the budget's size); with --blur, the crop blurred: upscaled x4 (bicubic) and taken
 back down with that degradation, a picture --denoise auto reads as blurred, whose --adapt output
-is back-projected (back_projection.py); the back-projection's own cost is timed too.
+is back-projected (back_projection.py); the back-projection's own cost is timed too. With --tta,
+`--adapt --tta` as well (its passes: those that keep the blur read, Upscaler.ensemble).
 
-    python3 -m benchmarks.adapt_speed ../shared/data/train/Kodak24/kodim03.png --side 316 --rounds 3 --blur gauss2.4x0.8a30
+    python3 -m benchmarks.adapt_speed ../shared/data/train/Kodak24/kodim03.png --side 316 --rounds 3 --blur gauss2.4x0.8a30 --tta
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=DEFAULT_ADAPT_STEPS)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--blur", help="make the picture the LR of a 4x larger crop with this degradation (e.g. gauss2.4x0.8a30)")
+    parser.add_argument("--tta", action="store_true", help="time --adapt --tta too")
     args = parser.parse_args()
     set_threads(None)
     picture = read_image(args.picture)
@@ -51,6 +53,10 @@ def main() -> None:
     paths = {"plain": lambda: plain.upscale(picture), "adapt": lambda: adapt.upscale(picture)}
     if back_projected:
         paths["back-projected"] = lambda: back_projected.upscale_array(picture.pixels / 255.0)
+    if args.tta:
+        adapt_tta = Session(UpscaleRequest(denoise=1, device=args.device, backend="torch", adapt_steps=args.steps,
+                                           tta=True))
+        paths["adapt --tta"] = lambda: adapt_tta.upscale(picture)
     times: dict[str, list[float]] = {name: [] for name in paths}
     for _ in range(args.rounds):
         for name, run in paths.items():
@@ -71,6 +77,10 @@ def main() -> None:
         b = statistics.median(times["back-projected"])
         print(f"upscale + back-projection (no adapting): median {b:.1f} s (spread {min(times['back-projected']):.1f}-"
               f"{max(times['back-projected']):.1f}), {b / p:.2f}x the plain upscale")
+    if args.tta:
+        t = statistics.median(times["adapt --tta"])
+        print(f"--adapt --tta: median {t:.1f} s (spread {min(times['adapt --tta']):.1f}-{max(times['adapt --tta']):.1f}), "
+              f"{t / p:.1f}x the plain upscale")
 
 
 if __name__ == "__main__":

@@ -313,6 +313,23 @@ def test_the_api_adapts_too(shipped_tiny):
     assert out.shape == (160, 160, 3)
 
 
+def test_adapt_with_tta_averages_the_turns_that_keep_the_blur(shipped_tiny):
+    """--adapt --tta on a picture blurred at a slant runs two passes, the identity and the half
+    turn (the turns its blur allows), not eight, and averages them."""
+    from drn_cli.inference import self_ensemble
+    from drn_cli.io import Picture
+    from drn_cli.session import Session
+
+    pixels = blurred(7, 40)
+    totals = []
+    session = Session(UpscaleRequest(tta=True, device="cpu", precision="fp32", adapt_steps=2))
+    upscaled, upscaler, said = session.upscale(Picture(pixels, None, "PNG"), lambda done, total: totals.append(total))
+    assert "adapted to gauss" in said and upscaler.ensemble == ((0, False), (2, False)), said
+    assert set(totals) == {2}  # one tile a pass
+    expected = self_ensemble(lambda x: upscaler.upscale_array(x, tile=0), pixels / 255.0, upscaler.ensemble) * 255
+    assert np.abs(upscaled.final.pixels.astype(float) - expected).max() <= 0.5 + 1e-3
+
+
 def test_ctrl_c_while_adapting_leaves_nothing(shipped_tiny, tmp_path):
     """SIGINT during the adaptation of the first picture: exit 130, no output, no partial file."""
     work = tmp_path / "work"
