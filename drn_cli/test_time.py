@@ -83,9 +83,14 @@ class Adapted:
         under --tta, averaged over the flips and turns that keep the blur it was adapted to (the
         others show it blurs it was not taught: on the eight blurred pictures of
         docs/adaptation.md all eight cost 0.21 dB against no --tta, these two gained 0.035)."""
-        tied = self.back_projected or (self.before is not None and not self.kept_start)
         return Upscaler(self.model, self.degradation if self.back_projected else None,
-                        kernel_symmetries(self.degradation) if tied else TURNS_AND_FLIPS)
+                        kernel_symmetries(self.degradation) if self.tied_to_blur else TURNS_AND_FLIPS)
+
+    @property
+    def tied_to_blur(self) -> bool:
+        """Its output holds to the direction of the blur read: the model was adapted to it, or
+        the output is back-projected onto it."""
+        return self.back_projected or (self.before is not None and not self.kept_start)
 
     @property
     def kept_start(self) -> bool:

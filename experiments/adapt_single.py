@@ -65,7 +65,8 @@ def main() -> None:
     parser.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
                         help="the learning rate over the steps: constant, or cosine from --lr down to 0")
     parser.add_argument("--save", type=Path, help="a folder to save each picture's adapted weights in "
-                        "(STEM.safetensors) and how --adapt runs them (STEM.json: Upscaler.back_projection and .ensemble)")
+                        "(STEM.safetensors) and how --adapt runs them (STEM.json: the degradation adapted to, whether the "
+                        "model is tied to its blur, Upscaler.back_projection and .ensemble)")
     parser.add_argument("--only", help="comma-separated picture names (stems) to run")
     args = parser.parse_args()
     test_time.LEARNING_RATE, test_time.BATCH, test_time.LOOP_SHARE = args.lr, args.batch, args.loop
@@ -99,7 +100,8 @@ def main() -> None:
             save_weights(args.save / f"{hr_path.stem}.safetensors", adapted.model.weights)
             upscaler = adapted.upscaler()
             (args.save / f"{hr_path.stem}.json").write_text(json.dumps(
-                {"back_projection": upscaler.back_projection, "ensemble": upscaler.ensemble, "line": adapted.text()}))
+                {"degradation": adapted.degradation, "tied": adapted.tied_to_blur, "back_projection": upscaler.back_projection,
+                 "ensemble": upscaler.ensemble, "line": adapted.text()}))
         rows.append([scores["drn-s-x4"], scores["drn-s-x4-real"], scores[auto], weights_only, scores["adapted"]])
         print(f"{hr_path.stem}: {lr.shape[1]}x{lr.shape[0]} default {auto} ({reading.reason}) {scores[auto]:.3f}  "
               f"drn-s-x4 {scores['drn-s-x4']:.3f}  drn-s-x4-real {scores['drn-s-x4-real']:.3f}  "

@@ -195,22 +195,24 @@ def turned(image: np.ndarray, turns: int, flip: bool) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def kernel_symmetries(name: str) -> tuple[tuple[int, bool], ...]:
+def kernel_symmetries(name: str, tolerance: float = 0.1) -> tuple[tuple[int, bool], ...]:
     """The TURNS_AND_FLIPS that leave the blur of degradation `name` as it is: all eight for
     bicubic and the other named kernels, for a "gaussAxBaC" kernel those that map its ellipse
     onto itself or nearly (all eight for a round one, four for one along an axis or a diagonal,
     else the identity and the half turn). A picture blurred by an anisotropic kernel and then
     turned a quarter or flipped is blurred by another kernel, which a model adapted to the first
-    (--adapt) was not taught."""
+    (--adapt) was not taught. `tolerance`: how far from the kernel, as a share of its peak, a
+    turned kernel still counts as the same blur."""
     sigmas = gauss_sigmas(parse_degradation(name).kernel)
     if sigmas is None:
         return TURNS_AND_FLIPS
     kernel = anisotropic_kernel(*sigmas)
-    # a kernel within a tenth of its peak of itself is the same blur: on the blurred pictures of
-    # docs/adaptation.md a hundredth kept two turns of nearly round kernels (1.67 x 1.49) and gave
-    # less (the milder kernel's set: +0.032 dB over --adapt alone against +0.041); a fifth let
-    # slanted ones through (the 2.4 x 0.8 sets: -0.006 against +0.031)
-    return tuple(t for t in TURNS_AND_FLIPS if np.abs(turned(kernel, *t) - kernel).max() <= 0.1 * kernel.max())
+    # a tenth: on the blurred pictures of docs/adaptation.md a hundredth kept two turns of nearly
+    # round kernels (1.67 x 1.49) and gave less (the milder kernel's set: +0.032 dB over --adapt
+    # alone against +0.041); a fifth let slanted ones through (the second 2.4 x 0.8 set: -0.006
+    # against +0.031; experiments/adapt_tta.py --tolerances)
+    return tuple(t for t in TURNS_AND_FLIPS
+                 if np.abs(turned(kernel, *t) - kernel).max() <= tolerance * kernel.max())
 
 
 @functools.lru_cache(maxsize=64)
