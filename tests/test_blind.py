@@ -196,7 +196,7 @@ def test_kernel_symmetries_are_the_flips_and_turns_the_blur_commutes_with():
     gives the turned LR (the same blur): all eight for bicubic and a round Gaussian, four along an
     axis or a diagonal, two (the identity and the half turn) at any other angle; a nearly round
     kernel keeps all eight, its turns' LR a little off the turned LR."""
-    from drn_cli.degradations import TURNS_AND_FLIPS, gauss_sigmas, kernel_symmetries, turned
+    from drn_cli.degradations import TURNS_AND_FLIPS, gauss_sigmas, turned
     from drn_cli.degradations.classic import downscale_gauss
     from drn_cli.degradations.resize import downscale_bicubic
 
