@@ -84,7 +84,8 @@ def _run_final(picture: Picture, image: np.ndarray, upscaler: Upscaler, run: Run
     passes (Upscaler.ensemble) averaged in float and rounded once."""
     (h, w, channels), s = picture.pixels.shape, upscaler.scale
     if run.tta:
-        passes, count = iter(range(8)), len(upscaler.ensemble)
+        count = len(upscaler.ensemble)
+        passes = iter(range(count))
 
         def one_pass(x: np.ndarray) -> np.ndarray:
             k = next(passes)

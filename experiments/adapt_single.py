@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from drn_cli.inference import Upscaler, load_upscaler
 from drn_cli.io import find_images, read_rgb
 from drn_cli.models.weights import save_weights
 from drn_cli.test_time import adapt_to_picture
+from drn_cli.training.schedule import lr_at
 
 
 def _strided(welch, image: np.ndarray, window: int, stride: int, crop: int) -> np.ndarray:
@@ -41,7 +41,7 @@ def _cosine_adam(steps: int) -> None:
             done = getattr(self, "done", 0)
             for group in self.param_groups:
                 group.setdefault("peak", group["lr"])
-                group["lr"] = group["peak"] * 0.5 * (1 + math.cos(math.pi * done / steps))
+                group["lr"] = lr_at(done, group["peak"], 0.0, 0, steps)
             self.done = done + 1
             return super().step(closure)
     test_time.torch.optim.Adam = CosineAdam

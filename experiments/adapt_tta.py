@@ -18,21 +18,24 @@ from pathlib import Path
 
 import numpy as np
 
-from drn_cli.degradations import TURNS_AND_FLIPS, kernel_symmetries, modcrop, turned
+from drn_cli.degradations import TURNS_AND_FLIPS, kernel_symmetries, modcrop
 from drn_cli.degradations.estimate import read_damage
 from drn_cli.evaluate import score_image
-from drn_cli.inference import Upscaler, load_upscaler
+from drn_cli.inference import Upscaler, load_upscaler, self_ensemble
 from drn_cli.io import find_images, read_rgb
 
 
 def passes(upscaler: Upscaler, image: np.ndarray) -> dict[tuple[int, bool], np.ndarray]:
     """(H, W, 3) in [0, 1] -> its output under each of the eight flips and turns, turned back
     (picture.py's TTA passes, each back-projected where the upscaler back-projects)."""
-    out = {}
-    for turns, flip in TURNS_AND_FLIPS:
-        y = upscaler.upscale_array(np.ascontiguousarray(turned(image, turns, flip)), tile=0)
-        out[turns, flip] = np.rot90(y[:, ::-1] if flip else y, -turns)
-    return out
+    def one(x: np.ndarray) -> np.ndarray:
+        return upscaler.upscale_array(x, tile=0)
+    return {t: self_ensemble(one, image, (t,)) for t in TURNS_AND_FLIPS}
+
+
+def score(outputs: dict[tuple[int, bool], np.ndarray], kept: tuple[tuple[int, bool], ...], hr: np.ndarray) -> float:
+    """Y-PSNR against `hr` of the mean of the `kept` passes."""
+    return score_image(np.mean([outputs[t] for t in kept], axis=0) * 255, hr, 4)[0]
 
 
 def main() -> None:
@@ -56,16 +59,12 @@ def main() -> None:
         ensemble = tuple(tuple(t) for t in saved["ensemble"])
         adapted = passes(Upscaler(load_upscaler(str(weights)).model, saved["back_projection"]), lr)
         plain = passes(default, lr)
-
-        def score(outputs: dict[tuple[int, bool], np.ndarray], kept: tuple[tuple[int, bool], ...]) -> float:
-            return score_image(np.mean([outputs[t] for t in kept], axis=0) * 255, hr, 4)[0]  # noqa: B023
-
-        row = {"default": score(plain, TURNS_AND_FLIPS[:1]), "default --tta": score(plain, TURNS_AND_FLIPS),
-               "--adapt": score(adapted, TURNS_AND_FLIPS[:1]), "--adapt --tta, all eight": score(adapted, TURNS_AND_FLIPS),
-               "--adapt --tta": score(adapted, ensemble)}
+        row = {"default": score(plain, TURNS_AND_FLIPS[:1], hr), "default --tta": score(plain, TURNS_AND_FLIPS, hr),
+               "--adapt": score(adapted, TURNS_AND_FLIPS[:1], hr),
+               "--adapt --tta, all eight": score(adapted, TURNS_AND_FLIPS, hr), "--adapt --tta": score(adapted, ensemble, hr)}
         for tolerance in tolerances:  # a picture --adapt left as the model makes it keeps all eight
             kept = kernel_symmetries(saved["degradation"], tolerance) if saved["tied"] else TURNS_AND_FLIPS
-            row[f"tolerance {tolerance:g}"] = score(adapted, kept)
+            row[f"tolerance {tolerance:g}"] = score(adapted, kept, hr)
         rows.append(row)
         print(f"{hr_path.stem} {saved['degradation']} ({len(ensemble)} turns kept): "
               + "  ".join(f"{k} {v - row['default']:+.3f}" for k, v in row.items() if k != "default"), flush=True)
