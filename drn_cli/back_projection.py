@@ -30,6 +30,14 @@ from .degradations.resize import resize_matrix
 
 ITERATIONS = 3
 STEP = 0.5
+# grey levels (0..255): loop_error above which a picture read as blurred holds what the reading
+# does not describe (--adapt leaves it as the model makes it; --denoise auto gives it the photo
+# model, not the blur model). Clean blurred pictures read 0.3-1.4 (the eight Kodak ones of
+# docs/adaptation.md; 29 SunHays80 and 49 BSD200 ones under three kernels: all but one under 1.4,
+# one 1.9); with white noise of sigma 2 added 1.0-1.3, of sigma 4 2.2-2.6 (from 5 the noise reading
+# sees it); real photos read as blurred whose noise came back when adapted: RealSRSet's building
+# 5.1 (blotchy colour noise), RNI15's Movie 1.9 (film grain).
+LOOP_ERROR_LIMIT = 1.6
 
 
 def check(degradation: str) -> None:
@@ -95,3 +103,13 @@ def _sigmas(degradation: str) -> tuple[float, float, float]:
 def _kernel(major: float, minor: float, angle: float) -> np.ndarray:
     """degradations.classic.anisotropic_blur's kernel, float32."""
     return anisotropic_kernel(major, minor, angle).astype(np.float32)
+
+
+def loop_error(image: np.ndarray, sr: np.ndarray, kernel: str) -> float:
+    """The median |image - down(sr)| (0..255) of an (H, W, 3) uint8 picture and its (sH, sW, 3)
+    output on the 0..255 scale, down being `kernel` ("bicubic" or "gaussAxBaC", unrounded): the
+    closed loop of paper Eq. 2 with the degradation read from the picture as D. The photo model
+    removes noise, so noise the reading missed is what stays in it."""
+    scale = sr.shape[0] // image.shape[0]
+    down = downscale(torch.from_numpy(np.ascontiguousarray(sr.transpose(2, 0, 1)))[None].float(), kernel, scale)
+    return float(np.median(np.abs(image - down[0].permute(1, 2, 0).numpy())))

@@ -20,7 +20,7 @@ from .device import backend_option, check_options
 from .errors import UsageError
 from .io import Picture, read_rgb
 from .metrics import psnr_y, ssim_y
-from .models.presets import PAPER_MODEL, denoise_pair, preset_for_scale
+from .models.presets import PAPER_MODEL, blur_model, denoise_pair, preset_for_scale
 from .request import AUTO, UpscaleRequest, check_scale, parse_denoise
 from .session import Session
 
@@ -29,7 +29,7 @@ def convention(degradation: str = "bicubic") -> str:
     """The scoring convention in one line, naming how the LR was made."""
     lr = ("MATLAB-bicubic imresize rounded to uint8" if degradation == "bicubic"
           else f"the {degradation} degradation (degradations/), rounded to uint8"
-          + (", drawn per image from a seed made from its name" if degradation == "real" else ""))
+          + (", drawn per image from a seed made from its name" if parse_degradation(degradation).family else ""))
     return f"Y-channel (BT.601) PSNR/SSIM, border shave = scale, HR modcropped, LR = {lr}, SR rounded to uint8"
 
 
@@ -157,7 +157,8 @@ def sr_function(request: EvalRequest) -> tuple[SrFunction, int, str]:
     session = Session(request.upscale)
     upscaler = session.upscaler()  # its scale and name, checked against --scale
     name, denoise = request.upscale.model_name, request.upscale.denoise
-    label = name if denoise is None else f"{'+'.join(denoise_pair(name))} denoise {denoise if denoise == AUTO else f'{denoise:g}'}"
+    ends = (*denoise_pair(name), *([blur_model(name)] if denoise == AUTO and blur_model(name) else []))
+    label = name if denoise is None else f"{'+'.join(ends)} denoise {denoise if denoise == AUTO else f'{denoise:g}'}"
     scale = upscaler.scale
     if request.outscale is not None and request.outscale != upscaler.scale:
         scale, label = request.outscale, f"{label} resized to x{request.outscale}"

@@ -17,20 +17,22 @@ import numpy as np
 import torch
 
 from . import back_projection
-from .degradations import TURNS_AND_FLIPS, turned
-from .degradations.estimate import read_damage
+from .back_projection import LOOP_ERROR_LIMIT, loop_error
+from .degradations import TURNS_AND_FLIPS, parse_degradation, turned
+from .degradations.estimate import read_damage, self_pair_degradation
 from .device import return_freed_cpu_memory
 from .errors import DrnError
-from .io import Picture
+from .io import Picture, rgb_uint8
 from .models.blend import BlendedModel
 from .models.loaded import LoadedModel, build, load
-from .models.presets import UPSCALE_MODEL, denoise_pair
+from .models.presets import UPSCALE_MODEL, blur_model, denoise_pair
 from .models.weights import Weights
 from .request import AUTO, DEFAULT_OVERLAP, UpscaleRequest
 from .tiling import effective_overlap, tile_count, tile_extent, upscale_tiled
 
 MAX_CPU_TILE = 256          # LR pixels: larger CPU tiles cost more per pixel (docs/performance.md, benchmarks/tiles.py)
 MIN_TILE = 16
+BLUR_CHECK_SIDE = 128       # LR pixels: the centre crop blur_explains runs the photo model on (about a second on 2 CPU cores)
 
 
 def default_tile(device: torch.device, bytes_per_lr_pixel: int) -> int:
@@ -221,15 +223,17 @@ def load_upscaler(model: str = UPSCALE_MODEL, device: str = "auto", precision: s
 
 
 def upscaler_for(name: str, denoise: float | None = None, device: str = "auto", precision: str = "auto",
-                 compile: bool = False, reason: str | None = None, backend: str = "torch") -> Upscaler:
+                 compile: bool = False, reason: str | None = None, backend: str = "torch",
+                 photo: str | None = None) -> Upscaler:
     """The Upscaler of model `name`, or with `denoise` S the blend of its clean and photo pair
-    (models.blend; S = 0 and 1 run one model alone); `reason` says why S, under --denoise auto."""
+    (models.blend; S = 0 and 1 run one model alone); `reason` says why S, under --denoise auto;
+    `photo` names the photo end instead of the pair's (the blur model of a blurred picture)."""
     if denoise is None:
         return load_upscaler(name, device, precision, compile, backend)
     pair = denoise_pair(name)
     if pair is None:
         raise DrnError(f"--denoise: {name} has no installed clean and photo pair to blend")
-    clean, photo = (load(spec, device, precision, compile, backend) for spec in pair)
+    clean, photo = (load(spec, device, precision, compile, backend) for spec in (pair[0], photo or pair[1]))
     return Upscaler(BlendedModel(clean, photo, denoise, reason))
 
 
@@ -239,17 +243,44 @@ def upscaler_for_picture(request: UpscaleRequest, size: tuple[int, int] | None =
     """The Upscaler for a picture of (width, height) `size` under `request`: its model
     (request.model_for: the photo model of its factor for --width/--height; model_name without a
     size) with its --denoise strength, on the request's backend. Under --denoise auto, S is read
-    from `picture` (estimate.read_damage: its JPEG quality, lossy format, noise and blur); without
-    one (a video, or before any picture is read) S = 1, the photo model."""
+    from `picture` (estimate.read_damage: its JPEG quality, lossy format, noise and blur), and a
+    picture read as blurred gets the blur model where its scale has one (presets.blur_model: it
+    scores above the photo model on blurred pictures, docs/models.md); without a picture (a video,
+    or before any picture is read) S = 1, the photo model."""
     name = request.model_name if size is None else request.model_for(*size)
-    strength, reason = request.strength_for(name), None
+    strength, reason, photo = request.strength_for(name), None, None
     if strength == AUTO and picture is None:
         strength, reason = 1.0, "a video" if size is not None else None
     elif strength == AUTO:
         reading = read_damage(picture.pixels, picture.jpeg_quality, picture.lossy)
         strength, reason = reading.strength, reading.reason
+        if reading.damage == "blur" and (blur := blur_model(name)) is not None:
+            photo_model = load_upscaler(denoise_pair(name)[1], device or request.device, request.precision,
+                                        compile, request.model_backend)
+            if blur_explains(picture, photo_model):
+                photo = blur
+            else:
+                reason += ", with grain the blur does not explain"
     return upscaler_for(name, strength, device or request.device, request.precision, compile, reason,
-                        request.model_backend)
+                        request.model_backend, photo)
+
+
+def blur_explains(picture: Picture, photo: Upscaler) -> bool:
+    """Whether the Gaussian blur read from a picture explains it, so that the blur model may run
+    on it: no noise or JPEG is read with the blur, and the photo model's output of the picture's
+    centre (BLUR_CHECK_SIDE pixels), taken back down with the blur read, misses it by at most
+    back_projection.LOOP_ERROR_LIMIT grey levels (median; paper Eq. 2's closed loop with the
+    degradation read as D). The photo model removes grain and the blur model keeps it: real photos
+    read as blurred whose film grain or colour noise the blur model sharpened miss by 2-5 levels,
+    clean blurred pictures by 0.2-1.5 (docs/real-photos.md)."""
+    image = rgb_uint8(picture.pixels)
+    kind = parse_degradation(self_pair_degradation([image], [picture.jpeg_quality], photo.scale)[0])
+    if kind.damages:
+        return False
+    h, w = image.shape[:2]
+    y, x = max(0, (h - BLUR_CHECK_SIDE) // 2), max(0, (w - BLUR_CHECK_SIDE) // 2)
+    centre = np.ascontiguousarray(image[y: y + BLUR_CHECK_SIDE, x: x + BLUR_CHECK_SIDE])
+    return loop_error(centre, photo.upscale_uint8(centre), kind.kernel) <= LOOP_ERROR_LIMIT
 
 
 def self_ensemble(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray,

@@ -387,6 +387,13 @@ def _webp_is_lossy(path: Path) -> bool:
     return False
 
 
+def rgb_uint8(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, C) uint8 or uint16, C = 1, 3 or 4 -> (H, W, 3) uint8: grey repeated, alpha dropped."""
+    data = (pixels // 257).astype(np.uint8) if pixels.dtype == np.uint16 else pixels.astype(np.uint8)
+    data = data[:, :, None] if data.ndim == 2 else data
+    return np.ascontiguousarray(np.repeat(data, 3, axis=2) if data.shape[2] == 1 else data[:, :, :3])
+
+
 def to_integers(data: np.ndarray, bits: int) -> np.ndarray:
     """Float in [0, 1] -> rounded uint8 (bits=8) or uint16 (bits=16)."""
     maxval = np.float32(65535.0 if bits == 16 else 255.0)

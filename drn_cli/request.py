@@ -15,7 +15,15 @@ from pathlib import Path
 from .device import backend_option, check_options
 from .errors import DrnError, UsageError
 from .io import VIDEO_SUFFIXES, image_size
-from .models.presets import PRESETS, SCALES, denoise_pair, model_file, model_for_outscale, upscale_choice
+from .models.presets import (
+    PRESETS,
+    SCALES,
+    blur_model,
+    denoise_pair,
+    model_file,
+    model_for_outscale,
+    upscale_choice,
+)
 
 DEFAULT_OVERLAP = 16        # LR pixels; see docs/tiling.md for the tiled-vs-whole PSNR
 MAX_FINAL_FACTOR = 16       # --outscale's limit, and the most --width/--height may enlarge an input
@@ -293,7 +301,9 @@ class UpscaleRequest:
         if strength is None or pair is None:
             return name
         if strength == AUTO:
-            return f"{pair[0]} or {pair[1]}, per picture (--denoise auto)"
+            blur = blur_model(name)
+            ends = f"{pair[0]}, {pair[1]} or {blur}" if blur else f"{pair[0]} or {pair[1]}"
+            return f"{ends}, per picture (--denoise auto)"
         return f"{pair[0]} + {pair[1]}, --denoise {strength:g}"
 
     def strength_for(self, name: str) -> Strength:

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .back_projection import downscale
+from .back_projection import LOOP_ERROR_LIMIT, loop_error
 from .degradations import (
     TURNS_AND_FLIPS,
     degrade,
@@ -42,7 +42,7 @@ from .degradations.resize import downscale_bicubic
 from .device import autocast
 from .errors import UsageError
 from .inference import Upscaler
-from .io import read_rgb
+from .io import read_rgb, rgb_uint8
 from .models.loaded import LoadedModel, build
 from .models.presets import package_weights_dir
 from .request import DEFAULT_ADAPT_STEPS
@@ -55,13 +55,6 @@ DUAL_WEIGHT = 0.1        # lambda of paper Eq. 1 and 2
 VERDICT_CROPS = 4
 POOL_SIDE = 192          # pixels of each clean HR crop in weights/adapt-pool.png
 NOT_ADAPTED = ("compressed", "noise")  # estimate.Reading.damage of pictures left as the model makes them
-# grey levels (0..255): loop_error above which a picture read as blurred holds what the reading
-# does not describe. Clean blurred pictures read 0.3-1.4 (the eight Kodak ones of
-# docs/adaptation.md; 29 SunHays80 and 49 BSD200 ones under three kernels: all but one under 1.4,
-# one 1.9); with white noise of sigma 2 added 1.0-1.3, of sigma 4 2.2-2.6 (from 5 the noise reading
-# sees it); real photos read as blurred whose noise came back when adapted: RealSRSet's building
-# 5.1 (blotchy colour noise), RNI15's Movie 1.9 (film grain).
-LOOP_ERROR_LIMIT = 1.6
 
 StepProgress = Callable[[int, int], None]  # (steps done, steps in all)
 
@@ -110,13 +103,6 @@ class Adapted:
 def check_steps(steps: int) -> None:
     if steps < 1:
         raise UsageError(f"--adapt-steps must be 1 or more, got {steps}")
-
-
-def rgb_uint8(pixels: np.ndarray) -> np.ndarray:
-    """(H, W, C) uint8 or uint16, C = 1, 3 or 4 -> (H, W, 3) uint8: grey repeated, alpha dropped."""
-    data = (pixels // 257).astype(np.uint8) if pixels.dtype == np.uint16 else pixels.astype(np.uint8)
-    data = data[:, :, None] if data.ndim == 2 else data
-    return np.ascontiguousarray(np.repeat(data, 3, axis=2) if data.shape[2] == 1 else data[:, :, :3])
 
 
 def patch_side(height: int, width: int, scale: int) -> int:
@@ -236,16 +222,6 @@ def cleaned(model: LoadedModel, image: np.ndarray) -> np.ndarray:
 def _downscaled(sr: np.ndarray, scale: int) -> np.ndarray:
     """An output (0..255 float) back at its picture's size: MATLAB bicubic, rounded to uint8."""
     return quantize_uint8(downscale_bicubic(sr, scale))
-
-
-def loop_error(image: np.ndarray, sr: np.ndarray, kernel: str) -> float:
-    """The median |image - down(sr)| (0..255) of an (H, W, 3) uint8 picture and its (sH, sW, 3)
-    output on the 0..255 scale, down being `kernel` ("bicubic" or "gaussAxBaC", unrounded): the
-    closed loop of paper Eq. 2 with the degradation read from the picture as D. The photo model
-    removes noise, so noise the reading missed is what stays in it."""
-    scale = sr.shape[0] // image.shape[0]
-    down = downscale(torch.from_numpy(np.ascontiguousarray(sr.transpose(2, 0, 1)))[None].float(), kernel, scale)
-    return float(np.median(np.abs(image - down[0].permute(1, 2, 0).numpy())))
 
 
 def _crop(image: np.ndarray, side: int, rng: np.random.Generator, augment: bool = True) -> np.ndarray:

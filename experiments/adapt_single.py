@@ -20,9 +20,10 @@ from drn_cli import test_time
 from drn_cli.degradations import estimate, modcrop
 from drn_cli.degradations.estimate import read_damage
 from drn_cli.evaluate import score_image
-from drn_cli.inference import Upscaler, load_upscaler
-from drn_cli.io import find_images, read_rgb
+from drn_cli.inference import Upscaler, load_upscaler, upscaler_for_picture
+from drn_cli.io import Picture, find_images, read_rgb
 from drn_cli.models.weights import save_weights
+from drn_cli.request import UpscaleRequest
 from drn_cli.test_time import adapt_to_picture
 from drn_cli.training.schedule import lr_at
 
@@ -51,7 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("set", type=Path)
     parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--start", default="auto", help="auto (the default's choice) or a model name")
+    parser.add_argument("--start", default="auto", help="auto (the default's choice), a model name or a weights file")
     parser.add_argument("--pool", type=Path, help="a folder of HR images whose crops make half of each step's pairs "
                         "(default: the shipped weights/adapt-pool.png)")
     parser.add_argument("--no-pool", action="store_true", help="the picture's own pairs alone")
@@ -87,9 +88,12 @@ def main() -> None:
         lr_path = next(p for p in find_images(args.set / "single_lr") if p.stem == hr_path.stem)
         lr = read_rgb(lr_path)
         reading = read_damage(lr, None)
-        auto = "drn-s-x4-real" if reading.strength >= 0.5 else "drn-s-x4"
+        auto = upscaler_for_picture(UpscaleRequest(), lr.shape[1::-1], Picture(lr, None, "PNG")).model.name
         start = auto if args.start == "auto" else args.start
-        scores = {name: score_image(up.upscale_uint8(lr), hr, 4)[0] for name, up in models.items()}
+        for name in (auto, start):
+            models.setdefault(name, load_upscaler(name))
+        scores = {name: score_image(up.upscale_uint8(lr), hr, 4)[0] for name, up in models.items()
+                  if name in ("drn-s-x4", "drn-s-x4-real", auto, start)}
         tic = time.perf_counter()
         adapted = adapt_to_picture(models[start].model, lr, steps=args.steps, hr_pool=pool)
         scores["adapted"] = score_image(adapted.upscaler().upscale_uint8(lr), hr, 4)[0]

@@ -25,6 +25,10 @@ scores, so a second run only reads. The table per kind: the two models' means, a
 often auto picks the better model, and its mean loss on the pictures where it picks the worse.
 
     python experiments/auto_choice.py --cache /tmp/auto_choice.pkl
+
+With --blur-model NAME, the pictures auto reads as blurred also go through that model (a preset or
+a file; cached by name), and a second table shows auto as it is now, the blur model running where
+the reading says "blur" (presets.blur_model).
 """
 
 from __future__ import annotations
@@ -146,6 +150,40 @@ def table(rows: list[dict], picks: list[float]) -> list[str]:
     return lines
 
 
+def blur_table(rows: list[dict], readings: list, name: str) -> list[str]:
+    """Markdown rows: per kind and in all, auto with the clean and photo models alone against auto
+    with the blur model `name` on the pictures read as blurred, and how many those are."""
+    lines = [("| LR (x4) | auto, clean or photo model | auto with the blur model | read as blurred | "
+              "blur model against the photo model there (dB) |"), "|---|---|---|---|---|"]
+    for kind in (*KINDS, "all"):
+        part = [(r, g) for r, g in zip(rows, readings) if kind in ("all", r["kind"])]
+        before = np.array([r["photo"] if g.strength >= 0.5 else r["clean"] for r, g in part])
+        blurred = np.array([g.damage == "blur" for _, g in part])
+        after = np.array([r[f"blur:{name}"] if g.damage == "blur" else b for (r, g), b in zip(part, before)])
+        gain = f"{np.mean((after - before)[blurred]):+.3f}" if blurred.any() else ""
+        lines.append(f"| {kind} ({len(part)}) | {before.mean():.3f} | {after.mean():.3f} | {blurred.sum()} | {gain} |")
+    return lines
+
+
+def score_blur_model(rows: list[dict], readings: list, name: str) -> bool:
+    """Score blur model `name` on the rows read as blurred that lack its score; True if any did."""
+    from drn_cli.inference import load_upscaler
+
+    missing = [r for r, g in zip(rows, readings) if g.damage == "blur" and f"blur:{name}" not in r]
+    if missing:
+        model, hrs = load_upscaler(name), dict(hr_of(find_images(Path("../shared/data/train/Kodak24"))
+                                                     + find_images(Path("../shared/data/train/SunHays80"))[:40]))
+        for r in missing:
+            r[f"blur:{name}"] = score_image(model.upscale_uint8(r["lr"]), hrs[(r["kind"], r["index"])], 4)[0]
+    return bool(missing)
+
+
+def hr_of(paths: list[Path]):
+    """((kind, index), HR) of every labelled picture, as labelled_lrs makes them."""
+    for kind, k, hr, _lr, _quality in labelled_lrs(paths):
+        yield (kind, k), hr
+
+
 def chroma_threshold(train: Path) -> list[str]:
     """estimate.AUTO_CHROMA_SOFTNESS's evidence: the share of clean bicubic LR of every training
     image (T91, BSD200, Kodak24, SunHays80) under each candidate threshold, and of the labelled
@@ -174,6 +212,7 @@ def main() -> None:
     parser.add_argument("--train", type=Path, default=Path("../shared/data/train"))
     parser.add_argument("--cache", type=Path, help="keep the LR and both models' scores here")
     parser.add_argument("--reasons", action="store_true", help="also list auto's reason for each picture")
+    parser.add_argument("--blur-model", help="also score this model on the pictures read as blurred (a second table)")
     args = parser.parse_args()
     rows = pickle.loads(args.cache.read_bytes()) if args.cache and args.cache.exists() else []
     count = len(rows)
@@ -183,6 +222,10 @@ def main() -> None:
     print("\n".join(chroma_threshold(args.train)) + "\n")
     readings = [read_damage(r["lr"], r["quality"], "JPEG" if r["quality"] else None) for r in rows]
     print("\n".join(table(rows, [reading.strength for reading in readings])))
+    if args.blur_model:
+        if score_blur_model(rows, readings, args.blur_model) and args.cache:
+            args.cache.write_bytes(pickle.dumps(rows))
+        print("\n" + "\n".join(blur_table(rows, readings, args.blur_model)))
     if args.reasons:
         for r, reading in zip(rows, readings):
             better = "photo" if r["photo"] > r["clean"] else "clean"

@@ -2,7 +2,7 @@
 as `--adapt` does after adapting), for the pictures --denoise auto reads as blurred, on the
 labelled set of experiments/auto_choice.py (Kodak24 and SunHays80's first 40, each degraded in
 known ways; never a benchmark). A picture whose closed-loop error through the blur read is
-above test_time.LOOP_ERROR_LIMIT is left as the default makes it, as --adapt leaves it. Prints
+above back_projection.LOOP_ERROR_LIMIT is left as the default makes it, as --adapt leaves it. Prints
 per kind: how many pictures read as blurred, how many of those the loop error leaves, and the
 mean Y-PSNR change (shave 4) of 3 and 10 iterations over the default on the rest.
 
@@ -19,12 +19,11 @@ import numpy as np
 import torch
 from auto_choice import labelled_lrs  # experiments/ is on the path when this file runs
 
-from drn_cli.back_projection import back_project
+from drn_cli.back_projection import LOOP_ERROR_LIMIT, back_project, loop_error
 from drn_cli.degradations.estimate import read_damage, self_pair_degradation
 from drn_cli.evaluate import score_image
 from drn_cli.inference import load_upscaler
 from drn_cli.io import find_images
-from drn_cli.test_time import LOOP_ERROR_LIMIT, loop_error
 
 
 def tensor(image: np.ndarray) -> torch.Tensor:

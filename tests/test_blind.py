@@ -2,11 +2,13 @@
 self-pairs that carry it, and one picture adapted at upscale time (`drn upscale --adapt`)."""
 
 import functools
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,7 +42,7 @@ def blurred(seed: int, side: int) -> np.ndarray:
     """A (side, side, 3) blurred clean picture (natural() with the blind set's Gaussian, x4): what
     --adapt is for (natural() itself reads as noisy, which is left as the model makes it). Its
     contrast is lowered so that the tiny test models' closed-loop error through the blur read
-    (test_time.loop_error) stays under LOOP_ERROR_LIMIT (about 1.2-1.3 grey levels; at the
+    (back_projection.loop_error) stays under LOOP_ERROR_LIMIT (about 1.2-1.3 grey levels; at the
     contrast of natural() it is about 2: a bicubic-like model does not explain random texture)."""
     return degrade(natural(seed, 4 * side, contrast=25), 4, "gauss2.4x0.8a30")
 
@@ -248,7 +250,7 @@ def test_adapt_back_projects_the_output_of_blurred_pictures_only(tiny_model):
 
 def test_a_blurred_picture_with_noise_the_reading_misses_is_not_adapted():
     """Blotchy colour noise (three-pixel blotches: the noise reading looks for fine grain in flat
-    regions) on a blurred photo: the photo model removes it, so its output taken back down with
+    regions; stronger ones read as a resized JPEG's soft colour) on a blurred photo: the photo model removes it, so its output taken back down with
     the blur read misses the picture by more than LOOP_ERROR_LIMIT grey levels, and the picture
     is upscaled as the model makes it. The same photo without the blotches is adapted and
     back-projected. The photo is four of the shipped Kodak crops, blurred with the blind set's kernel."""
@@ -259,7 +261,7 @@ def test_a_blurred_picture_with_noise_the_reading_misses_is_not_adapted():
     crops = test_time.shipped_pool()[:4]
     photo_hr = np.concatenate([np.concatenate(crops[:2], axis=1), np.concatenate(crops[2:], axis=1)], axis=0)
     clean = degrade(photo_hr, 4, "gauss2.4x0.8a30")
-    blotches = imresize(np.random.default_rng(0).normal(0, 28, (32, 32, 3)), 3)
+    blotches = imresize(np.random.default_rng(0).normal(0, 14, (32, 32, 3)), 3)
     noisy = np.clip(clean + blotches, 0, 255).round().astype(np.uint8)
     assert read_damage(noisy, None).damage == read_damage(clean, None).damage == "blur"
     skipped = test_time.adapt_to_picture(model, noisy, steps=1)
@@ -385,3 +387,106 @@ def test_noisy_photos_give_self_pairs_cleaned_by_the_start_model(tmp_path, tiny_
     expected = [test_time.cleaned(start, p) for p in run.task.photos]
     assert all(np.array_equal(a, b) for a, b in zip(run.task.pair_sources, expected))
     assert not np.array_equal(run.task.pair_sources[0], run.task.photos[0])
+
+
+def test_the_blur_family_draws_a_gaussian_per_image_and_keeps_its_noise_out_of_the_dual_target():
+    """degradations.Blur: the blur model's training pairs. The network's input is the blurred LR,
+    with faint noise in about half the draws; the dual target is the same LR without the noise."""
+    from drn_cli.degradations import Blur
+    from drn_cli.degradations.resize import downscale_bicubic
+
+    hr = natural(0, 128)
+    family = parse_degradation("blur")
+    assert family.family and family.kernel == "bicubic" and isinstance(family, Blur)
+    noisy = 0
+    for seed in range(12):
+        lr, target = family.pair(hr, 4, np.random.default_rng(seed))
+        assert lr.shape == target.shape == (32, 32, 3)
+        residual = lr.astype(float) - target
+        assert residual.std() <= family.noise_sigma[1] + 0.5
+        noisy += residual.std() > 0.3
+        # blurred beyond bicubic: the target is smoother than the bicubic LR of the same HR
+        bicubic = downscale_bicubic(hr, 4)
+        assert np.abs(np.diff(target.astype(float), axis=1)).mean() < np.abs(np.diff(bicubic, axis=1)).mean()
+    assert 2 <= noisy <= 10
+    assert (family.lr(hr, 4, seed=3) == family.lr(hr, 4, seed=3)).all()
+    assert (family.lr(hr, 4, seed=3) != family.lr(hr, 4, seed=4)).any()
+    quiet = Blur(noise_prob=0.0).pair(hr, 4, np.random.default_rng(0))
+    assert (quiet[0] == quiet[1]).all()
+
+
+@pytest.fixture
+def shipped_with_blur(shipped_tiny):
+    """shipped_tiny with a tiny drn-s-x4-blur beside its clean and photo models."""
+    from conftest import tiny_weights
+
+    from drn_cli.models.weights import save_weights
+
+    save_weights(shipped_tiny / "drn-s-x4-blur.safetensors", tiny_weights(seed=2))
+    return shipped_tiny
+
+
+def test_auto_runs_the_blur_model_on_blurred_pictures_and_adapts_it(shipped_with_blur, tmp_path):
+    """--denoise auto: a picture read as blurred gets drn-s-x4-blur (S = 1, the reading as the
+    reason); a clean one the clean model, a noisy JPEG the photo model; a named strength or
+    model, and a scale without a blur model, never the blur model; --adapt adapts the blur model."""
+    from images import textured
+
+    Image.fromarray(blurred(3, 64)).save(tmp_path / "blurred.png")
+    Image.fromarray(degrade(textured(256), 4, "bicubic")).save(tmp_path / "clean.png")
+    Image.fromarray(degrade(textured(256), 4, "bicubic+noise10")).save(tmp_path / "noisy.jpg", quality=30)
+    common = ["-o", str(tmp_path / "out"), "--json", "--device", "cpu", "--precision", "fp32", "--overwrite"]
+
+    def records(*options) -> dict:
+        result = CliRunner().invoke(app, ["upscale", *(str(tmp_path / n) for n in ("blurred.png", "clean.png", "noisy.jpg")),
+                                          *common, *options])
+        assert result.exit_code == 0, result.output
+        return {Path(r["input"]).stem: r for r in map(json.loads, result.stdout.splitlines())}
+
+    auto = records()
+    assert auto["blurred"]["model"] == "drn-s-x4-blur" and auto["blurred"]["denoise"] == 1
+    assert auto["blurred"]["denoise_reason"].startswith("blurred")
+    assert (auto["clean"]["model"], auto["noisy"]["model"]) == ("drn-s-x4", "drn-s-x4-real")
+    assert records("--denoise", "1")["blurred"]["model"] == "drn-s-x4-real"
+    assert records("--model", "drn-s-x4-real")["blurred"]["model"] == "drn-s-x4-real"
+    dry = CliRunner().invoke(app, ["upscale", str(tmp_path / "clean.png"), "--dry-run", "--device", "cpu"])
+    assert "drn-s-x4, drn-s-x4-real or drn-s-x4-blur, per picture (--denoise auto)" in dry.stderr, dry.output
+
+    from drn_cli.io import Picture
+    from drn_cli.session import Session
+
+    session = Session(UpscaleRequest(device="cpu", precision="fp32", adapt_steps=2))
+    picture = Picture(blurred(3, 64), None, "PNG")
+    start = session.upscaler(picture.size, picture)
+    adapted, said = session.adapt(start, picture)
+    assert start.model.name == "drn-s-x4-blur" and "adapted to gauss" in said
+    blur_start = load("drn-s-x4-blur", "cpu", "fp32").weights.primal
+    changed = adapted.model.weights.primal
+    assert any(not torch.equal(changed[k], blur_start[k]) for k in blur_start)
+
+    (shipped_with_blur / "drn-s-x4-blur.safetensors").unlink()
+    assert records()["blurred"]["model"] == "drn-s-x4-real"  # not installed: the photo model, as before
+
+
+def test_the_blur_model_runs_only_where_the_blur_read_explains_the_picture():
+    """Auto gives a blurred picture the blur model only where the photo model's output, taken back
+    down with the blur read, explains it (inference.blur_explains): the blur model keeps grain the
+    photo model removes. The blotchy photo of the test above gets the photo model, and says why;
+    the same photo without the blotches gets the blur model. The shipped models."""
+    from drn_cli.degradations.resize import imresize
+    from drn_cli.inference import blur_explains, load_upscaler, upscaler_for_picture
+    from drn_cli.io import Picture
+
+    crops = test_time.shipped_pool()[:4]
+    photo_hr = np.concatenate([np.concatenate(crops[:2], axis=1), np.concatenate(crops[2:], axis=1)], axis=0)
+    clean = degrade(photo_hr, 4, "gauss2.4x0.8a30")
+    blotches = imresize(np.random.default_rng(0).normal(0, 14, (32, 32, 3)), 3)
+    noisy = np.clip(clean + blotches, 0, 255).round().astype(np.uint8)
+    photo = load_upscaler("drn-s-x4-real", "cpu", "fp32")
+    assert blur_explains(Picture(clean, None, "PNG"), photo)
+    assert not blur_explains(Picture(noisy, None, "PNG"), photo)
+    request = UpscaleRequest(device="cpu", precision="fp32")
+    chosen = {name: upscaler_for_picture(request, (96, 96), Picture(pixels, None, "PNG")).model
+              for name, pixels in (("clean", clean), ("noisy", noisy))}
+    assert chosen["clean"].name == "drn-s-x4-blur" and chosen["clean"].reason.startswith("blurred")
+    assert chosen["noisy"].name == "drn-s-x4-real" and chosen["noisy"].reason.endswith("with grain the blur does not explain")

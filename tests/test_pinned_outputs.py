@@ -36,6 +36,7 @@ RECORD = os.environ.get("DRN_RECORD_PINS") == "1"
 CASES = [
     ("x4-real-default", "rgb", []),
     ("x4", "rgb", ["--model", "drn-s-x4"]),
+    ("x4-blur", "rgb", ["--model", "drn-s-x4-blur"]),
     ("x2", "rgb", ["--model", "drn-s-x2"]),
     ("x8", "rgb", ["--model", "drn-s-x8"]),
     ("x4-fp32", "rgb", ["--model", "drn-s-x4", "--precision", "fp32"]),
@@ -111,7 +112,7 @@ def test_upscale_output_bytes_are_pinned(tmp_path, name, kind, options):
 
 
 @pytest.mark.parametrize("precision", ["fp32", "auto"])
-@pytest.mark.parametrize("model", ["drn-s-x4", "drn-s-x4-real", "drn-s-x2", "drn-s-x2-real", "drn-s-x8"])
+@pytest.mark.parametrize("model", ["drn-s-x4", "drn-s-x4-real", "drn-s-x4-blur", "drn-s-x2", "drn-s-x2-real", "drn-s-x8"])
 def test_output_is_within_a_level_of_the_fp32_reference_on_any_cpu(tmp_path, model, precision):
     (path,) = upscaled(tmp_path, "rgb", ["--model", model, "--precision", precision])
     reference = REFERENCES / f"{model}.png"

@@ -34,7 +34,7 @@ def models(as_json: JsonOpt = False) -> None:
         return
     # A block per model, not a table: seven columns of prose are unreadable in 80 columns.
     ui.out.print(f"models (drn upscale without --model: per picture the clean or the photo model of a --denoise "
-                 f"pair; drn eval: {PAPER_MODEL})")
+                 f"pair, or the blur model of a blurred picture; drn eval: {PAPER_MODEL})")
     for r in rows:
         if r["url"]:
             size = f"{r['bytes'] / 1e6:.0f} MB, " if r["bytes"] else ""

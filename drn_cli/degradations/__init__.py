@@ -3,6 +3,7 @@
 - `resize`: MATLAB-compatible bicubic (the paper's LR), rounding, modcrop.
 - `classic`: the paper's unseen degradations, nearest-neighbour and blur-downscale (BD).
 - `real`: the realistic family (blur, resize, noise, JPEG) for training and `eval --degradation real`.
+- `blur` (here): random anisotropic Gaussian blur and bicubic, the blur model's training family.
 - `estimate`: estimators that read the degradation from LR photos (finetune-unpaired).
 
 A name is parsed once (`parse_degradation`) into a `Degradation` object that makes LR images
@@ -29,6 +30,7 @@ __all__ = [
     "CLASSIC",
     "DEGRADATIONS",
     "TURNS_AND_FLIPS",
+    "Blur",
     "Degradation",
     "degrade",
     "describe",
@@ -146,11 +148,46 @@ class Real(Degradation):
         return degrade_real_pair(hr, scale, rng, TRAINING)
 
 
+@dataclass(frozen=True)
+class Blur(Degradation):
+    """Blurred pictures without damage: per image an anisotropic Gaussian (major sigma drawn from
+    `major` HR pixels at x4, scaled with the factor; minor from 0.2 of that scale up to the major;
+    any angle), then MATLAB bicubic, and with probability `noise_prob` faint Gaussian colour noise
+    (sigma drawn from `noise_sigma`, 0..255 scale: what --denoise auto still reads as noiseless, so
+    that the blur model does not sharpen it). What the blur model is trained on: the pictures
+    `drn upscale` reads as blurred but not noisy or compressed (estimate.read_damage)."""
+
+    name: str = "blur"
+    kernel: str = "bicubic"
+    flip_first: bool = False
+    family: bool = True
+    help: str = "random anisotropic Gaussian blur, bicubic, faint noise (the blur model's)"
+    major: tuple[float, float] = (0.6, 3.2)
+    noise_prob: float = 0.5
+    noise_sigma: tuple[float, float] = (0.0, 4.0)
+
+    def lr(self, hr: Image, scale: int, seed: int = 0) -> Image:
+        return self.pair(hr, scale, np.random.default_rng(seed))[0]
+
+    def pair(self, hr: Image, scale: int, rng: np.random.Generator) -> tuple[Image, Image]:
+        """The noisy LR and its noiseless blurred LR (the innermost dual target: noise cannot be
+        predicted from HR, the blur can)."""
+        factor = scale / 4
+        major = rng.uniform(*self.major) * factor
+        minor = rng.uniform(0.2 * factor, major)
+        blurred = downscale_gauss(hr, scale, major, minor, rng.uniform(0.0, 180.0))
+        noisy = blurred
+        if rng.random() < self.noise_prob:
+            noisy = blurred + rng.uniform(*self.noise_sigma) * rng.standard_normal(blurred.shape)
+        return quantize_uint8(noisy), quantize_uint8(blurred)
+
+
 REGISTRY: dict[str, Degradation] = {d.name: d for d in (
     Kernel("bicubic", downscale_bicubic, "the paper's: MATLAB imresize"),
     Kernel("nearest", downscale_nearest, "nearest-neighbour decimation"),
     Kernel("bd", downscale_bd, "7x7 Gaussian blur, sigma 1.6, then decimation"),
     Real(),
+    Blur(),
 )}
 CLASSIC = tuple(name for name, d in REGISTRY.items() if isinstance(d, Kernel))  # kernels that take stages
 DEGRADATIONS = tuple(REGISTRY)

@@ -653,6 +653,14 @@ def read_damage(pixels: np.ndarray, jpeg_quality: int | None, lossy: str | None 
         if edge_softness(centre) < AUTO_EDGE_SOFTNESS:
             return Reading(1.0, "a drawing with hard pixel edges", "drawing")
         return Reading(0.0, "clean, a drawing" + known, "drawing")
+    softness = chroma_softness(centre) if jpeg_quality is None else None  # a JPEG's own 4:2:0 is no resize
+    if softness is not None and softness < AUTO_CHROMA_SOFTNESS:
+        # colour stored at lower resolution than detail (JPEG's 4:2:0), then shrunk by under 2x:
+        # the blocks are gone, the softness stays; the lowest threshold that sends at most 2% of
+        # clean training pictures to the photo model (experiments/auto_choice.py). Read before the
+        # blur: a resized JPEG often reads as blurred too, and the blur model that blurred pictures
+        # get keeps its JPEG remnants (0.33 dB under the photo model, docs/real-photos.md)
+        return Reading(1.0, "colour softer than detail (a resized JPEG)", "compressed")
     if sharpness(centre) < AUTO_SHARPNESS:
         return Reading(1.0, "blurred", "blur")
     blur = read_blur([centre]) if min(centre.shape[:2]) >= 2 * _WINDOW else None  # 9 windows at least
@@ -661,10 +669,4 @@ def read_damage(pixels: np.ndarray, jpeg_quality: int | None, lossy: str | None 
         # with the photo model); the lowest threshold that sends at most 2% of clean training pictures
         # to the photo model (experiments/blur_choice.py)
         return Reading(1.0, f"blurred (sigma {blur.sigma_major:.2f} LR px)", "blur")
-    softness = chroma_softness(centre) if jpeg_quality is None else None  # a JPEG's own 4:2:0 is no resize
-    if softness is not None and softness < AUTO_CHROMA_SOFTNESS:
-        # colour stored at lower resolution than detail (JPEG's 4:2:0), then shrunk by under 2x:
-        # the blocks are gone, the softness stays; the lowest threshold that sends at most 2% of
-        # clean training pictures to the photo model (experiments/auto_choice.py)
-        return Reading(1.0, "colour softer than detail (a resized JPEG)", "compressed")
     return Reading(0.0, "clean" + known, "clean")

@@ -17,7 +17,7 @@ class Preset:
     name: str
     variant: str       # the architecture's size: a key of its `variants` (registry.py)
     scale: int
-    degradation: str   # the LR it was trained on: bicubic (the paper's) or real (degradations/real.py)
+    degradation: str   # the LR it was trained on: bicubic (the paper's), real (degradations/real.py) or blur
     use: str           # when to pick it, in a few words
     official: str | None = None  # the official DRN checkpoint of this architecture (`drn convert` reads it)
     architecture: str = "drn"    # registry id
@@ -36,6 +36,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            root="drn-s-x4"),
     Preset("drn-s-x4", "drn-s-x4", 4, "bicubic", "clean inputs (renders, screenshots, bicubic-made LR); the paper's benchmarks",
            _OFFICIAL + "DRNS4x.pt"),
+    Preset("drn-s-x4-blur", "drn-s-x4", 4, "blur", "blurred pictures without noise or JPEG blocks: what --denoise auto "
+           "sends there", root="drn-s-x4"),
     Preset("drn-s-x2-real", "drn-s-x2", 2, "real", "real photos at x2 (blur, noise, JPEG), a quarter of the x4 photo model's work",
            root="drn-s-x2"),
     Preset("drn-s-x2", "drn-s-x2", 2, "bicubic", "clean inputs at x2"),
@@ -161,11 +163,22 @@ def denoise_pair(name: str) -> tuple[str, str] | None:
     """(clean model, photo model) of one architecture and scale that `--denoise` blends, for
     either member's name; None when `name` has no installed partner."""
     preset = PRESETS.get(name)
-    if preset is None:
+    if preset is None or preset.degradation not in ("bicubic", "real"):
         return None
     partners = {p.degradation: p.name for p in PRESETS.values()
                 if p.variant == preset.variant and is_installed(p.name) and p.degradation in ("bicubic", "real")}
     return (partners["bicubic"], partners["real"]) if len(partners) == 2 else None
+
+
+def blur_model(name: str) -> str | None:
+    """The installed blur model (trained on degradations.Blur) of `name`'s architecture and scale,
+    which --denoise auto runs on pictures it reads as blurred but not noisy or compressed; None
+    where there is none (only x4 has one)."""
+    preset = PRESETS.get(name)
+    if preset is None:
+        return None
+    return next((p.name for p in PRESETS.values()
+                 if p.variant == preset.variant and p.degradation == "blur" and is_installed(p.name)), None)
 
 
 def upscale_choice(model: str | None, scale: int | None, outscale: float | None) -> tuple[str, float | None]:
