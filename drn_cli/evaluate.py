@@ -157,8 +157,10 @@ def sr_function(request: EvalRequest) -> tuple[SrFunction, int, str]:
     session = Session(request.upscale)
     upscaler = session.upscaler()  # its scale and name, checked against --scale
     name, denoise = request.upscale.model_name, request.upscale.denoise
-    ends = (*denoise_pair(name), *([blur_model(name)] if denoise == AUTO and blur_model(name) else []))
-    label = name if denoise is None else f"{'+'.join(ends)} denoise {denoise if denoise == AUTO else f'{denoise:g}'}"
+    label = name
+    if denoise is not None:
+        ends = (*denoise_pair(name), *([blur_model(name)] if denoise == AUTO and blur_model(name) else []))
+        label = f"{'+'.join(ends)} denoise {denoise if denoise == AUTO else f'{denoise:g}'}"
     scale = upscaler.scale
     if request.outscale is not None and request.outscale != upscaler.scale:
         scale, label = request.outscale, f"{label} resized to x{request.outscale}"

@@ -32,7 +32,7 @@ from .tiling import effective_overlap, tile_count, tile_extent, upscale_tiled
 
 MAX_CPU_TILE = 256          # LR pixels: larger CPU tiles cost more per pixel (docs/performance.md, benchmarks/tiles.py)
 MIN_TILE = 16
-BLUR_CHECK_SIDE = 128       # LR pixels: the centre crop blur_explains runs the photo model on (about a second on 2 CPU cores)
+BLUR_CHECK_SIDE = 128       # LR pixels: the centre crop blur_explains runs the photo model on (a sixth of a 0.1 MP picture)
 
 
 def default_tile(device: torch.device, bytes_per_lr_pixel: int) -> int:

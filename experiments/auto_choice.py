@@ -27,8 +27,8 @@ often auto picks the better model, and its mean loss on the pictures where it pi
     python experiments/auto_choice.py --cache /tmp/auto_choice.pkl
 
 With --blur-model NAME, the pictures auto reads as blurred also go through that model (a preset or
-a file; cached by name), and a second table shows auto as it is now, the blur model running where
-the reading says "blur" (presets.blur_model).
+a file; cached by name), and a second table shows auto as it is now: the blur model running where
+the reading says "blur" and the blur read explains the picture (inference.blur_explains).
 """
 
 from __future__ import annotations
@@ -154,27 +154,34 @@ def blur_table(rows: list[dict], readings: list, name: str) -> list[str]:
     """Markdown rows: per kind and in all, auto with the clean and photo models alone against auto
     with the blur model `name` on the pictures read as blurred, and how many those are."""
     lines = [("| LR (x4) | auto, clean or photo model | auto with the blur model | read as blurred | "
-              "blur model against the photo model there (dB) |"), "|---|---|---|---|---|"]
+              "of those, the blur explains | blur model against the photo model there (dB) |"), "|---|---|---|---|---|---|"]
     for kind in (*KINDS, "all"):
         part = [(r, g) for r, g in zip(rows, readings) if kind in ("all", r["kind"])]
         before = np.array([r["photo"] if g.strength >= 0.5 else r["clean"] for r, g in part])
         blurred = np.array([g.damage == "blur" for _, g in part])
-        after = np.array([r[f"blur:{name}"] if g.damage == "blur" else b for (r, g), b in zip(part, before)])
-        gain = f"{np.mean((after - before)[blurred]):+.3f}" if blurred.any() else ""
-        lines.append(f"| {kind} ({len(part)}) | {before.mean():.3f} | {after.mean():.3f} | {blurred.sum()} | {gain} |")
+        runs = np.array([g.damage == "blur" and r["explains"] for r, g in part])
+        after = np.where(runs, [r.get(f"blur:{name}", 0.0) for r, _ in part], before)
+        gain = f"{np.mean((after - before)[runs]):+.3f}" if runs.any() else ""
+        lines.append(f"| {kind} ({len(part)}) | {before.mean():.3f} | {after.mean():.3f} | {blurred.sum()} | "
+                     f"{runs.sum()} | {gain} |")
     return lines
 
 
-def score_blur_model(rows: list[dict], readings: list, name: str) -> bool:
-    """Score blur model `name` on the rows read as blurred that lack its score; True if any did."""
-    from drn_cli.inference import load_upscaler
+def score_blur_model(rows: list[dict], readings: list, name: str, train: Path) -> bool:
+    """Score blur model `name` on the rows read as blurred that lack its score, and record whether
+    the blur read explains each (inference.blur_explains, with the photo model: where auto runs
+    the blur model); True if any row changed."""
+    from drn_cli.inference import blur_explains, load_upscaler
+    from drn_cli.io import Picture
 
-    missing = [r for r, g in zip(rows, readings) if g.damage == "blur" and f"blur:{name}" not in r]
+    missing = [r for r, g in zip(rows, readings) if g.damage == "blur" and not {f"blur:{name}", "explains"} <= set(r)]
     if missing:
-        model, hrs = load_upscaler(name), dict(hr_of(find_images(Path("../shared/data/train/Kodak24"))
-                                                     + find_images(Path("../shared/data/train/SunHays80"))[:40]))
+        model, photo = load_upscaler(name), load_upscaler("drn-s-x4-real")
+        hrs = dict(hr_of(find_images(train / "Kodak24") + find_images(train / "SunHays80")[:40]))
         for r in missing:
-            r[f"blur:{name}"] = score_image(model.upscale_uint8(r["lr"]), hrs[(r["kind"], r["index"])], 4)[0]
+            if f"blur:{name}" not in r:
+                r[f"blur:{name}"] = score_image(model.upscale_uint8(r["lr"]), hrs[(r["kind"], r["index"])], 4)[0]
+            r["explains"] = blur_explains(Picture(r["lr"], None, "PNG", jpeg_quality=r["quality"]), photo)
     return bool(missing)
 
 
@@ -223,7 +230,7 @@ def main() -> None:
     readings = [read_damage(r["lr"], r["quality"], "JPEG" if r["quality"] else None) for r in rows]
     print("\n".join(table(rows, [reading.strength for reading in readings])))
     if args.blur_model:
-        if score_blur_model(rows, readings, args.blur_model) and args.cache:
+        if score_blur_model(rows, readings, args.blur_model, args.train) and args.cache:
             args.cache.write_bytes(pickle.dumps(rows))
         print("\n" + "\n".join(blur_table(rows, readings, args.blur_model)))
     if args.reasons:
