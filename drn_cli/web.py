@@ -240,7 +240,7 @@ class Cancelled(DrnError):
 
 def models() -> list[dict]:
     """The installed models the page offers, the photo model first (a job without a model gets
-    the clean or the photo model per picture, --denoise auto)."""
+    the clean, the photo or the blur model per picture, --denoise auto)."""
     names = [UPSCALE_MODEL] + [n for n in PRESETS if n != UPSCALE_MODEL]
     return [{"name": n, "scale": PRESETS[n].scale, "use": PRESETS[n].use} for n in names if is_installed(n)]
 

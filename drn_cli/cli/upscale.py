@@ -29,7 +29,7 @@ def upscale(
     inputs: Annotated[list[str], typer.Argument(metavar="INPUTS", help="Image files, folders and globs.", show_default=False)],
     output: Annotated[Path | None, typer.Option("--output", "-o", metavar="PATH", help="Output folder (default: next to each input); with one input, an image file name (out.png).", rich_help_panel="Input and output")] = None,
     model: ModelOpt = None,
-    scale: Annotated[int | None, typer.Option("--scale", "-s", metavar="N", help="2, 4 or 8 times larger. Without --model: the clean or the photo model of that scale, as each picture needs (--denoise auto); at x8 the x4 pair, resized (it beats drn-s-x8).", rich_help_panel="Model and quality")] = None,
+    scale: Annotated[int | None, typer.Option("--scale", "-s", metavar="N", help="2, 4 or 8 times larger. Without --model: the clean or the photo model of that scale (at x4 also the blur model), as each picture needs (--denoise auto); at x8 the x4 models, resized (they beat drn-s-x8).", rich_help_panel="Model and quality")] = None,
     outscale: Annotated[float | None, typer.Option(metavar="X", help="Final scale, any factor (1.5, 3, 6): the nearest shipped model at or above it, then an antialiased resize.", rich_help_panel="Model and quality")] = None,
     width: Annotated[int | None, typer.Option("--width", metavar="PX", min=1, help="Final width in pixels, aspect ratio kept: the model's output resized (--width 3840 for a 4K screen). Output {stem}_w3840.", rich_help_panel="Model and quality")] = None,
     height: Annotated[int | None, typer.Option("--height", metavar="PX", min=1, help="Final height in pixels, likewise; with --width, the largest size that fits inside both ({stem}_3840x2160).", rich_help_panel="Model and quality")] = None,

@@ -161,7 +161,7 @@ class Blur(Degradation):
     kernel: str = "bicubic"
     flip_first: bool = False
     family: bool = True
-    help: str = "random anisotropic Gaussian blur, bicubic, faint noise (the blur model's)"
+    help: str = "random anisotropic Gaussian blur, then bicubic and faint noise: drn-s-x4-blur's LR"
     major: tuple[float, float] = (0.6, 3.2)
     noise_prob: float = 0.5
     noise_sigma: tuple[float, float] = (0.0, 4.0)

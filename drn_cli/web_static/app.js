@@ -9,7 +9,7 @@ async function loadModels() {
   const models = await (await fetch("/api/models")).json();
   const select = $("#model");
   const auto = new Option("auto: per picture (default)", "");
-  auto.title = "the clean or the photo model of the scale, as each picture's damage asks (drn upscale without --model)";
+  auto.title = "the clean, the photo or (x4) the blur model of the scale, as each picture's damage asks (drn upscale without --model)";
   select.add(auto);
   for (const m of models) {
     const option = new Option(`${m.name} (x${m.scale})`, m.name);
