@@ -245,8 +245,9 @@ def upscaler_for_picture(request: UpscaleRequest, size: tuple[int, int] | None =
     size) with its --denoise strength, on the request's backend. Under --denoise auto, S is read
     from `picture` (estimate.read_damage: its JPEG quality, lossy format, noise and blur), and a
     picture read as blurred gets the blur model where its scale has one (presets.blur_model: it
-    scores above the photo model on blurred pictures, docs/models.md); without a picture (a video,
-    or before any picture is read) S = 1, the photo model."""
+    scores above the photo model on blurred pictures, docs/models.md) and the blur read explains
+    the picture (blur_explains; its reason says when not); without a picture (a video, or before
+    any picture is read) S = 1, the photo model."""
     name = request.model_name if size is None else request.model_for(*size)
     strength, reason, photo = request.strength_for(name), None, None
     if strength == AUTO and picture is None:

@@ -172,8 +172,8 @@ def denoise_pair(name: str) -> tuple[str, str] | None:
 
 def blur_model(name: str) -> str | None:
     """The installed blur model (trained on degradations.Blur) of `name`'s architecture and scale,
-    which --denoise auto runs on pictures it reads as blurred but not noisy or compressed; None
-    where there is none (only x4 has one)."""
+    which --denoise auto runs on pictures it reads as blurred but not noisy or compressed, where the
+    blur read explains them (inference.blur_explains); None where there is none (only x4 has one)."""
     preset = PRESETS.get(name)
     if preset is None:
         return None
