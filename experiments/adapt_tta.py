@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from drn_cli.degradations import TURNS_AND_FLIPS, kernel_symmetries, modcrop
-from drn_cli.degradations.estimate import read_damage
 from drn_cli.evaluate import score_image
-from drn_cli.inference import Upscaler, load_upscaler, self_ensemble
-from drn_cli.io import find_images, read_rgb
+from drn_cli.inference import Upscaler, load_upscaler, self_ensemble, upscaler_for_picture
+from drn_cli.io import Picture, find_images, read_rgb
+from drn_cli.request import UpscaleRequest
 
 
 def passes(upscaler: Upscaler, image: np.ndarray) -> dict[tuple[int, bool], np.ndarray]:
@@ -45,7 +45,6 @@ def main() -> None:
     parser.add_argument("--tolerances", default="", help="comma-separated tolerances of kernel_symmetries to compare")
     args = parser.parse_args()
     tolerances = [float(t) for t in args.tolerances.split(",") if t]
-    defaults = {name: load_upscaler(name) for name in ("drn-s-x4", "drn-s-x4-real")}
     rows = []
     for hr_path in find_images(args.set / "single" / "HR"):
         weights = args.adapted / f"{hr_path.stem}.safetensors"
@@ -55,7 +54,7 @@ def main() -> None:
         picture = read_rgb(next(p for p in find_images(args.set / "single_lr") if p.stem == hr_path.stem))
         lr = picture / 255.0
         saved = json.loads((args.adapted / f"{hr_path.stem}.json").read_text())
-        default = defaults["drn-s-x4-real" if read_damage(picture, None).strength >= 0.5 else "drn-s-x4"]
+        default = upscaler_for_picture(UpscaleRequest(), picture.shape[1::-1], Picture(picture, None, "PNG"))
         ensemble = tuple(tuple(t) for t in saved["ensemble"])
         adapted = passes(Upscaler(load_upscaler(str(weights)).model, saved["back_projection"]), lr)
         plain = passes(default, lr)
