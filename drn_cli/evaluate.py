@@ -20,7 +20,7 @@ from .device import backend_option, check_options
 from .errors import UsageError
 from .io import Picture, read_rgb
 from .metrics import psnr_y, ssim_y
-from .models.presets import PAPER_MODEL, blur_model, denoise_pair, preset_for_scale
+from .models.presets import PAPER_MODEL, auto_models, denoise_pair, preset_for_scale
 from .request import AUTO, UpscaleRequest, check_scale, parse_denoise
 from .session import Session
 
@@ -159,7 +159,7 @@ def sr_function(request: EvalRequest) -> tuple[SrFunction, int, str]:
     name, denoise = request.upscale.model_name, request.upscale.denoise
     label = name
     if denoise is not None:
-        ends = (*denoise_pair(name), *([blur_model(name)] if denoise == AUTO and blur_model(name) else []))
+        ends = auto_models(name) if denoise == AUTO else denoise_pair(name)
         label = f"{'+'.join(ends)} denoise {denoise if denoise == AUTO else f'{denoise:g}'}"
     scale = upscaler.scale
     if request.outscale is not None and request.outscale != upscaler.scale:

@@ -18,7 +18,7 @@ from .io import VIDEO_SUFFIXES, image_size
 from .models.presets import (
     PRESETS,
     SCALES,
-    blur_model,
+    auto_models,
     denoise_pair,
     model_file,
     model_for_outscale,
@@ -301,9 +301,8 @@ class UpscaleRequest:
         if strength is None or pair is None:
             return name
         if strength == AUTO:
-            blur = blur_model(name)
-            ends = f"{pair[0]}, {pair[1]} or {blur}" if blur else f"{pair[0]} or {pair[1]}"
-            return f"{ends}, per picture (--denoise auto)"
+            *others, last = auto_models(name)
+            return f"{', '.join(others)} or {last}, per picture (--denoise auto)"
         return f"{pair[0]} + {pair[1]}, --denoise {strength:g}"
 
     def strength_for(self, name: str) -> Strength:

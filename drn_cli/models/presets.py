@@ -159,14 +159,17 @@ def model_for_outscale(outscale: float, default: str = UPSCALE_MODEL) -> str:
     return next((p.name for p in family if p.scale >= outscale), family[-1].name)
 
 
+BLEND_ENDS = ("bicubic", "real")  # the training degradations of a --denoise pair's clean and photo ends
+
+
 def denoise_pair(name: str) -> tuple[str, str] | None:
     """(clean model, photo model) of one architecture and scale that `--denoise` blends, for
     either member's name; None when `name` has no installed partner."""
     preset = PRESETS.get(name)
-    if preset is None or preset.degradation not in ("bicubic", "real"):
+    if preset is None or preset.degradation not in BLEND_ENDS:
         return None
     partners = {p.degradation: p.name for p in PRESETS.values()
-                if p.variant == preset.variant and is_installed(p.name) and p.degradation in ("bicubic", "real")}
+                if p.variant == preset.variant and is_installed(p.name) and p.degradation in BLEND_ENDS}
     return (partners["bicubic"], partners["real"]) if len(partners) == 2 else None
 
 
@@ -179,6 +182,14 @@ def blur_model(name: str) -> str | None:
         return None
     return next((p.name for p in PRESETS.values()
                  if p.variant == preset.variant and p.degradation == "blur" and is_installed(p.name)), None)
+
+
+def auto_models(name: str) -> tuple[str, ...] | None:
+    """The models --denoise auto chooses among for `name`: its (clean, photo) pair, then its blur
+    model where one is installed; None where `name` has no pair."""
+    pair = denoise_pair(name)
+    blur = blur_model(name)
+    return None if pair is None else (*pair, blur) if blur else pair
 
 
 def upscale_choice(model: str | None, scale: int | None, outscale: float | None) -> tuple[str, float | None]:
